@@ -1,0 +1,153 @@
+//! Layered configuration: built-in defaults < TOML file < `DECKD_*` environment
+//! (with `DECKD_<KEY>_FILE` for secrets) < command-line flags.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Everything the server and the admin commands need to know, after all layers are merged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the SQLite database (and later media) lives.
+    pub data_dir: PathBuf,
+    /// Address the HTTP API binds to.
+    pub listen: SocketAddr,
+    /// Base URL clients reach this server at; media URLs are built from it.
+    pub public_url: String,
+    /// Tokio worker threads; small by default because a Pi has few cores.
+    pub worker_threads: usize,
+    /// Read-only SQLite connections (there is always exactly one writer).
+    pub read_connections: u32,
+    /// How long a statement waits for a lock held by another process (e.g. the CLI).
+    pub busy_timeout_ms: u64,
+    /// Upper bound on cached full-pull answers, in bytes; 0 disables the cache.
+    pub pull_cache_bytes: usize,
+    /// Largest accepted body for `/createDeck` and `/submitCard`.
+    pub max_deck_body_bytes: usize,
+    /// Largest accepted body for every other route.
+    pub max_small_body_bytes: usize,
+    /// Cap on decompressed GZB64 payloads (gzip-bomb guard).
+    pub max_decompressed_bytes: u64,
+    /// Login attempts allowed per client IP per minute.
+    pub login_rate_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For`/`X-Real-IP` headers are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Origins allowed by CORS; empty means no CORS headers at all.
+    pub cors_origins: Vec<String>,
+    /// Requests slower than this are logged as warnings.
+    pub slow_request_ms: u64,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// Default tracing filter, e.g. `info` or `deckd=debug,sqlx=warn`.
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("deckd-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: String::new(),
+            worker_threads: 2,
+            read_connections: 2,
+            busy_timeout_ms: 5_000,
+            pull_cache_bytes: 16 * 1024 * 1024,
+            max_deck_body_bytes: 250 * 1024 * 1024,
+            max_small_body_bytes: 2 * 1024 * 1024,
+            max_decompressed_bytes: 256 * 1024 * 1024,
+            login_rate_per_minute: 30,
+            trusted_proxies: vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])],
+            cors_origins: Vec::new(),
+            slow_request_ms: 500,
+            shutdown_grace_secs: 10,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+impl Config {
+    /// Defaults with a given data directory: what tests and embedders start from.
+    pub fn for_data_dir(dir: impl Into<PathBuf>) -> Self {
+        Self { data_dir: dir.into(), ..Self::default() }
+    }
+
+    /// Merges every layer; `file` is the `--config` path if one was given.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(path.is_file(), "config file {} does not exist", path.display());
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(Env::prefixed("DECKD_").filter(|k| !k.as_str().ends_with("_file") && !is_cli_only(k.as_str())))
+            .merge(Serialized::defaults(secrets_from_files()?))
+            .merge(Serialized::defaults(overrides));
+        let config: Config = figment.extract().context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects values that would only fail later, at a worse moment.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.worker_threads >= 1, "worker_threads must be at least 1");
+        anyhow::ensure!(self.read_connections >= 1, "read_connections must be at least 1");
+        anyhow::ensure!(self.max_small_body_bytes >= 1024, "max_small_body_bytes must be at least 1024");
+        anyhow::ensure!(self.login_rate_per_minute >= 1, "login_rate_per_minute must be at least 1");
+        if !self.public_url.is_empty() {
+            anyhow::ensure!(
+                self.public_url.starts_with("http://") || self.public_url.starts_with("https://"),
+                "public_url must start with http:// or https://"
+            );
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
+        Ok(())
+    }
+
+    /// The base URL clients use, derived from `listen` when not configured.
+    pub fn effective_public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+
+    /// Path of the SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("deckd.sqlite3")
+    }
+}
+
+/// `DECKD_CONFIG` names the file itself and is not a setting.
+fn is_cli_only(key: &str) -> bool {
+    key == "config"
+}
+
+/// Reads `DECKD_<KEY>_FILE=/path` variables so secrets never sit in the environment.
+fn secrets_from_files() -> anyhow::Result<figment::value::Dict> {
+    let mut dict = figment::value::Dict::new();
+    for (name, path) in std::env::vars() {
+        let Some(key) = name.strip_prefix("DECKD_").and_then(|k| k.strip_suffix("_FILE")) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {name}={path}"))?;
+        dict.insert(key.to_ascii_lowercase(), text.trim_end_matches(['\n', '\r']).into());
+    }
+    Ok(dict)
+}

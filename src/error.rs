@@ -1,0 +1,88 @@
+//! The one error type of deckd. Each variant knows its HTTP status; the body is the
+//! plain text the add-on shows. 401 is reserved for a missing or bad token because
+//! the add-on logs its user out on any 401.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::wire::gzb64::DecodeError;
+
+/// Errors a request (or an admin command) can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The only 401: a bad token, or bad credentials on `/login` and `/refreshToken`.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Unavailable(String),
+    /// A JSON error body (`{"error": …}`) for the JSON routes that use one.
+    #[error("{1}")]
+    JsonError(StatusCode, String),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// Answer to a missing, unknown or expired bearer token.
+pub const BAD_TOKEN: &str = "Unauthorized: missing, invalid or expired token";
+/// Answer to a failed `/login` (the add-on shows it after "Login failed: ").
+pub const BAD_LOGIN: &str = "Invalid username or password";
+/// Answer to a failed `/refreshToken`, as the official server words it.
+pub const BAD_REFRESH: &str = "Error";
+
+/// Convenience for handlers and domain code.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::JsonError(status, _) => *status,
+            Self::Decode(DecodeError::BodyTooLarge(_) | DecodeError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Decode(_) => StatusCode::BAD_REQUEST,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let Self::Internal(e) = &self {
+            tracing::error!(error = format!("{e:#}"), "request failed");
+            return (status, "Internal Error occurred. Damn!").into_response();
+        }
+        if let Self::JsonError(_, msg) = &self {
+            return (status, axum::Json(serde_json::json!({ "error": msg }))).into_response();
+        }
+        let mut resp = (status, self.to_string()).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        }
+        resp
+    }
+}

@@ -1,0 +1,47 @@
+//! `/login`, `/refreshToken`, `/removeToken`, `/CheckUserToken`, `/GetUserHashFromToken`.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+
+use super::auth::{MaybeUser, User};
+use super::AppState;
+use crate::accounts::{self, Session};
+use crate::error::AppResult;
+
+#[derive(Deserialize)]
+pub struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+pub async fn login(State(s): State<AppState>, Json(req): Json<LoginRequest>) -> AppResult<Json<Session>> {
+    accounts::login(&s.db, &req.username, &req.password).await.map(Json)
+}
+
+#[derive(Deserialize)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+pub async fn refresh(State(s): State<AppState>, Json(req): Json<RefreshRequest>) -> AppResult<Json<Session>> {
+    accounts::refresh(&s.db, &req.refresh_token).await.map(Json)
+}
+
+pub async fn remove_token(State(s): State<AppState>, User(user): User) -> AppResult<&'static str> {
+    let removed = accounts::logout_everywhere(&s.db, user.id).await?;
+    Ok(if removed > 0 { "Token successfully removed" } else { "Token not found" })
+}
+
+/// Bare `true` or `false`, always 200: the add-on compares the text exactly.
+pub async fn check_user_token(MaybeUser(user): MaybeUser) -> &'static str {
+    if user.is_some() {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+pub async fn user_hash(User(user): User) -> Json<String> {
+    Json(accounts::user_hash(&user.username))
+}

@@ -1,0 +1,120 @@
+//! Publishing, suggesting and pulling: `/createDeck`, `/submitCard`, `/pullChanges`,
+//! `/CheckDeckAlive`, `/GetDeckTimestamp`, `/GetProtectedFields`, `/requestRemoval`,
+//! `/submitChangelog`.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::auth::User;
+use super::{body, AppState};
+use crate::error::{AppError, AppResult};
+use crate::ingest::{publish, suggest};
+use crate::pull;
+use crate::store;
+use crate::wire::{deck_hash, envelope, timestamp};
+
+fn check_hash(hash: &str) -> AppResult<()> {
+    if deck_hash::is_valid(hash) {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest("Invalid deck hash format".into()))
+    }
+}
+
+pub async fn create_deck(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<Json<Value>> {
+    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, envelope::create_deck).await?;
+    let answer = match publish::create_deck(&s.db, user.id, req.deck).await? {
+        publish::Published::Created { hash } => {
+            tracing::info!(deck = %hash, user = %user.username, "deck published");
+            json!({"status": 1, "message": hash, "bulk_operation_id": uuid::Uuid::new_v4().to_string()})
+        }
+        publish::Published::Exists => json!({"status": 0, "message": "Deck already exists. Please submit suggestions instead."}),
+    };
+    Ok(Json(answer))
+}
+
+pub async fn submit_card(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<&'static str> {
+    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, envelope::submit_card).await?;
+    let deck = req.remote_deck.clone();
+    suggest::submit(&s.db, user.id, req).await?;
+    tracing::info!(deck = %deck, user = %user.username, "suggestion stored");
+    Ok("Success")
+}
+
+pub async fn pull_changes(State(s): State<AppState>, Json(req): Json<Map<String, Value>>) -> AppResult<Response> {
+    let wanted = pull::parse_request(req)?;
+    let body = s.puller.pull(wanted).await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AliveRequest {
+    deck_hashes: Vec<String>,
+}
+
+/// Lists the hashes that do not exist; the add-on unsubscribes exactly those.
+pub async fn check_deck_alive(State(s): State<AppState>, Json(req): Json<AliveRequest>) -> AppResult<Json<Vec<String>>> {
+    for h in &req.deck_hashes {
+        check_hash(h)?;
+    }
+    let existing = store::decks::existing_hashes(&mut *s.db.reader().acquire().await?, &req.deck_hashes).await?;
+    Ok(Json(req.deck_hashes.into_iter().filter(|h| !existing.contains(h)).collect()))
+}
+
+pub async fn deck_timestamp(State(s): State<AppState>, Path(hash): Path<String>) -> AppResult<String> {
+    check_hash(&hash)?;
+    let deck = store::decks::by_hash(&mut *s.db.reader().acquire().await?, &hash).await?;
+    Ok(deck.map(|d| timestamp::unix_seconds(d.last_update)).unwrap_or_else(|| "0".into()))
+}
+
+pub async fn protected_fields(State(s): State<AppState>, Path(hash): Path<String>) -> AppResult<Json<Value>> {
+    check_hash(&hash)?;
+    let mut conn = s.db.reader().acquire().await?;
+    let Some(deck) = store::decks::by_hash(&mut conn, &hash).await? else {
+        return Ok(Json(json!([])));
+    };
+    let fields = pull::assemble::protected_fields(&mut conn, deck.id).await?;
+    Ok(Json(serde_json::to_value(fields).map_err(anyhow::Error::from)?))
+}
+
+#[derive(Deserialize)]
+pub struct RemovalRequest {
+    remote_deck: String,
+    #[serde(default)]
+    note_guids: Vec<String>,
+    #[serde(default)]
+    commit_text: String,
+}
+
+pub async fn request_removal(State(s): State<AppState>, User(user): User, Json(req): Json<RemovalRequest>) -> AppResult<&'static str> {
+    suggest::request_removal(&s.db, user.id, &req.remote_deck, &req.note_guids, &req.commit_text).await?;
+    Ok("Success")
+}
+
+#[derive(Deserialize)]
+pub struct ChangelogRequest {
+    deck_hash: String,
+    changelog: String,
+}
+
+/// Owners and maintainers only; others get 403 (never 401, which would log them out).
+pub async fn submit_changelog(State(s): State<AppState>, User(user): User, Json(req): Json<ChangelogRequest>) -> AppResult<&'static str> {
+    check_hash(&req.deck_hash)?;
+    let message = crate::ingest::sanitize::html(req.changelog.trim());
+    if message.is_empty() {
+        return Err(AppError::Unprocessable("The changelog message is empty".into()));
+    }
+    let mut tx = s.db.begin_write().await?;
+    let deck = store::decks::by_hash(&mut tx, &req.deck_hash).await?.ok_or_else(|| AppError::NotFound("Deck not found".into()))?;
+    if !store::decks::can_maintain(&mut tx, deck.id, user.id).await? {
+        return Err(AppError::Forbidden("You are not authorized to add a changelog message to this deck".into()));
+    }
+    store::changelogs::insert(&mut tx, deck.id, &message, store::now_micros()).await?;
+    tx.commit().await?;
+    Ok("Changelog published successfully!")
+}

@@ -1,0 +1,125 @@
+//! Cross-cutting layers: request ids and tracing, `X-Process-Time` and slow-request
+//! warnings, CORS, and the per-IP login rate limit.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Response};
+use axum::middleware::Next;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::KeyExtractor;
+use tower_governor::{GovernorError, GovernorLayer};
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, RequestId, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::Config;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives every request an `x-request-id` (kept if the proxy already set one).
+pub fn request_id() -> SetRequestIdLayer<MakeRequestUuid> {
+    SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid)
+}
+
+type MakeSpan = fn(&Request) -> tracing::Span;
+
+/// One span per request carrying the fields the journal indexes.
+pub fn trace() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeSpan> {
+    TraceLayer::new_for_http()
+        .make_span_with(request_span as MakeSpan)
+        .on_response(DefaultOnResponse::new().level(Level::DEBUG))
+}
+
+fn request_span(req: &Request) -> tracing::Span {
+    let id = req.extensions().get::<RequestId>().and_then(|r| r.header_value().to_str().ok()).unwrap_or("-");
+    let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+    tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route, user = tracing::field::Empty)
+}
+
+/// Adds `X-Process-Time` (seconds) and logs requests slower than the configured threshold.
+pub async fn timing(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| req.uri().path().to_string());
+    let mut resp = next.run(req).await;
+    let elapsed = started.elapsed();
+    if let Ok(v) = HeaderValue::from_str(&format!("{:.6}", elapsed.as_secs_f64())) {
+        resp.headers_mut().insert("x-process-time", v);
+    }
+    let status = resp.status().as_u16();
+    let latency_ms = elapsed.as_millis() as u64;
+    if elapsed >= Duration::from_millis(config.slow_request_ms) {
+        tracing::warn!(%method, %route, status, latency_ms, "slow request");
+    } else {
+        tracing::info!(%method, %route, status, latency_ms, "request served");
+    }
+    resp
+}
+
+/// CORS only when origins are configured.
+pub fn cors(config: &Config) -> CorsLayer {
+    if config.cors_origins.is_empty() {
+        return CorsLayer::new();
+    }
+    let origins: Vec<HeaderValue> = config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new().allow_origin(AllowOrigin::list(origins)).allow_headers(tower_http::cors::Any).allow_methods(tower_http::cors::Any)
+}
+
+/// The client address: the peer, or what a trusted proxy says the peer was.
+#[derive(Clone)]
+pub struct ClientIp {
+    trusted: Arc<Vec<IpAddr>>,
+}
+
+impl ClientIp {
+    /// Resolves the client address of a request.
+    pub fn of<T>(&self, req: &axum::http::Request<T>) -> Option<IpAddr> {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
+        if !self.trusted.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').map(str::trim).find_map(|ip| ip.parse::<IpAddr>().ok().filter(|ip| !self.trusted.contains(ip))));
+        let real = || req.headers().get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+        Some(forwarded.or_else(real).unwrap_or(peer))
+    }
+}
+
+impl KeyExtractor for ClientIp {
+    type Key = IpAddr;
+
+    fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<Self::Key, GovernorError> {
+        self.of(req).ok_or(GovernorError::UnableToExtractKey)
+    }
+}
+
+/// `login_rate_per_minute` attempts per client address, refilled evenly.
+pub fn login_rate_limit(config: &Config) -> GovernorLayer<ClientIp, governor::middleware::NoOpMiddleware, Body> {
+    let per = config.login_rate_per_minute.max(1);
+    let governor = GovernorConfigBuilder::default()
+        .per_millisecond((60_000 / u64::from(per)).max(1))
+        .burst_size(per)
+        .key_extractor(ClientIp { trusted: Arc::new(config.trusted_proxies.clone()) })
+        .finish()
+        .expect("rate limit parameters are non-zero");
+    GovernorLayer::new(governor).error_handler(|e| {
+        let (status, wait) = match &e {
+            GovernorError::TooManyRequests { wait_time, .. } => (axum::http::StatusCode::TOO_MANY_REQUESTS, *wait_time),
+            _ => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, 1),
+        };
+        Response::builder()
+            .status(status)
+            .header("retry-after", wait.max(1).to_string())
+            .body(Body::from(format!("Too many login attempts; try again in {} s", wait.max(1))))
+            .expect("valid response")
+    })
+}

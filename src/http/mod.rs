@@ -1,0 +1,76 @@
+//! The HTTP surface: one file per wire area, thin handlers, shared plumbing here.
+
+pub mod accounts;
+pub mod auth;
+pub mod body;
+pub mod community;
+pub mod decks;
+pub mod health;
+pub mod media;
+pub mod middleware;
+pub mod notifications;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+
+use crate::config::Config;
+use crate::pull::Puller;
+use crate::store::Db;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub puller: Arc<Puller>,
+    pub config: Arc<Config>,
+}
+
+/// Every route the add-on calls (PROTOCOL.md §1.2) plus health checks.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let auth = Router::new()
+        .route("/login", post(accounts::login))
+        .route("/refreshToken", post(accounts::refresh))
+        .layer(middleware::login_rate_limit(&config));
+    let api = Router::new()
+        .route("/removeToken", post(accounts::remove_token))
+        .route("/CheckUserToken", post(accounts::check_user_token))
+        .route("/GetUserHashFromToken", post(accounts::user_hash))
+        .route("/createDeck", post(decks::create_deck))
+        .route("/submitCard", post(decks::submit_card))
+        .route("/CheckDeckAlive", post(decks::check_deck_alive))
+        .route("/GetDeckTimestamp/{hash}", get(decks::deck_timestamp))
+        .route("/GetProtectedFields/{hash}", get(decks::protected_fields))
+        .route("/AddSubscription", post(community::add_subscription))
+        .route("/RemoveSubscription", post(community::remove_subscription))
+        .route("/submitChangelog", post(decks::submit_changelog))
+        .route("/requestRemoval", post(decks::request_removal))
+        .route("/CreateDeckLink", post(community::deck_links_unsupported))
+        .route("/CreateNewNoteLink", post(community::deck_links_unsupported))
+        .route("/UploadDeckStats", post(community::upload_deck_stats))
+        .route("/GetNotifications", get(notifications::unread))
+        .route("/GetNotificationsHistory", get(notifications::history))
+        .route("/MarkNotificationsRead", post(notifications::mark_read))
+        .route("/GetCommitSnapshot/{id}", get(notifications::commit_snapshot))
+        .route("/media/{*rest}", any(media::not_enabled))
+        .route("/v1/media/{*rest}", any(media::not_enabled))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(auth)
+        .layer(CompressionLayer::new());
+    // Pull answers are already gzip inside base64; compressing them again only costs CPU.
+    let pull = Router::new().route("/pullChanges", post(decks::pull_changes));
+    api.merge(pull)
+        .layer(DefaultBodyLimit::max(config.max_small_body_bytes))
+        .layer(middleware::cors(&config))
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn_with_state(config.clone(), middleware::timing))
+        .layer(middleware::trace())
+        .layer(middleware::request_id())
+        .with_state(state)
+}

@@ -1,0 +1,115 @@
+//! Review outcomes for the add-on's notification center.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::User;
+use super::AppState;
+use crate::error::{AppError, AppResult};
+use crate::store;
+use crate::wire::timestamp;
+
+/// Most unread items returned at once.
+const UNREAD_LIMIT: i64 = 500;
+/// Most ids accepted by `/MarkNotificationsRead`.
+const MARK_LIMIT: usize = 1000;
+
+pub async fn unread(State(s): State<AppState>, User(user): User) -> AppResult<Json<Value>> {
+    let mut conn = s.db.reader().acquire().await?;
+    let count = store::notifications::unread_count(&mut conn, user.id).await?;
+    let items = store::notifications::unread(&mut conn, user.id, UNREAD_LIMIT).await?;
+    let mut order: Vec<i64> = Vec::new();
+    let mut groups: BTreeMap<i64, (String, i64, i64, Vec<store::notifications::Item>)> = BTreeMap::new();
+    for item in items {
+        let g = groups.entry(item.deck_id).or_insert_with(|| {
+            order.push(item.deck_id);
+            (item.deck_name.clone(), 0, 0, Vec::new())
+        });
+        if item.status == "approved" {
+            g.1 += 1;
+        } else {
+            g.2 += 1;
+        }
+        g.3.push(item);
+    }
+    let groups: Vec<Value> = order
+        .into_iter()
+        .filter_map(|id| groups.remove(&id).map(|g| (id, g)))
+        .map(|(id, (name, approved, denied, items))| {
+            json!({"deck_id": id, "deck_name": name, "approved_count": approved, "denied_count": denied, "notifications": items})
+        })
+        .collect();
+    Ok(Json(json!({"unread_count": count, "groups": groups})))
+}
+
+#[derive(Deserialize)]
+pub struct Page {
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn history(State(s): State<AppState>, User(user): User, Query(page): Query<Page>) -> AppResult<Json<Value>> {
+    let offset = page.offset.unwrap_or(0).max(0);
+    let limit = page.limit.unwrap_or(50).clamp(1, 200);
+    let (total, items) = store::notifications::history(&mut *s.db.reader().acquire().await?, user.id, offset, limit).await?;
+    Ok(Json(json!({"total": total, "offset": offset, "limit": limit, "items": items})))
+}
+
+#[derive(Deserialize)]
+pub struct MarkRequest {
+    ids: Vec<i64>,
+}
+
+pub async fn mark_read(State(s): State<AppState>, User(user): User, Json(req): Json<MarkRequest>) -> AppResult<Json<Value>> {
+    if req.ids.len() > MARK_LIMIT {
+        return Err(AppError::JsonError(StatusCode::BAD_REQUEST, format!("at most {MARK_LIMIT} ids at once")));
+    }
+    let mut tx = s.db.begin_write().await?;
+    let updated = store::notifications::mark_read(&mut tx, user.id, &req.ids).await?;
+    tx.commit().await?;
+    Ok(Json(json!({"updated": updated})))
+}
+
+/// A decided commit as its author sees it; 404 for anyone without a notification for it.
+pub async fn commit_snapshot(State(s): State<AppState>, User(user): User, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+    let not_found = || AppError::JsonError(StatusCode::NOT_FOUND, "Commit not found".into());
+    let mut conn = s.db.reader().acquire().await?;
+    let Some((status, reason)) = store::notifications::for_commit(&mut conn, user.id, id).await? else {
+        return Err(not_found());
+    };
+    let commit = store::commits::get(&mut conn, id).await?.ok_or_else(not_found)?;
+    let events = store::commits::events(&mut conn, id).await?;
+    let deleted: Vec<i64> = events.iter().filter(|e| e.2 == "note_deleted").map(|e| e.0).collect();
+    let moves: Vec<Value> = events
+        .iter()
+        .filter(|e| e.2 == "note_moved")
+        .map(|e| json!({"note_id": e.0, "from_deck": null, "to_deck": null}))
+        .collect();
+    let events: Vec<Value> = events
+        .into_iter()
+        .map(|(note, guid, kind, field, old, new, at)| {
+            json!({"note_id": note, "note_guid": guid, "version": 1, "event_type": kind, "field_name": field,
+                   "created_at": timestamp::rfc3339(at), "old_text": old, "new_text": new, "diff_html": null})
+        })
+        .collect();
+    Ok(Json(json!({
+        "commit_id": commit.id,
+        "rationale": commit.rationale,
+        "info": commit.info,
+        "timestamp": timestamp::rfc3339(commit.created_at),
+        "deck_name": commit.deck_name,
+        "author": commit.author,
+        "field_changes": [],
+        "tag_changes": [],
+        "deleted_note_ids": deleted,
+        "move_changes": moves,
+        "events": events,
+        "decision_status": status,
+        "decision_reason": reason,
+    })))
+}

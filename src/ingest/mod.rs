@@ -1,0 +1,61 @@
+//! Taking CrowdAnki uploads into the store: publishing new decks (`/createDeck`) and
+//! suggestions or maintainer edits (`/submitCard`, `/requestRemoval`).
+
+pub mod notetypes;
+pub mod publish;
+pub mod sanitize;
+pub mod suggest;
+
+use crate::wire::crowdanki::{Deck, NoteModel};
+
+/// Prefix of the add-on's optional tag groups: `AnkiCollab_Optional::<group>::…`.
+const OPTIONAL_PREFIX: &str = "AnkiCollab_Optional::";
+
+/// The optional tag group a tag belongs to, if it is one.
+pub fn optional_group(tag: &str) -> Option<&str> {
+    tag.strip_prefix(OPTIONAL_PREFIX).map(|rest| rest.split("::").next().unwrap_or(rest))
+}
+
+/// Cleans every HTML-bearing string of an uploaded tree in place.
+pub fn sanitize_tree(deck: &mut Deck) {
+    sanitize::html_in_place(&mut deck.name);
+    sanitize::html_in_place(&mut deck.desc);
+    deck.name = clean_deck_name(&deck.name);
+    for model in &mut deck.note_models {
+        sanitize_model(model);
+    }
+    for note in &mut deck.notes {
+        note.fields.iter_mut().for_each(sanitize::html_in_place);
+        note.tags.retain(|t| sanitize::tag_is_safe(t));
+    }
+    deck.children.iter_mut().for_each(sanitize_tree);
+}
+
+fn sanitize_model(m: &mut NoteModel) {
+    sanitize::html_in_place(&mut m.name);
+    sanitize::css(&mut m.css);
+    for f in &mut m.flds {
+        sanitize::html_in_place(&mut f.name);
+        sanitize::html_in_place(&mut f.description);
+    }
+    for t in &mut m.tmpls {
+        for s in [&mut t.name, &mut t.qfmt, &mut t.afmt, &mut t.bqfmt, &mut t.bafmt] {
+            sanitize::html_in_place(s);
+        }
+    }
+}
+
+/// Deck names must not be empty and keep Anki's `::` separator meaningful.
+fn clean_deck_name(name: &str) -> String {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        "Unnamed".into()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// Fields as stored: cut to the notetype's field count, `(position, content)` of non-empty ones.
+pub fn stored_fields(fields: &[String], field_count: usize) -> Vec<(usize, &str)> {
+    fields.iter().take(field_count).enumerate().filter(|(_, c)| !c.is_empty()).map(|(i, c)| (i, c.as_str())).collect()
+}

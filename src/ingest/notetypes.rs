@@ -1,0 +1,98 @@
+//! Matching uploaded notetypes to stored ones: by UUID, then by shape, else new.
+
+use std::collections::HashMap;
+
+use crate::store::{self, notetypes::Notetype, Conn};
+use crate::wire::crowdanki::NoteModel;
+
+/// What a note needs to know about its notetype.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub id: i64,
+    pub field_count: usize,
+    pub field_names: Vec<String>,
+    pub protected: Vec<bool>,
+}
+
+/// Resolves the notetypes of one upload against one owner's notetypes.
+pub struct Resolver {
+    owner: i64,
+    by_uuid: HashMap<String, Resolved>,
+    existing: Option<Vec<Notetype>>,
+}
+
+impl Resolver {
+    pub fn new(owner: i64) -> Self {
+        Self { owner, by_uuid: HashMap::new(), existing: None }
+    }
+
+    /// Resolves every model of an upload. Unknown ones are created only when `allow_create`.
+    /// Returns the UUIDs that matched nothing.
+    pub async fn resolve_all(&mut self, conn: &mut Conn, models: &[NoteModel], allow_create: bool) -> sqlx::Result<Vec<String>> {
+        let mut unknown = Vec::new();
+        for m in models {
+            if self.by_uuid.contains_key(&m.crowdanki_uuid) {
+                continue;
+            }
+            match self.lookup(conn, m).await? {
+                Some(id) => self.remember(conn, &m.crowdanki_uuid, id).await?,
+                None if allow_create => {
+                    let id = store::notetypes::insert(conn, self.owner, m).await?;
+                    self.existing = None;
+                    self.remember(conn, &m.crowdanki_uuid, id).await?;
+                }
+                None => unknown.push(m.crowdanki_uuid.clone()),
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The resolved notetype for a note's `note_model_uuid`; falls back to the owner's
+    /// stored notetype of that UUID when the upload did not include the model.
+    pub async fn get(&mut self, conn: &mut Conn, uuid: &str) -> sqlx::Result<Option<Resolved>> {
+        if let Some(r) = self.by_uuid.get(uuid) {
+            return Ok(Some(r.clone()));
+        }
+        match store::notetypes::find(conn, uuid, self.owner).await? {
+            Some(id) => {
+                self.remember(conn, uuid, id).await?;
+                Ok(self.by_uuid.get(uuid).cloned())
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn remember(&mut self, conn: &mut Conn, uuid: &str, id: i64) -> sqlx::Result<()> {
+        let fields = store::notetypes::fields(conn, id).await?;
+        self.by_uuid.insert(
+            uuid.to_string(),
+            Resolved {
+                id,
+                field_count: fields.len(),
+                field_names: fields.iter().map(|f| f.name.clone()).collect(),
+                protected: fields.iter().map(|f| f.protected).collect(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn lookup(&mut self, conn: &mut Conn, m: &NoteModel) -> sqlx::Result<Option<i64>> {
+        if let Some(id) = store::notetypes::find(conn, &m.crowdanki_uuid, self.owner).await? {
+            return Ok(Some(id));
+        }
+        if self.existing.is_none() {
+            self.existing = Some(store::notetypes::of_owner(conn, self.owner).await?);
+        }
+        Ok(self.existing.as_ref().and_then(|all| all.iter().find(|nt| same_shape(nt, m))).map(|nt| nt.id))
+    }
+}
+
+/// The official server's "semantically equal" rule (PROTOCOL.md §2.1).
+fn same_shape(nt: &Notetype, m: &NoteModel) -> bool {
+    nt.kind == m.kind
+        && nt.req == m.req
+        && nt.flds.len() == m.flds.len()
+        && nt.flds.iter().zip(&m.flds).all(|(a, b)| a.name == b.name || (a.id != 0 && a.id == b.id))
+        && nt.tmpls.len() == m.tmpls.len()
+        && nt.tmpls.iter().zip(&m.tmpls).all(|(a, b)| (a.qfmt == b.qfmt && a.afmt == b.afmt) || (a.id != 0 && a.id == b.id))
+}

@@ -1,0 +1,137 @@
+//! `/createDeck`: a whole tree inserted synchronously in one transaction, as reviewed content.
+
+use std::collections::HashSet;
+
+use super::notetypes::Resolver;
+use super::{optional_group, sanitize_tree, stored_fields};
+use crate::error::{AppError, AppResult};
+use crate::store::{self, decks::NewDeck, notes::BulkNote, now_micros, Conn, Db};
+use crate::wire::crowdanki::Deck;
+use crate::wire::deck_hash;
+
+/// Notes per bulk insert statement.
+const BATCH: usize = 500;
+
+/// What publishing answered.
+#[derive(Debug)]
+pub enum Published {
+    Created { hash: String },
+    /// The owner already has a root deck of that name.
+    Exists,
+}
+
+/// Publishes a deck tree owned by `owner`.
+pub async fn create_deck(db: &Db, owner: i64, mut deck: Deck) -> AppResult<Published> {
+    sanitize_tree(&mut deck);
+    let mut tx = db.begin_write().await?;
+    if store::decks::owner_has_root_named(&mut tx, owner, &deck.name).await? {
+        return Ok(Published::Exists);
+    }
+    let now = now_micros();
+    let mut resolver = Resolver::new(owner);
+    let unknown = resolver.resolve_all(&mut tx, &deck.note_models, true).await?;
+    debug_assert!(unknown.is_empty());
+
+    let hash = free_hash(&mut tx, &deck.crowdanki_uuid).await?;
+    let root = store::decks::insert(
+        &mut tx,
+        NewDeck {
+            name: &deck.name,
+            description: &deck.desc,
+            owner,
+            parent: None,
+            root: None,
+            full_path: &deck.name,
+            crowdanki_uuid: &deck.crowdanki_uuid,
+            human_hash: &hash,
+            now,
+        },
+    )
+    .await?;
+    let commit = store::commits::insert(&mut tx, 1, "Deck Creation", root, owner, "applied", now).await?;
+
+    let mut seen = HashSet::new();
+    let mut groups = HashSet::new();
+    let mut stack: Vec<(&Deck, i64, String)> = vec![(&deck, root, deck.name.clone())];
+    while let Some((node, id, path)) = stack.pop() {
+        insert_notes(&mut tx, &mut resolver, node, root, id, commit, now, &mut seen, &mut groups).await?;
+        for child in node.children.iter().rev() {
+            let child_path = format!("{path}::{}", child.name);
+            let child_hash = free_hash(&mut tx, &child.crowdanki_uuid).await?;
+            let child_id = store::decks::insert(
+                &mut tx,
+                NewDeck {
+                    name: &child.name,
+                    description: &child.desc,
+                    owner,
+                    parent: Some(id),
+                    root: Some(root),
+                    full_path: &child_path,
+                    crowdanki_uuid: &child.crowdanki_uuid,
+                    human_hash: &child_hash,
+                    now,
+                },
+            )
+            .await?;
+            stack.push((child, child_id, child_path));
+        }
+    }
+    for group in groups {
+        store::decks::set_optional_tag_group(&mut tx, root, &group, true).await?;
+    }
+    tx.commit().await?;
+    Ok(Published::Created { hash })
+}
+
+/// The UUID's hash, or a random one when that is taken (PROTOCOL.md §3).
+pub async fn free_hash(conn: &mut Conn, uuid: &str) -> sqlx::Result<String> {
+    let mut hash = deck_hash::for_uuid(uuid);
+    while store::decks::hash_taken(conn, &hash).await? {
+        hash = deck_hash::random();
+    }
+    Ok(hash)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_notes(
+    conn: &mut Conn,
+    resolver: &mut Resolver,
+    node: &Deck,
+    root: i64,
+    deck: i64,
+    commit: i64,
+    now: i64,
+    seen: &mut HashSet<String>,
+    groups: &mut HashSet<String>,
+) -> AppResult<()> {
+    let mut batch = Vec::with_capacity(BATCH.min(node.notes.len()));
+    for note in &node.notes {
+        if note.guid.is_empty() || !seen.insert(note.guid.clone()) {
+            continue;
+        }
+        let Some(nt) = resolver.get(conn, &note.note_model_uuid).await? else {
+            return Err(AppError::BadRequest(format!(
+                "Invalid Deck: note {} uses notetype {} which the deck does not include",
+                note.guid, note.note_model_uuid
+            )));
+        };
+        let fields = stored_fields(&note.fields, nt.field_count);
+        if fields.is_empty() {
+            continue;
+        }
+        groups.extend(note.tags.iter().filter_map(|t| optional_group(t)).map(str::to_string));
+        batch.push(BulkNote {
+            guid: &note.guid,
+            notetype: nt.id,
+            anki_id: note.id,
+            fields,
+            tags: note.tags.iter().map(String::as_str).collect(),
+        });
+        if batch.len() == BATCH {
+            store::notes::insert_bulk(conn, root, deck, true, commit, now, &batch).await?;
+            batch.clear();
+        }
+    }
+    store::notes::insert_bulk(conn, root, deck, true, commit, now, &batch).await?;
+    Ok(())
+}

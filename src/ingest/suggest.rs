@@ -1,0 +1,377 @@
+//! `/submitCard` and `/requestRemoval`: suggestions stored for review, or applied at once
+//! when a maintainer auto-approves (PROTOCOL.md §6.1).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use super::notetypes::{Resolved, Resolver};
+use super::{optional_group, sanitize_tree, stored_fields};
+use crate::error::{AppError, AppResult};
+use crate::store::{self, decks::NewDeck, notes::BulkNote, now_micros, Conn, Db};
+use crate::wire::crowdanki::{Deck, Note};
+use crate::wire::deck_hash;
+use crate::wire::envelope::SubmitCard;
+
+/// The add-on matches on this text to suggest re-submitting the whole tree.
+pub const DECK_NOT_FOUND: &str =
+    "Deck not found. If this is a new subdeck, try to suggest the entire deck tree from the sideview.";
+
+/// Rationale the add-on uses for note removals.
+const RATIONALE_REMOVAL: i64 = 11;
+
+/// State shared while one submission is processed.
+struct Submission {
+    root: store::decks::Deck,
+    commit: i64,
+    approved: bool,
+    now: i64,
+    groups: BTreeSet<String>,
+    touched_decks: BTreeSet<i64>,
+    changes: usize,
+}
+
+/// Stores a suggestion (or applies a maintainer's auto-approved edit).
+pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
+    if !deck_hash::is_valid(&req.remote_deck) {
+        return Err(AppError::BadRequest("Invalid deck hash format".into()));
+    }
+    sanitize_tree(&mut req.deck);
+    let mut tx = db.begin_write().await?;
+    let root = find_root(&mut tx, &req.remote_deck).await?;
+    let path = server_path(&req.deck_path, &req.new_name, &root.full_path);
+    let approved = req.force_overwrite && store::decks::can_maintain(&mut tx, root.id, user).await?;
+    let target = match store::decks::by_path(&mut tx, root.id, &path).await? {
+        Some(d) => d.id,
+        None => {
+            let (parent_path, name) = path.rsplit_once("::").ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
+            let parent = store::decks::by_path(&mut tx, root.id, parent_path)
+                .await?
+                .ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
+            new_subdeck(&mut tx, &root, parent.id, &path, name, &req.deck, now_micros()).await?
+        }
+    };
+
+    let mut resolver = Resolver::new(root.owner);
+    let allow_new_notetypes = approved || !root.restrict_notetypes;
+    let unknown = resolver.resolve_all(&mut tx, &req.deck.note_models, allow_new_notetypes).await?;
+    if let Some(uuid) = unknown.first() {
+        return Err(AppError::Unprocessable(format!("Notetype Error: {uuid}")));
+    }
+
+    let now = now_micros();
+    let (rationale, status) = if approved { (10, "applied") } else { (req.rationale, "pending") };
+    let commit = store::commits::insert(&mut tx, rationale, &req.commit_text, root.id, user, status, now).await?;
+    let groups = store::decks::optional_tag_groups(&mut tx, root.id).await?.into_iter().collect();
+    let mut sub = Submission { root, commit, approved, now, groups, touched_decks: BTreeSet::new(), changes: 0 };
+
+    let mut stack: Vec<(&Deck, i64, String)> = vec![(&req.deck, target, path)];
+    while let Some((node, deck_id, node_path)) = stack.pop() {
+        for note in &node.notes {
+            let Some(nt) = resolver.get(&mut tx, &note.note_model_uuid).await? else {
+                return Err(AppError::Unprocessable(format!("Notetype Error: {}", note.note_model_uuid)));
+            };
+            process_note(&mut tx, &mut sub, deck_id, note, &nt).await?;
+        }
+        for child in &node.children {
+            let child_path = format!("{node_path}::{}", child.name);
+            let child_id = match store::decks::by_path(&mut tx, sub.root.id, &child_path).await? {
+                Some(d) => d.id,
+                None => new_subdeck(&mut tx, &sub.root, deck_id, &child_path, &child.name, child, now).await?,
+            };
+            stack.push((child, child_id, child_path));
+        }
+    }
+    for deck in &sub.touched_decks {
+        store::decks::bump_with_ancestors(&mut tx, *deck, now).await?;
+    }
+    if sub.approved {
+        for group in &sub.groups {
+            store::decks::set_optional_tag_group(&mut tx, sub.root.id, group, true).await?;
+        }
+    }
+    if sub.changes == 0 && !sub.approved {
+        store::commits::decide(&mut tx, commit, "denied", Some("nothing to change"), now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stores a removal suggestion for notes of a deck (`/requestRemoval`).
+pub async fn request_removal(db: &Db, user: i64, remote_deck: &str, guids: &[String], commit_text: &str) -> AppResult<()> {
+    if !deck_hash::is_valid(remote_deck) {
+        return Err(AppError::BadRequest("Invalid deck hash format".into()));
+    }
+    if guids.is_empty() {
+        return Err(AppError::BadRequest("No notes provided".into()));
+    }
+    let mut tx = db.begin_write().await?;
+    let root = find_root(&mut tx, remote_deck).await?;
+    let found = store::notes::live_ids_by_guid(&mut tx, root.id, guids).await?;
+    if found.is_empty() {
+        return Err(AppError::Unprocessable("None of these notes are in the deck".into()));
+    }
+    let info = super::sanitize::html(commit_text);
+    let commit = store::commits::insert(&mut tx, RATIONALE_REMOVAL, &info, root.id, user, "pending", now_micros()).await?;
+    for (_, note) in found {
+        store::notes::insert_removal(&mut tx, note, commit).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The root deck of the tree a (root or sub-) deck hash belongs to.
+async fn find_root(conn: &mut Conn, hash: &str) -> AppResult<store::decks::Deck> {
+    let deck = store::decks::by_hash(conn, hash).await?.ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
+    if deck.parent.is_none() {
+        return Ok(deck);
+    }
+    Ok(store::decks::by_id(conn, deck.root).await?.ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?)
+}
+
+async fn new_subdeck(
+    conn: &mut Conn,
+    root: &store::decks::Deck,
+    parent: i64,
+    path: &str,
+    name: &str,
+    node: &Deck,
+    now: i64,
+) -> AppResult<i64> {
+    if root.restrict_subdecks {
+        return Err(AppError::Unprocessable("Subdecks are not allowed".into()));
+    }
+    let hash = super::publish::free_hash(conn, &node.crowdanki_uuid).await?;
+    let new = NewDeck {
+        name,
+        description: &node.desc,
+        owner: root.owner,
+        parent: Some(parent),
+        root: Some(root.id),
+        full_path: path,
+        crowdanki_uuid: &node.crowdanki_uuid,
+        human_hash: &hash,
+        now,
+    };
+    Ok(store::decks::insert(conn, new).await?)
+}
+
+/// Maps the add-on's local deck path onto the server's tree (PROTOCOL.md §1.3).
+pub fn server_path(deck_path: &str, new_name: &str, root_name: &str) -> String {
+    for local_root in [new_name.to_string(), strip_collab_suffix(new_name)] {
+        if !local_root.is_empty() && deck_path.starts_with(&local_root) {
+            return deck_path.replacen(&local_root, root_name, 1);
+        }
+    }
+    strip_collab_suffix(deck_path)
+}
+
+/// Drops ` (AnkiCollab)` and `(AnkiCollab)_<n>` that the add-on appends to local names.
+fn strip_collab_suffix(name: &str) -> String {
+    let mut s = name.trim_end();
+    if let Some((head, tail)) = s.rsplit_once("(AnkiCollab)_") {
+        if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) {
+            s = head;
+        }
+    }
+    s.strip_suffix("(AnkiCollab)").unwrap_or(s).trim_end().to_string()
+}
+
+/// Drops optional tags of groups the deck does not have (unless a maintainer adds them).
+fn allowed_tags<'a>(sub: &mut Submission, tags: &'a [String]) -> BTreeSet<&'a str> {
+    let mut out = BTreeSet::new();
+    for t in tags {
+        match optional_group(t) {
+            Some(g) if !sub.groups.contains(g) => {
+                if sub.approved {
+                    sub.groups.insert(g.to_string());
+                    out.insert(t.as_str());
+                }
+            }
+            _ => {
+                out.insert(t.as_str());
+            }
+        }
+    }
+    out
+}
+
+async fn process_note(conn: &mut Conn, sub: &mut Submission, deck: i64, note: &Note, nt: &Resolved) -> AppResult<()> {
+    let tags = allowed_tags(sub, &note.tags);
+    let existing = store::notes::find(conn, sub.root.id, &note.guid).await?;
+    match existing {
+        None => new_note(conn, sub, deck, note, nt, &tags).await,
+        Some(n) if !n.reviewed => {
+            if sub.approved {
+                store::notes::delete_pending_content(conn, n.id).await?;
+                overwrite(conn, sub, deck, &n, note, nt, &tags).await
+            } else {
+                replace_pending(conn, sub, deck, &n, note, nt, &tags).await
+            }
+        }
+        Some(n) if sub.approved => overwrite(conn, sub, deck, &n, note, nt, &tags).await,
+        Some(n) if n.deleted => Ok(()),
+        Some(n) => suggest_changes(conn, sub, deck, &n, note, nt, &tags).await,
+    }
+}
+
+async fn new_note(conn: &mut Conn, sub: &mut Submission, deck: i64, note: &Note, nt: &Resolved, tags: &BTreeSet<&str>) -> AppResult<()> {
+    let fields = stored_fields(&note.fields, nt.field_count);
+    if fields.is_empty() || note.guid.is_empty() {
+        return Ok(());
+    }
+    let bulk = BulkNote { guid: &note.guid, notetype: nt.id, anki_id: note.id, fields, tags: tags.iter().copied().collect() };
+    let ids = store::notes::insert_bulk(conn, sub.root.id, deck, sub.approved, sub.commit, sub.now, &[bulk]).await?;
+    sub.changes += 1;
+    if sub.approved {
+        sub.touched_decks.insert(deck);
+        for (_, id) in ids {
+            event(conn, sub, id, "note_created", None, None, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A pending new note is edited again by its suggester: replace its pending content.
+async fn replace_pending(
+    conn: &mut Conn,
+    sub: &mut Submission,
+    deck: i64,
+    n: &store::notes::Note,
+    note: &Note,
+    nt: &Resolved,
+    tags: &BTreeSet<&str>,
+) -> AppResult<()> {
+    let commit = n.commit_id.unwrap_or(sub.commit);
+    store::notes::delete_pending_content(conn, n.id).await?;
+    for (pos, content) in stored_fields(&note.fields, nt.field_count) {
+        store::notes::insert_field(conn, n.id, pos as i64, content, false, commit).await?;
+    }
+    for t in tags {
+        store::notes::insert_tag(conn, n.id, t, false, true, commit).await?;
+    }
+    store::notes::set_deck(conn, n.id, deck).await?;
+    store::notes::set_notetype(conn, n.id, nt.id).await?;
+    sub.changes += 1;
+    Ok(())
+}
+
+/// A maintainer's auto-approved edit replaces reviewed content directly.
+async fn overwrite(
+    conn: &mut Conn,
+    sub: &mut Submission,
+    deck: i64,
+    n: &store::notes::Note,
+    note: &Note,
+    nt: &Resolved,
+    tags: &BTreeSet<&str>,
+) -> AppResult<()> {
+    if note.fields.iter().take(nt.field_count).all(String::is_empty) {
+        return Err(AppError::Unprocessable("All fields are empty; refusing to apply an empty update".into()));
+    }
+    let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id).await?.into_iter().collect();
+    for pos in 0..nt.field_count {
+        if nt.protected.get(pos).copied().unwrap_or(false) {
+            continue;
+        }
+        let new = note.fields.get(pos).map(String::as_str).unwrap_or("");
+        let before = old.get(&(pos as i64)).map(String::as_str).unwrap_or("");
+        if new == before {
+            continue;
+        }
+        store::notes::delete_reviewed_field(conn, n.id, pos as i64).await?;
+        if !new.is_empty() {
+            store::notes::insert_field(conn, n.id, pos as i64, new, true, sub.commit).await?;
+        }
+        let kind = match (before.is_empty(), new.is_empty()) {
+            (true, _) => "field_added",
+            (_, true) => "field_removed",
+            _ => "field_updated",
+        };
+        let name = nt.field_names.get(pos).map(String::as_str);
+        event(conn, sub, n.id, kind, name, Some(before), Some(new)).await?;
+    }
+    let old_tags: BTreeSet<String> = store::notes::reviewed_tags(conn, n.id).await?.into_iter().collect();
+    for t in tags.iter().filter(|t| !old_tags.contains(**t)) {
+        store::notes::insert_tag(conn, n.id, t, true, true, sub.commit).await?;
+        event(conn, sub, n.id, "tag_added", None, None, Some(t)).await?;
+    }
+    for t in old_tags.iter().filter(|t| !tags.contains(t.as_str())) {
+        store::notes::delete_reviewed_tag(conn, n.id, t).await?;
+        event(conn, sub, n.id, "tag_removed", None, Some(t), None).await?;
+    }
+    if n.deck != deck {
+        store::notes::set_deck(conn, n.id, deck).await?;
+        sub.touched_decks.insert(n.deck);
+        event(conn, sub, n.id, "note_moved", None, None, None).await?;
+    }
+    if n.notetype != nt.id {
+        store::notes::set_notetype(conn, n.id, nt.id).await?;
+    }
+    store::notes::set_state(conn, n.id, true, false, sub.now).await?;
+    sub.touched_decks.insert(deck);
+    sub.changes += 1;
+    Ok(())
+}
+
+/// A normal suggestion on a reviewed note: one pending row per difference.
+async fn suggest_changes(
+    conn: &mut Conn,
+    sub: &mut Submission,
+    deck: i64,
+    n: &store::notes::Note,
+    note: &Note,
+    nt: &Resolved,
+    tags: &BTreeSet<&str>,
+) -> AppResult<()> {
+    let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id).await?.into_iter().collect();
+    for pos in 0..nt.field_count {
+        if nt.protected.get(pos).copied().unwrap_or(false) {
+            continue;
+        }
+        let new = note.fields.get(pos).map(String::as_str).unwrap_or("");
+        let before = old.get(&(pos as i64)).map(String::as_str).unwrap_or("");
+        if new != before {
+            store::notes::insert_field(conn, n.id, pos as i64, new, false, sub.commit).await?;
+            sub.changes += 1;
+        }
+    }
+    let old_tags: HashSet<String> = store::notes::reviewed_tags(conn, n.id).await?.into_iter().collect();
+    for t in tags.iter().filter(|t| !old_tags.contains(**t)) {
+        store::notes::insert_tag(conn, n.id, t, false, true, sub.commit).await?;
+        sub.changes += 1;
+    }
+    for t in old_tags.iter().filter(|t| !tags.contains(t.as_str())) {
+        store::notes::insert_tag(conn, n.id, t, false, false, sub.commit).await?;
+        sub.changes += 1;
+    }
+    if n.deck != deck {
+        store::notes::insert_move(conn, n.id, deck, sub.commit).await?;
+        sub.changes += 1;
+    }
+    Ok(())
+}
+
+async fn event(
+    conn: &mut Conn,
+    sub: &Submission,
+    note: i64,
+    kind: &str,
+    field_name: Option<&str>,
+    old_text: Option<&str>,
+    new_text: Option<&str>,
+) -> AppResult<()> {
+    let e = store::notes::Event { note, commit: sub.commit, kind, field_name, old_text, new_text, now: sub.now };
+    Ok(store::notes::insert_event(conn, e).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_local_paths() {
+        assert_eq!(server_path("Demo Deck", "Demo Deck", "Demo Deck"), "Demo Deck");
+        assert_eq!(server_path("Local (AnkiCollab)::Sub", "Local (AnkiCollab)", "Demo Deck"), "Demo Deck::Sub");
+        assert_eq!(server_path("Demo Deck (AnkiCollab)_2::A::B", "Demo Deck (AnkiCollab)_2", "Demo Deck"), "Demo Deck::A::B");
+        assert_eq!(strip_collab_suffix("X (AnkiCollab)_12"), "X");
+    }
+}

@@ -1,0 +1,17 @@
+//! deckd: a self-hosted server for collaborative Anki decks that speaks the AnkiCollab
+//! add-on's wire protocol, on one SQLite file.
+
+pub mod accounts;
+pub mod admin;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod ingest;
+pub mod pull;
+pub mod review;
+pub mod server;
+pub mod store;
+pub mod wire;
+
+pub use config::Config;
+pub use server::launch;

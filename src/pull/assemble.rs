@@ -1,0 +1,273 @@
+//! Writes pull entries as JSON through gzip and base64 straight onto the response,
+//! one note at a time, flushing in chunks.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::Plan;
+use crate::store::{self, notetypes::Notetype, Conn, Db};
+use crate::wire::{gzb64, timestamp};
+
+/// Bytes gathered before a chunk goes to the client.
+const CHUNK: usize = 64 * 1024;
+
+/// `protected_fields` entry (also the `/GetProtectedFields` answer).
+#[derive(Debug, Serialize)]
+pub struct ProtectedNotetype {
+    pub id: i64,
+    pub name: String,
+    pub fields: Vec<ProtectedField>,
+}
+
+/// A protected field of a notetype.
+#[derive(Debug, Serialize)]
+pub struct ProtectedField {
+    pub id: i64,
+    pub name: String,
+    pub protected: bool,
+}
+
+/// Protected fields of the notetypes a deck subtree uses.
+pub async fn protected_fields(conn: &mut Conn, deck: i64) -> sqlx::Result<Vec<ProtectedNotetype>> {
+    let ids = ids_json(&store::pull::subtree(conn, deck, i64::MIN).await?);
+    let mut out: Vec<ProtectedNotetype> = Vec::new();
+    for (nt, name, field_id, field_name) in store::pull::protected_fields(conn, &ids).await? {
+        if out.last().map(|p| p.id) != Some(nt) {
+            out.push(ProtectedNotetype { id: nt, name, fields: Vec::new() });
+        }
+        out.last_mut().expect("pushed").fields.push(ProtectedField { id: field_id, name: field_name, protected: true });
+    }
+    Ok(out)
+}
+
+fn ids_json(decks: &[store::decks::Deck]) -> String {
+    serde_json::to_string(&decks.iter().map(|d| d.id).collect::<Vec<_>>()).expect("ids serialise")
+}
+
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("buffer lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The encoder plus the channel to the response, and an optional copy for the cache.
+struct Out {
+    enc: gzb64::Encoder<Shared>,
+    shared: Shared,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    tee: Option<Vec<u8>>,
+    tee_limit: usize,
+}
+
+impl Out {
+    async fn flush(&mut self, force: bool) -> io::Result<()> {
+        let chunk = {
+            let mut buf = self.shared.0.lock().expect("buffer lock");
+            if buf.is_empty() || (!force && buf.len() < CHUNK) {
+                return Ok(());
+            }
+            std::mem::take(&mut *buf)
+        };
+        if let Some(tee) = &mut self.tee {
+            if tee.len() + chunk.len() > self.tee_limit {
+                self.tee = None;
+            } else {
+                tee.extend_from_slice(&chunk);
+            }
+        }
+        self.tx.send(Ok(Bytes::from(chunk))).await.map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
+    }
+
+    fn json<T: Serialize + ?Sized>(&mut self, v: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.enc, v).map_err(io::Error::other)
+    }
+
+    fn raw(&mut self, s: &str) -> io::Result<()> {
+        self.enc.write_all(s.as_bytes())
+    }
+}
+
+/// Starts writing the entries of `plans` and returns the streaming body at once.
+/// `on_complete` receives the whole answer when `cache` is set and it fit.
+pub fn stream(db: Db, plans: Vec<Plan>, cache: bool, on_complete: impl FnOnce(Bytes) + Send + 'static) -> Body {
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+    let shared = Shared::default();
+    let out = Out {
+        enc: gzb64::encoder(shared.clone()),
+        shared,
+        tx: tx.clone(),
+        tee: cache.then(Vec::new),
+        tee_limit: 64 * 1024 * 1024,
+    };
+    tokio::spawn(async move {
+        match write_all(&db, &plans, out).await {
+            Ok(Some(whole)) => on_complete(Bytes::from(whole)),
+            Ok(None) => {}
+            Err(e) => {
+                if e.kind() != io::ErrorKind::BrokenPipe {
+                    tracing::error!(error = %e, "pull failed while streaming");
+                }
+                let _ = tx.send(Err(e)).await;
+            }
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
+}
+
+async fn write_all(db: &Db, plans: &[Plan], mut out: Out) -> io::Result<Option<Vec<u8>>> {
+    let mut tx = db.reader().begin().await.map_err(io::Error::other)?;
+    out.raw("[")?;
+    for (i, plan) in plans.iter().enumerate() {
+        if i > 0 {
+            out.raw(",")?;
+        }
+        write_entry(&mut tx, &mut out, plan).await?;
+    }
+    out.raw("]")?;
+    let enc = std::mem::replace(&mut out.enc, gzb64::encoder(Shared::default()));
+    gzb64::finish(enc)?;
+    out.flush(true).await?;
+    Ok(out.tee.take())
+}
+
+#[derive(Serialize)]
+struct NoteOut<'a> {
+    id: i64,
+    fields: Vec<String>,
+    guid: &'a str,
+    note_model_uuid: &'a str,
+    tags: Vec<&'a str>,
+}
+
+async fn write_entry(conn: &mut Conn, out: &mut Out, plan: &Plan) -> io::Result<()> {
+    let e = io::Error::other;
+    let changed = store::pull::subtree(conn, plan.deck.id, plan.since).await.map_err(e)?;
+    let all = store::pull::subtree(conn, plan.deck.id, i64::MIN).await.map_err(e)?;
+    let all_ids = ids_json(&all);
+    let pairs = store::pull::notetypes_by_deck(conn, &ids_json(&changed), plan.since).await.map_err(e)?;
+    let mut nt_ids: Vec<i64> = pairs.iter().map(|p| p.1).collect();
+    nt_ids.sort_unstable();
+    nt_ids.dedup();
+    let notetypes: HashMap<i64, Notetype> =
+        store::notetypes::load(conn, &nt_ids).await.map_err(e)?.into_iter().map(|n| (n.id, n)).collect();
+    let mut by_deck: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (deck, nt) in &pairs {
+        by_deck.entry(*deck).or_default().push(*nt);
+    }
+
+    out.raw("{\"protected_fields\":")?;
+    out.json(&protected_fields(conn, plan.deck.id).await.map_err(e)?)?;
+    out.raw(",\"deck\":")?;
+    write_tree(conn, out, plan, &changed, &notetypes, &by_deck).await?;
+    let changelog: String = store::changelogs::since(conn, plan.deck.id, plan.since)
+        .await
+        .map_err(e)?
+        .into_iter()
+        .map(|(at, msg)| format!("--- Changes from {}: ---\n{msg}\n\n", timestamp::changelog_header(at)))
+        .collect();
+    out.raw(",\"changelog\":")?;
+    out.json(&changelog)?;
+    out.raw(",\"deck_hash\":")?;
+    out.json(&plan.hash)?;
+    out.raw(",\"optional_tags\":")?;
+    out.json(&store::decks::optional_tag_groups(conn, plan.deck.id).await.map_err(e)?)?;
+    out.raw(",\"deleted_notes\":")?;
+    out.json(&store::pull::deleted_guids(conn, &all_ids, plan.since).await.map_err(e)?)?;
+    out.raw(",\"stats_enabled\":")?;
+    out.json(&plan.deck.stats_enabled)?;
+    out.raw("}")
+}
+
+enum Step {
+    Open { index: usize, first: bool },
+    Close,
+}
+
+async fn write_tree(
+    conn: &mut Conn,
+    out: &mut Out,
+    plan: &Plan,
+    decks: &[store::decks::Deck],
+    notetypes: &HashMap<i64, Notetype>,
+    by_deck: &BTreeMap<i64, Vec<i64>>,
+) -> io::Result<()> {
+    let mut children: HashMap<i64, Vec<usize>> = HashMap::new();
+    for (i, d) in decks.iter().enumerate() {
+        if let Some(p) = d.parent {
+            children.entry(p).or_default().push(i);
+        }
+    }
+    let root = decks.iter().position(|d| d.id == plan.deck.id).ok_or_else(|| io::Error::other("changed deck vanished"))?;
+    let mut steps = vec![Step::Open { index: root, first: true }];
+    while let Some(step) = steps.pop() {
+        let (index, first) = match step {
+            Step::Close => {
+                out.raw("]}")?;
+                continue;
+            }
+            Step::Open { index, first } => (index, first),
+        };
+        let deck = &decks[index];
+        if !first {
+            out.raw(",")?;
+        }
+        out.raw("{\"crowdanki_uuid\":")?;
+        out.json(&deck.crowdanki_uuid)?;
+        out.raw(",\"desc\":")?;
+        out.json(&deck.description)?;
+        out.raw(",\"name\":")?;
+        out.json(&deck.name)?;
+        out.raw(",\"note_models\":")?;
+        let models: Vec<&Notetype> =
+            by_deck.get(&deck.id).into_iter().flatten().filter_map(|id| notetypes.get(id)).collect();
+        out.json(&models)?;
+        out.raw(",\"notes\":[")?;
+        write_notes(conn, out, deck.id, plan.since, notetypes).await?;
+        out.raw("],\"children\":[")?;
+        steps.push(Step::Close);
+        let kids = children.get(&deck.id).map(Vec::as_slice).unwrap_or(&[]);
+        for (k, child) in kids.iter().enumerate().rev() {
+            steps.push(Step::Open { index: *child, first: k == 0 });
+        }
+    }
+    Ok(())
+}
+
+async fn write_notes(conn: &mut Conn, out: &mut Out, deck: i64, since: i64, notetypes: &HashMap<i64, Notetype>) -> io::Result<()> {
+    let mut rows = store::pull::notes_of_deck(conn, deck, since);
+    let mut first = true;
+    while let Some(row) = rows.next().await {
+        let row = row.map_err(io::Error::other)?;
+        let Some(nt) = notetypes.get(&row.notetype) else { continue };
+        let mut fields = vec![String::new(); nt.flds.len()];
+        let stored: Vec<(i64, String)> = serde_json::from_str(&row.fields_json).map_err(io::Error::other)?;
+        for (pos, content) in stored {
+            if let Some(slot) = fields.get_mut(pos as usize) {
+                *slot = content;
+            }
+        }
+        let mut tags: Vec<&str> = row.tags.as_deref().map(|t| t.split(' ').collect()).unwrap_or_default();
+        tags.sort_unstable();
+        if !first {
+            out.raw(",")?;
+        }
+        first = false;
+        out.json(&NoteOut { id: row.anki_id, fields, guid: &row.guid, note_model_uuid: &nt.crowdanki_uuid, tags })?;
+        out.flush(false).await?;
+    }
+    Ok(())
+}

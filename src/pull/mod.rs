@@ -1,0 +1,112 @@
+//! `/pullChanges`: which decks changed since the client's timestamp, answered as a
+//! GZB64 stream (PROTOCOL.md §2.3). Full pulls of a single deck are cached.
+
+pub mod assemble;
+pub mod cache;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use self::cache::PullCache;
+use crate::error::{AppError, AppResult};
+use crate::store::{self, Db};
+use crate::wire::{deck_hash, gzb64, timestamp};
+
+/// Upper bound on deck keys in one pull (the official server stops at 50; the add-on
+/// sends every subscription at once, so deckd allows far more).
+const MAX_KEYS: usize = 5_000;
+
+/// One deck a client asks about.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    pub hash: String,
+    pub since: i64,
+}
+
+/// A deck that will produce an entry.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub hash: String,
+    pub since: i64,
+    pub deck: store::decks::Deck,
+}
+
+/// Validates the request map: keys are deck hashes, values carry `timestamp`.
+pub fn parse_request(map: Map<String, Value>) -> AppResult<Vec<Wanted>> {
+    if map.len() > MAX_KEYS {
+        return Err(AppError::BadRequest(format!("Too many deck entries (at most {MAX_KEYS})")));
+    }
+    if map.len() == 1 && !deck_hash::is_valid(map.keys().next().expect("one key")) {
+        return Err(AppError::BadRequest("Invalid deck key".into()));
+    }
+    let mut out = Vec::with_capacity(map.len());
+    for (hash, value) in map {
+        if !deck_hash::is_valid(&hash) {
+            continue;
+        }
+        let ts = value
+            .get("timestamp")
+            .and_then(Value::as_str)
+            .ok_or_else(|| AppError::Unprocessable(format!("missing field `timestamp` for deck {hash}")))?;
+        let since = timestamp::parse_client(ts)
+            .ok_or_else(|| AppError::Unprocessable(format!("invalid timestamp {ts:?} for deck {hash}; expected YYYY-MM-DD HH:MM:SS")))?;
+        out.push(Wanted { hash, since });
+    }
+    Ok(out)
+}
+
+/// Builds pull answers and keeps the cache of full pulls.
+pub struct Puller {
+    db: Db,
+    cache: Mutex<PullCache>,
+    empty: Bytes,
+}
+
+impl Puller {
+    pub fn new(db: Db, cache_bytes: usize) -> Self {
+        let empty = gzb64::encode_value(&[(); 0]).expect("encoding [] cannot fail");
+        Self { db, cache: Mutex::new(PullCache::new(cache_bytes)), empty: Bytes::from(empty) }
+    }
+
+    /// The answer body for a validated request.
+    pub async fn pull(self: &Arc<Self>, wanted: Vec<Wanted>) -> AppResult<Body> {
+        let mut conn = self.db.reader().acquire().await?;
+        let mut plans = Vec::new();
+        for w in wanted {
+            let Some(deck) = store::decks::by_hash(&mut conn, &w.hash).await? else { continue };
+            if deck.last_update > w.since {
+                plans.push(Plan { hash: w.hash, since: w.since, deck });
+            }
+        }
+        if plans.is_empty() {
+            return Ok(Body::from(self.empty.clone()));
+        }
+        let mut cache_key = None;
+        if let [plan] = plans.as_slice() {
+            if plan.since < plan.deck.created_at && self.cache.lock().expect("cache lock").limit() > 0 {
+                let version = (plan.deck.last_update, store::changelogs::latest_id(&mut conn, plan.deck.id).await?);
+                if let Some(hit) = self.cache.lock().expect("cache lock").get(&plan.hash, version) {
+                    return Ok(Body::from(hit));
+                }
+                cache_key = Some((plan.hash.clone(), version));
+            }
+        }
+        drop(conn);
+        let this = Arc::clone(self);
+        Ok(assemble::stream(self.db.clone(), plans, cache_key.is_some(), move |body| {
+            if let Some((hash, version)) = cache_key {
+                this.cache.lock().expect("cache lock").put(&hash, version, body);
+            }
+        }))
+    }
+
+    /// Drops every cached answer (called when memory runs short).
+    pub fn clear_cache(&self) {
+        let mut cache = self.cache.lock().expect("cache lock");
+        let limit = cache.limit();
+        *cache = PullCache::new(limit);
+    }
+}

@@ -1,0 +1,137 @@
+//! Approving and denying suggestions (PROTOCOL.md §6.2). The CLI calls this today, a
+//! web page later; both get the same rules.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::{AppError, AppResult};
+use crate::store::{self, commits::Commit, now_micros, Conn, Db};
+
+/// What a decision did, for the CLI to report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub notes_changed: usize,
+}
+
+async fn load_pending(conn: &mut Conn, id: i64) -> AppResult<Commit> {
+    let commit = store::commits::get(conn, id).await?.ok_or_else(|| AppError::NotFound(format!("no commit {id}")))?;
+    if commit.status != "pending" {
+        return Err(AppError::Unprocessable(format!("commit {id} is already {}", commit.status)));
+    }
+    Ok(commit)
+}
+
+/// Applies a pending commit. `actor` is the reviewing user, if known (no self-notification).
+pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome> {
+    let mut tx = db.begin_write().await?;
+    let commit = load_pending(&mut tx, id).await?;
+    let pending = store::commits::pending_rows(&mut tx, id).await?;
+    let now = now_micros();
+    let mut touched: BTreeSet<i64> = BTreeSet::new();
+
+    for note in &pending.new_notes {
+        store::notes::set_state(&mut tx, *note, true, false, now).await?;
+        event(&mut tx, *note, id, "note_created", None, None, None, now).await?;
+        touched.insert(*note);
+    }
+    for f in &pending.fields {
+        if f.position == 0 && f.content.is_empty() {
+            continue;
+        }
+        let old: BTreeMap<i64, String> = store::notes::reviewed_fields(&mut tx, f.note).await?.into_iter().collect();
+        let before = old.get(&f.position).cloned();
+        store::notes::delete_reviewed_field(&mut tx, f.note, f.position).await?;
+        if !f.content.is_empty() {
+            store::commits::accept_field(&mut tx, f.id).await?;
+        }
+        let kind = match (before.is_none(), f.content.is_empty()) {
+            (true, _) => "field_added",
+            (_, true) => "field_removed",
+            _ => "field_updated",
+        };
+        let name = store::commits::field_name(&mut tx, f.note, f.position).await?;
+        event(&mut tx, f.note, id, kind, name.as_deref(), before.as_deref(), Some(&f.content), now).await?;
+        touched.insert(f.note);
+    }
+    for t in &pending.tags {
+        if t.action {
+            store::commits::accept_tag(&mut tx, t.id).await?;
+            event(&mut tx, t.note, id, "tag_added", None, None, Some(&t.content), now).await?;
+        } else {
+            store::notes::delete_reviewed_tag(&mut tx, t.note, &t.content).await?;
+            event(&mut tx, t.note, id, "tag_removed", None, Some(&t.content), None, now).await?;
+        }
+        touched.insert(t.note);
+    }
+    let mut decks: BTreeSet<i64> = BTreeSet::new();
+    for (note, target) in &pending.moves {
+        if let Some(n) = store::notes::deck_of(&mut tx, *note).await? {
+            decks.insert(n);
+        }
+        store::notes::set_deck(&mut tx, *note, *target).await?;
+        event(&mut tx, *note, id, "note_moved", None, None, None, now).await?;
+        touched.insert(*note);
+    }
+    for note in &touched {
+        store::notes::set_state(&mut tx, *note, true, false, now).await?;
+    }
+    for note in &pending.removals {
+        store::notes::delete_pending_content(&mut tx, *note).await?;
+        store::notes::set_state(&mut tx, *note, true, true, now).await?;
+        event(&mut tx, *note, id, "note_deleted", None, None, None, now).await?;
+        touched.insert(*note);
+    }
+    for note in &touched {
+        if let Some(d) = store::notes::deck_of(&mut tx, *note).await? {
+            decks.insert(d);
+        }
+    }
+    for deck in &decks {
+        store::decks::bump_with_ancestors(&mut tx, *deck, now).await?;
+    }
+    store::commits::clear_pending(&mut tx, id).await?;
+    store::commits::decide(&mut tx, id, "approved", None, now).await?;
+    notify(&mut tx, &commit, actor, "approved", None, now).await?;
+    tx.commit().await?;
+    Ok(Outcome { notes_changed: touched.len() })
+}
+
+/// Rejects a pending commit, dropping its rows and telling the author why.
+pub async fn deny(db: &Db, id: i64, actor: Option<i64>, reason: Option<&str>) -> AppResult<Outcome> {
+    let mut tx = db.begin_write().await?;
+    let commit = load_pending(&mut tx, id).await?;
+    let pending = store::commits::pending_rows(&mut tx, id).await?;
+    let now = now_micros();
+    let reason = reason.map(crate::ingest::sanitize::html);
+    for t in pending.tags.iter().filter(|t| !t.action) {
+        event(&mut tx, t.note, id, "tag_change_denied", None, Some(&t.content), None, now).await?;
+    }
+    store::commits::clear_pending(&mut tx, id).await?;
+    store::commits::decide(&mut tx, id, "denied", reason.as_deref(), now).await?;
+    notify(&mut tx, &commit, actor, "denied", reason.as_deref(), now).await?;
+    tx.commit().await?;
+    Ok(Outcome { notes_changed: 0 })
+}
+
+async fn notify(conn: &mut Conn, c: &Commit, actor: Option<i64>, status: &str, reason: Option<&str>, now: i64) -> AppResult<()> {
+    if let Some(author) = c.author_id {
+        if actor != Some(author) {
+            store::notifications::insert(conn, author, c.id, c.deck_id, status, reason, now).await?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn event(
+    conn: &mut Conn,
+    note: i64,
+    commit: i64,
+    kind: &str,
+    field_name: Option<&str>,
+    old_text: Option<&str>,
+    new_text: Option<&str>,
+    now: i64,
+) -> AppResult<()> {
+    let e = store::notes::Event { note, commit, kind, field_name, old_text, new_text, now };
+    Ok(store::notes::insert_event(conn, e).await?)
+}

@@ -1,0 +1,28 @@
+//! Changelog messages of a deck, delivered with pulls.
+
+use super::Conn;
+
+/// Adds a message to a root deck.
+pub async fn insert(conn: &mut Conn, root: i64, message: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO changelogs (deck, message, created_at) VALUES (?, ?, ?)")
+        .bind(root)
+        .bind(message)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Messages newer than `since`, newest first, as `(created_at, message)`.
+pub async fn since(conn: &mut Conn, root: i64, since: i64) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("SELECT created_at, message FROM changelogs WHERE deck = ? AND created_at > ? ORDER BY created_at DESC, id DESC")
+        .bind(root)
+        .bind(since)
+        .fetch_all(conn)
+        .await
+}
+
+/// Id of the newest message of a deck (part of the pull cache's key).
+pub async fn latest_id(conn: &mut Conn, root: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM changelogs WHERE deck = ?").bind(root).fetch_one(conn).await
+}

@@ -1,0 +1,215 @@
+//! Commits (one per publish, suggestion or removal request) and their pending rows.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::Conn;
+
+/// A commit with the names a reviewer wants to see.
+#[derive(Debug, Clone, Serialize)]
+pub struct Commit {
+    pub id: i64,
+    pub deck: String,
+    #[serde(skip)]
+    pub deck_id: i64,
+    pub deck_name: String,
+    pub author: Option<String>,
+    #[serde(skip)]
+    pub author_id: Option<i64>,
+    pub rationale: i64,
+    #[serde(rename = "rationale_text")]
+    pub rationale_label: &'static str,
+    #[serde(rename = "rationale_info")]
+    pub info: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub created_at: i64,
+}
+
+/// The add-on's reason codes (PROTOCOL.md §6.3).
+pub fn rationale_label(code: i64) -> &'static str {
+    match code {
+        0 => "None",
+        1 => "Deck Creation",
+        2 => "Updated content",
+        3 => "New content",
+        4 => "Content error",
+        5 => "Spelling/Grammar",
+        6 => "New card",
+        7 => "Updated Tags",
+        8 => "New Tags",
+        9 => "Bulk Suggestion",
+        10 => "Other",
+        11 => "Note Removal",
+        12 => "Changed Deck",
+        _ => "Unknown",
+    }
+}
+
+/// Opens a commit; `status` is `pending` for suggestions and `applied` for direct writes.
+pub async fn insert(conn: &mut Conn, rationale: i64, info: &str, root: i64, user: i64, status: &str, now: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO commits (rationale, info, deck, user_id, created_at, status) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(rationale)
+    .bind(info)
+    .bind(root)
+    .bind(user)
+    .bind(now)
+    .bind(status)
+    .fetch_one(conn)
+    .await
+}
+
+const SELECT: &str = "SELECT c.id, d.human_hash, d.id, d.name, u.username, c.user_id, c.rationale, c.info, c.status, c.reason, c.created_at
+     FROM commits c JOIN decks d ON d.id = c.deck LEFT JOIN users u ON u.id = c.user_id";
+
+fn from_row(r: &sqlx::sqlite::SqliteRow) -> Commit {
+    let rationale: i64 = r.get(6);
+    Commit {
+        id: r.get(0),
+        deck: r.get(1),
+        deck_id: r.get(2),
+        deck_name: r.get(3),
+        author: r.get(4),
+        author_id: r.get(5),
+        rationale,
+        rationale_label: rationale_label(rationale),
+        info: r.get(7),
+        status: r.get(8),
+        reason: r.get(9),
+        created_at: r.get(10),
+    }
+}
+
+/// One commit by id.
+pub async fn get(conn: &mut Conn, id: i64) -> sqlx::Result<Option<Commit>> {
+    let sql = format!("{SELECT} WHERE c.id = ?");
+    Ok(sqlx::query(&sql).bind(id).fetch_optional(conn).await?.as_ref().map(from_row))
+}
+
+/// Pending commits, oldest first, optionally of one deck tree (by root hash).
+pub async fn pending(conn: &mut Conn, deck_hash: Option<&str>) -> sqlx::Result<Vec<Commit>> {
+    let sql = format!("{SELECT} WHERE c.status = 'pending' AND (?1 IS NULL OR d.human_hash = ?1) ORDER BY c.id");
+    Ok(sqlx::query(&sql).bind(deck_hash).fetch_all(conn).await?.iter().map(from_row).collect())
+}
+
+/// Records a review decision.
+pub async fn decide(conn: &mut Conn, id: i64, status: &str, reason: Option<&str>, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE commits SET status = ?, reason = ?, decided_at = ? WHERE id = ?")
+        .bind(status)
+        .bind(reason)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A pending field change.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PendingField {
+    pub id: i64,
+    pub note: i64,
+    pub position: i64,
+    pub content: String,
+}
+
+/// A pending tag change (`action` true adds, false removes).
+#[derive(Debug, sqlx::FromRow)]
+pub struct PendingTag {
+    pub id: i64,
+    pub note: i64,
+    pub content: String,
+    pub action: bool,
+}
+
+/// Everything a commit asks for, as stored while it waits.
+#[derive(Debug, Default)]
+pub struct Pending {
+    pub fields: Vec<PendingField>,
+    pub tags: Vec<PendingTag>,
+    /// `(note, target deck)`.
+    pub moves: Vec<(i64, i64)>,
+    pub removals: Vec<i64>,
+    /// Notes first suggested by this commit.
+    pub new_notes: Vec<i64>,
+}
+
+/// Loads the pending rows of a commit.
+pub async fn pending_rows(conn: &mut Conn, commit: i64) -> sqlx::Result<Pending> {
+    Ok(Pending {
+        fields: sqlx::query_as("SELECT id, note, position, content FROM fields WHERE commit_id = ? AND reviewed = 0 ORDER BY id")
+            .bind(commit)
+            .fetch_all(&mut *conn)
+            .await?,
+        tags: sqlx::query_as("SELECT id, note, content, action FROM tags WHERE commit_id = ? AND reviewed = 0 ORDER BY id")
+            .bind(commit)
+            .fetch_all(&mut *conn)
+            .await?,
+        moves: sqlx::query_as("SELECT note, target_deck FROM note_moves WHERE commit_id = ? ORDER BY id")
+            .bind(commit)
+            .fetch_all(&mut *conn)
+            .await?,
+        removals: sqlx::query_scalar("SELECT note FROM removal_suggestions WHERE commit_id = ? ORDER BY id")
+            .bind(commit)
+            .fetch_all(&mut *conn)
+            .await?,
+        new_notes: sqlx::query_scalar("SELECT id FROM notes WHERE commit_id = ? AND reviewed = 0 ORDER BY id")
+            .bind(commit)
+            .fetch_all(conn)
+            .await?,
+    })
+}
+
+/// Turns a pending field row into the reviewed one (the caller removed the old reviewed row).
+pub async fn accept_field(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE fields SET reviewed = 1 WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Turns a pending tag addition into a reviewed tag, dropping it if the tag already exists.
+pub async fn accept_tag(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE OR IGNORE tags SET reviewed = 1, action = 1 WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM tags WHERE id = ? AND reviewed = 0").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Drops every pending row a commit left (after approval or denial).
+pub async fn clear_pending(conn: &mut Conn, commit: i64) -> sqlx::Result<()> {
+    for sql in [
+        "DELETE FROM fields WHERE commit_id = ? AND reviewed = 0",
+        "DELETE FROM tags WHERE commit_id = ? AND reviewed = 0",
+        "DELETE FROM note_moves WHERE commit_id = ?",
+        "DELETE FROM removal_suggestions WHERE commit_id = ?",
+        "DELETE FROM notes WHERE commit_id = ? AND reviewed = 0",
+    ] {
+        sqlx::query(sql).bind(commit).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// History entries of a commit, for snapshots: `(note, guid, event, field, old, new, at)`.
+pub type EventRow = (i64, Option<String>, String, Option<String>, Option<String>, Option<String>, i64);
+
+/// Loads a commit's history entries.
+pub async fn events(conn: &mut Conn, commit: i64) -> sqlx::Result<Vec<EventRow>> {
+    sqlx::query_as(
+        "SELECT e.note, n.guid, e.event_type, e.field_name, e.old_text, e.new_text, e.created_at
+         FROM note_events e LEFT JOIN notes n ON n.id = e.note WHERE e.commit_id = ? ORDER BY e.id",
+    )
+    .bind(commit)
+    .fetch_all(conn)
+    .await
+}
+
+/// A field name of a note's notetype at a position.
+pub async fn field_name(conn: &mut Conn, note: i64, position: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT f.name FROM notes n JOIN notetype_fields f ON f.notetype = n.notetype AND f.ord = ? WHERE n.id = ?",
+    )
+    .bind(position)
+    .bind(note)
+    .fetch_optional(conn)
+    .await
+}

@@ -1,0 +1,248 @@
+//! Deck rows: trees of decks, each with its own hash, plus maintainers and optional tags.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::Conn;
+
+/// A deck row.
+#[derive(Debug, Clone)]
+pub struct Deck {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub owner: i64,
+    pub parent: Option<i64>,
+    pub root: i64,
+    pub full_path: String,
+    pub crowdanki_uuid: String,
+    pub human_hash: String,
+    pub stats_enabled: bool,
+    pub restrict_notetypes: bool,
+    pub restrict_subdecks: bool,
+    pub created_at: i64,
+    pub last_update: i64,
+}
+
+const COLUMNS: &str = "id, name, description, owner, parent, root, full_path, crowdanki_uuid, human_hash, \
+     stats_enabled, restrict_notetypes, restrict_subdecks, created_at, last_update";
+
+fn from_row(r: &SqliteRow) -> Deck {
+    Deck {
+        id: r.get(0),
+        name: r.get(1),
+        description: r.get(2),
+        owner: r.get(3),
+        parent: r.get(4),
+        root: r.get(5),
+        full_path: r.get(6),
+        crowdanki_uuid: r.get(7),
+        human_hash: r.get(8),
+        stats_enabled: r.get(9),
+        restrict_notetypes: r.get(10),
+        restrict_subdecks: r.get(11),
+        created_at: r.get(12),
+        last_update: r.get(13),
+    }
+}
+
+/// What a new deck row needs.
+pub struct NewDeck<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub owner: i64,
+    pub parent: Option<i64>,
+    pub root: Option<i64>,
+    pub full_path: &'a str,
+    pub crowdanki_uuid: &'a str,
+    pub human_hash: &'a str,
+    pub now: i64,
+}
+
+/// Inserts a deck; a root (no `root` given) becomes its own root.
+pub async fn insert(conn: &mut Conn, d: NewDeck<'_>) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO decks (name, description, owner, parent, root, full_path, crowdanki_uuid, human_hash, created_at, last_update)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(d.name)
+    .bind(d.description)
+    .bind(d.owner)
+    .bind(d.parent)
+    .bind(d.root)
+    .bind(d.full_path)
+    .bind(d.crowdanki_uuid)
+    .bind(d.human_hash)
+    .bind(d.now)
+    .bind(d.now)
+    .fetch_one(&mut *conn)
+    .await?;
+    if d.root.is_none() {
+        sqlx::query("UPDATE decks SET root = id WHERE id = ?").bind(id).execute(conn).await?;
+    }
+    Ok(id)
+}
+
+/// Any deck (root or subdeck) by its hash.
+pub async fn by_hash(conn: &mut Conn, hash: &str) -> sqlx::Result<Option<Deck>> {
+    let sql = format!("SELECT {COLUMNS} FROM decks WHERE human_hash = ?");
+    Ok(sqlx::query(&sql).bind(hash).fetch_optional(conn).await?.as_ref().map(from_row))
+}
+
+/// A deck by id.
+pub async fn by_id(conn: &mut Conn, id: i64) -> sqlx::Result<Option<Deck>> {
+    let sql = format!("SELECT {COLUMNS} FROM decks WHERE id = ?");
+    Ok(sqlx::query(&sql).bind(id).fetch_optional(conn).await?.as_ref().map(from_row))
+}
+
+/// A deck of one tree by its `::`-joined path.
+pub async fn by_path(conn: &mut Conn, root: i64, full_path: &str) -> sqlx::Result<Option<Deck>> {
+    let sql = format!("SELECT {COLUMNS} FROM decks WHERE root = ? AND full_path = ?");
+    Ok(sqlx::query(&sql).bind(root).bind(full_path).fetch_optional(conn).await?.as_ref().map(from_row))
+}
+
+/// Every deck of a tree, parents before children, siblings by id.
+pub async fn tree(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<Deck>> {
+    let sql = format!("SELECT {COLUMNS} FROM decks WHERE root = ? ORDER BY id");
+    Ok(sqlx::query(&sql).bind(root).fetch_all(conn).await?.iter().map(from_row).collect())
+}
+
+/// Whether the owner already has a root deck of that name.
+pub async fn owner_has_root_named(conn: &mut Conn, owner: i64, name: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decks WHERE owner = ? AND parent IS NULL AND name = ?")
+        .bind(owner)
+        .bind(name)
+        .fetch_one(conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Whether a hash is already used by some deck.
+pub async fn hash_taken(conn: &mut Conn, hash: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decks WHERE human_hash = ?").bind(hash).fetch_one(conn).await?;
+    Ok(n > 0)
+}
+
+/// Sets `last_update` on a deck and all its ancestors.
+pub async fn bump_with_ancestors(conn: &mut Conn, deck: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT d.parent FROM decks d JOIN up ON d.id = up.id WHERE d.parent IS NOT NULL)
+         UPDATE decks SET last_update = ? WHERE id IN (SELECT id FROM up)",
+    )
+    .bind(deck)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether `user` owns `deck` or maintains it or one of its ancestors.
+pub async fn can_maintain(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT d.parent FROM decks d JOIN up ON d.id = up.id WHERE d.parent IS NOT NULL)
+         SELECT (SELECT COUNT(*) FROM decks WHERE id IN (SELECT id FROM up) AND owner = ?)
+              + (SELECT COUNT(*) FROM maintainers WHERE deck IN (SELECT id FROM up) AND user_id = ?)",
+    )
+    .bind(deck)
+    .bind(user)
+    .bind(user)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Adds a co-maintainer; returns false if already one.
+pub async fn add_maintainer(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("INSERT OR IGNORE INTO maintainers (deck, user_id) VALUES (?, ?)")
+        .bind(deck)
+        .bind(user)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes a co-maintainer; returns false if they were not one.
+pub async fn remove_maintainer(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM maintainers WHERE deck = ? AND user_id = ?").bind(deck).bind(user).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Names of a deck's co-maintainers.
+pub async fn maintainers(conn: &mut Conn, deck: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT u.username FROM maintainers m JOIN users u ON u.id = m.user_id WHERE m.deck = ? ORDER BY u.username")
+        .bind(deck)
+        .fetch_all(conn)
+        .await
+}
+
+/// One line of `deck list`.
+#[derive(Debug)]
+pub struct RootSummary {
+    pub hash: String,
+    pub name: String,
+    pub owner: String,
+    pub notes: i64,
+    pub pending: i64,
+    pub subscribers: i64,
+    pub last_update: i64,
+}
+
+/// Every root deck with its counts.
+pub async fn list_roots(conn: &mut Conn) -> sqlx::Result<Vec<RootSummary>> {
+    let rows = sqlx::query(
+        "SELECT d.human_hash, d.name, u.username,
+                (SELECT COUNT(*) FROM notes n WHERE n.root = d.id AND n.reviewed = 1 AND n.deleted = 0),
+                (SELECT COUNT(*) FROM commits c WHERE c.deck = d.id AND c.status = 'pending'),
+                (SELECT COUNT(*) FROM subscriptions s WHERE s.deck = d.id),
+                d.last_update
+         FROM decks d JOIN users u ON u.id = d.owner WHERE d.parent IS NULL ORDER BY d.id",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| RootSummary {
+            hash: r.get(0),
+            name: r.get(1),
+            owner: r.get(2),
+            notes: r.get(3),
+            pending: r.get(4),
+            subscribers: r.get(5),
+            last_update: r.get(6),
+        })
+        .collect())
+}
+
+/// Which of these hashes name an existing deck.
+pub async fn existing_hashes(conn: &mut Conn, hashes: &[String]) -> sqlx::Result<Vec<String>> {
+    let json = serde_json::to_string(hashes).expect("strings serialise");
+    sqlx::query_scalar("SELECT human_hash FROM decks WHERE human_hash IN (SELECT value FROM json_each(?))")
+        .bind(json)
+        .fetch_all(conn)
+        .await
+}
+
+/// Optional tag groups registered on a root deck.
+pub async fn optional_tag_groups(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT tag_group FROM optional_tags WHERE deck = ? ORDER BY tag_group")
+        .bind(root)
+        .fetch_all(conn)
+        .await
+}
+
+/// Registers or removes an optional tag group on a root deck.
+pub async fn set_optional_tag_group(conn: &mut Conn, root: i64, group: &str, on: bool) -> sqlx::Result<bool> {
+    let sql = if on {
+        "INSERT OR IGNORE INTO optional_tags (deck, tag_group) VALUES (?, ?)"
+    } else {
+        "DELETE FROM optional_tags WHERE deck = ? AND tag_group = ?"
+    };
+    Ok(sqlx::query(sql).bind(root).bind(group).execute(conn).await?.rows_affected() == 1)
+}
+
+/// Turns review statistics collection on or off for a root deck.
+pub async fn set_stats_enabled(conn: &mut Conn, root: i64, on: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE decks SET stats_enabled = ? WHERE id = ?").bind(on).bind(root).execute(conn).await?;
+    Ok(())
+}

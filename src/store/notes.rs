@@ -1,0 +1,254 @@
+//! Notes with their field and tag rows (reviewed content and pending suggestions alike).
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::Conn;
+
+/// A note row without its content.
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub id: i64,
+    pub guid: String,
+    pub deck: i64,
+    pub notetype: i64,
+    pub reviewed: bool,
+    pub deleted: bool,
+    pub commit_id: Option<i64>,
+}
+
+/// Finds a note of a tree by guid.
+pub async fn find(conn: &mut Conn, root: i64, guid: &str) -> sqlx::Result<Option<Note>> {
+    let row = sqlx::query("SELECT id, guid, deck, notetype, reviewed, deleted, commit_id FROM notes WHERE root = ? AND guid = ?")
+        .bind(root)
+        .bind(guid)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| Note {
+        id: r.get(0),
+        guid: r.get(1),
+        deck: r.get(2),
+        notetype: r.get(3),
+        reviewed: r.get(4),
+        deleted: r.get(5),
+        commit_id: r.get(6),
+    }))
+}
+
+/// One note of a bulk insert, with its content.
+#[derive(Debug, Serialize)]
+pub struct BulkNote<'a> {
+    pub guid: &'a str,
+    pub notetype: i64,
+    pub anki_id: i64,
+    /// `(position, content)` of non-empty fields.
+    pub fields: Vec<(usize, &'a str)>,
+    pub tags: Vec<&'a str>,
+}
+
+/// Inserts many new notes of one deck with their fields and tags in three statements.
+pub async fn insert_bulk(
+    conn: &mut Conn,
+    root: i64,
+    deck: i64,
+    reviewed: bool,
+    commit: i64,
+    now: i64,
+    notes: &[BulkNote<'_>],
+) -> sqlx::Result<Vec<(String, i64)>> {
+    if notes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json = serde_json::to_string(notes).expect("notes serialise");
+    let ids: Vec<(String, i64)> = sqlx::query_as(
+        "INSERT INTO notes (guid, root, deck, notetype, anki_id, reviewed, commit_id, last_update)
+         SELECT json_extract(value, '$.guid'), ?, ?, json_extract(value, '$.notetype'), json_extract(value, '$.anki_id'), ?, ?, ?
+         FROM json_each(?) RETURNING guid, id",
+    )
+    .bind(root)
+    .bind(deck)
+    .bind(reviewed)
+    .bind(commit)
+    .bind(now)
+    .bind(&json)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO fields (note, position, content, reviewed, commit_id)
+         SELECT n.id, json_extract(f.value, '$[0]'), json_extract(f.value, '$[1]'), ?, ?
+         FROM json_each(?) AS j, json_each(j.value, '$.fields') AS f
+         JOIN notes n ON n.root = ? AND n.guid = json_extract(j.value, '$.guid')",
+    )
+    .bind(reviewed)
+    .bind(commit)
+    .bind(&json)
+    .bind(root)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT OR IGNORE INTO tags (note, content, reviewed, action, commit_id)
+         SELECT n.id, t.value, ?, 1, ?
+         FROM json_each(?) AS j, json_each(j.value, '$.tags') AS t
+         JOIN notes n ON n.root = ? AND n.guid = json_extract(j.value, '$.guid')",
+    )
+    .bind(reviewed)
+    .bind(commit)
+    .bind(&json)
+    .bind(root)
+    .execute(conn)
+    .await?;
+    Ok(ids)
+}
+
+/// Reviewed `(position, content)` rows of a note.
+pub async fn reviewed_fields(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("SELECT position, content FROM fields WHERE note = ? AND reviewed = 1 ORDER BY position")
+        .bind(note)
+        .fetch_all(conn)
+        .await
+}
+
+/// Reviewed tags of a note.
+pub async fn reviewed_tags(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT content FROM tags WHERE note = ? AND reviewed = 1 ORDER BY content").bind(note).fetch_all(conn).await
+}
+
+/// Adds a field row (reviewed content or a pending suggestion).
+pub async fn insert_field(conn: &mut Conn, note: i64, pos: i64, content: &str, reviewed: bool, commit: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO fields (note, position, content, reviewed, commit_id) VALUES (?, ?, ?, ?, ?)")
+        .bind(note)
+        .bind(pos)
+        .bind(content)
+        .bind(reviewed)
+        .bind(commit)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes the reviewed field at a position, if any.
+pub async fn delete_reviewed_field(conn: &mut Conn, note: i64, pos: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM fields WHERE note = ? AND position = ? AND reviewed = 1").bind(note).bind(pos).execute(conn).await?;
+    Ok(())
+}
+
+/// Adds a tag row; a duplicate reviewed tag is ignored.
+pub async fn insert_tag(conn: &mut Conn, note: i64, content: &str, reviewed: bool, add: bool, commit: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT OR IGNORE INTO tags (note, content, reviewed, action, commit_id) VALUES (?, ?, ?, ?, ?)")
+        .bind(note)
+        .bind(content)
+        .bind(reviewed)
+        .bind(add)
+        .bind(commit)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes a reviewed tag.
+pub async fn delete_reviewed_tag(conn: &mut Conn, note: i64, content: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM tags WHERE note = ? AND content = ? AND reviewed = 1").bind(note).bind(content).execute(conn).await?;
+    Ok(())
+}
+
+/// Drops every pending field and tag row of a note.
+pub async fn delete_pending_content(conn: &mut Conn, note: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM fields WHERE note = ? AND reviewed = 0").bind(note).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM tags WHERE note = ? AND reviewed = 0").bind(note).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM note_moves WHERE note = ?").bind(note).execute(conn).await?;
+    Ok(())
+}
+
+/// Moves a note to another deck of its tree.
+pub async fn set_deck(conn: &mut Conn, note: i64, deck: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE notes SET deck = ? WHERE id = ?").bind(deck).bind(note).execute(conn).await?;
+    Ok(())
+}
+
+/// Points a note at another notetype (a suggestion changed it or it was re-resolved).
+pub async fn set_notetype(conn: &mut Conn, note: i64, notetype: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE notes SET notetype = ? WHERE id = ?").bind(notetype).bind(note).execute(conn).await?;
+    Ok(())
+}
+
+/// Sets the review and deletion state of a note and bumps its clock.
+pub async fn set_state(conn: &mut Conn, note: i64, reviewed: bool, deleted: bool, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE notes SET reviewed = ?, deleted = ?, last_update = ? WHERE id = ?")
+        .bind(reviewed)
+        .bind(deleted)
+        .bind(now)
+        .bind(note)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a note row outright (a denied new-note suggestion).
+pub async fn delete(conn: &mut Conn, note: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM notes WHERE id = ?").bind(note).execute(conn).await?;
+    Ok(())
+}
+
+/// Records a move suggestion.
+pub async fn insert_move(conn: &mut Conn, note: i64, target: i64, commit: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO note_moves (note, target_deck, commit_id) VALUES (?, ?, ?)")
+        .bind(note)
+        .bind(target)
+        .bind(commit)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a removal suggestion.
+pub async fn insert_removal(conn: &mut Conn, note: i64, commit: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT OR IGNORE INTO removal_suggestions (note, commit_id) VALUES (?, ?)")
+        .bind(note)
+        .bind(commit)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One history entry of a note, shown in commit snapshots.
+pub struct Event<'a> {
+    pub note: i64,
+    pub commit: i64,
+    pub kind: &'a str,
+    pub field_name: Option<&'a str>,
+    pub old_text: Option<&'a str>,
+    pub new_text: Option<&'a str>,
+    pub now: i64,
+}
+
+/// Appends a history entry.
+pub async fn insert_event(conn: &mut Conn, e: Event<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO note_events (note, commit_id, event_type, field_name, old_text, new_text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.note)
+    .bind(e.commit)
+    .bind(e.kind)
+    .bind(e.field_name)
+    .bind(e.old_text)
+    .bind(e.new_text)
+    .bind(e.now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Guids of a tree that resolve to existing, live notes, with their ids.
+pub async fn live_ids_by_guid(conn: &mut Conn, root: i64, guids: &[String]) -> sqlx::Result<Vec<(String, i64)>> {
+    let json = serde_json::to_string(guids).expect("strings serialise");
+    sqlx::query_as("SELECT guid, id FROM notes WHERE root = ? AND deleted = 0 AND guid IN (SELECT value FROM json_each(?))")
+        .bind(root)
+        .bind(json)
+        .fetch_all(conn)
+        .await
+}
+
+/// The deck a note currently sits in.
+pub async fn deck_of(conn: &mut Conn, note: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT deck FROM notes WHERE id = ?").bind(note).fetch_optional(conn).await
+}

@@ -1,0 +1,241 @@
+//! Notetypes (with fields and templates), owned per user.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::Conn;
+use crate::wire::crowdanki::{NoteModel, Requirement};
+
+/// A stored notetype in the server form the add-on pulls (PROTOCOL.md §2.3).
+#[derive(Debug, Clone, Serialize)]
+pub struct Notetype {
+    #[serde(skip)]
+    pub id: i64,
+    pub crowdanki_uuid: String,
+    pub css: String,
+    pub flds: Vec<NotetypeField>,
+    #[serde(rename = "latexPost")]
+    pub latex_post: String,
+    #[serde(rename = "latexPre")]
+    pub latex_pre: String,
+    pub latexsvg: bool,
+    pub name: String,
+    #[serde(rename = "originalStockKind")]
+    pub original_stock_kind: i64,
+    pub req: Vec<Requirement>,
+    pub sortf: i64,
+    pub tmpls: Vec<NotetypeTemplate>,
+    #[serde(rename = "type")]
+    pub kind: i64,
+}
+
+/// A field of a stored notetype.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotetypeField {
+    pub description: String,
+    pub font: String,
+    pub id: i64,
+    pub name: String,
+    pub ord: i64,
+    pub rtl: bool,
+    pub size: i64,
+    pub sticky: bool,
+    pub tag: i64,
+    #[serde(skip)]
+    pub protected: bool,
+}
+
+/// A template of a stored notetype.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotetypeTemplate {
+    pub afmt: String,
+    pub bafmt: String,
+    pub bfont: String,
+    pub bqfmt: String,
+    pub bsize: i64,
+    pub id: i64,
+    pub name: String,
+    pub ord: i64,
+    pub qfmt: String,
+}
+
+/// The notetype of `owner` with this CrowdAnki UUID.
+pub async fn find(conn: &mut Conn, guid: &str, owner: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM notetypes WHERE guid = ? AND owner = ?").bind(guid).bind(owner).fetch_optional(conn).await
+}
+
+/// Inserts an (already sanitised) notetype for `owner`.
+pub async fn insert(conn: &mut Conn, owner: i64, m: &NoteModel) -> sqlx::Result<i64> {
+    let req = serde_json::to_string(&m.req).expect("requirements serialise");
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO notetypes (guid, owner, name, kind, css, latex_pre, latex_post, latex_svg, sortf, req, original_stock_kind)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(&m.crowdanki_uuid)
+    .bind(owner)
+    .bind(&m.name)
+    .bind(m.kind)
+    .bind(&m.css)
+    .bind(&m.latex_pre)
+    .bind(&m.latex_post)
+    .bind(m.latex_svg)
+    .bind(m.sortf)
+    .bind(req)
+    .bind(m.original_stock_kind)
+    .fetch_one(&mut *conn)
+    .await?;
+    for (pos, f) in m.flds.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO notetype_fields (notetype, ord, name, font, size, rtl, sticky, description, anki_id, tag)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(pos as i64)
+        .bind(&f.name)
+        .bind(&f.font)
+        .bind(f.size)
+        .bind(f.rtl)
+        .bind(f.sticky)
+        .bind(&f.description)
+        .bind(f.id)
+        .bind(f.tag)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (pos, t) in m.tmpls.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO notetype_templates (notetype, ord, name, qfmt, afmt, bqfmt, bafmt, bfont, bsize, anki_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(pos as i64)
+        .bind(&t.name)
+        .bind(&t.qfmt)
+        .bind(&t.afmt)
+        .bind(&t.bqfmt)
+        .bind(&t.bafmt)
+        .bind(&t.bfont)
+        .bind(t.bsize)
+        .bind(t.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Loads notetypes with their fields and templates.
+pub async fn load(conn: &mut Conn, ids: &[i64]) -> sqlx::Result<Vec<Notetype>> {
+    let json = serde_json::to_string(ids).expect("ids serialise");
+    let rows = sqlx::query(
+        "SELECT id, guid, css, latex_post, latex_pre, latex_svg, name, original_stock_kind, req, sortf, kind
+         FROM notetypes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+    )
+    .bind(&json)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.get(0);
+        let req: String = r.get(8);
+        out.push(Notetype {
+            id,
+            crowdanki_uuid: r.get(1),
+            css: r.get(2),
+            flds: fields(&mut *conn, id).await?,
+            latex_post: r.get(3),
+            latex_pre: r.get(4),
+            latexsvg: r.get(5),
+            name: r.get(6),
+            original_stock_kind: r.get(7),
+            req: serde_json::from_str(&req).unwrap_or_default(),
+            sortf: r.get(9),
+            tmpls: templates(&mut *conn, id).await?,
+            kind: r.get(10),
+        });
+    }
+    Ok(out)
+}
+
+/// Every notetype of an owner, for matching uploads against existing ones.
+pub async fn of_owner(conn: &mut Conn, owner: i64) -> sqlx::Result<Vec<Notetype>> {
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM notetypes WHERE owner = ?").bind(owner).fetch_all(&mut *conn).await?;
+    load(conn, &ids).await
+}
+
+/// Fields of one notetype in order.
+pub async fn fields(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<NotetypeField>> {
+    let rows = sqlx::query(
+        "SELECT description, font, anki_id, name, ord, rtl, size, sticky, tag, protected
+         FROM notetype_fields WHERE notetype = ? ORDER BY ord",
+    )
+    .bind(notetype)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| NotetypeField {
+            description: r.get(0),
+            font: r.get(1),
+            id: r.get(2),
+            name: r.get(3),
+            ord: r.get(4),
+            rtl: r.get(5),
+            size: r.get(6),
+            sticky: r.get(7),
+            tag: r.get(8),
+            protected: r.get(9),
+        })
+        .collect())
+}
+
+async fn templates(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<NotetypeTemplate>> {
+    let rows = sqlx::query(
+        "SELECT afmt, bafmt, bfont, bqfmt, bsize, anki_id, name, ord, qfmt FROM notetype_templates WHERE notetype = ? ORDER BY ord",
+    )
+    .bind(notetype)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| NotetypeTemplate {
+            afmt: r.get(0),
+            bafmt: r.get(1),
+            bfont: r.get(2),
+            bqfmt: r.get(3),
+            bsize: r.get(4),
+            id: r.get(5),
+            name: r.get(6),
+            ord: r.get(7),
+            qfmt: r.get(8),
+        })
+        .collect())
+}
+
+/// Notetypes used by live notes of a tree.
+pub async fn used_in_tree(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT DISTINCT notetype FROM notes WHERE root = ? AND deleted = 0 ORDER BY notetype")
+        .bind(root)
+        .fetch_all(conn)
+        .await
+}
+
+/// Marks a field (by name) of a notetype protected or not; returns false if no such field.
+pub async fn set_protected(conn: &mut Conn, notetype: i64, field: &str, on: bool) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE notetype_fields SET protected = ? WHERE notetype = ? AND name = ?")
+        .bind(on)
+        .bind(notetype)
+        .bind(field)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A notetype id by owner and name, for the CLI.
+pub async fn by_name(conn: &mut Conn, owner: i64, name: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM notetypes WHERE owner = ? AND name = ? ORDER BY id LIMIT 1")
+        .bind(owner)
+        .bind(name)
+        .fetch_optional(conn)
+        .await
+}

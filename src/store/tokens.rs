@@ -1,0 +1,82 @@
+//! Access and refresh tokens, stored only as SHA-256 hashes.
+
+use sqlx::Row;
+
+use super::{now_micros, Conn};
+
+/// Who a valid access token belongs to.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub token_id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub last_used_at: i64,
+}
+
+/// Stores a freshly issued token pair.
+pub async fn insert(
+    conn: &mut Conn,
+    user_id: i64,
+    token_hash: &[u8],
+    refresh_hash: &[u8],
+    expires_at: i64,
+    refresh_expires_at: i64,
+) -> sqlx::Result<()> {
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO auth_tokens (user_id, token_hash, refresh_hash, expires_at, refresh_expires_at, created_at, last_used_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(refresh_hash)
+    .bind(expires_at)
+    .bind(refresh_expires_at)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Resolves an unexpired access token.
+pub async fn owner_of(conn: &mut Conn, token_hash: &[u8]) -> sqlx::Result<Option<TokenOwner>> {
+    let row = sqlx::query(
+        "SELECT t.id, t.user_id, u.username, t.last_used_at FROM auth_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = ? AND t.expires_at > ?",
+    )
+    .bind(token_hash)
+    .bind(now_micros())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| TokenOwner {
+        token_id: r.get(0),
+        user_id: r.get(1),
+        username: r.get(2),
+        last_used_at: r.get(3),
+    }))
+}
+
+/// Records that a token was used (callers throttle this to spare the SD card).
+pub async fn touch(conn: &mut Conn, token_id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?")
+        .bind(now_micros())
+        .bind(token_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Consumes an unexpired refresh token, returning its user; the old pair is deleted.
+pub async fn take_refresh(conn: &mut Conn, refresh_hash: &[u8]) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("DELETE FROM auth_tokens WHERE refresh_hash = ? AND refresh_expires_at > ? RETURNING user_id")
+        .bind(refresh_hash)
+        .bind(now_micros())
+        .fetch_optional(conn)
+        .await
+}
+
+/// Logs a user out everywhere; returns how many token pairs were removed.
+pub async fn remove_all_of(conn: &mut Conn, user_id: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?").bind(user_id).execute(conn).await?.rows_affected())
+}

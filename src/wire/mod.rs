@@ -1,0 +1,8 @@
+//! What travels on the wire: the GZB64 envelope, CrowdAnki deck JSON, deck hashes
+//! and the add-on's timestamp format.
+
+pub mod crowdanki;
+pub mod deck_hash;
+pub mod envelope;
+pub mod gzb64;
+pub mod timestamp;
