@@ -171,6 +171,7 @@ CREATE TABLE note_events (
     note       INTEGER NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
     commit_id  INTEGER REFERENCES commits(id) ON DELETE CASCADE,
     event_type TEXT    NOT NULL,
+    position   INTEGER,
     field_name TEXT,
     old_text   TEXT,
     new_text   TEXT,

@@ -62,7 +62,7 @@ impl AppError {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::JsonError(status, _) => *status,
-            Self::Decode(DecodeError::BodyTooLarge(_) | DecodeError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Decode(DecodeError::BodyTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Decode(_) => StatusCode::BAD_REQUEST,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -84,17 +84,35 @@ pub async fn commit_snapshot(State(s): State<AppState>, User(user): User, Path(i
     };
     let commit = store::commits::get(&mut conn, id).await?.ok_or_else(not_found)?;
     let events = store::commits::events(&mut conn, id).await?;
-    let deleted: Vec<i64> = events.iter().filter(|e| e.2 == "note_deleted").map(|e| e.0).collect();
+    let reviewed = status == "approved";
+    let deleted: Vec<i64> = events.iter().filter(|e| e.kind == "note_deleted").map(|e| e.note).collect();
     let moves: Vec<Value> = events
         .iter()
-        .filter(|e| e.2 == "note_moved")
-        .map(|e| json!({"note_id": e.0, "from_deck": null, "to_deck": null}))
+        .filter(|e| e.kind == "note_moved")
+        .map(|e| json!({"note_id": e.note, "from_deck": null, "to_deck": null}))
+        .collect();
+    let field_changes: Vec<Value> = events
+        .iter()
+        .filter_map(|e| e.position.map(|p| (e, p)))
+        .map(|(e, p)| {
+            json!({"note_id": e.note, "position": p, "previous_content": e.old_text,
+                   "suggested_content": e.new_text.clone().unwrap_or_default(), "reviewed": reviewed})
+        })
+        .collect();
+    let tag_changes: Vec<Value> = events
+        .iter()
+        .filter(|e| e.kind.starts_with("tag_"))
+        .map(|e| {
+            let added = e.kind == "tag_added";
+            let content = if added { &e.new_text } else { &e.old_text };
+            json!({"note_id": e.note, "content": content, "action": added, "reviewed": reviewed && e.kind != "tag_change_denied"})
+        })
         .collect();
     let events: Vec<Value> = events
         .into_iter()
-        .map(|(note, guid, kind, field, old, new, at)| {
-            json!({"note_id": note, "note_guid": guid, "version": 1, "event_type": kind, "field_name": field,
-                   "created_at": timestamp::rfc3339(at), "old_text": old, "new_text": new, "diff_html": null})
+        .map(|e| {
+            json!({"note_id": e.note, "note_guid": e.guid, "version": 1, "event_type": e.kind, "field_name": e.field_name,
+                   "created_at": timestamp::rfc3339(e.created_at), "old_text": e.old_text, "new_text": e.new_text, "diff_html": null})
         })
         .collect();
     Ok(Json(json!({
@@ -104,8 +122,8 @@ pub async fn commit_snapshot(State(s): State<AppState>, User(user): User, Path(i
         "timestamp": timestamp::rfc3339(commit.created_at),
         "deck_name": commit.deck_name,
         "author": commit.author,
-        "field_changes": [],
-        "tag_changes": [],
+        "field_changes": field_changes,
+        "tag_changes": tag_changes,
         "deleted_note_ids": deleted,
         "move_changes": moves,
         "events": events,

@@ -19,18 +19,59 @@ static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
     b
 });
 
-/// Cleans HTML; text without markup passes through byte for byte.
+/// Markup that can carry script once whitespace and case are folded away; anything
+/// containing one of these goes through the allow-list cleaner.
+const SUSPECT: &[&str] = &[
+    "<script", "<iframe", "<frame", "<object", "<embed", "<applet", "<svg", "<math", "<style", "<link", "<meta",
+    "<base", "<form", "<template", "<portal", "<!--", "javascript:", "vbscript:", "livescript:", "data:", "&#",
+    "&colon", "&tab", "&newline", "srcdoc", "formaction", "xlink:", "expression(", "@import", "behavior:", "`",
+];
+
+/// True when the text could run script in a subscriber's Anki.
+fn is_suspect(input: &str) -> bool {
+    if !input.contains('<') && !input.contains('&') {
+        return false;
+    }
+    let lower = input.to_ascii_lowercase();
+    let folded: String = lower.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control()).collect();
+    SUSPECT.iter().any(|s| folded.contains(s)) || has_event_handler(&lower)
+}
+
+/// Finds `on<letters>=` attribute names (event handlers) anywhere in the markup.
+fn has_event_handler(lower: &str) -> bool {
+    let b = lower.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = lower[i..].find("on") {
+        let at = i + pos;
+        let boundary = at == 0 || matches!(b[at - 1], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'"' | b'\'');
+        let mut j = at + 2;
+        while j < b.len() && b[j].is_ascii_alphabetic() {
+            j += 1;
+        }
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if boundary && j > at + 2 && j < b.len() && b[j] == b'=' {
+            return true;
+        }
+        i = at + 2;
+    }
+    false
+}
+
+/// Cleans HTML. Ordinary card HTML passes through byte for byte; anything that could
+/// carry script is rebuilt by ammonia's allow-list.
 pub fn html(input: &str) -> String {
-    if !input.contains('<') {
+    if !is_suspect(input) {
         return input.to_string();
     }
     CLEANER.clean(input).to_string()
 }
 
-/// Cleans in place (only allocates when there is markup).
+/// Cleans in place (only allocates when something had to be removed).
 pub fn html_in_place(s: &mut String) {
-    if s.contains('<') {
-        *s = html(s);
+    if is_suspect(s) {
+        *s = CLEANER.clean(s).to_string();
     }
 }
 
@@ -66,7 +107,24 @@ mod tests {
     }
 
     #[test]
-    fn template_markers_survive() {
-        assert_eq!(html("{{FrontSide}}<hr id=\"answer\">{{Back}}"), "{{FrontSide}}<hr id=\"answer\">{{Back}}");
+    fn ordinary_html_is_untouched() {
+        for ok in ["{{FrontSide}}<hr id=answer>{{Back}}", "<b>x</b><br><img src=a.png>", "<div class=\"cloze\">{{c1::one}}</div>"] {
+            assert_eq!(html(ok), ok);
+        }
+    }
+
+    #[test]
+    fn obfuscated_script_is_caught() {
+        for bad in [
+            "<a href=\"java\tscript:alert(1)\">x</a>",
+            "<a href=\"&#106;avascript:alert(1)\">x</a>",
+            "<img src=x onerror =alert(1)>",
+            "<img src=x /onload=alert(1)>",
+            "<IMG SRC=x ONERROR=alert(1)>",
+            "<svg><script>alert(1)</script></svg>",
+        ] {
+            let clean = html(bad).to_ascii_lowercase();
+            assert!(!clean.contains("script:") && !clean.contains("onerror") && !clean.contains("onload") && !clean.contains("<script"), "{bad} -> {clean}");
+        }
     }
 }

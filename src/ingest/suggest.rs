@@ -59,7 +59,8 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
 
     let now = now_micros();
     let (rationale, status) = if approved { (10, "applied") } else { (req.rationale, "pending") };
-    let commit = store::commits::insert(&mut tx, rationale, &req.commit_text, root.id, user, status, now).await?;
+    let info = super::sanitize::html(&req.commit_text);
+    let commit = store::commits::insert(&mut tx, rationale, &info, root.id, user, status, now).await?;
     let groups = store::decks::optional_tag_groups(&mut tx, root.id).await?.into_iter().collect();
     let mut sub = Submission { root, commit, approved, now, groups, touched_decks: BTreeSet::new(), changes: 0 };
 
@@ -287,7 +288,7 @@ async fn overwrite(
             _ => "field_updated",
         };
         let name = nt.field_names.get(pos).map(String::as_str);
-        event(conn, sub, n.id, kind, name, Some(before), Some(new)).await?;
+        event(conn, sub, n.id, kind, Some((pos as i64, name)), Some(before), Some(new)).await?;
     }
     let old_tags: BTreeSet<String> = store::notes::reviewed_tags(conn, n.id).await?.into_iter().collect();
     for t in tags.iter().filter(|t| !old_tags.contains(**t)) {
@@ -350,16 +351,20 @@ async fn suggest_changes(
     Ok(())
 }
 
+/// A field's position and name, for field events.
+type FieldRef<'a> = Option<(i64, Option<&'a str>)>;
+
 async fn event(
     conn: &mut Conn,
     sub: &Submission,
     note: i64,
     kind: &str,
-    field_name: Option<&str>,
+    field: FieldRef<'_>,
     old_text: Option<&str>,
     new_text: Option<&str>,
 ) -> AppResult<()> {
-    let e = store::notes::Event { note, commit: sub.commit, kind, field_name, old_text, new_text, now: sub.now };
+    let (position, field_name) = field.map_or((None, None), |(p, n)| (Some(p), n));
+    let e = store::notes::Event { note, commit: sub.commit, kind, position, field_name, old_text, new_text, now: sub.now };
     Ok(store::notes::insert_event(conn, e).await?)
 }
 

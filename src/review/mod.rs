@@ -49,7 +49,7 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
             _ => "field_updated",
         };
         let name = store::commits::field_name(&mut tx, f.note, f.position).await?;
-        event(&mut tx, f.note, id, kind, name.as_deref(), before.as_deref(), Some(&f.content), now).await?;
+        event(&mut tx, f.note, id, kind, Some((f.position, name.as_deref())), before.as_deref(), Some(&f.content), now).await?;
         touched.insert(f.note);
     }
     for t in &pending.tags {
@@ -102,7 +102,13 @@ pub async fn deny(db: &Db, id: i64, actor: Option<i64>, reason: Option<&str>) ->
     let pending = store::commits::pending_rows(&mut tx, id).await?;
     let now = now_micros();
     let reason = reason.map(crate::ingest::sanitize::html);
-    for t in pending.tags.iter().filter(|t| !t.action) {
+    for f in &pending.fields {
+        let before = store::notes::reviewed_fields(&mut tx, f.note).await?.into_iter().find(|(p, _)| *p == f.position).map(|x| x.1);
+        let name = store::commits::field_name(&mut tx, f.note, f.position).await?;
+        let field = Some((f.position, name.as_deref()));
+        event(&mut tx, f.note, id, "field_change_denied", field, before.as_deref(), Some(&f.content), now).await?;
+    }
+    for t in &pending.tags {
         event(&mut tx, t.note, id, "tag_change_denied", None, Some(&t.content), None, now).await?;
     }
     store::commits::clear_pending(&mut tx, id).await?;
@@ -127,11 +133,12 @@ async fn event(
     note: i64,
     commit: i64,
     kind: &str,
-    field_name: Option<&str>,
+    field: Option<(i64, Option<&str>)>,
     old_text: Option<&str>,
     new_text: Option<&str>,
     now: i64,
 ) -> AppResult<()> {
-    let e = store::notes::Event { note, commit, kind, field_name, old_text, new_text, now };
+    let (position, field_name) = field.map_or((None, None), |(p, n)| (Some(p), n));
+    let e = store::notes::Event { note, commit, kind, position, field_name, old_text, new_text, now };
     Ok(store::notes::insert_event(conn, e).await?)
 }

@@ -189,13 +189,23 @@ pub async fn clear_pending(conn: &mut Conn, commit: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// History entries of a commit, for snapshots: `(note, guid, event, field, old, new, at)`.
-pub type EventRow = (i64, Option<String>, String, Option<String>, Option<String>, Option<String>, i64);
+/// A history entry of a commit, for snapshots.
+#[derive(Debug, sqlx::FromRow)]
+pub struct EventRow {
+    pub note: i64,
+    pub guid: Option<String>,
+    pub kind: String,
+    pub position: Option<i64>,
+    pub field_name: Option<String>,
+    pub old_text: Option<String>,
+    pub new_text: Option<String>,
+    pub created_at: i64,
+}
 
 /// Loads a commit's history entries.
 pub async fn events(conn: &mut Conn, commit: i64) -> sqlx::Result<Vec<EventRow>> {
     sqlx::query_as(
-        "SELECT e.note, n.guid, e.event_type, e.field_name, e.old_text, e.new_text, e.created_at
+        "SELECT e.note, n.guid, e.event_type AS kind, e.position, e.field_name, e.old_text, e.new_text, e.created_at
          FROM note_events e LEFT JOIN notes n ON n.id = e.note WHERE e.commit_id = ? ORDER BY e.id",
     )
     .bind(commit)

@@ -44,22 +44,25 @@ impl Db {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let path = config.database_path();
-        let options = SqliteConnectOptions::from_str("sqlite://")?
+        let common = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&path)
-            .create_if_missing(true)
-            .auto_vacuum(SqliteAutoVacuum::Incremental)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_millis(config.busy_timeout_ms))
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-2048")
             .statement_cache_capacity(64);
+        // Pragmas that write (auto_vacuum, journal_mode) only on the writer; WAL mode persists in the file.
+        let writer_options = common
+            .clone()
+            .create_if_missing(true)
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.clone())
+            .connect_with(writer_options)
             .await
             .with_context(|| format!("opening database {}", path.display()))?;
         MIGRATOR.run(&writer).await.context("applying database migrations")?;
@@ -68,7 +71,7 @@ impl Db {
             .min_connections(0)
             .idle_timeout(Duration::from_secs(300))
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
+            .connect_with(common.read_only(true))
             .await
             .context("opening read connections")?;
         Ok(Self { writer, reader })

@@ -215,6 +215,8 @@ pub struct Event<'a> {
     pub note: i64,
     pub commit: i64,
     pub kind: &'a str,
+    /// Field position for field events.
+    pub position: Option<i64>,
     pub field_name: Option<&'a str>,
     pub old_text: Option<&'a str>,
     pub new_text: Option<&'a str>,
@@ -224,11 +226,13 @@ pub struct Event<'a> {
 /// Appends a history entry.
 pub async fn insert_event(conn: &mut Conn, e: Event<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO note_events (note, commit_id, event_type, field_name, old_text, new_text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO note_events (note, commit_id, event_type, position, field_name, old_text, new_text, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(e.note)
     .bind(e.commit)
     .bind(e.kind)
+    .bind(e.position)
     .bind(e.field_name)
     .bind(e.old_text)
     .bind(e.new_text)
