@@ -1,94 +1,26 @@
 //! Load and memory benchmark: spawns the real release `deckd`, publishes generated
 //! decks, then drives pulls and suggestions over 127.0.0.1 and prints figures.
-//! Run with `cargo bench --bench load`; it rewrites BENCHMARKS.md.
+//! Run with `cargo bench --bench load`; it rewrites benches/results/load.md.
 
 #[path = "deckgen.rs"]
 mod deckgen;
+#[path = "harness.rs"]
+mod harness;
 
 use std::io::Write;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use harness::{add_user, load, login, machine, row, Server};
 
 use base64::Engine;
 use serde_json::{json, Value};
 
 const INITIAL_TS: &str = "2022-12-31 23:59:59";
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data: &std::path::Path, extra_env: &[(&str, &str)]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deckd"));
-        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(data)
-            .env("RUST_LOG", "warn")
-            .env("DECKD_LOGIN_RATE_PER_MINUTE", "100000")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("spawn deckd");
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, base };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("deckd did not start");
-    }
-
-    fn status_kb(&self, key: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn gzb64(v: &Value) -> String {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(v.to_string().as_bytes()).unwrap();
     base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())
-}
-
-fn add_user(data: &std::path::Path, name: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deckd"))
-        .args(["user", "add", name, "--data-dir"])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"benchmark-password\n").unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
-async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
-    let r: Value = http
-        .post(format!("{base}/login"))
-        .json(&json!({"username": name, "password": "benchmark-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["token"].as_str().unwrap().to_string()
 }
 
 async fn publish(http: &reqwest::Client, base: &str, token: &str, deck: &Value) -> (String, Duration, usize) {
@@ -110,67 +42,6 @@ async fn publish(http: &reqwest::Client, base: &str, token: &str, deck: &Value) 
     let took = started.elapsed();
     assert_eq!(r["status"], 1, "{r}");
     (r["message"].as_str().unwrap().to_string(), took, json_len)
-}
-
-/// Latency figures of one load run.
-struct Run {
-    requests: usize,
-    elapsed: Duration,
-    p50: Duration,
-    p99: Duration,
-}
-
-/// `clients` tasks each send `per_client` requests made by `make`.
-async fn load<F>(clients: usize, per_client: usize, make: F) -> Run
-where
-    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
-{
-    let make = Arc::new(make);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let make = make.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(per_client);
-            for i in 0..per_client {
-                let t = Instant::now();
-                let resp = make(c * per_client + i).send().await.expect("request");
-                let status = resp.status();
-                let _ = resp.bytes().await.expect("body");
-                assert!(status.is_success(), "status {status}");
-                lat.push(t.elapsed());
-            }
-            lat
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p).ceil() as usize).saturating_sub(1).min(all.len() - 1)];
-    Run { requests: all.len(), elapsed, p50: pct(0.50), p99: pct(0.99) }
-}
-
-fn row(name: &str, clients: usize, r: &Run) -> String {
-    format!(
-        "| {name} | {clients} | {} | {:.1} | {:.2} | {:.2} |",
-        r.requests,
-        r.requests as f64 / r.elapsed.as_secs_f64(),
-        r.p50.as_secs_f64() * 1e3,
-        r.p99.as_secs_f64() * 1e3
-    )
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("{cores} cores, {cpu}, Linux {}", kernel.trim())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -242,7 +113,7 @@ async fn main() {
 
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let report = format!(
-        "# Benchmarks\n\nProduced by `cargo bench --bench load{}` on {} ({}).\n\
+        "# Load benchmark\n\nProduced by `cargo bench --bench load{}` on {} ({}).\n\
          The benchmark spawns the release `deckd` binary, talks to it over 127.0.0.1 and reads its RSS from /proc.\n\
          Decks come from `benches/deckgen.rs` (pretty-printed like the add-on, ~800 bytes of JSON per note).\n\n\
          ## Memory (server process)\n\n| what | RSS |\n|---|---|\n\
@@ -271,7 +142,7 @@ async fn main() {
         rows.join("\n"),
     );
     println!("{report}");
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results/load.md");
     std::fs::write(&out, report).unwrap();
     eprintln!("wrote {}", out.display());
 }

@@ -61,6 +61,8 @@ pub struct Config {
     pub media_image_max_alloc_bytes: u64,
     /// How long an unreferenced media file is kept before `media gc` removes it.
     pub media_gc_grace_hours: u64,
+    /// Uploads streamed at once; the rest wait unread, so their buffers stay small.
+    pub media_upload_slots: usize,
 }
 
 impl Default for Config {
@@ -90,6 +92,7 @@ impl Default for Config {
             media_token_ttl_secs: 15 * 60,
             media_image_max_alloc_bytes: 64 * 1024 * 1024,
             media_gc_grace_hours: 24,
+            media_upload_slots: 4,
         }
     }
 }
@@ -119,7 +122,7 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment
-            .merge(Env::prefixed("DECKD_").filter(|k| !k.as_str().ends_with("_file") && !is_cli_only(k.as_str())))
+            .merge(Env::prefixed("DECKD_").filter(|k| !k.as_str().to_ascii_lowercase().ends_with("_file") && !is_cli_only(k.as_str())))
             .merge(Serialized::defaults(secrets_from_files()?))
             .merge(Serialized::defaults(overrides));
         let config: Config = figment.extract().context("invalid configuration")?;
@@ -145,6 +148,7 @@ impl Config {
                 "media_accel_prefix must start and end with '/', e.g. /_deckd_media/"
             );
         }
+        anyhow::ensure!(self.media_upload_slots >= 1, "media_upload_slots must be at least 1");
         anyhow::ensure!(self.media_max_file_bytes >= 1, "media_max_file_bytes must be at least 1");
         anyhow::ensure!(self.media_token_ttl_secs >= 60, "media_token_ttl_secs must be at least 60");
         tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
@@ -173,7 +177,7 @@ impl Config {
 
 /// `DECKD_CONFIG` names the file itself and is not a setting.
 fn is_cli_only(key: &str) -> bool {
-    key == "config"
+    key.eq_ignore_ascii_case("config")
 }
 
 /// Reads `DECKD_<KEY>_FILE=/path` variables so secrets never sit in the environment.

@@ -84,6 +84,16 @@ async fn global_flags_before_or_after_subcommand_and_env() {
         o.assert_ok();
         assert!(o.stdout.contains("frank"), "{args:?}: {}", o.stdout);
     }
+    // The same file named by DECKD_CONFIG (as a unit's Environment= line would).
+    let o = s.cli_raw(&["user", "list"], None, &[("DECKD_CONFIG", cfgs.as_str())]).await;
+    o.assert_ok();
+    assert!(o.stdout.contains("frank"), "DECKD_CONFIG: {}", o.stdout);
+    // A secret from a file: DECKD_<KEY>_FILE.
+    let secret = cfg_dir.path().join("public-url");
+    std::fs::write(&secret, "https://decks.example.org\n").unwrap();
+    let o = s.cli_raw(&["check-config"], None, &[("DECKD_PUBLIC_URL_FILE", secret.to_str().unwrap())]).await;
+    o.assert_ok();
+    assert!(o.stdout.contains("public_url = \"https://decks.example.org\""), "{}", o.stdout);
     // check-config accepts the file and rejects unknown keys.
     s.cli_raw(&["check-config", "--config", cfgs.as_str()], None, &[]).await.assert_ok();
     let bad = cfg_dir.path().join("bad.toml");

@@ -36,6 +36,8 @@ pub struct Media {
     limits: Limits,
     /// One image decode at a time keeps peak memory at one decode buffer.
     decode: Semaphore,
+    /// Bounds the uploads being read at once (and so their buffers).
+    upload_slots: Semaphore,
 }
 
 /// The media settings of [`Config`].
@@ -68,6 +70,7 @@ impl Media {
                 accel_prefix: config.media_accel_prefix.clone(),
             },
             decode: Semaphore::new(1),
+            upload_slots: Semaphore::new(config.media_upload_slots),
         }))
     }
 

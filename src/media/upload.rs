@@ -155,7 +155,10 @@ impl Media {
         let grant = self.signer.verify(token, Direction::Upload, hash, now_secs()).map_err(token_refused)?;
         let kind = grant.kind().ok_or_else(|| AppError::BadRequest("token names an unknown file type".into()))?;
         let limit = grant.size.min(self.limits.max_file);
-        let received = self.files.receive(body, limit).await.map_err(|e| match e {
+        let slot = self.upload_slots.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+        let received = self.files.receive(body, limit).await;
+        drop(slot);
+        let received = received.map_err(|e| match e {
             ReceiveError::TooLarge(n) => AppError::TooLarge(format!("upload is larger than the {n} bytes announced for it")),
             ReceiveError::Interrupted(why) => AppError::BadRequest(format!("upload was interrupted: {why}")),
             ReceiveError::Io(e) => AppError::Internal(e.into()),

@@ -1,0 +1,149 @@
+//! What the benchmarks share: spawning the real release `deckd`, accounts, a
+//! concurrent load driver with latency percentiles, and a description of the machine.
+//! Each benchmark binary includes this file and uses part of it.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// A `deckd serve` child process on a free loopback port.
+pub struct Server {
+    child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn start(data: &std::path::Path, extra_env: &[(&str, &str)]) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deckd"));
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data)
+            .env("RUST_LOG", "warn")
+            .env("DECKD_LOGIN_RATE_PER_MINUTE", "100000")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn deckd");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Server { child, base };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("deckd did not start");
+    }
+
+    /// A `kB` figure from /proc/<pid>/status, e.g. `VmRSS:` or `VmHWM:`.
+    pub fn status_kb(&self, key: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates an account with the benchmark password through the real CLI.
+pub fn add_user(data: &std::path::Path, name: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deckd"))
+        .args(["user", "add", name, "--data-dir"])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"benchmark-password\n").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// Logs in and answers the access token.
+pub async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
+    let r: Value = http
+        .post(format!("{base}/login"))
+        .json(&json!({"username": name, "password": "benchmark-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["token"].as_str().unwrap().to_string()
+}
+
+/// Latency figures of one load run.
+pub struct Run {
+    pub requests: usize,
+    pub elapsed: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+/// `clients` tasks each send `per_client` requests made by `make`.
+pub async fn load<F>(clients: usize, per_client: usize, make: F) -> Run
+where
+    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let t = Instant::now();
+                let resp = make(c * per_client + i).send().await.expect("request");
+                let status = resp.status();
+                let _ = resp.bytes().await.expect("body");
+                assert!(status.is_success(), "status {status}");
+                lat.push(t.elapsed());
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p).ceil() as usize).saturating_sub(1).min(all.len() - 1)];
+    Run { requests: all.len(), elapsed, p50: pct(0.50), p99: pct(0.99) }
+}
+
+/// A Markdown table row of a run.
+pub fn row(name: &str, clients: usize, r: &Run) -> String {
+    format!(
+        "| {name} | {clients} | {} | {:.1} | {:.2} | {:.2} |",
+        r.requests,
+        r.requests as f64 / r.elapsed.as_secs_f64(),
+        r.p50.as_secs_f64() * 1e3,
+        r.p99.as_secs_f64() * 1e3
+    )
+}
+
+/// Cores, CPU model and kernel, for the report header.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cores} cores, {cpu}, Linux {}", kernel.trim())
+}
+
