@@ -1,0 +1,146 @@
+# nginx in front of deckd: the API proxied with body size and timeouts fit for 250 MB
+# uploads, gzip and the other recommended settings, security headers, and media files
+# served straight from the state directory through an internal location that deckd
+# reaches with X-Accel-Redirect.
+#
+# Backed by nixpkgs: nixos/modules/services/web-servers/nginx/default.nix
+# (recommendedGzipSettings, recommendedOptimisation, recommendedProxySettings,
+# recommendedTlsSettings, proxyTimeout, user), .../nginx/vhost-options.nix (default,
+# enableACME, forceSSL, extraConfig, locations) and .../nginx/location-options.nix
+# (proxyPass, extraConfig). nginx inherits add_header only into locations that define
+# none, so the media location repeats the security headers.
+{ config, lib, ... }:
+
+let
+  inherit (lib) mkOption types;
+  cfg = config.services.deckd;
+  n = cfg.nginx;
+  tls = n.enableACME || n.forceSSL;
+
+  mediaPrefix = "/_deckd_media/";
+
+  # "127.0.0.1:8080", "0.0.0.0:8080", "[::1]:8080" or "[::]:8080" → where nginx connects.
+  listenParts = builtins.match "(.*):([0-9]+)" cfg.settings.listen;
+  listenHost = builtins.elemAt listenParts 0;
+  upstreamHost =
+    if listenHost == "0.0.0.0" then "127.0.0.1"
+    else if listenHost == "[::]" then "[::1]"
+    else listenHost;
+  upstream = "http://${upstreamHost}:${builtins.elemAt listenParts 1}";
+
+  # Seed 003's security headers, sent on every answer (also errors: `always`).
+  securityHeaders = ''
+    add_header X-Content-Type-Options "nosniff" always;
+    add_header X-Frame-Options "DENY" always;
+    add_header Referrer-Policy "no-referrer" always;
+    add_header Permissions-Policy "camera=(), microphone=(), geolocation=()" always;
+    add_header Cross-Origin-Opener-Policy "same-origin" always;
+    ${lib.optionalString tls ''add_header Strict-Transport-Security "max-age=31536000" always;''}
+  '';
+in
+{
+  options.services.deckd.nginx = {
+    enable = lib.mkEnableOption "an nginx virtual host in front of deckd";
+
+    virtualHost = mkOption {
+      type = types.str;
+      default = "deckd";
+      example = "decks.example.org";
+      description = "Name (server_name) of the nginx virtual host serving deckd.";
+    };
+
+    default = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Make this the default server, so that requests by IP address or by any other
+        name (e.g. `raspberrypi.local`) reach deckd.
+      '';
+    };
+
+    enableACME = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Get a Let's Encrypt certificate for `virtualHost` (passed to the virtual host;
+        needs `security.acme.acceptTerms` and `security.acme.defaults.email`).
+      '';
+    };
+
+    forceSSL = mkOption {
+      type = types.bool;
+      default = false;
+      description = "Redirect HTTP to HTTPS (passed to the virtual host).";
+    };
+
+    clientMaxBodySize = mkOption {
+      type = types.str;
+      default = "260m";
+      description = "Largest request body nginx accepts: a 250 MB deck upload plus headroom.";
+    };
+
+    uploadTimeout = mkOption {
+      type = types.str;
+      default = "600s";
+      description = ''
+        Body, send and proxy read/send timeouts: a 250 MB upload over a slow home
+        uplink (about 3.5 Mbit/s) takes ten minutes.
+      '';
+    };
+  };
+
+  config = lib.mkIf (cfg.enable && n.enable) {
+    services.deckd.settings = {
+      media_accel_prefix = mediaPrefix;
+      public_url = lib.mkIf tls (lib.mkDefault "https://${n.virtualHost}");
+    };
+
+    # nginx reads media from dataDir (0750 deckd:deckd, files 0640 by UMask 0027).
+    users.users.${config.services.nginx.user}.extraGroups = [ cfg.group ];
+
+    networking.firewall.allowedTCPPorts = lib.mkIf cfg.openFirewall ([ 80 ] ++ lib.optional tls 443);
+
+    services.nginx = {
+      enable = true;
+      recommendedGzipSettings = lib.mkDefault true;
+      recommendedOptimisation = lib.mkDefault true;
+      recommendedProxySettings = lib.mkDefault true;
+      recommendedTlsSettings = lib.mkDefault true;
+      proxyTimeout = lib.mkDefault n.uploadTimeout;
+
+      virtualHosts.${n.virtualHost} = {
+        inherit (n) default enableACME forceSSL;
+
+        extraConfig = ''
+          client_max_body_size ${n.clientMaxBodySize};
+          client_body_timeout ${n.uploadTimeout};
+          send_timeout ${n.uploadTimeout};
+          ${securityHeaders}
+        '';
+
+        locations."/" = {
+          proxyPass = upstream;
+          extraConfig = ''
+            # Stream uploads to deckd as they arrive instead of spooling 250 MB to disk.
+            proxy_request_buffering off;
+            proxy_read_timeout ${n.uploadTimeout};
+            proxy_send_timeout ${n.uploadTimeout};
+          '';
+        };
+
+        # deckd answers GET <media url> with X-Accel-Redirect: /_deckd_media/<aa>/<md5>.
+        # Files are named by content, so they never change.
+        locations.${mediaPrefix} = {
+          extraConfig = ''
+            internal;
+            alias ${toString cfg.dataDir}/media/;
+            expires 1y;
+            # Not `always`: a 404 must not be cached for a year.
+            add_header Cache-Control "public, max-age=31536000, immutable";
+            ${securityHeaders}
+          '';
+        };
+      };
+    };
+  };
+}
