@@ -88,8 +88,25 @@ log "disk image built (${T_IMAGE}s)"
 
 # ------------------------------------------------------------------ qemu
 ACCEL=${DECKD_VM_ACCEL:-}
+# /dev/kvm may exist and open yet not work (nested virtualisation: seen here,
+# qemu aborts on an MSR or the kernel hangs at once), so boot the kernel briefly.
+kvm_works() {
+    python3 -c "open('/dev/kvm', 'r+b')" 2>/dev/null || return 1
+    local probe=$WORK/kvm-probe.log
+    timeout 20 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nodefaults -display none -no-reboot \
+        -kernel "$WORK/vmlinuz" -append "console=ttyS0 panic=-1" -serial "file:$probe" \
+        </dev/null >/dev/null 2>&1 &
+    local pid=$! i
+    for ((i = 0; i < 40; i++)); do
+        if grep -aq 'Freeing unused kernel' "$probe" 2>/dev/null; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 0; fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    return 1
+}
 if [[ -z $ACCEL ]]; then
-    if python3 -c "open('/dev/kvm', 'r+b')" 2>/dev/null; then ACCEL=kvm; else ACCEL=tcg; fi
+    if kvm_works; then ACCEL=kvm; else ACCEL=tcg; log "KVM unusable here; using TCG"; fi
 fi
 if [[ $ACCEL == kvm ]]; then ACCEL_ARGS=(-accel kvm -cpu host); else ACCEL_ARGS=(-accel tcg,thread=multi -cpu max); fi
 log "accelerator: $ACCEL"
