@@ -45,9 +45,12 @@ enum Setting {
 }
 
 /// Lines only a Debian/Raspberry Pi OS host adds (the NixOS module adds its own).
+/// The config file is named with `--config`, not `DECKD_CONFIG`: the VM suite showed
+/// that `DECKD_CONFIG` reaches the settings layer as an unknown key `CONFIG` (the
+/// filter in src/config.rs compares the upper-case name with "config") and deckd
+/// refuses to start.
 const HOST_SERVICE_LINES: &[&str] = &[
-    "ExecStart=/usr/bin/deckd serve",
-    "Environment=DECKD_CONFIG=/etc/deckd/deckd.toml",
+    "ExecStart=/usr/bin/deckd --config /etc/deckd/deckd.toml serve",
     "Environment=DECKD_DATA_DIR=/var/lib/deckd",
 ];
 const HOST_INSTALL_LINES: &[&str] = &["WantedBy=multi-user.target"];
@@ -133,8 +136,7 @@ fn renderer_keeps_document_order_and_expands_lists() {
             "A=x",
             "A=y",
             "[Service]",
-            "ExecStart=/usr/bin/deckd serve",
-            "Environment=DECKD_CONFIG=/etc/deckd/deckd.toml",
+            "ExecStart=/usr/bin/deckd --config /etc/deckd/deckd.toml serve",
             "Environment=DECKD_DATA_DIR=/var/lib/deckd",
             "TasksMax=50",
             "PrivateTmp=true",

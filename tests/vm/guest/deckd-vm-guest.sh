@@ -17,7 +17,8 @@ DB=/var/lib/deckd/deckd.sqlite3
 LIB=/usr/local/lib/deckd-vm
 API=http://127.0.0.1:8080
 FRONT=http://127.0.0.1
-as_deckd() { runuser -u deckd -- env DECKD_CONFIG=/etc/deckd/deckd.toml DECKD_DATA_DIR=/var/lib/deckd "$@"; }
+# How an admin runs deckd's commands on the host (see dist/deckd.toml).
+as_deckd() { local cmd=$1; shift; runuser -u deckd -- "$cmd" --config /etc/deckd/deckd.toml "$@"; }
 show() { systemctl show -p "$1" --value deckd.service; }
 ready() { curl -fsS -m 5 -o /dev/null "$API/readyz"; }
 wait_ready() { # seconds
@@ -203,12 +204,13 @@ high=$(( $(cat "$cg/memory.current") * 105 / 100 ))
 # A runtime drop-in (/run/systemd/system.control), applied to the live cgroup.
 systemctl set-property --runtime deckd.service MemoryHigh="${DECKD_VM_MEMORY_HIGH:-$high}"
 sleep 3
-# Four 40 MB uploads at once (through nginx, like the add-on).
+# Four 40 MB uploads at once, straight to deckd (nginx would turn an early answer
+# to a body still being sent into a 502 of its own).
 token=$(curl -fsS -m 20 -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-password-1"}' "$API/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 head -c 30000000 /dev/urandom | base64 -w0 > /tmp/big.txt
 codes=$(for i in 1 2 3 4; do
     curl -s -m 120 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $token" -H 'Content-Type: text/plain' \
-        --data-binary @/tmp/big.txt "$FRONT/createDeck" &
+        --data-binary @/tmp/big.txt "$API/createDeck" &
 done; wait)
 rm -f /tmp/big.txt
 codes=$(echo $codes)
