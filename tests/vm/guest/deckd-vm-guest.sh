@@ -200,13 +200,15 @@ systemctl restart deckd; wait_ready 60
 cg=/sys/fs/cgroup$(show ControlGroup)
 oom0=$(sed -n 's/^oom_kill //p' "$cg/memory.events" 2>/dev/null || echo 0)
 nr0=$(show NRestarts)
+# Log in first (argon2 needs ~19 MiB), then measure what deckd holds when settled.
+token=$(curl -fsS -m 60 -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-password-1"}' "$API/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+sleep 2
 high=$(( $(cat "$cg/memory.current") * 105 / 100 ))
 # A runtime drop-in (/run/systemd/system.control), applied to the live cgroup.
 systemctl set-property --runtime deckd.service MemoryHigh="${DECKD_VM_MEMORY_HIGH:-$high}"
 sleep 3
 # Four 40 MB uploads at once, straight to deckd (nginx would turn an early answer
 # to a body still being sent into a 502 of its own).
-token=$(curl -fsS -m 20 -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-password-1"}' "$API/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 head -c 30000000 /dev/urandom | base64 -w0 > /tmp/big.txt
 codes=$(for i in 1 2 3 4; do
     curl -s -m 120 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $token" -H 'Content-Type: text/plain' \
