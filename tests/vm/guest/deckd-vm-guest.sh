@@ -62,15 +62,19 @@ else
 fi
 # The default config names media_accel_prefix; a binary without media support
 # rejects it (unknown field). Report that and go on without the line.
-if cfg_err=$(as_deckd deckd check-config 2>&1 >/dev/null); then
-    pass "config-default-valid"
-else
-    fail config-default-valid "$(echo "$cfg_err" | tr '\n' ' ')"
-    if grep -q media_accel_prefix <<<"$cfg_err"; then
-        sed -i 's/^media_accel_prefix/# media_accel_prefix/' /etc/deckd/deckd.toml
-        systemctl restart deckd
+config_ok() { # name
+    local err
+    if err=$(as_deckd deckd check-config 2>&1 >/dev/null); then
+        pass "$1"
+    else
+        fail "$1" "$(echo "$err" | tr '\n' ' ')"
+        if grep -q media_accel_prefix <<<"$err"; then
+            sed -i 's/^media_accel_prefix/# media_accel_prefix/' /etc/deckd/deckd.toml
+            systemctl restart --no-block deckd
+        fi
     fi
-fi
+}
+config_ok config-default-valid
 check deb-user-exists getent passwd deckd
 check deb-www-data-in-deckd-group bash -c 'id -nG www-data | grep -qw deckd'
 check deb-nginx-site-enabled test -L /etc/nginx/sites-enabled/deckd
@@ -242,7 +246,9 @@ DEBIAN_FRONTEND=noninteractive dpkg --purge deckd >/dev/null 2>&1
 if [[ ! -e /usr/bin/deckd && -f $DB ]] && getent passwd deckd >/dev/null && ! ready; then pass "deb-purge-keeps-data"; else
     fail deb-purge-keeps-data "binary=$(ls /usr/bin/deckd 2>&1) db=$(ls $DB 2>&1) ready=$(ready && echo yes || echo no)"
 fi
-DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >/dev/null 2>&1 && wait_ready 60
+DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >/dev/null 2>&1
+config_ok config-default-valid-after-purge
+wait_ready 60
 n_after=$(users)
 if [[ $n_before == "$n_after" ]] && ready && curl -fsS -m 5 -o /dev/null "$FRONT/readyz"; then pass "deb-reinstall-after-purge"; else
     fail deb-reinstall-after-purge "users before=$n_before after=$n_after ready=$(ready && echo yes || echo no)"
