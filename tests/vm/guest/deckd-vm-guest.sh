@@ -224,7 +224,7 @@ oom1=$(sed -n 's/^oom_kill //p' "$cg/memory.events" 2>/dev/null || echo 0)
 if [[ $codes == *503* ]]; then pass "pressure-large-upload-503 ($codes)"; else
     fail pressure-large-upload-503 "codes: $codes; memory.current=$(cat $cg/memory.current) high=$(cat $cg/memory.high)"
 fi
-if [[ $(show NRestarts) == "$nr0" && $(systemctl is-active deckd) == active && ${oom1:-0} == "${oom0:-0}" ]] && ready; then
+if [[ $(show NRestarts) == "$nr0" && $(systemctl is-active deckd) == active && ${oom1:-0} == "${oom0:-0}" ]] && wait_ready 30; then
     pass "pressure-no-oom-kill"
 else
     fail pressure-no-oom-kill "active=$(systemctl is-active deckd) NRestarts $nr0 -> $(show NRestarts) oom_kill=$oom1 Result=$(show Result)"
