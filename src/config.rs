@@ -45,6 +45,22 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Default tracing filter, e.g. `info` or `deckd=debug,sqlx=warn`.
     pub log_level: String,
+    /// When set (e.g. `/_deckd_media/`), downloads are handed to nginx with `X-Accel-Redirect`.
+    pub media_accel_prefix: String,
+    /// Largest media file accepted; the add-on skips files above 10 MB anyway.
+    pub media_max_file_bytes: u64,
+    /// Bytes of media one user may have stored.
+    pub media_quota_bytes: u64,
+    /// Media uploads one user may make per UTC day.
+    pub media_uploads_per_day: u64,
+    /// Media downloads one user may make per UTC day.
+    pub media_downloads_per_day: u64,
+    /// Lifetime of signed upload and download URLs.
+    pub media_token_ttl_secs: u64,
+    /// Memory one image check may allocate while decoding; bigger images are refused.
+    pub media_image_max_alloc_bytes: u64,
+    /// How long an unreferenced media file is kept before `media gc` removes it.
+    pub media_gc_grace_hours: u64,
 }
 
 impl Default for Config {
@@ -66,6 +82,14 @@ impl Default for Config {
             slow_request_ms: 500,
             shutdown_grace_secs: 10,
             log_level: "info".into(),
+            media_accel_prefix: String::new(),
+            media_max_file_bytes: 10 * 1024 * 1024,
+            media_quota_bytes: 10 * 1024 * 1024 * 1024,
+            media_uploads_per_day: 100_000,
+            media_downloads_per_day: 100_000,
+            media_token_ttl_secs: 15 * 60,
+            media_image_max_alloc_bytes: 64 * 1024 * 1024,
+            media_gc_grace_hours: 24,
         }
     }
 }
@@ -115,6 +139,14 @@ impl Config {
                 "public_url must start with http:// or https://"
             );
         }
+        if !self.media_accel_prefix.is_empty() {
+            anyhow::ensure!(
+                self.media_accel_prefix.starts_with('/') && self.media_accel_prefix.ends_with('/'),
+                "media_accel_prefix must start and end with '/', e.g. /_deckd_media/"
+            );
+        }
+        anyhow::ensure!(self.media_max_file_bytes >= 1, "media_max_file_bytes must be at least 1");
+        anyhow::ensure!(self.media_token_ttl_secs >= 60, "media_token_ttl_secs must be at least 60");
         tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
         Ok(())
     }
@@ -131,6 +163,11 @@ impl Config {
     /// Path of the SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("deckd.sqlite3")
+    }
+
+    /// Root of the content-addressed media store.
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
     }
 }
 

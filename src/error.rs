@@ -25,6 +25,9 @@ pub enum AppError {
     TooLarge(String),
     #[error("{0}")]
     Unavailable(String),
+    /// Over a quota or rate; the add-on waits `retry_after` seconds and tries again.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     /// A JSON error body (`{"error": …}`) for the JSON routes that use one.
     #[error("{1}")]
     JsonError(StatusCode, String),
@@ -61,6 +64,7 @@ impl AppError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::JsonError(status, _) => *status,
             Self::Decode(DecodeError::BodyTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Decode(_) => StatusCode::BAD_REQUEST,
@@ -80,8 +84,13 @@ impl IntoResponse for AppError {
             return (status, axum::Json(serde_json::json!({ "error": msg }))).into_response();
         }
         let mut resp = (status, self.to_string()).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        let retry_after = match &self {
+            Self::Unavailable(_) => Some(30),
+            Self::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod ingest;
+pub mod media;
 pub mod pull;
 pub mod review;
 pub mod server;

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
 
@@ -19,11 +20,13 @@ use crate::store::Db;
 pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     config.validate()?;
     let db = Db::open(&config).await?;
+    let media = Media::open(&config)?;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let state = AppState {
         puller: Arc::new(Puller::new(db.clone(), config.pull_cache_bytes)),
         db: db.clone(),
         config: Arc::new(config),
+        media,
     };
     let app = http::router(state);
     let addr = listener.local_addr().context("reading the bound address")?;

@@ -1,7 +1,6 @@
-# Fewer files on the card and a smaller closure: no manuals, no command-not-found
-# database, no X11/XDG bits.
+# Fewer files on the card and a smaller closure: no manuals, no X11/XDG bits.
+# (command-not-found is already off by default since nixpkgs 25.11.)
 # Backed by nixpkgs: nixos/modules/misc/documentation.nix (documentation.*),
-# nixos/modules/programs/command-not-found/command-not-found.nix,
 # nixos/modules/config/xdg/*.nix (xdg.*.enable), nixos/modules/config/fonts/fontconfig.nix.
 { lib, ... }:
 {
@@ -12,7 +11,6 @@
     man.enable = lib.mkDefault false;
     nixos.enable = lib.mkDefault false;
   };
-  programs.command-not-found.enable = lib.mkDefault false;
   fonts.fontconfig.enable = lib.mkDefault false;
   xdg = {
     autostart.enable = lib.mkDefault false;

@@ -2,6 +2,7 @@
 
 mod decks;
 mod health;
+mod media;
 mod review;
 mod users;
 
@@ -41,6 +42,9 @@ enum Command {
     /// Inspect decks and manage maintainers.
     #[command(subcommand)]
     Deck(decks::DeckCommand),
+    /// Maintain the media store.
+    #[command(subcommand)]
+    Media(media::MediaCommand),
     /// Exit 0 only if the running server answers ready.
     Healthcheck(health::HealthArgs),
     /// Validate the configuration and print it as TOML.
@@ -114,6 +118,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::User(cmd) => with_db(&config, |db| async move { users::run(&db, cmd).await }).await,
             Command::Review(cmd) => with_db(&config, |db| async move { review::run(&db, cmd).await }).await,
             Command::Deck(cmd) => with_db(&config, |db| async move { decks::run(&db, cmd).await }).await,
+            Command::Media(cmd) => {
+                let config = &config;
+                with_db(config, |db| async move { media::run(&db, config, cmd).await }).await
+            }
             Command::Serve(_) | Command::CheckConfig => unreachable!("handled above"),
         }
     })

@@ -1,8 +1,179 @@
-//! Media routes exist but answer 503 until media storage is enabled.
+//! Media routes (PROTOCOL.md §5): the `/media/*` API the add-on calls with its Bearer
+//! token, and the upload/download URLs under `/v1/media/{hash}` that only trust the
+//! signed token in their query string.
 
-use crate::error::AppError;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use md5::{Digest, Md5};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower::ServiceExt;
 
-/// Every `/media/*` and media URL path.
-pub async fn not_enabled() -> AppError {
-    AppError::Unavailable("media not enabled on this deckd server yet".into())
+use super::auth::User;
+use super::AppState;
+use crate::error::{AppError, AppResult, BAD_TOKEN};
+use crate::media::download::{Manifest, ManifestRequest};
+use crate::media::names::is_md5_hex;
+use crate::media::upload::{CheckAnswer, CheckRequest, Stored};
+use crate::media::svg;
+use crate::wire::deck_hash;
+
+/// Most SVGs one sanitise call may carry, as the add-on batches them.
+const MAX_SVG_FILES: usize = 250;
+/// Downloads are named by content, so they never change.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The base URL media links are built on: the configured public URL, else the Host the client used.
+fn base_url(s: &AppState, headers: &HeaderMap) -> String {
+    if !s.config.public_url.is_empty() {
+        return s.config.effective_public_url();
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| {
+        !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+    });
+    match host {
+        Some(h) => format!("http://{h}"),
+        None => s.config.effective_public_url(),
+    }
+}
+
+fn check_media_hash(hash: &str) -> AppResult<()> {
+    if is_md5_hex(hash) {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest("media hash must be 32 lowercase hex characters".into()))
+    }
+}
+
+pub async fn check_bulk(
+    State(s): State<AppState>,
+    User(user): User,
+    headers: HeaderMap,
+    Json(req): Json<CheckRequest>,
+) -> AppResult<Json<CheckAnswer>> {
+    let base = base_url(&s, &headers);
+    Ok(Json(s.media.check_bulk(&s.db, user.id, &base, req).await?))
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmRequest {
+    batch_id: String,
+    confirmed_files: Vec<String>,
+}
+
+pub async fn confirm_bulk(State(s): State<AppState>, User(user): User, Json(req): Json<ConfirmRequest>) -> AppResult<&'static str> {
+    let n = s.media.confirm(&s.db, user.id, &req.batch_id, &req.confirmed_files).await?;
+    tracing::info!(user = %user.username, batch = %req.batch_id, recorded = n, "media confirmed");
+    Ok("Thanks for sharing!")
+}
+
+pub async fn manifest(
+    State(s): State<AppState>,
+    User(user): User,
+    headers: HeaderMap,
+    Json(req): Json<ManifestRequest>,
+) -> AppResult<Json<Manifest>> {
+    let base = base_url(&s, &headers);
+    Ok(Json(s.media.manifest(&s.db, user.id, &base, req).await?))
+}
+
+pub async fn missing(State(s): State<AppState>, User(_): User, Path(hash): Path<String>) -> AppResult<Json<Vec<String>>> {
+    if !deck_hash::is_valid(&hash) {
+        return Err(AppError::BadRequest("Invalid deck hash format".into()));
+    }
+    Ok(Json(s.media.missing(&s.db, &hash).await?))
+}
+
+#[derive(Deserialize)]
+pub struct SvgFile {
+    filename: String,
+    content: String,
+}
+
+#[derive(Deserialize)]
+pub struct SanitizeRequest {
+    svg_files: Vec<SvgFile>,
+}
+
+/// Sanitises each SVG; one that is not an SVG at all is left out (the add-on then skips it).
+pub async fn sanitize_svg(User(_): User, Json(req): Json<SanitizeRequest>) -> AppResult<Json<Value>> {
+    let total: usize = req.svg_files.iter().map(|f| f.content.len()).sum();
+    if req.svg_files.is_empty() || req.svg_files.len() > MAX_SVG_FILES || total > svg::MAX_SVG_BYTES {
+        return Err(AppError::BadRequest(format!(
+            "svg_files must hold 1 to {MAX_SVG_FILES} files of at most {} bytes in all",
+            svg::MAX_SVG_BYTES
+        )));
+    }
+    let out = tokio::task::spawn_blocking(move || {
+        req.svg_files
+            .into_iter()
+            .filter_map(|f| match svg::sanitize(f.content.as_bytes()) {
+                Ok(content) => {
+                    let hash = hex::encode(Md5::digest(content.as_bytes()));
+                    Some(json!({"filename": f.filename, "content": content, "hash": hash}))
+                }
+                Err(why) => {
+                    tracing::info!(file = %f.filename, why, "SVG refused by the sanitiser");
+                    None
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Json(json!({ "sanitized_files": out })))
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+pub async fn upload(
+    State(s): State<AppState>,
+    Path(hash): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Json<Stored>> {
+    check_media_hash(&hash)?;
+    let token = q.token.ok_or(AppError::Unauthorized(BAD_TOKEN))?;
+    let content_md5 = headers.get("content-md5").and_then(|v| v.to_str().ok());
+    let stored = s.media.receive(&s.db, &hash, &token, content_md5, body.into_data_stream()).await?;
+    tracing::info!(media = %hash, "media stored");
+    Ok(Json(stored))
+}
+
+/// Serves a file: by nginx (`X-Accel-Redirect`) when configured, else streamed with Range support.
+pub async fn download(
+    State(s): State<AppState>,
+    Path(hash): Path<String>,
+    Query(q): Query<TokenQuery>,
+    req: Request,
+) -> AppResult<Response> {
+    check_media_hash(&hash)?;
+    let token = q.token.ok_or(AppError::Unauthorized(BAD_TOKEN))?;
+    let dl = s.media.authorize_download(&s.db, &hash, &token).await?;
+    let etag = format!("\"{hash}\"");
+    let mut fixed = HeaderMap::new();
+    fixed.insert(header::CONTENT_TYPE, HeaderValue::from_static(dl.mime));
+    fixed.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is a valid header"));
+    fixed.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    if let Some(accel) = dl.accel {
+        fixed.insert("x-accel-redirect", HeaderValue::from_str(&accel).expect("hex path is a valid header"));
+        return Ok((StatusCode::OK, fixed).into_response());
+    }
+    let matches = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').any(|t| t.trim() == etag || t.trim() == "*")
+    });
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, fixed).into_response());
+    }
+    let served = tower_http::services::ServeFile::new(&dl.path).oneshot(req).await.map_err(|e| AppError::Internal(e.into()))?;
+    let mut resp = served.map(Body::new).into_response();
+    resp.headers_mut().extend(fixed);
+    Ok(resp)
 }

@@ -13,12 +13,13 @@ pub mod notifications;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
 use crate::config::Config;
+use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
 
@@ -28,6 +29,7 @@ pub struct AppState {
     pub db: Db,
     pub puller: Arc<Puller>,
     pub config: Arc<Config>,
+    pub media: Arc<Media>,
 }
 
 /// Every route the add-on calls (PROTOCOL.md §1.2) plus health checks.
@@ -57,15 +59,23 @@ pub fn router(state: AppState) -> Router {
         .route("/GetNotificationsHistory", get(notifications::history))
         .route("/MarkNotificationsRead", post(notifications::mark_read))
         .route("/GetCommitSnapshot/{id}", get(notifications::commit_snapshot))
-        .route("/media/{*rest}", any(media::not_enabled))
-        .route("/v1/media/{*rest}", any(media::not_enabled))
+        .route("/media/check/bulk", post(media::check_bulk))
+        .route("/media/confirm/bulk", post(media::confirm_bulk))
+        .route("/media/manifest", post(media::manifest))
+        .route("/media/missing/{hash}", get(media::missing))
+        .route("/media/sanitize/svg", post(media::sanitize_svg))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(auth)
         .layer(CompressionLayer::new());
-    // Pull answers are already gzip inside base64; compressing them again only costs CPU.
+    // Pull answers are already gzip inside base64 and media is compressed already (or
+    // served in ranges); compressing them again only costs CPU.
     let pull = Router::new().route("/pullChanges", post(decks::pull_changes));
+    let files = Router::new()
+        .route("/v1/media/{hash}", get(media::download).put(media::upload))
+        .layer(DefaultBodyLimit::max(config.media_max_file_bytes as usize + 64 * 1024));
     api.merge(pull)
+        .merge(files)
         .layer(DefaultBodyLimit::max(config.max_small_body_bytes))
         .layer(middleware::cors(&config))
         .layer(CatchPanicLayer::new())

@@ -47,9 +47,19 @@ in
     cg = "/sys/fs/cgroup/system.slice/deckd.service"
 
     with subtest("limits are enforced by the cgroup"):
-        assert machine.succeed(f"cat {cg}/memory.max").strip() == str(256 * 1024 * 1024)
-        assert machine.succeed(f"cat {cg}/pids.max").strip() == "50"
-        assert machine.succeed(f"cat {cg}/cpu.max").strip() == "150000 100000"
+        service = json.loads(${lib.escapeShellArg (builtins.toJSON unitSettings.Service)})
+
+        def size(v):
+            v = str(v)
+            units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+            return str(int(v[:-1]) * units[v[-1]]) if v[-1] in units else v
+
+        assert machine.succeed(f"cat {cg}/memory.max").strip() == size(service["MemoryMax"])
+        if "MemoryHigh" in service:
+            assert machine.succeed(f"cat {cg}/memory.high").strip() == size(service["MemoryHigh"])
+        assert machine.succeed(f"cat {cg}/pids.max").strip() == str(service["TasksMax"])
+        quota = int(str(service["CPUQuota"]).rstrip("%")) * 1000
+        assert machine.succeed(f"cat {cg}/cpu.max").strip() == f"{quota} 100000"
 
     with subtest("the sandbox is in force"):
         assert machine.succeed(f"stat -c %U /proc/{pid}").strip() == "deckd"

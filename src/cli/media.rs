@@ -1,0 +1,34 @@
+//! `deckd media …`
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+use deckd::config::Config;
+use deckd::media::Media;
+use deckd::store::Db;
+
+#[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Remove media files no live note has used for the grace period.
+    Gc {
+        /// Grace period in hours (default: the `media_gc_grace_hours` setting).
+        #[arg(long, value_name = "HOURS")]
+        grace_hours: Option<u64>,
+    },
+}
+
+pub async fn run(db: &Db, config: &Config, cmd: MediaCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        MediaCommand::Gc { grace_hours } => {
+            let media = Media::open(config)?;
+            let grace = Duration::from_secs(grace_hours.unwrap_or(config.media_gc_grace_hours) * 3600);
+            let r = media.gc(db, grace).await?;
+            println!(
+                "removed {} files ({} bytes); {} newly unused, {} used again; {} stale uploads and {} stray files swept",
+                r.removed_files, r.removed_bytes, r.newly_orphaned, r.revived, r.stale_uploads, r.stray_files
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Finding media names in card HTML the way the official server does for
+//! `/media/missing`: `[sound:…]`, `src=`/`xlink:href=` attributes, CSS `url()`, and
+//! LaTeX images.
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::names::unsafe_name_reason;
+
+static PATTERNS: LazyLock<[Regex; 4]> = LazyLock::new(|| {
+    [
+        Regex::new(r"\[sound:([^\]]+)\]").expect("valid regex"),
+        Regex::new(r#"(?i)\b(?:src|xlink:href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))"#).expect("valid regex"),
+        Regex::new(r#"(?i)url\(\s*(?:"([^"]*)"|'([^']*)'|([^)"'\s]+))\s*\)"#).expect("valid regex"),
+        Regex::new(r"(latex-image-[0-9a-zA-Z]+\.png)").expect("valid regex"),
+    ]
+});
+
+/// Adds every local media file name referenced in `html` to `out`.
+pub fn media_names(html: &str, out: &mut BTreeSet<String>) {
+    for re in PATTERNS.iter() {
+        for caps in re.captures_iter(html) {
+            if let Some(m) = caps.iter().skip(1).flatten().next() {
+                let name = decode_entities(m.as_str().trim());
+                if is_local(&name) && unsafe_name_reason(&name).is_none() {
+                    out.insert(name);
+                }
+            }
+        }
+    }
+}
+
+/// Remote URLs and inline data are not media files.
+fn is_local(name: &str) -> bool {
+    !name.contains(':') || !name.split(':').next().unwrap_or("").bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+fn decode_entities(s: &str) -> String {
+    s.replace("&amp;", "&").replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_forms_cards_use() {
+        let mut out = BTreeSet::new();
+        media_names(
+            r#"[sound:hello.mp3] <img src="red1x1.png"> <IMG SRC='b&amp;w.jpg'> <img src=bare.gif>
+               <image xlink:href="x.svg"/> <div style="background: url('bg.webp')"></div>
+               latex-image-0a1b2c.png <img src="https://example.org/remote.png"> <img src="data:image/png;base64,AAA">
+               <img src="../escape.png"> <img src="sub/dir.png">"#,
+            &mut out,
+        );
+        let got: Vec<&str> = out.iter().map(String::as_str).collect();
+        assert_eq!(got, ["b&w.jpg", "bare.gif", "bg.webp", "hello.mp3", "latex-image-0a1b2c.png", "red1x1.png", "x.svg"]);
+    }
+}

@@ -1,0 +1,106 @@
+//! Checks that an uploaded file is what its name claims before it joins the store:
+//! images decode completely within memory limits (so bombs and truncated files are
+//! refused), audio starts with its container's magic bytes, SVGs carry nothing active.
+
+use std::io::Read;
+use std::path::Path;
+
+use image::{ImageReader, Limits};
+
+use super::names::Kind;
+use super::svg;
+
+/// Why a file was refused; every variant is the uploader's fault (a 4xx).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Refused {
+    #[error("file is not a {expected} image (its bytes look like {found})")]
+    WrongImageType { expected: &'static str, found: String },
+    #[error("image is too large to accept: {0}")]
+    ImageTooLarge(String),
+    #[error("image is corrupt or truncated: {0}")]
+    CorruptImage(String),
+    #[error("file is not {0} audio")]
+    WrongAudioType(&'static str),
+    #[error("SVG is not valid: {0}")]
+    InvalidSvg(String),
+    #[error("SVG contains scripts, event handlers or external references; sanitise it with /media/sanitize/svg first")]
+    UnsafeSvg,
+}
+
+/// Largest width or height accepted for an image.
+const MAX_DIMENSION: u32 = 16_384;
+
+/// Checks the file at `path` against `kind`; blocking, run it off the async threads.
+pub fn check(path: &Path, kind: Kind, max_alloc: u64) -> std::io::Result<Result<(), Refused>> {
+    match kind {
+        Kind::Image(format) => image(path, format, max_alloc),
+        Kind::Mp3 => audio(path, "MP3", is_mp3),
+        Kind::Ogg => audio(path, "Ogg", |h| h.starts_with(b"OggS")),
+        Kind::Svg => {
+            let bytes = std::fs::read(path)?;
+            Ok(svg_is_clean(&bytes))
+        }
+    }
+}
+
+fn image(path: &Path, format: image::ImageFormat, max_alloc: u64) -> std::io::Result<Result<(), Refused>> {
+    let mut head = [0u8; 64];
+    let n = read_head(path, &mut head)?;
+    match image::guess_format(&head[..n]) {
+        Ok(found) if found == format => {}
+        found => {
+            let found = found.map(|f| format!("{f:?}")).unwrap_or_else(|_| "no known image type".into());
+            return Ok(Err(Refused::WrongImageType { expected: format_name(format), found }));
+        }
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(max_alloc);
+    let mut reader = ImageReader::open(path)?;
+    reader.set_format(format);
+    reader.limits(limits);
+    Ok(match reader.decode() {
+        Ok(_) => Ok(()),
+        Err(image::ImageError::Limits(e)) => Err(Refused::ImageTooLarge(e.to_string())),
+        Err(image::ImageError::IoError(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => return Err(e),
+        Err(e) => Err(Refused::CorruptImage(e.to_string())),
+    })
+}
+
+fn format_name(format: image::ImageFormat) -> &'static str {
+    format.extensions_str().first().copied().unwrap_or("known")
+}
+
+fn audio(path: &Path, name: &'static str, ok: fn(&[u8]) -> bool) -> std::io::Result<Result<(), Refused>> {
+    let mut head = [0u8; 4];
+    let n = read_head(path, &mut head)?;
+    Ok(if ok(&head[..n]) { Ok(()) } else { Err(Refused::WrongAudioType(name)) })
+}
+
+/// An ID3 tag or an MPEG audio frame sync.
+fn is_mp3(h: &[u8]) -> bool {
+    h.starts_with(b"ID3") || (h.len() >= 2 && h[0] == 0xFF && h[1] & 0xE0 == 0xE0)
+}
+
+fn read_head(path: &Path, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut file = std::fs::File::open(path)?;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// A stored SVG must be exactly what the sanitiser makes of it.
+pub fn svg_is_clean(bytes: &[u8]) -> Result<(), Refused> {
+    let clean = svg::sanitize(bytes).map_err(Refused::InvalidSvg)?;
+    if clean.as_bytes() == bytes {
+        Ok(())
+    } else {
+        Err(Refused::UnsafeSvg)
+    }
+}

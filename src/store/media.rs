@@ -1,0 +1,223 @@
+//! Media rows: stored files, which notes use them under which names, pending upload
+//! batches, daily usage counters, and the orphan marks garbage collection works from.
+
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use sqlx::Row;
+
+use super::Conn;
+
+/// A stored file.
+#[derive(Debug, Clone)]
+pub struct MediaFile {
+    pub id: i64,
+    pub hash: String,
+    pub size: i64,
+    pub mime: String,
+}
+
+/// A file promised by `/media/check/bulk`, waiting for its upload and confirmation.
+#[derive(Debug, Clone)]
+pub struct BatchFile {
+    pub hash: String,
+    pub note_id: i64,
+    pub file_name: String,
+}
+
+/// Which daily counter to use.
+#[derive(Debug, Clone, Copy)]
+pub enum Usage {
+    Uploads,
+    Downloads,
+}
+
+impl Usage {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Uploads => "uploads",
+            Self::Downloads => "downloads",
+        }
+    }
+}
+
+/// The stored file with this MD5, if any.
+pub async fn by_hash(conn: &mut Conn, hash: &str) -> sqlx::Result<Option<MediaFile>> {
+    let row = sqlx::query("SELECT id, hash, size, mime FROM media_files WHERE hash = ?").bind(hash).fetch_optional(conn).await?;
+    Ok(row.map(|r| MediaFile { id: r.get(0), hash: r.get(1), size: r.get(2), mime: r.get(3) }))
+}
+
+/// Records a stored file (or revives an existing row), returning its id.
+pub async fn insert_file(conn: &mut Conn, hash: &str, size: u64, mime: &str, uploader: i64, now: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO media_files (hash, size, mime, uploader, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(hash) DO UPDATE SET orphaned_at = NULL RETURNING id",
+    )
+    .bind(hash)
+    .bind(size as i64)
+    .bind(mime)
+    .bind(uploader)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+/// Records that `note` uses file `media` under `name` (the newest name wins).
+pub async fn add_reference(conn: &mut Conn, media: i64, note: i64, name: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO media_references (media_id, note_id, file_name) VALUES (?, ?, ?)
+         ON CONFLICT(media_id, note_id) DO UPDATE SET file_name = excluded.file_name",
+    )
+    .bind(media)
+    .bind(note)
+    .bind(name)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE media_files SET orphaned_at = NULL WHERE id = ? AND orphaned_at IS NOT NULL").bind(media).execute(conn).await?;
+    Ok(())
+}
+
+/// Opens an upload batch for `user` on tree `root`.
+pub async fn insert_batch(conn: &mut Conn, id: &str, user: i64, root: i64, now: i64, expires: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO media_batches (id, user_id, root, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(id)
+        .bind(user)
+        .bind(root)
+        .bind(now)
+        .bind(expires)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Adds a promised file to a batch.
+pub async fn insert_batch_file(conn: &mut Conn, batch: &str, f: &BatchFile) -> sqlx::Result<()> {
+    sqlx::query("INSERT OR REPLACE INTO media_batch_files (batch, hash, note_id, file_name) VALUES (?, ?, ?, ?)")
+        .bind(batch)
+        .bind(&f.hash)
+        .bind(f.note_id)
+        .bind(&f.file_name)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The files of `user`'s unexpired batch `batch` whose hashes are in `hashes` (a JSON array).
+pub async fn batch_files(conn: &mut Conn, batch: &str, user: i64, hashes: &str, now: i64) -> sqlx::Result<Vec<BatchFile>> {
+    let rows = sqlx::query(
+        "SELECT f.hash, f.note_id, f.file_name FROM media_batch_files f JOIN media_batches b ON b.id = f.batch
+         WHERE b.id = ? AND b.user_id = ? AND b.expires_at >= ? AND f.hash IN (SELECT value FROM json_each(?))",
+    )
+    .bind(batch)
+    .bind(user)
+    .bind(now)
+    .bind(hashes)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(|r| BatchFile { hash: r.get(0), note_id: r.get(1), file_name: r.get(2) }).collect())
+}
+
+/// Deletes batches past their expiry (their promises can no longer be confirmed).
+pub async fn purge_expired_batches(conn: &mut Conn, now: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM media_batches WHERE expires_at < ?").bind(now).execute(conn).await?.rows_affected())
+}
+
+/// Bytes of media first uploaded by `user`.
+pub async fn stored_bytes(conn: &mut Conn, user: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM media_files WHERE uploader = ?").bind(user).fetch_one(conn).await
+}
+
+/// Today's count of `usage` for `user`.
+pub async fn usage(conn: &mut Conn, user: i64, day: i64, usage: Usage) -> sqlx::Result<i64> {
+    let sql = format!("SELECT COALESCE((SELECT {} FROM media_usage WHERE user_id = ? AND day = ?), 0)", usage.column());
+    sqlx::query_scalar(&sql).bind(user).bind(day).fetch_one(conn).await
+}
+
+/// Adds `n` to today's count of `usage` for `user`.
+pub async fn add_usage(conn: &mut Conn, user: i64, day: i64, usage: Usage, n: i64) -> sqlx::Result<()> {
+    let col = usage.column();
+    let sql = format!(
+        "INSERT INTO media_usage (user_id, day, {col}) VALUES (?, ?, ?) ON CONFLICT(user_id, day) DO UPDATE SET {col} = {col} + excluded.{col}"
+    );
+    sqlx::query(&sql).bind(user).bind(day).bind(n).execute(conn).await?;
+    Ok(())
+}
+
+/// Usage counters older than `before_day` are no longer needed.
+pub async fn purge_usage(conn: &mut Conn, before_day: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM media_usage WHERE day < ?").bind(before_day).execute(conn).await?.rows_affected())
+}
+
+/// `(file name, hash, mime)` for each requested name (a JSON array) used by a live note of tree `root`.
+pub async fn manifest(conn: &mut Conn, root: i64, names: &str) -> sqlx::Result<Vec<(String, String, String)>> {
+    sqlx::query_as(
+        "SELECT r.file_name, MIN(m.hash), MIN(m.mime) FROM media_references r
+         JOIN notes n ON n.id = r.note_id JOIN media_files m ON m.id = r.media_id
+         WHERE n.root = ? AND n.deleted = 0 AND r.file_name IN (SELECT value FROM json_each(?))
+         GROUP BY r.file_name ORDER BY r.file_name",
+    )
+    .bind(root)
+    .bind(names)
+    .fetch_all(conn)
+    .await
+}
+
+/// Names under which live notes of tree `root` reference stored media.
+pub async fn referenced_names(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT r.file_name FROM media_references r JOIN notes n ON n.id = r.note_id WHERE n.root = ? AND n.deleted = 0",
+    )
+    .bind(root)
+    .fetch_all(conn)
+    .await
+}
+
+/// Streams the reviewed field contents of live notes of tree `root`.
+pub fn reviewed_contents<'c>(conn: &'c mut Conn, root: i64) -> BoxStream<'c, sqlx::Result<String>> {
+    sqlx::query_scalar(
+        "SELECT f.content FROM fields f JOIN notes n ON n.id = f.note
+         WHERE n.root = ? AND n.reviewed = 1 AND n.deleted = 0 AND f.reviewed = 1 AND f.content <> ''",
+    )
+    .bind(root)
+    .fetch(conn)
+    .boxed()
+}
+
+const LIVE_REFERENCE: &str =
+    "EXISTS (SELECT 1 FROM media_references r JOIN notes n ON n.id = r.note_id WHERE r.media_id = media_files.id AND n.deleted = 0)";
+
+/// Marks files no live note uses as orphaned from `now`, and unmarks files used again.
+pub async fn mark_orphans(conn: &mut Conn, now: i64) -> sqlx::Result<(u64, u64)> {
+    let marked = sqlx::query(&format!("UPDATE media_files SET orphaned_at = ? WHERE orphaned_at IS NULL AND NOT {LIVE_REFERENCE}"))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let revived = sqlx::query(&format!("UPDATE media_files SET orphaned_at = NULL WHERE orphaned_at IS NOT NULL AND {LIVE_REFERENCE}"))
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok((marked, revived))
+}
+
+/// Up to `limit` files orphaned since before `cutoff` and still unused.
+pub async fn expired_orphans(conn: &mut Conn, cutoff: i64, limit: i64) -> sqlx::Result<Vec<MediaFile>> {
+    let rows = sqlx::query(&format!(
+        "SELECT id, hash, size, mime FROM media_files WHERE orphaned_at < ? AND NOT {LIVE_REFERENCE} ORDER BY id LIMIT ?"
+    ))
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(|r| MediaFile { id: r.get(0), hash: r.get(1), size: r.get(2), mime: r.get(3) }).collect())
+}
+
+/// Forgets a file (its references to deleted notes go with it).
+pub async fn delete_file(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM media_files WHERE id = ?").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Whether a row exists for each hash in `hashes` (a JSON array): the known ones.
+pub async fn known_hashes(conn: &mut Conn, hashes: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT hash FROM media_files WHERE hash IN (SELECT value FROM json_each(?))").bind(hashes).fetch_all(conn).await
+}
