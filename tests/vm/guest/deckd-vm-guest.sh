@@ -1,0 +1,260 @@
+#!/bin/bash
+# Runs inside the VM, started by deckd-vm-tests.service (or, with "integrity",
+# by deckd-vm-integrity.service before deckd starts). Every result is a line
+#   @@DECKD PASS name        or        @@DECKD FAIL name: why
+# on the serial console, which the host (tests/vm/run.sh) collects.
+# The mode comes from the kernel command line: deckd.mode=suite|powercut.
+set -u
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+exec 3>/dev/ttyS0
+say() { echo "@@DECKD $*" >&3; echo "$*"; }
+pass() { say "PASS $1"; }
+fail() { say "FAIL $1: ${*:2}"; }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name" "command failed: $*"; fi; }
+
+MODE=$(sed -n 's/.*deckd\.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+DB=/var/lib/deckd/deckd.sqlite3
+LIB=/usr/local/lib/deckd-vm
+API=http://127.0.0.1:8080
+FRONT=http://127.0.0.1
+# How an admin runs deckd's commands on the host (see dist/deckd.toml).
+as_deckd() { local cmd=$1; shift; runuser -u deckd -- "$cmd" --config /etc/deckd/deckd.toml "$@"; }
+show() { systemctl show -p "$1" --value deckd.service; }
+ready() { curl -fsS -m 5 -o /dev/null "$API/readyz"; }
+wait_ready() { # seconds
+    local i
+    for ((i = 0; i < $1 * 2; i++)); do ready && return 0; sleep 0.5; done
+    return 1
+}
+
+# ------------------------------------------------------------------ power cut
+if [[ ${1:-} == integrity ]]; then
+    # Before deckd opens the database after an unclean stop: SQLite's own recovery
+    # (as the deckd user, so -wal/-shm keep their owner) and a full check.
+    if [[ -f $DB ]]; then
+        res=$(runuser -u deckd -- sqlite3 "$DB" 'PRAGMA integrity_check;' 2>&1 | tr '\n' ' ')
+        n=$(runuser -u deckd -- sqlite3 "$DB" 'SELECT count(*) FROM decks;' 2>&1)
+        if [[ $res == "ok " ]]; then pass "powercut-integrity-check ($n decks)"; else fail powercut-integrity-check "$res"; fi
+    else
+        say "INFO no database yet"
+    fi
+    exit 0
+fi
+
+if [[ $MODE == powercut ]]; then
+    if wait_ready 90 && curl -fsS -m 5 -o /dev/null "$FRONT/readyz"; then
+        say "READY"
+    else
+        fail powercut-boot "deckd not ready after boot: $(systemctl is-active deckd) $(show Result)"
+    fi
+    exit 0
+fi
+
+# ------------------------------------------------------------------ the suite
+say "INFO suite starting on $(uname -r), systemd $(systemctl --version | head -1)"
+
+# Install the package under test, as an admin would.
+deb=$(ls /root/deckd_*.deb | head -1)
+if out=$(DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" 2>&1); then
+    pass "deb-install"
+else
+    fail deb-install "$(echo "$out" | tail -5 | tr '\n' ' ')"
+fi
+# The default config names media_accel_prefix; a binary without media support
+# rejects it (unknown field). Report that and go on without the line.
+config_ok() { # name
+    local err
+    if err=$(as_deckd deckd check-config 2>&1 >/dev/null); then
+        pass "$1"
+    else
+        fail "$1" "$(echo "$err" | tr '\n' ' ')"
+        if grep -q media_accel_prefix <<<"$err"; then
+            sed -i 's/^media_accel_prefix/# media_accel_prefix/' /etc/deckd/deckd.toml
+            systemctl restart --no-block deckd
+        fi
+    fi
+}
+config_ok config-default-valid
+check deb-user-exists getent passwd deckd
+check deb-www-data-in-deckd-group bash -c 'id -nG www-data | grep -qw deckd'
+check deb-nginx-site-enabled test -L /etc/nginx/sites-enabled/deckd
+check deb-unit-enabled systemctl is-enabled --quiet deckd
+check deb-conffile bash -c 'dpkg-query -W -f="\${Conffiles}" deckd | grep -q /etc/deckd/deckd.toml'
+check deb-config-mode bash -c '[[ $(stat -c %a:%U:%G /etc/deckd/deckd.toml) == 640:root:deckd ]]'
+check sysctl-applied bash -c '[[ $(sysctl -n vm.swappiness) == 10 && $(sysctl -n vm.dirty_ratio) == 15 && $(sysctl -n net.core.rmem_max) == 16777216 ]]'
+
+# Local admin steps of the VM (documented in dist/nginx/deckd.conf): our site is
+# the default one, media URLs point at nginx.
+rm -f /etc/nginx/sites-enabled/default
+sed -i 's|^public_url = .*|public_url = "http://127.0.0.1"|' /etc/deckd/deckd.toml
+systemctl reload nginx
+
+# 1. Readiness: `systemctl start` returns only once /readyz answers.
+systemctl stop deckd
+if timeout 120 systemctl start deckd; then
+    if ready; then pass "start-returns-when-ready"; else fail start-returns-when-ready "/readyz not answering right after systemctl start"; fi
+    status=$(show StatusText)
+    if [[ -n $status ]]; then pass "status-text ($status)"; else fail status-text "StatusText is empty"; fi
+else
+    fail start-returns-when-ready "systemctl start failed: $(show Result); $(journalctl -u deckd -n 5 --no-pager -o cat | tr '\n' ' ')"
+    fail status-text "service did not start"
+    # Keep testing the rest with a plain service so one missing feature does not hide the others.
+    # (in /etc, so the power-cut boots can use it too; reported below)
+    mkdir -p /etc/systemd/system/deckd.service.d
+    printf '[Service]\nType=exec\nWatchdogSec=0\n' > /etc/systemd/system/deckd.service.d/zz-vm-no-notify.conf
+    say "INFO deckd runs as Type=exec for the rest of the suite (no readiness notification)"
+    systemctl daemon-reload
+    systemctl reset-failed deckd
+    systemctl start deckd
+    wait_ready 60 || fail deckd-fallback-start "deckd does not start even as Type=exec"
+fi
+
+# 2. Users, created the documented way (password on stdin), and the add-on flow through nginx.
+echo alice-password-1 | as_deckd deckd user add alice >/dev/null 2>&1 && \
+echo bob-password-1 | as_deckd deckd user add bob >/dev/null 2>&1
+check cli-user-add test $? -eq 0
+python3 $LIB/deckd_client.py flow "$FRONT" >/tmp/flow.out 2>/tmp/flow.err
+while read -r line; do say "$line"; done </tmp/flow.out
+[[ -s /tmp/flow.err ]] && fail flow-client "$(tail -1 /tmp/flow.err)"
+
+# 3. Journal: structured fields of one request.
+rid=vmtest-$RANDOM$RANDOM
+curl -fsS -m 5 -o /dev/null -H "X-Request-Id: $rid" "$API/readyz"
+sleep 2
+jout=$(journalctl -u deckd -o json --no-pager -n 500 | python3 -c '
+import json, sys
+rid = sys.argv[1]
+need = ["REQUEST_ID", "METHOD", "ROUTE", "STATUS", "LATENCY_MS"]
+best = None
+for line in sys.stdin:
+    e = json.loads(line)
+    if all(k in e for k in need):
+        best = e
+        if e["REQUEST_ID"] == rid:
+            print("ok " + " ".join(f"{k}={e[k]}" for k in need)); sys.exit(0)
+if best: print("ok (other request) " + " ".join(f"{k}={best[k]}" for k in need)); sys.exit(0)
+print("no entry with all of " + ",".join(need)); sys.exit(1)
+' "$rid")
+if [[ $? -eq 0 ]]; then pass "journal-structured-fields ($jout)"; else
+    fail journal-structured-fields "$jout; sample: $(journalctl -u deckd -o json -n 1 --no-pager | cut -c1-300)"
+fi
+
+# 4. Limits and sandbox in force.
+pid=$(show MainPID)
+expect_prop() { local v; v=$(show "$1"); if [[ $v == "$2" ]]; then pass "unit-$1=$2"; else fail "unit-$1" "is '$v', want '$2'"; fi; }
+expect_prop MemoryMax 268435456
+expect_prop CPUQuotaPerSecUSec 1.500000s
+expect_prop TasksMax 50
+expect_prop ProtectSystem strict
+expect_prop ProtectHome yes
+expect_prop PrivateTmp yes
+expect_prop NoNewPrivileges yes
+expect_prop UMask 0027
+expect_prop Restart on-failure
+expect_prop Type notify
+expect_prop NotifyAccess main
+expect_prop WatchdogUSec 30s
+cg=/sys/fs/cgroup$(show ControlGroup)
+check cgroup-limits-in-force bash -c "[[ \$(cat $cg/memory.max) == 268435456 && \$(cat $cg/pids.max) == 50 && \$(cat $cg/cpu.max) == '150000 100000' ]]"
+user=$(ps -o user= -p "$pid" | tr -d ' ')
+if [[ $user == deckd ]]; then pass "runs-as-deckd"; else fail runs-as-deckd "main process $pid runs as '$user'"; fi
+check no-capabilities bash -c "grep -q '^CapEff:[[:space:]]*0000000000000000' /proc/$pid/status"
+check readonly-root bash -c "[[ $pid -gt 0 ]] && nsenter -t $pid -m sh -c 'touch /usr/deckd-probe' 2>/dev/null; [[ ! -e /usr/deckd-probe ]]"
+check data-dir-owner bash -c '[[ $(stat -c %U:%G:%a /var/lib/deckd) == deckd:deckd:750 ]]'
+sec=$(systemd-analyze security deckd.service --no-pager 2>&1)
+level=$(echo "$sec" | sed -n 's/.*Overall exposure level for deckd.service: \([0-9.]*\).*/\1/p')
+if [[ -n $level ]] && python3 -c "import sys; sys.exit(0 if float('$level') <= 2.0 else 1)"; then
+    pass "security-exposure ($level)"
+else
+    fail security-exposure "level '$level' > 2.0; worst: $(echo "$sec" | grep '✗' | sort -t' ' -k1 | head -8 | tr -s ' ' | tr '\n' ';')"
+fi
+
+# 5. Watchdog: a stopped main process is killed and restarted.
+nr0=$(show NRestarts)
+pid0=$(show MainPID)
+kill -STOP "$pid0"
+saw_watchdog=no
+for ((i = 0; i < 150; i++)); do
+    [[ $(show Result) == watchdog ]] && saw_watchdog=yes
+    if [[ $(show NRestarts) -gt $nr0 && $(show MainPID) != "$pid0" && $(show MainPID) != 0 ]] && ready; then break; fi
+    sleep 0.5
+done
+journalctl -u deckd --no-pager -o cat | grep -qi 'watchdog timeout' && saw_watchdog=yes
+nr1=$(show NRestarts)
+if [[ $saw_watchdog == yes && $nr1 -gt $nr0 ]] && ready; then
+    pass "watchdog-restart (NRestarts $nr0 -> $nr1)"
+else
+    fail watchdog-restart "Result=$(show Result) watchdog-seen=$saw_watchdog NRestarts $nr0 -> $nr1 ready=$(ready && echo yes || echo no)"
+    kill -CONT "$pid0" 2>/dev/null
+    systemctl restart deckd; wait_ready 60
+fi
+
+# 6. Memory pressure: with a small MemoryHigh, large uploads get 503 and deckd survives.
+#    deckd's monitor counts memory.current >= memory_warn_percent (85 %) of memory.high
+#    as pressure; MemoryHigh is set just above what deckd uses right now.
+mkdir -p /run/systemd/system/deckd.service.d
+printf '[Service]\n' > /run/systemd/system/deckd.service.d/50-pressure.conf
+keys=$(as_deckd deckd check-config 2>/dev/null)
+grep -q '^pressure_large_body_bytes' <<<"$keys" && \
+    printf 'Environment=DECKD_PRESSURE_LARGE_BODY_BYTES=1048576\n' >> /run/systemd/system/deckd.service.d/50-pressure.conf
+grep -q '^monitor_interval_secs' <<<"$keys" && \
+    printf 'Environment=DECKD_MONITOR_INTERVAL_SECS=1\n' >> /run/systemd/system/deckd.service.d/50-pressure.conf
+systemctl daemon-reload
+systemctl restart deckd; wait_ready 60
+cg=/sys/fs/cgroup$(show ControlGroup)
+oom0=$(sed -n 's/^oom_kill //p' "$cg/memory.events" 2>/dev/null || echo 0)
+nr0=$(show NRestarts)
+# Log in first (argon2 needs ~19 MiB), then measure what deckd holds when settled.
+token=$(curl -fsS -m 60 -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-password-1"}' "$API/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+sleep 2
+high=$(( $(cat "$cg/memory.current") * 105 / 100 ))
+# A runtime drop-in (/run/systemd/system.control), applied to the live cgroup.
+systemctl set-property --runtime deckd.service MemoryHigh="${DECKD_VM_MEMORY_HIGH:-$high}"
+sleep 3
+# Four 40 MB uploads at once, straight to deckd (nginx would turn an early answer
+# to a body still being sent into a 502 of its own).
+head -c 30000000 /dev/urandom | base64 -w0 > /tmp/big.txt
+codes=$(for i in 1 2 3 4; do
+    curl -s -m 120 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $token" -H 'Content-Type: text/plain' \
+        --data-binary @/tmp/big.txt "$API/createDeck" &
+done; wait)
+rm -f /tmp/big.txt
+codes=$(echo $codes)
+oom1=$(sed -n 's/^oom_kill //p' "$cg/memory.events" 2>/dev/null || echo 0)
+if [[ $codes == *503* ]]; then pass "pressure-large-upload-503 ($codes)"; else
+    fail pressure-large-upload-503 "codes: $codes; memory.current=$(cat $cg/memory.current) high=$(cat $cg/memory.high)"
+fi
+if [[ $(show NRestarts) == "$nr0" && $(systemctl is-active deckd) == active && ${oom1:-0} == "${oom0:-0}" ]] && wait_ready 30; then
+    pass "pressure-no-oom-kill"
+else
+    fail pressure-no-oom-kill "active=$(systemctl is-active deckd) NRestarts $nr0 -> $(show NRestarts) oom_kill=$oom1 Result=$(show Result)"
+fi
+rm -f /run/systemd/system/deckd.service.d/50-pressure.conf /run/systemd/system.control/deckd.service.d/*MemoryHigh*
+systemctl daemon-reload
+systemctl restart deckd
+wait_ready 60
+
+# 7. Upgrade (reinstall) and purge keep the data; a reinstall after purge picks it up.
+users() { runuser -u deckd -- sqlite3 "$DB" 'SELECT count(*) FROM users;' 2>&1; }
+n_before=$(users)
+DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >/dev/null 2>&1 && wait_ready 60
+n_after=$(users)
+if [[ $n_before == "$n_after" && $n_after -ge 2 ]] && ready; then pass "deb-upgrade-keeps-data"; else
+    fail deb-upgrade-keeps-data "users before=$n_before after=$n_after ready=$(ready && echo yes || echo no)"
+fi
+DEBIAN_FRONTEND=noninteractive dpkg --purge deckd >/dev/null 2>&1
+if [[ ! -e /usr/bin/deckd && -f $DB ]] && getent passwd deckd >/dev/null && ! ready; then pass "deb-purge-keeps-data"; else
+    fail deb-purge-keeps-data "binary=$(ls /usr/bin/deckd 2>&1) db=$(ls $DB 2>&1) ready=$(ready && echo yes || echo no)"
+fi
+DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >/dev/null 2>&1
+config_ok config-default-valid-after-purge
+wait_ready 60
+n_after=$(users)
+if [[ $n_before == "$n_after" ]] && ready && curl -fsS -m 5 -o /dev/null "$FRONT/readyz"; then pass "deb-reinstall-after-purge"; else
+    fail deb-reinstall-after-purge "users before=$n_before after=$n_after ready=$(ready && echo yes || echo no)"
+fi
+
+# Leave the guest ready for the power-cut rounds: deckd enabled with its real unit.
+sync
+say "SUITE-DONE"
+systemctl poweroff
