@@ -13,14 +13,14 @@ async fn gc_keeps_referenced_files_and_reclaims_the_rest() {
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     let a = image_bytes(ImageFormat::Png, 5, 5, 1);
-    let b = image_bytes(ImageFormat::Png, 5, 5, 2);
+    let b = image_bytes(ImageFormat::Jpeg, 400, 300, 2);
     let c = image_bytes(ImageFormat::Png, 5, 5, 3);
-    let notes = vec![note("GcKeepNote", &["<img src=\"a.png\">", "x"], &[]), note("GcDropNote", &["<img src=\"b.png\">", "y"], &[])];
+    let notes = vec![note("GcKeepNote", &["<img src=\"a.png\">", "x"], &[]), note("GcDropNote", &["<img src=\"b.jpg\">", "y"], &[])];
     let deck = root_deck("Gc Deck", &new_uuid(), "", notes, vec![]);
     let created = s.publish_raw(&alice, &deck).await.json();
     let hash = created["message"].as_str().unwrap().to_string();
     let bulk = created["bulk_operation_id"].as_str().unwrap().to_string();
-    s.upload_media(&alice, &hash, &[("a.png", "GcKeepNote", a.clone()), ("b.png", "GcDropNote", b.clone())], &bulk).await;
+    s.upload_media(&alice, &hash, &[("a.png", "GcKeepNote", a.clone()), ("b.jpg", "GcDropNote", b.clone())], &bulk).await;
 
     // c.png is uploaded but never confirmed: nothing references it.
     let check = s.media_check(&alice, &hash, vec![listing("c.png", "GcKeepNote", &c)], "").await.json();
@@ -38,6 +38,14 @@ async fn gc_keeps_referenced_files_and_reclaims_the_rest() {
     std::fs::write(&stray, b"stray").unwrap();
     assert_eq!(stored_file_count(&s), 4);
 
+    // Review pages get a small preview of an image, cached on disk; audio has none.
+    let thumb = s.cli(&["media", "thumbnail", &md5_hex(&b)]).await;
+    thumb.assert_ok();
+    let thumb_path = std::path::PathBuf::from(thumb.stdout.trim());
+    let preview = image::open(&thumb_path).unwrap();
+    assert!(preview.width() <= 160 && preview.height() <= 160);
+    assert_eq!(s.cli(&["media", "thumbnail", &md5_hex(&b)]).await.stdout, thumb.stdout, "made once, then cached");
+
     // The default grace period protects everything.
     s.cli(&["media", "gc"]).await.assert_ok();
     assert_eq!(stored_file_count(&s), 4, "nothing is removed within the grace period");
@@ -48,11 +56,12 @@ async fn gc_keeps_referenced_files_and_reclaims_the_rest() {
     assert!(swept.stdout.contains("removed 2 files"), "{}", swept.stdout);
     assert!(swept.stdout.contains("1 stray files"), "{}", swept.stdout);
     assert!(!stray.exists());
+    assert!(!thumb_path.exists(), "a removed file's preview goes with it");
     assert_eq!(stored_file_count(&s), 1);
     assert!(s.data_dir().join(format!("media/{}/{}", &md5_hex(&a)[..2], md5_hex(&a))).is_file(), "the referenced file is kept");
 
     // The kept file still downloads; the removed ones are gone from the manifest.
-    let got = s.download_media(&alice, &hash, &["a.png", "b.png", "c.png"]).await;
+    let got = s.download_media(&alice, &hash, &["a.png", "b.jpg", "c.png"]).await;
     assert_eq!(got, vec![("a.png".to_string(), a)]);
     // And removed content can be uploaded again later.
     let again = s.media_check(&alice, &hash, vec![listing("c.png", "GcKeepNote", &c)], "").await.json();

@@ -16,6 +16,8 @@ pub enum MediaCommand {
         #[arg(long, value_name = "HOURS")]
         grace_hours: Option<u64>,
     },
+    /// Print the path of a stored image's preview, making it if needed (for review pages).
+    Thumbnail { hash: String },
 }
 
 pub async fn run(db: &Db, config: &Config, cmd: MediaCommand) -> anyhow::Result<ExitCode> {
@@ -30,5 +32,15 @@ pub async fn run(db: &Db, config: &Config, cmd: MediaCommand) -> anyhow::Result<
             );
             Ok(ExitCode::SUCCESS)
         }
+        MediaCommand::Thumbnail { hash } => match Media::open(config)?.thumbnail(db, &hash).await? {
+            Some(path) => {
+                println!("{}", path.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                eprintln!("{hash} is not an image; only images have previews");
+                Ok(ExitCode::FAILURE)
+            }
+        },
     }
 }

@@ -121,8 +121,9 @@ impl FileStore {
         std::fs::File::open(dir)?.sync_all()
     }
 
-    /// Removes a stored file; a file that is already gone is not an error.
+    /// Removes a stored file and its preview; a file that is already gone is not an error.
     pub fn remove(&self, hash: &str) -> std::io::Result<()> {
+        let _ = std::fs::remove_file(self.root.join("thumbs").join(format!("{hash}.png")));
         match std::fs::remove_file(self.path_of(hash)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),

@@ -8,6 +8,7 @@ pub mod missing;
 pub mod names;
 pub mod scan;
 pub mod svg;
+pub mod thumbs;
 pub mod token;
 pub mod upload;
 pub mod verify;
