@@ -72,16 +72,21 @@ pub fn add_user(data: &std::path::Path, name: &str) {
 
 /// Logs in and answers the access token.
 pub async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
-    let r: Value = http
-        .post(format!("{base}/login"))
-        .json(&json!({"username": name, "password": "benchmark-password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = reply(http.post(format!("{base}/login")).json(&json!({"username": name, "password": "benchmark-password"}))).await;
     r["token"].as_str().unwrap().to_string()
+}
+
+/// Sends a request and answers its JSON reply (panicking on any failure: this is a benchmark).
+pub async fn reply(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// GZB64 of `v`, the add-on's body encoding: base64(gzip(JSON)).
+pub fn gzb64(v: &Value) -> String {
+    use base64::Engine;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(v.to_string().as_bytes()).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())
 }
 
 /// Latency figures of one load run.

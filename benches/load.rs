@@ -7,38 +7,20 @@ mod deckgen;
 #[path = "harness.rs"]
 mod harness;
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
-use harness::{add_user, load, login, machine, row, Server};
+use harness::{add_user, gzb64, load, login, machine, reply, row, Server};
 
-use base64::Engine;
 use serde_json::{json, Value};
 
 const INITIAL_TS: &str = "2022-12-31 23:59:59";
-
-fn gzb64(v: &Value) -> String {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(v.to_string().as_bytes()).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())
-}
 
 async fn publish(http: &reqwest::Client, base: &str, token: &str, deck: &Value) -> (String, Duration, usize) {
     let inner = deckgen::to_addon_json(deck);
     let json_len = inner.len();
     let body = gzb64(&json!({"deck": inner}));
     let started = Instant::now();
-    let r: Value = http
-        .post(format!("{base}/createDeck"))
-        .bearer_auth(token)
-        .header("content-type", "text/plain")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = reply(http.post(format!("{base}/createDeck")).bearer_auth(token).header("content-type", "text/plain").body(body)).await;
     let took = started.elapsed();
     assert_eq!(r["status"], 1, "{r}");
     (r["message"].as_str().unwrap().to_string(), took, json_len)

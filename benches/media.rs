@@ -7,13 +7,12 @@
 #[path = "harness.rs"]
 mod harness;
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use harness::{add_user, login, machine, Server};
+use harness::{add_user, gzb64, login, machine, reply, Server};
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
 
@@ -42,12 +41,6 @@ fn md5_hex(b: &[u8]) -> String {
     hex::encode(Md5::digest(b))
 }
 
-fn gzb64(v: &Value) -> String {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(v.to_string().as_bytes()).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())
-}
-
 /// Publishes a one-note deck every benchmark file is attached to; answers its hash.
 async fn publish(http: &reqwest::Client, base: &str, token: &str) -> String {
     let model = "0b7e3f4a-9c1d-11ee-8c90-0242ac120002";
@@ -58,17 +51,8 @@ async fn publish(http: &reqwest::Client, base: &str, token: &str) -> String {
             "flds": [{"name": "Front", "ord": 0, "font": "Arial", "size": 20, "sticky": false, "rtl": false, "description": ""},
                      {"name": "Back", "ord": 1, "font": "Arial", "size": 20, "sticky": false, "rtl": false, "description": ""}],
             "tmpls": [{"name": "Card 1", "ord": 0, "qfmt": "{{Front}}", "afmt": "{{Back}}", "bqfmt": "", "bafmt": "", "bfont": "", "bsize": 0}]}]});
-    let r: Value = http
-        .post(format!("{base}/createDeck"))
-        .bearer_auth(token)
-        .header("content-type", "text/plain")
-        .body(gzb64(&json!({"deck": deck.to_string()})))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = gzb64(&json!({"deck": deck.to_string()}));
+    let r = reply(http.post(format!("{base}/createDeck")).bearer_auth(token).header("content-type", "text/plain").body(body)).await;
     r["message"].as_str().unwrap().to_string()
 }
 
@@ -90,16 +74,8 @@ async fn upload_urls(
             .enumerate()
             .map(|(i, b)| json!({"hash": md5_hex(b), "filename": format!("{prefix}{}.mp3", chunk_no * 100 + i), "note_guid": NOTE, "file_size": b.len()}))
             .collect();
-        let r: Value = http
-            .post(format!("{base}/media/check/bulk"))
-            .bearer_auth(token)
-            .json(&json!({"deck_hash": deck, "files": listed, "bulk_operation_id": ""}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = json!({"deck_hash": deck, "files": listed, "bulk_operation_id": ""});
+        let r = reply(http.post(format!("{base}/media/check/bulk")).bearer_auth(token).json(&body)).await;
         for m in r["missing_files"].as_array().unwrap() {
             urls.push(m["upload_url"].as_str().unwrap().to_string());
         }
@@ -209,16 +185,8 @@ async fn main() {
             confirm(&http, &base, &alice, &batches).await;
 
             let names: Vec<String> = (0..count).map(|i| format!("{prefix}{i}.mp3")).collect();
-            let manifest: Value = http
-                .post(format!("{base}/media/manifest"))
-                .bearer_auth(&alice)
-                .json(&json!({"deck_hash": deck, "filenames": names}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = json!({"deck_hash": deck, "filenames": names});
+            let manifest = reply(http.post(format!("{base}/media/manifest")).bearer_auth(&alice).json(&body)).await;
             let listed = manifest["files"].as_array().unwrap();
             assert_eq!(listed.len(), count, "every uploaded file is downloadable");
             let gets = listed.iter().map(|f| http.get(f["download_url"].as_str().unwrap())).collect();
