@@ -9,6 +9,7 @@ pub mod health;
 pub mod media;
 pub mod middleware;
 pub mod notifications;
+pub mod pressure;
 
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use tower_http::compression::CompressionLayer;
 use crate::config::Config;
 use crate::pull::Puller;
 use crate::store::Db;
+use crate::system::vitals::Vitals;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -28,6 +30,8 @@ pub struct AppState {
     pub db: Db,
     pub puller: Arc<Puller>,
     pub config: Arc<Config>,
+    /// Request counts and the memory-pressure flag the monitor sets.
+    pub vitals: Arc<Vitals>,
 }
 
 /// Every route the add-on calls (PROTOCOL.md §1.2) plus health checks.
@@ -68,8 +72,9 @@ pub fn router(state: AppState) -> Router {
     api.merge(pull)
         .layer(DefaultBodyLimit::max(config.max_small_body_bytes))
         .layer(middleware::cors(&config))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pressure::shed_large_uploads))
         .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::from_fn_with_state(config.clone(), middleware::timing))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::timing))
         .layer(middleware::trace())
         .layer(middleware::request_id())
         .with_state(state)

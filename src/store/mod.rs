@@ -7,6 +7,7 @@ pub mod decks;
 pub mod notes;
 pub mod notetypes;
 pub mod notifications;
+pub mod overview;
 pub mod pull;
 pub mod stats;
 pub mod subscriptions;
