@@ -63,6 +63,27 @@ pub struct Config {
     pub media_gc_grace_hours: u64,
     /// Uploads streamed at once; the rest wait unread, so their buffers stay small.
     pub media_upload_slots: usize,
+    /// Loopback address for the Prometheus `/metrics` listener; unset keeps metrics off.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds between resource samples; each one refreshes STATUS, metrics and pressure.
+    pub monitor_interval_secs: u64,
+    /// Host CPU use (percent of all cores) above which a warning is logged.
+    pub cpu_warn_percent: f64,
+    /// Memory use (percent of the cgroup limit, else of RAM) that warns and sheds large uploads.
+    pub memory_warn_percent: f64,
+    /// Memory PSI `some avg10` (percent of time stalled) that also counts as memory pressure.
+    pub memory_pressure_warn_percent: f64,
+    /// Disk use of the data directory's filesystem above which a warning is logged.
+    pub disk_warn_percent: f64,
+    /// SoC temperature above which a warning is logged (a Pi throttles at 80 °C).
+    pub temperature_warn_celsius: f64,
+    /// Bodies larger than this get 503 + Retry-After while memory is short.
+    pub pressure_large_body_bytes: u64,
+    /// cgroup v2 directory to read memory figures from; unset means this process's own cgroup.
+    pub monitor_cgroup_dir: Option<PathBuf>,
+    /// Lets `serve` run as root; off because a network service should not hold root.
+    #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
+    pub allow_root: bool,
 }
 
 impl Default for Config {
@@ -93,6 +114,16 @@ impl Default for Config {
             media_image_max_alloc_bytes: 64 * 1024 * 1024,
             media_gc_grace_hours: 24,
             media_upload_slots: 4,
+            metrics_listen: None,
+            monitor_interval_secs: 15,
+            cpu_warn_percent: 80.0,
+            memory_warn_percent: 85.0,
+            memory_pressure_warn_percent: 20.0,
+            disk_warn_percent: 90.0,
+            temperature_warn_celsius: 70.0,
+            pressure_large_body_bytes: 1024 * 1024,
+            monitor_cgroup_dir: None,
+            allow_root: false,
         }
     }
 }
@@ -106,6 +137,8 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_root: Option<bool>,
 }
 
 impl Config {
@@ -152,6 +185,21 @@ impl Config {
         anyhow::ensure!(self.media_max_file_bytes >= 1, "media_max_file_bytes must be at least 1");
         anyhow::ensure!(self.media_token_ttl_secs >= 60, "media_token_ttl_secs must be at least 60");
         tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
+        if let Some(addr) = self.metrics_listen {
+            anyhow::ensure!(
+                addr.ip().is_loopback(),
+                "metrics_listen = {addr} is not a loopback address; /metrics must stay on this host (use 127.0.0.1 or [::1])"
+            );
+        }
+        anyhow::ensure!(self.monitor_interval_secs >= 1, "monitor_interval_secs must be at least 1");
+        for (key, value) in [
+            ("cpu_warn_percent", self.cpu_warn_percent),
+            ("memory_warn_percent", self.memory_warn_percent),
+            ("memory_pressure_warn_percent", self.memory_pressure_warn_percent),
+            ("disk_warn_percent", self.disk_warn_percent),
+        ] {
+            anyhow::ensure!(value > 0.0 && value <= 100.0, "{key} must be in (0, 100], got {value}");
+        }
         Ok(())
     }
 

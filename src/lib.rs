@@ -12,6 +12,7 @@ pub mod pull;
 pub mod review;
 pub mod server;
 pub mod store;
+pub mod system;
 pub mod wire;
 
 pub use config::Config;

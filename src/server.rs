@@ -1,5 +1,6 @@
-//! Running the HTTP server: open the store, bind the routes, serve until shutdown,
-//! then drain in-flight requests for a bounded time.
+//! Running the HTTP server: open the store, bind the routes, tell systemd when it is
+//! really ready, keep the watchdog and the monitor going, serve until shutdown, then
+//! drain in-flight requests for a bounded time.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,28 +16,37 @@ use crate::http::{self, AppState};
 use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
+use crate::system::vitals::Vitals;
+use crate::system::{monitor, notify, probe, prometheus, readiness, watchdog};
 
 /// Serves on `listener` until `shutdown` resolves; tests pass a port-0 listener.
 pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     config.validate()?;
-    let db = Db::open(&config).await?;
+    let db = notify::extending_start_timeout(Db::open(&config)).await?;
     let media = Media::open(&config)?;
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some(prometheus::Endpoint::bind(addr).await?),
+        None => None,
+    };
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let state = AppState {
         puller: Arc::new(Puller::new(db.clone(), config.pull_cache_bytes)),
         db: db.clone(),
         config: Arc::new(config),
         media,
+        vitals: Arc::new(Vitals::default()),
     };
-    let app = http::router(state);
+    let app = http::router(state.clone());
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "deckd is serving");
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
+        notify::stopping();
         let _ = stop_tx.send(true);
     });
+    spawn_companions(&state, addr, metrics, &stop_rx);
     let mut drain_rx = stop_rx.clone();
     let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -53,6 +63,25 @@ pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future
     db.close().await;
     tracing::info!("deckd stopped");
     Ok(())
+}
+
+/// Readiness, watchdog, resource monitor and the optional metrics listener; all end at shutdown.
+fn spawn_companions(state: &AppState, addr: SocketAddr, metrics: Option<prometheus::Endpoint>, stop: &watch::Receiver<bool>) {
+    let http = probe::reachable(addr);
+    tokio::spawn(readiness::announce(state.db.clone(), http, stop.clone()));
+    if let Some(every) = watchdog::ping_interval() {
+        tracing::info!(every_ms = every.as_millis() as u64, "systemd watchdog enabled");
+        tokio::spawn(watchdog::run(state.db.clone(), http, every, stop.clone()));
+    }
+    tokio::spawn(monitor::run(state.clone(), stop.clone()));
+    if let Some(endpoint) = metrics {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if let Err(e) = endpoint.serve(stop).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

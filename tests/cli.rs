@@ -241,6 +241,7 @@ async fn serve_subcommand_runs_a_server() {
     let mut child = std::process::Command::new(deckd_bin())
         .args(["serve", "--listen", &listen, "--data-dir", &d, "--public-url", &format!("http://{listen}")])
         .current_dir(dir.path())
+        .env("DECKD_ALLOW_ROOT", "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -59,6 +59,9 @@ struct ServeArgs {
     /// Base URL clients use to reach this server (media URLs are built from it).
     #[arg(long, env = "DECKD_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
+    /// Serve even when running as root (refused by default).
+    #[arg(long)]
+    allow_root: bool,
 }
 
 /// Parses the layered configuration for this invocation.
@@ -67,6 +70,7 @@ fn load_config(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
         data_dir: cli.data_dir.clone(),
         listen: serve.and_then(|s| s.listen),
         public_url: serve.and_then(|s| s.public_url.clone()),
+        allow_root: serve.and_then(|s| s.allow_root.then_some(true)),
     };
     Config::load(cli.config.as_deref(), &overrides)
 }
@@ -93,12 +97,6 @@ fn runtime(config: &Config) -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
-}
-
 /// Runs the chosen command and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let serve_defaults = ServeArgs::default();
@@ -113,7 +111,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if serve.is_some() {
-        init_logging(&config);
+        deckd::system::root::refuse_root(nix::unistd::geteuid(), config.allow_root)?;
+        deckd::system::logging::init(&config);
         let rt = runtime(&config)?;
         rt.block_on(async {
             let listener = tokio::net::TcpListener::bind(config.listen)

@@ -30,6 +30,7 @@ pub async fn create_deck(State(s): State<AppState>, User(user): User, raw: Body)
     let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, envelope::create_deck).await?;
     let answer = match publish::create_deck(&s.db, user.id, req.deck).await? {
         publish::Published::Created { hash } => {
+            tracing::Span::current().record("deck", hash.as_str());
             tracing::info!(deck = %hash, user = %user.username, "deck published");
             json!({"status": 1, "message": hash, "bulk_operation_id": uuid::Uuid::new_v4().to_string()})
         }
@@ -41,6 +42,7 @@ pub async fn create_deck(State(s): State<AppState>, User(user): User, raw: Body)
 pub async fn submit_card(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<&'static str> {
     let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, envelope::submit_card).await?;
     let deck = req.remote_deck.clone();
+    tracing::Span::current().record("deck", deck.as_str());
     suggest::submit(&s.db, user.id, req).await?;
     tracing::info!(deck = %deck, user = %user.username, "suggestion stored");
     Ok("Success")

@@ -1,5 +1,5 @@
-//! Cross-cutting layers: request ids and tracing, `X-Process-Time` and slow-request
-//! warnings, CORS, and the per-IP login rate limit.
+//! Cross-cutting layers: request ids and tracing, `X-Process-Time`, request counts
+//! and slow-request warnings, CORS, and the per-IP login rate limit.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -18,7 +18,9 @@ use tower_http::request_id::{MakeRequestUuid, RequestId, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use super::AppState;
 use crate::config::Config;
+use crate::system::prometheus;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -29,7 +31,8 @@ pub fn request_id() -> SetRequestIdLayer<MakeRequestUuid> {
 
 type MakeSpan = fn(&Request) -> tracing::Span;
 
-/// One span per request carrying the fields the journal indexes.
+/// One span per request carrying the fields the journal indexes; `user` and `deck`
+/// are filled in by the handlers that learn them.
 pub fn trace() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeSpan> {
     TraceLayer::new_for_http()
         .make_span_with(request_span as MakeSpan)
@@ -39,14 +42,22 @@ pub fn trace() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeSpan>
 fn request_span(req: &Request) -> tracing::Span {
     let id = req.extensions().get::<RequestId>().and_then(|r| r.header_value().to_str().ok()).unwrap_or("-");
     let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
-    tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route, user = tracing::field::Empty)
+    let empty = tracing::field::Empty;
+    tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route, user = empty, deck = empty)
 }
 
-/// Adds `X-Process-Time` (seconds) and logs requests slower than the configured threshold.
-pub async fn timing(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response<Body> {
+/// Health probes (the watchdog's every few seconds) are neither counted nor logged at info.
+fn is_probe(route: &str) -> bool {
+    matches!(route, "/healthz" | "/readyz")
+}
+
+/// Adds `X-Process-Time` (seconds), counts the request and logs it with its status
+/// and latency; slower than `slow_request_ms` is a warning.
+pub async fn timing(State(s): State<AppState>, req: Request, next: Next) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| req.uri().path().to_string());
+    let template = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let route = template.clone().unwrap_or_else(|| req.uri().path().to_string());
     let mut resp = next.run(req).await;
     let elapsed = started.elapsed();
     if let Ok(v) = HeaderValue::from_str(&format!("{:.6}", elapsed.as_secs_f64())) {
@@ -54,10 +65,16 @@ pub async fn timing(State(config): State<Arc<Config>>, req: Request, next: Next)
     }
     let status = resp.status().as_u16();
     let latency_ms = elapsed.as_millis() as u64;
-    if elapsed >= Duration::from_millis(config.slow_request_ms) {
+    prometheus::count_request(template.as_deref().unwrap_or("unmatched"), status);
+    if elapsed >= Duration::from_millis(s.config.slow_request_ms) {
         tracing::warn!(%method, %route, status, latency_ms, "slow request");
+    } else if is_probe(&route) {
+        tracing::debug!(%method, %route, status, latency_ms, "request served");
     } else {
         tracing::info!(%method, %route, status, latency_ms, "request served");
+    }
+    if !is_probe(&route) {
+        s.vitals.count_request();
     }
     resp
 }

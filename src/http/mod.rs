@@ -9,6 +9,7 @@ pub mod health;
 pub mod media;
 pub mod middleware;
 pub mod notifications;
+pub mod pressure;
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use crate::config::Config;
 use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
+use crate::system::vitals::Vitals;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -30,6 +32,8 @@ pub struct AppState {
     pub puller: Arc<Puller>,
     pub config: Arc<Config>,
     pub media: Arc<Media>,
+    /// Request counts and the memory-pressure flag the monitor sets.
+    pub vitals: Arc<Vitals>,
 }
 
 /// Every route the add-on calls (PROTOCOL.md §1.2) plus health checks.
@@ -78,8 +82,9 @@ pub fn router(state: AppState) -> Router {
         .merge(files)
         .layer(DefaultBodyLimit::max(config.max_small_body_bytes))
         .layer(middleware::cors(&config))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pressure::shed_large_uploads))
         .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::from_fn_with_state(config.clone(), middleware::timing))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::timing))
         .layer(middleware::trace())
         .layer(middleware::request_id())
         .with_state(state)

@@ -61,6 +61,12 @@ impl PullCache {
         self.entries.insert(hash.to_string(), Entry { version, body, last_used: self.clock });
     }
 
+    /// Drops every entry (memory is short); returns the bytes released.
+    pub fn clear(&mut self) -> usize {
+        self.entries.clear();
+        std::mem::take(&mut self.bytes)
+    }
+
     /// The largest answer worth keeping.
     pub fn limit(&self) -> usize {
         self.limit
@@ -82,5 +88,17 @@ mod tests {
         assert!(c.get("a", (2, 0)).is_none(), "a newer deck clock invalidates");
         c.put("huge", (1, 0), Bytes::from(vec![0; 11]));
         assert!(c.get("huge", (1, 0)).is_none());
+    }
+
+    #[test]
+    fn clear_releases_everything_and_the_cache_refills() {
+        let mut c = PullCache::new(10);
+        c.put("a", (1, 0), Bytes::from_static(b"aaaa"));
+        c.put("b", (1, 0), Bytes::from_static(b"bb"));
+        assert_eq!(c.clear(), 6);
+        assert!(c.get("a", (1, 0)).is_none());
+        assert_eq!(c.clear(), 0);
+        c.put("a", (1, 0), Bytes::from_static(b"aaaa"));
+        assert!(c.get("a", (1, 0)).is_some());
     }
 }

@@ -103,10 +103,8 @@ impl Puller {
         }))
     }
 
-    /// Drops every cached answer (called when memory runs short).
-    pub fn clear_cache(&self) {
-        let mut cache = self.cache.lock().expect("cache lock");
-        let limit = cache.limit();
-        *cache = PullCache::new(limit);
+    /// Drops every cached answer (called when memory runs short); returns the bytes released.
+    pub fn clear_cache(&self) -> usize {
+        self.cache.lock().expect("cache lock").clear()
     }
 }

@@ -8,6 +8,7 @@ pub mod media;
 pub mod notes;
 pub mod notetypes;
 pub mod notifications;
+pub mod overview;
 pub mod pull;
 pub mod stats;
 pub mod subscriptions;

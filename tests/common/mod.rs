@@ -583,6 +583,10 @@ pub fn run_cli_blocking(args: &[String], stdin: Option<&str>, envs: &[(String, S
         }
     }
     cmd.env("NO_COLOR", "1");
+    // Tests run as root in CI; `serve` refuses root unless told otherwise.
+    if args.iter().any(|a| a == "serve") {
+        cmd.env("DECKD_ALLOW_ROOT", "1");
+    }
     for (k, v) in envs {
         cmd.env(k, v);
     }

@@ -1,0 +1,32 @@
+//! `READY=1` only once deckd really serves: migrations have run (launch awaits them
+//! first) and the probe got an answer from the database and from our own listener.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::{notify, probe};
+use crate::store::Db;
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+const RETRY_AFTER: Duration = Duration::from_millis(50);
+
+/// Probes until the server answers, then tells systemd it is ready; gives up on shutdown.
+pub async fn announce(db: Db, http: SocketAddr, mut stop: watch::Receiver<bool>) {
+    loop {
+        match probe::alive(&db, http, PROBE_TIMEOUT).await {
+            Ok(()) => {
+                notify::ready();
+                notify::status(&format!("ready, serving on {http}"));
+                tracing::info!(%http, "ready");
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "not ready yet"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RETRY_AFTER) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+    }
+}

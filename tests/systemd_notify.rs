@@ -1,0 +1,166 @@
+//! The sd_notify protocol as systemd sees it: a real unix datagram socket is the
+//! NOTIFY_SOCKET of a spawned `deckd serve`, and every datagram it sends is checked.
+//! Also: `serve` refuses to run as root unless allowed.
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixDatagram;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::deckd_bin;
+
+/// Safety net against a hung test; no assertion depends on it.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The status code of a raw HTTP/1.1 request to `addr`.
+fn http_status(addr: &str, method: &str, path: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// A spawned server and the socket it notifies.
+struct Notified {
+    child: Child,
+    socket: UnixDatagram,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Notified {
+    fn spawn(extra_env: &[(&str, &str)]) -> Notified {
+        let dir = tempfile::tempdir().unwrap();
+        let socket_path = dir.path().join("notify.sock");
+        let socket = UnixDatagram::bind(&socket_path).unwrap();
+        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut cmd = Command::new(deckd_bin());
+        cmd.args(["serve", "--listen", &addr, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("NOTIFY_SOCKET", &socket_path)
+            .env("DECKD_ALLOW_ROOT", "1")
+            .env("DECKD_MONITOR_INTERVAL_SECS", "1")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        Notified { child: cmd.spawn().unwrap(), socket, addr, _dir: dir }
+    }
+
+    /// Next datagram, split into its `KEY=value` lines; `None` once PATIENCE ran out.
+    fn next(&mut self, since: Instant) -> Option<Vec<String>> {
+        let mut buf = vec![0u8; 4096];
+        while since.elapsed() < PATIENCE {
+            match self.socket.recv(&mut buf) {
+                Ok(n) => return Some(String::from_utf8_lossy(&buf[..n]).lines().map(str::to_string).collect()),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        panic!("deckd exited early with {status}");
+                    }
+                }
+                Err(e) => panic!("reading the notify socket: {e}"),
+            }
+        }
+        None
+    }
+
+    /// Reads datagrams until one has a line satisfying `want`; returns every line seen, in order.
+    fn until(&mut self, what: &str, want: impl Fn(&str) -> bool) -> Vec<String> {
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        loop {
+            let Some(lines) = self.next(start) else { panic!("never got {what}; got {seen:?}") };
+            let hit = lines.iter().any(|l| want(l));
+            seen.extend(lines);
+            if hit {
+                return seen;
+            }
+        }
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn ready_status_watchdog_and_stopping_reach_the_notify_socket() {
+    let mut d = Notified::spawn(&[("WATCHDOG_USEC", "1000000")]);
+
+    let before_ready = d.until("READY=1", |l| l == "READY=1");
+    // READY=1 is only sent after deckd answered its own probe, so /readyz must answer now.
+    assert_eq!(http_status(&d.addr, "GET", "/readyz"), Some(200), "READY=1 arrived before /readyz answered");
+    let extend = before_ready.iter().position(|l| l.starts_with("EXTEND_TIMEOUT_USEC="));
+    let ready = before_ready.iter().position(|l| l == "READY=1");
+    assert!(extend.is_some() && extend < ready, "EXTEND_TIMEOUT_USEC during migrations, before READY=1: {before_ready:?}");
+
+    // WATCHDOG_USEC=1 s: pings every half second, each after a passing probe.
+    d.until("a first WATCHDOG=1", |l| l == "WATCHDOG=1");
+    d.until("a second WATCHDOG=1", |l| l == "WATCHDOG=1");
+
+    // Two counted requests (health probes are not counted), then a readable STATUS line.
+    assert_eq!(http_status(&d.addr, "POST", "/CheckUserToken"), Some(200));
+    assert_eq!(http_status(&d.addr, "GET", "/no/such/route"), Some(404));
+    let seen = d.until("a STATUS line counting both requests", |l| l.starts_with("STATUS=2 requests served"));
+    let status = seen.iter().rev().find(|l| l.starts_with("STATUS=2 requests served")).unwrap();
+    for part in ["0 decks", "0 pending suggestions", "RSS ", "MiB", "disk "] {
+        assert!(status.contains(part), "{part:?} missing from {status}");
+    }
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    d.until("STOPPING=1 after SIGTERM", |l| l == "STOPPING=1");
+    let status = d.child.wait().unwrap();
+    assert!(status.success(), "deckd exits cleanly after SIGTERM: {status}");
+}
+
+#[test]
+fn no_watchdog_pings_unless_systemd_asks_for_them() {
+    let mut d = Notified::spawn(&[]);
+    d.until("READY=1", |l| l == "READY=1");
+    // The monitor refreshes STATUS every second; three refreshes without a single WATCHDOG=1.
+    let seen = (0..3).flat_map(|_| d.until("a STATUS refresh", |l| l.starts_with("STATUS="))).collect::<Vec<_>>();
+    assert!(!seen.iter().any(|l| l == "WATCHDOG=1"), "WATCHDOG=1 without WATCHDOG_USEC: {seen:?}");
+}
+
+#[test]
+fn serve_as_root_without_allow_root_exits_with_a_clear_message() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("not running as root: nothing to refuse here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(deckd_bin())
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .arg(dir.path())
+        .env_remove("DECKD_ALLOW_ROOT")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "serve as root must fail; stderr: {stderr}");
+    assert!(stderr.contains("refusing to run as root") && stderr.contains("allow_root"), "unclear message: {stderr}");
+    assert!(!dir.path().join("deckd.sqlite3").exists(), "nothing is created before the refusal");
+
+    // Admin commands run as whoever calls them.
+    let out =
+        Command::new(deckd_bin()).args(["user", "list", "--data-dir"]).arg(dir.path()).env_remove("DECKD_ALLOW_ROOT").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
