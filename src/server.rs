@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::maintenance::{self, never_under_pressure, Maintenance, MaintenanceStatus};
 use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
@@ -19,6 +20,7 @@ use crate::store::Db;
 /// Serves on `listener` until `shutdown` resolves; tests pass a port-0 listener.
 pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     config.validate()?;
+    let _serving = crate::backup::startup::prepare(&config).await?;
     let db = Db::open(&config).await?;
     let media = Media::open(&config)?;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
@@ -27,7 +29,9 @@ pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future
         db: db.clone(),
         config: Arc::new(config),
         media,
+        maintenance: Arc::new(MaintenanceStatus::default()),
     };
+    let scheduler = Maintenance { db: db.clone(), media: state.media.clone(), config: state.config.clone(), status: state.maintenance.clone(), pressure: never_under_pressure() };
     let app = http::router(state);
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "deckd is serving");
@@ -37,6 +41,7 @@ pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future
         shutdown.await;
         let _ = stop_tx.send(true);
     });
+    let jobs = maintenance::spawn(scheduler, stop_rx.clone());
     let mut drain_rx = stop_rx.clone();
     let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -49,6 +54,9 @@ pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future
     tokio::select! {
         served = serve => served.context("serving HTTP")?,
         () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; stopping anyway"),
+    }
+    if tokio::time::timeout(grace, jobs).await.is_err() {
+        tracing::warn!("a maintenance job was still running at shutdown");
     }
     db.close().await;
     tracing::info!("deckd stopped");

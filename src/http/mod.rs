@@ -19,6 +19,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
 use crate::config::Config;
+use crate::maintenance::MaintenanceStatus;
 use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub puller: Arc<Puller>,
     pub config: Arc<Config>,
     pub media: Arc<Media>,
+    /// Maintenance and backup outcomes, for STATUS and /metrics.
+    pub maintenance: Arc<MaintenanceStatus>,
 }
 
 /// Every route the add-on calls (PROTOCOL.md §1.2) plus health checks.
