@@ -84,6 +84,22 @@ pub struct Config {
     /// Lets `serve` run as root; off because a network service should not hold root.
     #[serde(deserialize_with = "figment::util::bool_from_str_or_int")]
     pub allow_root: bool,
+    /// Where backups go (e.g. a USB stick); empty means `<data_dir>/backups`.
+    pub backup_dir: PathBuf,
+    /// Hours between scheduled backups; 0 disables them (`deckd backup now` still works).
+    pub backup_interval_hours: u64,
+    /// Verified backups kept; older ones are pruned only after a new one verified.
+    pub backup_keep: usize,
+    /// Free space a backup must leave on the backup file system, or it is not started.
+    pub backup_min_free_bytes: u64,
+    /// At start, replace a damaged database with the newest verified backup (the damaged one is kept).
+    pub restore_on_corruption: bool,
+    /// Seconds between WAL checkpoints and incremental vacuums.
+    pub maintenance_interval_secs: u64,
+    /// Seconds between purges of expired tokens, old records and unused media.
+    pub cleanup_interval_secs: u64,
+    /// Days read notifications, statistics uploads and decided suggestions' history are kept.
+    pub retention_days: u64,
 }
 
 impl Default for Config {
@@ -124,6 +140,14 @@ impl Default for Config {
             pressure_large_body_bytes: 1024 * 1024,
             monitor_cgroup_dir: None,
             allow_root: false,
+            backup_dir: PathBuf::new(),
+            backup_interval_hours: 24,
+            backup_keep: 7,
+            backup_min_free_bytes: 64 * 1024 * 1024,
+            restore_on_corruption: true,
+            maintenance_interval_secs: 3600,
+            cleanup_interval_secs: 24 * 3600,
+            retention_days: 90,
         }
     }
 }
@@ -184,6 +208,9 @@ impl Config {
         anyhow::ensure!(self.media_upload_slots >= 1, "media_upload_slots must be at least 1");
         anyhow::ensure!(self.media_max_file_bytes >= 1, "media_max_file_bytes must be at least 1");
         anyhow::ensure!(self.media_token_ttl_secs >= 60, "media_token_ttl_secs must be at least 60");
+        anyhow::ensure!(self.backup_keep >= 1, "backup_keep must be at least 1");
+        anyhow::ensure!(self.maintenance_interval_secs >= 1, "maintenance_interval_secs must be at least 1");
+        anyhow::ensure!(self.cleanup_interval_secs >= 1, "cleanup_interval_secs must be at least 1");
         tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
         if let Some(addr) = self.metrics_listen {
             anyhow::ensure!(
@@ -215,6 +242,15 @@ impl Config {
     /// Path of the SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("deckd.sqlite3")
+    }
+
+    /// Where backups are written: `backup_dir`, or `<data_dir>/backups` when unset.
+    pub fn backup_path(&self) -> PathBuf {
+        if self.backup_dir.as_os_str().is_empty() {
+            self.data_dir.join("backups")
+        } else {
+            self.backup_dir.clone()
+        }
     }
 
     /// Root of the content-addressed media store.

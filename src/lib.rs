@@ -3,10 +3,12 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod ingest;
+pub mod maintenance;
 pub mod media;
 pub mod pull;
 pub mod review;

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::maintenance::{self, Maintenance, MaintenanceStatus};
 use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
@@ -22,6 +23,7 @@ use crate::system::{monitor, notify, probe, prometheus, readiness, watchdog};
 /// Serves on `listener` until `shutdown` resolves; tests pass a port-0 listener.
 pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     config.validate()?;
+    let _serving = crate::backup::startup::prepare(&config).await?;
     let db = notify::extending_start_timeout(Db::open(&config)).await?;
     let media = Media::open(&config)?;
     let metrics = match config.metrics_listen {
@@ -35,6 +37,15 @@ pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future
         config: Arc::new(config),
         media,
         vitals: Arc::new(Vitals::default()),
+        maintenance: Arc::new(MaintenanceStatus::default()),
+    };
+    let vitals = state.vitals.clone();
+    let scheduler = Maintenance {
+        db: db.clone(),
+        media: state.media.clone(),
+        config: state.config.clone(),
+        status: state.maintenance.clone(),
+        pressure: Arc::new(move || vitals.under_memory_pressure()),
     };
     let app = http::router(state.clone());
     let addr = listener.local_addr().context("reading the bound address")?;
@@ -47,6 +58,7 @@ pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future
         let _ = stop_tx.send(true);
     });
     spawn_companions(&state, addr, metrics, &stop_rx);
+    let jobs = maintenance::spawn(scheduler, stop_rx.clone());
     let mut drain_rx = stop_rx.clone();
     let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -59,6 +71,9 @@ pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future
     tokio::select! {
         served = serve => served.context("serving HTTP")?,
         () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; stopping anyway"),
+    }
+    if tokio::time::timeout(grace, jobs).await.is_err() {
+        tracing::warn!("a maintenance job was still running at shutdown");
     }
     db.close().await;
     tracing::info!("deckd stopped");

@@ -1,5 +1,6 @@
 //! Command-line interface: `serve` (the default) and the admin commands.
 
+mod backup;
 mod decks;
 mod health;
 mod media;
@@ -45,6 +46,11 @@ enum Command {
     /// Maintain the media store.
     #[command(subcommand)]
     Media(media::MediaCommand),
+    /// Take and list backups.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Restore a backup (refuses while the server runs unless --stop).
+    Restore(backup::RestoreArgs),
     /// Exit 0 only if the running server answers ready.
     Healthcheck(health::HealthArgs),
     /// Validate the configuration and print it as TOML.
@@ -133,6 +139,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let config = &config;
                 with_db(config, |db| async move { media::run(&db, config, cmd).await }).await
             }
+            Command::Backup(cmd) => backup::run(&config, cmd).await,
+            Command::Restore(args) => backup::restore(&config, args).await,
             Command::Serve(_) | Command::CheckConfig => unreachable!("handled above"),
         }
     })

@@ -20,6 +20,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
 use crate::config::Config;
+use crate::maintenance::MaintenanceStatus;
 use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub media: Arc<Media>,
     /// Request counts and the memory-pressure flag the monitor sets.
     pub vitals: Arc<Vitals>,
+    /// Maintenance and backup outcomes, for STATUS and /metrics.
+    pub maintenance: Arc<MaintenanceStatus>,
 }
 
 /// Every route the add-on calls (PROTOCOL.md §1.2) plus health checks.

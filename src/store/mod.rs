@@ -4,6 +4,7 @@
 pub mod changelogs;
 pub mod commits;
 pub mod decks;
+pub mod maintenance;
 pub mod media;
 pub mod notes;
 pub mod notetypes;

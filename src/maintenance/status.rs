@@ -1,0 +1,122 @@
+//! What maintenance has done, shared with whoever reports it (STATUS=, /metrics, logs).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+/// The last runs of each job and the backup outcome; cheap to read from any thread.
+#[derive(Debug, Default)]
+pub struct MaintenanceStatus {
+    inner: Mutex<Snapshot>,
+}
+
+/// A copy of the status at one moment.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    /// Per job name (`compact`, `cleanup`, `media_gc`, `backup`).
+    pub jobs: BTreeMap<&'static str, JobRuns>,
+    /// Unix seconds of the newest verified backup (scheduled, or found on disk at start).
+    pub last_good_backup: Option<i64>,
+    /// The error of the last backup attempt, cleared by the next success.
+    pub backup_error: Option<String>,
+}
+
+/// Counters and the last outcome of one job.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JobRuns {
+    pub runs: u64,
+    pub failures: u64,
+    /// Runs postponed because the system was under pressure.
+    pub skipped: u64,
+    pub last_run: Option<i64>,
+    pub last_success: Option<i64>,
+    /// What the last run did, or why it failed.
+    pub last_message: String,
+    pub last_ok: bool,
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl MaintenanceStatus {
+    /// A consistent copy for reporting.
+    pub fn snapshot(&self) -> Snapshot {
+        self.inner.lock().expect("status lock").clone()
+    }
+
+    /// Records the outcome of a job run.
+    pub fn record(&self, job: &'static str, outcome: Result<String, String>) {
+        let mut s = self.inner.lock().expect("status lock");
+        let t = now();
+        let runs = s.jobs.entry(job).or_default();
+        runs.runs += 1;
+        runs.last_run = Some(t);
+        runs.last_ok = outcome.is_ok();
+        match outcome {
+            Ok(msg) => {
+                runs.last_success = Some(t);
+                runs.last_message = msg;
+                if job == "backup" {
+                    s.last_good_backup = Some(t);
+                    s.backup_error = None;
+                }
+            }
+            Err(msg) => {
+                runs.failures += 1;
+                runs.last_message = msg.clone();
+                if job == "backup" {
+                    s.backup_error = Some(msg);
+                }
+            }
+        }
+    }
+
+    /// Records that a job was postponed because the system was under pressure.
+    pub fn record_skip(&self, job: &'static str) {
+        self.inner.lock().expect("status lock").jobs.entry(job).or_default().skipped += 1;
+    }
+
+    /// Seeds the newest good backup found on disk at start.
+    pub fn set_last_good_backup(&self, unix: Option<i64>) {
+        self.inner.lock().expect("status lock").last_good_backup = unix;
+    }
+
+    /// One short line for systemd's `STATUS=`: backup age, or the failure.
+    pub fn status_line(&self) -> String {
+        let s = self.snapshot();
+        match (&s.backup_error, s.last_good_backup) {
+            (Some(e), _) => format!("BACKUP FAILED: {e}"),
+            (None, Some(t)) => format!("last backup {}h ago", (now() - t).max(0) / 3600),
+            (None, None) => "no backup yet".to_string(),
+        }
+    }
+
+    /// Prometheus text-format lines for `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        let s = self.snapshot();
+        let mut out = String::new();
+        let families: [(&str, &str, fn(&JobRuns) -> Option<i64>); 5] = [
+            ("deckd_maintenance_runs_total", "counter", |j| Some(j.runs as i64)),
+            ("deckd_maintenance_failures_total", "counter", |j| Some(j.failures as i64)),
+            ("deckd_maintenance_skipped_total", "counter", |j| Some(j.skipped as i64)),
+            ("deckd_maintenance_last_success_seconds", "gauge", |j| j.last_success),
+            ("deckd_maintenance_last_ok", "gauge", |j| j.last_run.map(|_| j.last_ok as i64)),
+        ];
+        for (name, kind, get) in families {
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for (job, runs) in &s.jobs {
+                if let Some(v) = get(runs) {
+                    let _ = writeln!(out, "{name}{{job=\"{job}\"}} {v}");
+                }
+            }
+        }
+        let _ = writeln!(out, "# TYPE deckd_backup_last_good_seconds gauge");
+        let _ = writeln!(out, "deckd_backup_last_good_seconds {}", s.last_good_backup.unwrap_or(0));
+        let _ = writeln!(out, "# TYPE deckd_backup_failing gauge");
+        let _ = writeln!(out, "deckd_backup_failing {}", s.backup_error.is_some() as u8);
+        out
+    }
+}

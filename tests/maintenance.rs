@@ -1,0 +1,192 @@
+//! Maintenance: incremental vacuum gives space back, the scheduler's media GC keeps
+//! what notes use, and a damaged database is recovered from a backup at start.
+
+mod common;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use common::media::*;
+use common::*;
+use deckd::store::Db;
+use deckd::Config;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Connection};
+
+fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).unwrap().len()
+}
+
+#[tokio::test]
+async fn incremental_vacuum_shrinks_the_file_after_deletions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::for_data_dir(dir.path());
+    Db::open(&config).await.unwrap().close().await;
+    let path = config.database_path();
+    let mut conn = SqliteConnectOptions::from_str("sqlite://").unwrap().filename(&path).connect().await.unwrap();
+    let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(mode, 2, "the database is created with incremental auto_vacuum");
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+         INSERT INTO users (username, password_hash, created_at) SELECT 'u' || i, hex(randomblob(2000)), 0 FROM n",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await.unwrap();
+    let full = file_len(&path);
+    sqlx::query("DELETE FROM users").execute(&mut conn).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(file_len(&path), full, "deleting alone gives nothing back");
+
+    let db = Db::open(&config).await.unwrap();
+    let report = deckd::maintenance::jobs::compact(&db).await.unwrap();
+    db.close().await;
+    let after = file_len(&path);
+    assert!(after < full / 4, "file went from {full} to {after} bytes ({report})");
+}
+
+#[tokio::test]
+async fn scheduled_media_gc_keeps_referenced_media_and_removes_strays() {
+    let s = TestServer::start_with(|c| {
+        c.cleanup_interval_secs = 1;
+        c.maintenance_interval_secs = 1;
+        c.media_gc_grace_hours = 0;
+        c.backup_interval_hours = 0;
+    })
+    .await;
+    let token = s.user("alice").await;
+    let png = image_bytes(image::ImageFormat::Png, 10, 10, 3);
+    let deck = root_deck("Media", &new_uuid(), "", vec![note("UsesIt1", &["q", "<img src=\"u.png\">"], &[])], vec![]);
+    let v = s.publish_raw(&token, &deck).await.json();
+    let (hash, bulk) = (v["message"].as_str().unwrap().to_string(), v["bulk_operation_id"].as_str().unwrap().to_string());
+    s.upload_media(&token, &hash, &[("u.png", "UsesIt1", png.clone())], &bulk).await;
+    let stray_hash = "0123456789abcdef0123456789abcdef";
+    let stray = s.data_dir().join("media/01").join(stray_hash);
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"nobody uses me").unwrap();
+
+    let start = std::time::Instant::now();
+    while stray.exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "the scheduler never ran media GC");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let kept = s.data_dir().join("media").join(&md5_hex(&png)[..2]).join(md5_hex(&png));
+    assert_eq!(std::fs::read(&kept).unwrap(), png, "referenced media survives GC");
+    let got = s.download_media(&token, &hash, &["u.png"]).await;
+    assert_eq!(got.len(), 1);
+}
+
+/// Runs `launch` on `config` until `stop` fires; returns its result.
+fn serve(config: Config) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<Result<(), String>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            deckd::launch(config, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .map_err(|e| format!("{e:#}"))
+        })
+    });
+    (addr, tx, handle)
+}
+
+async fn wait_ready(addr: std::net::SocketAddr) {
+    let http = http_client();
+    for _ in 0..400 {
+        if http.get(format!("http://{addr}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("server never became ready");
+}
+
+/// Overwrites every page after the first with garbage, like a failing SD card.
+fn corrupt(path: &Path) {
+    let len = file_len(path) as usize;
+    assert!(len > 8192);
+    let mut bytes = std::fs::read(path).unwrap();
+    for b in &mut bytes[4096..] {
+        *b = 0xA5;
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn cli(data: &Path, args: &[&str]) -> CliOut {
+    let mut full = vec!["--data-dir".to_string(), data.display().to_string()];
+    full.extend(args.iter().map(|s| s.to_string()));
+    run_cli_blocking(&full, None, &[], data)
+}
+
+#[tokio::test]
+async fn a_damaged_database_is_restored_from_the_newest_backup_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::for_data_dir(dir.path());
+    let (addr, stop, done) = serve(config.clone());
+    wait_ready(addr).await;
+    let data = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        cli_user_add_blocking(&data, "alice");
+        cli(&data, &["backup", "now"])
+    })
+    .await
+    .unwrap();
+    out.assert_ok();
+    stop.send(()).unwrap();
+    done.join().unwrap().unwrap();
+
+    corrupt(&config.database_path());
+    let (addr, stop, done) = serve(config.clone());
+    wait_ready(addr).await;
+    let login = http_client()
+        .post(format!("http://{addr}/login"))
+        .json(&serde_json::json!({"username": "alice", "password": password_for("alice")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "alice came back with the backup");
+    stop.send(()).unwrap();
+    done.join().unwrap().unwrap();
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged database is kept");
+    assert!(aside[0].path().join("deckd.sqlite3").is_file());
+}
+
+#[tokio::test]
+async fn a_damaged_database_without_a_backup_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::for_data_dir(dir.path());
+    let (addr, stop, done) = serve(config.clone());
+    wait_ready(addr).await;
+    let data = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || cli_user_add_blocking(&data, "alice")).await.unwrap();
+    stop.send(()).unwrap();
+    done.join().unwrap().unwrap();
+
+    corrupt(&config.database_path());
+    let damaged = std::fs::read(config.database_path()).unwrap();
+    let (_, _stop, done) = serve(config.clone());
+    let err = done.join().unwrap().expect_err("must refuse to start");
+    assert!(err.contains("damaged") && err.contains("no verified backup"), "{err}");
+    assert_eq!(std::fs::read(config.database_path()).unwrap(), damaged, "the damaged file stays where it was");
+}
+
+fn cli_user_add_blocking(data: &Path, name: &str) {
+    let mut full = vec!["--data-dir".to_string(), data.display().to_string()];
+    full.extend(["user", "add", name].iter().map(|s| s.to_string()));
+    run_cli_blocking(&full, Some(&format!("{}\n", password_for(name))), &[], data).assert_ok();
+}
