@@ -18,6 +18,8 @@
 
   sdImage.populateFirmwareCommands = lib.mkAfter ("\n" + ''
     # deckd (seed 000): headless Pi, least GPU memory, no splash, no camera.
+    # sd-image-aarch64.nix copies config.txt out of the Nix store, so it is read-only.
+    chmod u+w firmware/config.txt
     cat >> firmware/config.txt <<'EOF'
 
     [all]
@@ -25,8 +27,9 @@
     gpu_mem=16
     # Faster boot.
     disable_splash=1
-    # No camera: the legacy switch and the current firmware's auto-detection.
-    disable_camera=1
+    # No camera: the legacy camera stack (start_x) and the current firmware's
+    # auto-detection of camera modules.
+    start_x=0
     camera_auto_detect=0
     EOF
   '');

@@ -42,6 +42,4 @@
   };
 
   time.timeZone = lib.mkDefault "UTC";
-
-  system.stateVersion = "26.05";
 }

@@ -5,7 +5,8 @@
 #
 # Backed by nixpkgs: nixos/modules/misc/nixpkgs.nix (nixpkgs.hostPlatform),
 # nixos/modules/system/boot/loader/generic-extlinux-compatible/default.nix
-# (configurationLimit), nixos/modules/system/boot/kernel.nix (boot.kernelModules).
+# (configurationLimit), nixos/modules/system/boot/kernel.nix (boot.kernelModules),
+# nixos/modules/misc/version.nix (system.stateVersion).
 { lib, ... }:
 {
   imports = [
@@ -26,4 +27,8 @@
 
   # Few generations in /boot on a small card.
   boot.loader.generic-extlinux-compatible.configurationLimit = lib.mkDefault 5;
+
+  # The release the state on the card (/var/lib) was first created with; keep it
+  # when updating nixpkgs.
+  system.stateVersion = "26.05";
 }

@@ -30,4 +30,6 @@
   };
 
   boot.kernelModules = [ "i6300esb" ];
+
+  system.stateVersion = "26.05";
 }

@@ -78,6 +78,8 @@ pub struct Session {
 pub struct AuthUser {
     pub id: i64,
     pub username: String,
+    /// The token pair this request presented, so logging out ends only this device's session.
+    pub token_id: i64,
 }
 
 async fn issue(db: &Db, user_id: i64) -> AppResult<Session> {
@@ -124,19 +126,30 @@ pub async fn authenticate(db: &Db, token: &str) -> AppResult<Option<AuthUser>> {
     let owner = store::tokens::owner_of(&mut *db.reader().acquire().await?, &token_hash(token)).await?;
     let Some(owner) = owner else { return Ok(None) };
     if now_micros() - owner.last_used_at > TOUCH_EVERY_MICROS {
-        let mut tx = db.begin_write().await?;
-        store::tokens::touch(&mut tx, owner.token_id).await?;
-        tx.commit().await?;
+        // Best effort, off the request: a busy writer must never fail or delay a token check.
+        let (db, token_id) = (db.clone(), owner.token_id);
+        tokio::spawn(async move {
+            if let Err(e) = touch(&db, token_id).await {
+                tracing::debug!(error = %e, "recording token use failed");
+            }
+        });
     }
-    Ok(Some(AuthUser { id: owner.user_id, username: owner.username }))
+    Ok(Some(AuthUser { id: owner.user_id, username: owner.username, token_id: owner.token_id }))
 }
 
-/// Logs a user out on every device.
-pub async fn logout_everywhere(db: &Db, user_id: i64) -> AppResult<u64> {
+async fn touch(db: &Db, token_id: i64) -> AppResult<()> {
     let mut tx = db.begin_write().await?;
-    let n = store::tokens::remove_all_of(&mut tx, user_id).await?;
+    store::tokens::touch(&mut tx, token_id).await?;
     tx.commit().await?;
-    Ok(n)
+    Ok(())
+}
+
+/// Logs one device out: other profiles and machines of the same user stay signed in.
+pub async fn logout(db: &Db, token_id: i64) -> AppResult<bool> {
+    let mut tx = db.begin_write().await?;
+    let removed = store::tokens::remove(&mut tx, token_id).await?;
+    tx.commit().await?;
+    Ok(removed)
 }
 
 #[cfg(test)]

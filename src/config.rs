@@ -94,6 +94,9 @@ pub struct Config {
     pub backup_min_free_bytes: u64,
     /// At start, replace a damaged database with the newest verified backup (the damaged one is kept).
     pub restore_on_corruption: bool,
+    /// Seconds after start before any maintenance job may first run (keeps start-up quick;
+    /// a Pi that reboots daily still gets its daily jobs).
+    pub maintenance_start_delay_secs: u64,
     /// Seconds between WAL checkpoints and incremental vacuums.
     pub maintenance_interval_secs: u64,
     /// Seconds between purges of expired tokens, old records and unused media.
@@ -145,6 +148,7 @@ impl Default for Config {
             backup_keep: 7,
             backup_min_free_bytes: 64 * 1024 * 1024,
             restore_on_corruption: true,
+            maintenance_start_delay_secs: 600,
             maintenance_interval_secs: 3600,
             cleanup_interval_secs: 24 * 3600,
             retention_days: 90,

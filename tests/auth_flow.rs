@@ -106,10 +106,12 @@ async fn refresh_token_issues_new_working_tokens() {
 async fn remove_token_logs_out_that_token() {
     let s = TestServer::start().await;
     let token = s.user("alice").await;
+    let other_device = s.login("alice", &password_for("alice")).await;
     let r = s.post_empty("/removeToken", Some(&token)).await;
     r.expect(200, "/removeToken");
     assert_eq!(r.text, "Token successfully removed");
     assert_eq!(check_token(&s, Some(&token)).await, "false", "removed token is invalid");
+    assert_eq!(check_token(&s, Some(&other_device)).await, "true", "logging out one device keeps the others signed in");
     // Bad token → 401 on an auth-required route.
     s.post_empty("/removeToken", Some("not-a-token")).await.expect(401, "/removeToken with bad token");
     // Logging in again works.

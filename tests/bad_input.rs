@@ -245,3 +245,55 @@ async fn json_routes_reject_bad_json_without_side_effects() {
         .expect(400, "CheckDeckAlive malformed hash");
     assert_unchanged(&s, &hashes, &before, &since, "JSON routes").await;
 }
+
+/// Reads one HTTP/1.1 response with a Content-Length from `r`; returns its status.
+fn read_response(r: &mut impl std::io::BufRead, what: &str) -> u16 {
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap_or_else(|e| panic!("{what}: no response on the kept-alive connection ({e})"));
+    assert!(line.starts_with("HTTP/1.1 "), "{what}: the server closed the connection instead of answering (read {line:?})");
+    let status = line[9..12].parse().unwrap();
+    let mut length = None;
+    loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = Some(v.trim().parse::<usize>().unwrap());
+            }
+        }
+    }
+    let mut body = vec![0; length.unwrap_or_else(|| panic!("{what}: response without Content-Length"))];
+    r.read_exact(&mut body).unwrap();
+    status
+}
+
+/// A body refused at its first bytes is still read to the end, so the client's
+/// kept-alive connection stays usable for its next request.
+#[tokio::test]
+async fn early_refusal_keeps_the_connection_usable() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let addr = s.addr();
+    tokio::task::spawn_blocking(move || {
+        let mut body = b"!!!! this is not base64 ".to_vec();
+        body.resize(4 << 20, b'A');
+        let mut sock = std::net::TcpStream::connect(addr).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(120))).unwrap();
+        sock.set_write_timeout(Some(std::time::Duration::from_secs(120))).unwrap();
+        let head = format!(
+            "POST /createDeck HTTP/1.1\r\nHost: deckd\r\nAuthorization: Bearer {alice}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        sock.write_all(head.as_bytes()).unwrap();
+        sock.write_all(&body).unwrap_or_else(|e| panic!("the server stopped reading the refused body and hung up ({e})"));
+        let mut reader = std::io::BufReader::new(sock.try_clone().unwrap());
+        assert_eq!(read_response(&mut reader, "garbage /createDeck"), 400);
+        sock.write_all(b"GET /healthz HTTP/1.1\r\nHost: deckd\r\n\r\n").unwrap();
+        assert_eq!(read_response(&mut reader, "GET /healthz after the refusal"), 200);
+    })
+    .await
+    .unwrap();
+}

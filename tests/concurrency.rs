@@ -150,3 +150,29 @@ async fn concurrent_logins_and_token_checks() {
         assert_eq!((c.status, c.text.as_str()), (200, "true"));
     }
 }
+
+/// Slow pull clients hold read transactions for as long as they take to read. They may
+/// take every read connection but one, so a token check (whose failure logs the add-on
+/// out) always finds a connection.
+#[tokio::test]
+async fn streamed_reads_always_leave_a_connection_for_token_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = deckd::Config::for_data_dir(dir.path());
+    config.read_connections = 3;
+    let db = deckd::store::Db::open(&config).await.unwrap();
+    let first = db.begin_stream().await.unwrap();
+    let second = db.begin_stream().await.unwrap();
+    let mut third = Box::pin(db.begin_stream());
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), &mut third).await.is_err(),
+        "a third stream must wait: it would take the last read connection"
+    );
+    let mut conn = db.reader().acquire().await.expect("the reserved connection is free for short reads");
+    let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(one, 1);
+    drop(conn);
+    drop(first);
+    third.await.expect("a slot freed by a finished stream is taken up");
+    drop(second);
+    db.close().await;
+}

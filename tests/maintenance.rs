@@ -190,3 +190,73 @@ fn cli_user_add_blocking(data: &Path, name: &str) {
     full.extend(["user", "add", name].iter().map(|s| s.to_string()));
     run_cli_blocking(&full, Some(&format!("{}\n", password_for(name))), &[], data).assert_ok();
 }
+
+/// Rows in `table` matching `filter` (a WHERE clause), read straight from the file.
+async fn count(conn: &mut sqlx::SqliteConnection, table: &str, filter: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {filter}")).fetch_one(conn).await.unwrap()
+}
+
+/// Retention removes exactly what is expired or older than `retention_days`, and never
+/// deck content, pending suggestions, unread notifications or live sessions.
+#[tokio::test]
+async fn retention_purges_only_old_records_and_never_deck_content() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let bob = s.user("bob").await;
+    let stale_session = s.login("bob", &password_for("bob")).await;
+    let hash = s.publish_demo(&alice).await;
+    let edit = |back: &str| vec![note("AbCdEf1234", &["What is the capital of France?", back], &["geo"])];
+    for (text, back) in [("old approved", "Paris (a)"), ("old denied", "Paris (b)"), ("recent approved", "Paris (c)"), ("pending", "Paris (d)")] {
+        s.suggest(&bob, &hash, DEMO_NAME, DEMO_UUID, edit(back), text, false).await.expect(200, text);
+    }
+    let ids: Vec<i64> = s.pending(Some(&hash)).await.iter().map(commit_id).collect();
+    s.approve(ids[0]).await;
+    s.deny(ids[1], Some("no")).await;
+    s.approve(ids[2]).await;
+    let full_before = s.pull_since(&hash, FIRST_PULL_TS).await;
+
+    let path = s.config().database_path();
+    let mut conn = SqliteConnectOptions::from_str("sqlite://").unwrap().filename(&path).connect().await.unwrap();
+    let year_ago = deckd::store::now_micros() - 365 * 86_400 * 1_000_000;
+    // Bob read his notifications but one; the first two decisions are a year old.
+    for sql in [
+        "UPDATE notifications SET is_read = 1".to_string(),
+        format!("UPDATE commits SET decided_at = {year_ago} WHERE id IN ({}, {})", ids[0], ids[1]),
+        format!("UPDATE notifications SET created_at = {year_ago} WHERE commit_id IN ({}, {})", ids[0], ids[1]),
+        format!("UPDATE notifications SET is_read = 0 WHERE commit_id = {}", ids[1]),
+        format!("UPDATE auth_tokens SET refresh_expires_at = {year_ago}, expires_at = {year_ago} WHERE id = (SELECT MAX(id) FROM auth_tokens)"),
+        "INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at) SELECT id, 'old', 90, 0, 5, 0 FROM notes".to_string(),
+        format!("INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at) SELECT id, 'new', 90, 0, 5, {} FROM notes", deckd::store::now_micros()),
+    ] {
+        sqlx::query(&sql).execute(&mut conn).await.unwrap();
+    }
+    let events = |id: i64| format!("commit_id = {id}");
+    let (old_events, recent_events) = (count(&mut conn, "note_events", &events(ids[0])).await, count(&mut conn, "note_events", &events(ids[2])).await);
+    assert!(old_events > 0 && recent_events > 0, "both approvals left history events");
+    let notes_before = count(&mut conn, "notes", "1").await;
+    let fields_before = count(&mut conn, "fields", "1").await;
+
+    let db = Db::open(s.config()).await.unwrap();
+    let report = deckd::maintenance::jobs::cleanup(&db, s.config()).await.unwrap();
+    db.close().await;
+
+    assert_eq!(count(&mut conn, "auth_tokens", "1").await, 2, "only the expired session is gone ({report})");
+    let server = &s;
+    let check = |t: String| async move { server.post_empty("/CheckUserToken", Some(&t)).await.text };
+    assert_eq!(check(stale_session).await, "false");
+    for live in [&alice, &bob] {
+        assert_eq!(check(live.clone()).await, "true", "live sessions survive retention");
+    }
+    assert_eq!(count(&mut conn, "notifications", &format!("commit_id = {}", ids[0])).await, 0, "old read notification purged");
+    assert_eq!(count(&mut conn, "notifications", &format!("commit_id = {}", ids[1])).await, 1, "unread notifications are kept however old");
+    assert_eq!(count(&mut conn, "notifications", &format!("commit_id = {}", ids[2])).await, 1, "recent read notification kept");
+    assert_eq!(count(&mut conn, "note_stats", "user_hash = 'old'").await, 0, "old statistics purged");
+    assert!(count(&mut conn, "note_stats", "user_hash = 'new'").await > 0, "recent statistics kept");
+    assert_eq!(count(&mut conn, "note_events", &events(ids[0])).await, 0, "history of old decisions purged");
+    assert_eq!(count(&mut conn, "note_events", &events(ids[2])).await, recent_events, "history of recent decisions kept");
+    assert_eq!(count(&mut conn, "notes", "1").await, notes_before, "no note is touched");
+    assert_eq!(count(&mut conn, "fields", "1").await, fields_before, "no field is touched");
+    conn.close().await.unwrap();
+    assert_eq!(s.pull_since(&hash, FIRST_PULL_TS).await, full_before, "subscribers see the same deck");
+    assert_eq!(commit_id(&s.only_pending(&hash).await), ids[3], "the pending suggestion is untouched");
+}

@@ -167,6 +167,10 @@ async fn behind_nginx_downloads_are_handed_over_with_x_accel_redirect() {
     assert!(body.is_empty(), "nginx sends the bytes");
     assert_eq!(headers["x-accel-redirect"], "/_deckd_media/9d/9d3f217f6cfaad7f9d3786af47422d59");
     assert_eq!(headers["content-type"], "image/png");
+    assert!(
+        !headers.contains_key("cache-control"),
+        "nginx's internal location sets Cache-Control; one from deckd would be passed through as a second"
+    );
     let on_disk = s.data_dir().join("media/9d/9d3f217f6cfaad7f9d3786af47422d59");
     assert_eq!(std::fs::read(on_disk).unwrap(), png, "the redirect names the stored file");
 }

@@ -23,6 +23,7 @@ async fn metrics_listener_counts_requests_and_shows_resources() {
     let s = TestServer::start_with(|c| {
         c.metrics_listen = Some(addr);
         c.monitor_interval_secs = 1;
+        c.maintenance_interval_secs = 1;
     })
     .await;
     s.get("/healthz", None).await.expect(200, "/healthz");
@@ -34,7 +35,7 @@ async fn metrics_listener_counts_requests_and_shows_resources() {
         let r = http.get(format!("http://{addr}/metrics")).send().await.expect("the metrics listener answers");
         assert_eq!(r.status().as_u16(), 200);
         let body = r.text().await.unwrap();
-        if body.contains("deckd_process_resident_memory_bytes") {
+        if body.contains("deckd_process_resident_memory_bytes") && body.contains(r#"deckd_maintenance_runs_total{job="compact"}"#) {
             break body;
         }
         assert!(start.elapsed() < Duration::from_secs(60), "no resource gauges ever appeared:\n{body}");
@@ -46,6 +47,8 @@ async fn metrics_listener_counts_requests_and_shows_resources() {
         r#"route="/GetDeckTimestamp/{hash}""#,
         "deckd_disk_used_percent",
         "deckd_memory_pressure 0",
+        "deckd_backup_failing 0",
+        r#"deckd_maintenance_failures_total{job="compact"} 0"#,
     ] {
         assert!(body.contains(want), "{want} missing from /metrics:\n{body}");
     }

@@ -91,10 +91,6 @@ fn routes(hash: &str) -> Vec<(Method, String, Body, bool)> {
     ]
 }
 
-fn is_media(path: &str) -> bool {
-    path.starts_with("/media/")
-}
-
 #[tokio::test]
 async fn valid_token_never_gets_401_on_any_route() {
     let Ctx { s, alice, bob, hash } = ctx().await;
@@ -105,7 +101,7 @@ async fn valid_token_never_gets_401_on_any_route() {
             if r.status == 401 {
                 failures.push(format!("{m} {path} → 401 {:?}", r.text));
             }
-            if r.status >= 500 && !is_media(&path) {
+            if r.status >= 500 {
                 failures.push(format!("{m} {path} → {} {:?}", r.status, r.text));
             }
         }
@@ -134,7 +130,7 @@ async fn valid_token_with_garbage_bodies_never_gets_401() {
             if r.status == 401 {
                 failures.push(format!("{m} {path} body {desc} → 401 {:?}", r.text));
             }
-            if r.status >= 500 && !is_media(&path) {
+            if r.status >= 500 {
                 failures.push(format!("{m} {path} body {desc} → {} {:?}", r.status, r.text));
             }
         }
@@ -169,27 +165,11 @@ async fn forbidden_and_unimplemented_are_not_401() {
 }
 
 #[tokio::test]
-async fn media_routes_say_not_enabled() {
-    let Ctx { s, alice, hash, .. } = ctx().await;
-    for (m, path, body, _) in routes(&hash) {
-        if !is_media(&path) {
-            continue;
-        }
-        let r = s.request(m.clone(), &path, Some(&alice), body).await;
-        r.expect(503, &format!("{m} {path}"));
-        assert!(r.text.contains("media not enabled"), "{m} {path}: {:?}", r.text);
-    }
-}
-
-#[tokio::test]
 async fn bad_or_missing_token_gets_401_on_auth_required_routes() {
     let Ctx { s, hash, .. } = ctx().await;
     let mut failures = Vec::new();
     for bad in [Some("definitely-not-a-valid-token"), Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), None] {
         for (m, path, body, auth_required) in routes(&hash) {
-            if is_media(&path) {
-                continue; // media is disabled for now (503)
-            }
             let r = s.request(m.clone(), &path, bad, body).await;
             if auth_required && r.status != 401 {
                 failures.push(format!("{m} {path} with token {bad:?} → {} {:?} (expected 401)", r.status, r.text));

@@ -151,6 +151,14 @@ async fn deleted_notes_after_approved_removal() {
     assert_eq!(note_guids(&e["deck"]), vec!["AbCdEf1234".to_string()], "deleted note is not returned");
     assert_eq!(e["deleted_notes"], json!(["XyZ9876543"]));
 
+    // Notes only the suggester has: 200 (the add-on then offers local deletion), nothing to review.
+    let r = s
+        .post_json("/requestRemoval", Some(&bob), &json!({"remote_deck": hash, "note_guids": ["OnlyLocal01"], "commit_text": "", "force_overwrite": false}))
+        .await;
+    r.expect(200, "removal of notes the server never had");
+    assert_eq!(r.text, "Success");
+    assert!(s.pending(Some(&hash)).await.is_empty(), "no empty removal suggestion is stored");
+
     // Bad removal requests.
     s.post_json("/requestRemoval", Some(&bob), &json!({"remote_deck": hash, "note_guids": [], "commit_text": "", "force_overwrite": false}))
         .await
@@ -335,6 +343,19 @@ async fn protected_fields_endpoint() {
     let pull = s.pull_since(&hash, FIRST_PULL_TS).await;
     assert_eq!(pull[0]["protected_fields"], r.json(), "pull carries the same list");
     s.get("/GetProtectedFields/not-a-hash-123", None).await.expect(400, "bad hash");
+
+    // The owner protects "Back": subscribers keep their own text there.
+    s.cli(&["deck", "protect", &hash, "Basic (demo)", "Back"]).await.assert_ok();
+    let listed = s.get(&format!("/GetProtectedFields/{hash}"), None).await.json();
+    assert_eq!(listed[0]["name"], "Basic (demo)", "{listed}");
+    assert_eq!(listed[0]["fields"].as_array().unwrap().iter().map(|f| (f["name"].clone(), f["protected"].clone())).collect::<Vec<_>>(), vec![(json!("Back"), json!(true))]);
+    assert_eq!(s.pull_since(&hash, FIRST_PULL_TS).await[0]["protected_fields"], listed, "pull carries the same list");
+    // A new note's protected field is not stored, even when the owner applies it at once.
+    s.suggest(&alice, &hash, DEMO_NAME, DEMO_UUID, vec![note("NewProt001", &["Front text", "owner's back"], &[])], "", true)
+        .await
+        .expect(200, "owner adds a note");
+    let full = s.pull_since(&hash, FIRST_PULL_TS).await;
+    assert_eq!(find_note(&full[0]["deck"], "NewProt001").unwrap()["fields"], json!(["Front text", ""]), "protected position left empty");
 }
 
 #[tokio::test]

@@ -120,7 +120,7 @@ fn ready_status_watchdog_and_stopping_reach_the_notify_socket() {
     assert_eq!(http_status(&d.addr, "GET", "/no/such/route"), Some(404));
     let seen = d.until("a STATUS line counting both requests", |l| l.starts_with("STATUS=2 requests served"));
     let status = seen.iter().rev().find(|l| l.starts_with("STATUS=2 requests served")).unwrap();
-    for part in ["0 decks", "0 pending suggestions", "RSS ", "MiB", "disk "] {
+    for part in ["0 decks", "0 pending suggestions", "RSS ", "MiB", "disk ", "| no backup yet"] {
         assert!(status.contains(part), "{part:?} missing from {status}");
     }
 
@@ -163,4 +163,53 @@ fn serve_as_root_without_allow_root_exits_with_a_clear_message() {
     let out =
         Command::new(deckd_bin()).args(["user", "list", "--data-dir"]).arg(dir.path()).env_remove("DECKD_ALLOW_ROOT").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The body of `GET path` on `addr` (one HTTP/1.1 request, `Connection: close`).
+fn http_body(addr: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut all = String::new();
+    s.read_to_string(&mut all).ok()?;
+    all.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+/// Nobody runs `backup now`: the scheduler takes a verified backup by itself and STATUS says so.
+#[test]
+fn the_scheduler_backs_up_unattended_and_status_tells() {
+    let mut d = Notified::spawn(&[("DECKD_MAINTENANCE_START_DELAY_SECS", "1")]);
+    d.until("READY=1", |l| l == "READY=1");
+    let seen = d.until("STATUS naming a fresh backup", |l| l.starts_with("STATUS=") && l.contains("| last backup 0h ago"));
+    assert!(!seen.iter().any(|l| l.contains("BACKUP FAILED")), "{seen:?}");
+    let data = d._dir.path().join("data");
+    let out = Command::new(deckd_bin()).arg("--data-dir").arg(&data).args(["backup", "list"]).output().unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(listing.lines().filter(|l| l.contains("verified")).count(), 1, "one verified scheduled backup:\n{listing}");
+}
+
+/// A backup that cannot run (here: the disk would be left too full) is an error in
+/// STATUS and in /metrics, not a silent gap.
+#[test]
+fn a_failing_backup_shows_in_status_and_metrics() {
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let mut d = Notified::spawn(&[
+        ("DECKD_MAINTENANCE_START_DELAY_SECS", "1"),
+        ("DECKD_BACKUP_MIN_FREE_BYTES", "1000000000000000000"),
+        ("DECKD_METRICS_LISTEN", &metrics),
+    ]);
+    d.until("READY=1", |l| l == "READY=1");
+    let seen = d.until("STATUS reporting the failed backup", |l| l.starts_with("STATUS=") && l.contains("| BACKUP FAILED: "));
+    let status = seen.iter().rev().find(|l| l.contains("BACKUP FAILED")).unwrap();
+    assert!(status.contains("free"), "the reason names the free space: {status}");
+    let start = Instant::now();
+    loop {
+        let body = http_body(&metrics, "/metrics").unwrap_or_default();
+        if body.contains("deckd_backup_failing 1") && body.contains(r#"deckd_maintenance_failures_total{job="backup"} 1"#) {
+            break;
+        }
+        assert!(start.elapsed() < PATIENCE, "/metrics never reported the failed backup:\n{body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

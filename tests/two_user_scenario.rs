@@ -330,8 +330,8 @@ async fn nonexistent_deck_path_is_422() {
     assert!(r.text.starts_with("Deck not found"), "{:?}", r.text);
     // An unknown (well-formed) deck hash is not found either, and a malformed one is 400.
     let r = s.submit(&bob, &submit_body("red-blue-green-alpha-bravo-zulu", DEMO_NAME, DEMO_NAME, &tiny_deck(), 2, "x", false)).await;
-    r.expect_4xx("unknown deck hash");
-    assert_ne!(r.status, 401);
+    r.expect(422, "unknown deck hash");
+    assert_eq!(r.text, "Deck does not exist", "the add-on matches this exact text");
     let r = s.submit(&bob, &submit_body("not a hash!", DEMO_NAME, DEMO_NAME, &tiny_deck(), 2, "x", false)).await;
     r.expect(400, "malformed deck hash");
 }

@@ -1,7 +1,8 @@
-# Fewer files on the card and a smaller closure: no manuals, no X11/XDG bits.
-# (command-not-found is already off by default since nixpkgs 25.11.)
+# Fewer files on the card and a smaller closure: no manuals, no X11/XDG bits, no
+# command-not-found.
 # Backed by nixpkgs: nixos/modules/misc/documentation.nix (documentation.*),
-# nixos/modules/config/xdg/*.nix (xdg.*.enable), nixos/modules/config/fonts/fontconfig.nix.
+# nixos/modules/config/xdg/*.nix (xdg.*.enable), nixos/modules/config/fonts/fontconfig.nix,
+# nixos/modules/programs/command-not-found/command-not-found.nix.
 { lib, ... }:
 {
   documentation = {
@@ -19,4 +20,8 @@
     mime.enable = lib.mkDefault false;
     sounds.enable = lib.mkDefault false;
   };
+  # nixpkgs turns command-not-found on with `lib.mkDefault` whenever the nixpkgs source
+  # ships programs.sqlite (a channels.nixos.org tarball; NixOS/nixpkgs#489532). One
+  # step above mkDefault wins over that, and a host's plain definition still wins here.
+  programs.command-not-found.enable = lib.mkOverride 999 false;
 }

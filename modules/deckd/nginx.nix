@@ -134,7 +134,6 @@ in
           extraConfig = ''
             internal;
             alias ${toString cfg.dataDir}/media/;
-            expires 1y;
             # Not `always`: a 404 must not be cached for a year.
             add_header Cache-Control "public, max-age=31536000, immutable";
             ${securityHeaders}

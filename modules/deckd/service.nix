@@ -20,13 +20,16 @@ let
 
   settingsFormat = pkgs.formats.toml { };
 
-  # deckd's Config has deny_unknown_fields: write only keys that are set.
+  # deckd's Config has deny_unknown_fields: write only keys that are set. deckd backs
+  # up daily on its own, so a disabled `backup` must say interval 0 explicitly.
   effectiveSettings = lib.filterAttrs (_: v: v != null) cfg.settings
-    // lib.optionalAttrs cfg.backup.enable {
+    // (if cfg.backup.enable then {
     backup_dir = toString cfg.backup.directory;
     backup_interval_hours = cfg.backup.intervalHours;
     backup_keep = cfg.backup.keep;
-  };
+  } else {
+    backup_interval_hours = 0;
+  });
 
   rawConfig = settingsFormat.generate "deckd-unchecked.toml" effectiveSettings;
 

@@ -29,8 +29,8 @@ pub async fn refresh(State(s): State<AppState>, Json(req): Json<RefreshRequest>)
 }
 
 pub async fn remove_token(State(s): State<AppState>, User(user): User) -> AppResult<&'static str> {
-    let removed = accounts::logout_everywhere(&s.db, user.id).await?;
-    Ok(if removed > 0 { "Token successfully removed" } else { "Token not found" })
+    let removed = accounts::logout(&s.db, user.token_id).await?;
+    Ok(if removed { "Token successfully removed" } else { "Token not found" })
 }
 
 /// Bare `true` or `false`, always 200: the add-on compares the text exactly.

@@ -12,6 +12,9 @@ use crate::error::{AppError, AppResult};
 use crate::store::{self, stats::Stat};
 use crate::wire::{deck_hash, envelope};
 
+/// Review statistics bodies: the official server's 50 MB, well below the deck routes' 250 MB.
+const STATS_BODY_LIMIT: usize = 50 * 1024 * 1024;
+
 #[derive(Deserialize)]
 pub struct SubscriptionRequest {
     deck_hash: String,
@@ -47,7 +50,7 @@ pub async fn remove_subscription(
 }
 
 pub async fn upload_deck_stats(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<&'static str> {
-    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, envelope::deck_stats).await?;
+    let req = body::gzb64(raw, STATS_BODY_LIMIT, s.config.max_decompressed_bytes, |r| envelope::deck_stats(r)).await?;
     if !deck_hash::is_valid(&req.deck_hash) {
         return Err(AppError::BadRequest("Invalid data".into()));
     }

@@ -27,7 +27,7 @@ fn check_hash(hash: &str) -> AppResult<()> {
 }
 
 pub async fn create_deck(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<Json<Value>> {
-    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, envelope::create_deck).await?;
+    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, |r| envelope::create_deck(r)).await?;
     let answer = match publish::create_deck(&s.db, user.id, req.deck).await? {
         publish::Published::Created { hash } => {
             tracing::Span::current().record("deck", hash.as_str());
@@ -40,7 +40,7 @@ pub async fn create_deck(State(s): State<AppState>, User(user): User, raw: Body)
 }
 
 pub async fn submit_card(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<&'static str> {
-    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, envelope::submit_card).await?;
+    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, |r| envelope::submit_card(r)).await?;
     let deck = req.remote_deck.clone();
     tracing::Span::current().record("deck", deck.as_str());
     suggest::submit(&s.db, user.id, req).await?;

@@ -23,6 +23,10 @@ use crate::wire::deck_hash;
 
 /// Most SVGs one sanitise call may carry, as the add-on batches them.
 const MAX_SVG_FILES: usize = 250;
+/// SVG text one sanitise call may carry: the add-on batches up to 1 MB, with room to spare.
+const MAX_SVG_BATCH_BYTES: usize = 2 * svg::MAX_SVG_BYTES;
+/// Body limit for the sanitise call: JSON escaping (`\"`, `\uXXXX`) can triple the SVG text.
+pub const SVG_BODY_LIMIT: usize = 4 * MAX_SVG_BATCH_BYTES;
 /// Downloads are named by content, so they never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -101,10 +105,9 @@ pub struct SanitizeRequest {
 /// Sanitises each SVG; one that is not an SVG at all is left out (the add-on then skips it).
 pub async fn sanitize_svg(User(_): User, Json(req): Json<SanitizeRequest>) -> AppResult<Json<Value>> {
     let total: usize = req.svg_files.iter().map(|f| f.content.len()).sum();
-    if req.svg_files.is_empty() || req.svg_files.len() > MAX_SVG_FILES || total > svg::MAX_SVG_BYTES {
+    if req.svg_files.is_empty() || req.svg_files.len() > MAX_SVG_FILES || total > MAX_SVG_BATCH_BYTES {
         return Err(AppError::BadRequest(format!(
-            "svg_files must hold 1 to {MAX_SVG_FILES} files of at most {} bytes in all",
-            svg::MAX_SVG_BYTES
+            "svg_files must hold 1 to {MAX_SVG_FILES} files of at most {MAX_SVG_BATCH_BYTES} bytes in all"
         )));
     }
     let out = tokio::task::spawn_blocking(move || {
@@ -161,11 +164,13 @@ pub async fn download(
     let mut fixed = HeaderMap::new();
     fixed.insert(header::CONTENT_TYPE, HeaderValue::from_static(dl.mime));
     fixed.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is a valid header"));
-    fixed.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     if let Some(accel) = dl.accel {
+        // nginx passes an upstream Cache-Control through the redirect; its internal
+        // location adds the immutable one, so sending ours too would make two.
         fixed.insert("x-accel-redirect", HeaderValue::from_str(&accel).expect("hex path is a valid header"));
         return Ok((StatusCode::OK, fixed).into_response());
     }
+    fixed.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     let matches = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(',').any(|t| t.trim() == etag || t.trim() == "*")
     });

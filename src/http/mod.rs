@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/media/confirm/bulk", post(media::confirm_bulk))
         .route("/media/manifest", post(media::manifest))
         .route("/media/missing/{hash}", get(media::missing))
-        .route("/media/sanitize/svg", post(media::sanitize_svg))
+        .route("/media/sanitize/svg", post(media::sanitize_svg).layer(DefaultBodyLimit::max(media::SVG_BODY_LIMIT)))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(auth)

@@ -54,8 +54,3 @@ fn clean_deck_name(name: &str) -> String {
         trimmed.to_string()
     }
 }
-
-/// Fields as stored: cut to the notetype's field count, `(position, content)` of non-empty ones.
-pub fn stored_fields(fields: &[String], field_count: usize) -> Vec<(usize, &str)> {
-    fields.iter().take(field_count).enumerate().filter(|(_, c)| !c.is_empty()).map(|(i, c)| (i, c.as_str())).collect()
-}

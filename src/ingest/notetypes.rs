@@ -14,6 +14,20 @@ pub struct Resolved {
     pub protected: Vec<bool>,
 }
 
+impl Resolved {
+    /// Fields as stored: cut to the field count, `(position, content)` of non-empty ones
+    /// outside protected positions (subscribers keep their own text there).
+    pub fn stored_fields<'a>(&self, fields: &'a [String]) -> Vec<(usize, &'a str)> {
+        fields
+            .iter()
+            .take(self.field_count)
+            .enumerate()
+            .filter(|(i, c)| !c.is_empty() && !self.protected.get(*i).copied().unwrap_or(false))
+            .map(|(i, c)| (i, c.as_str()))
+            .collect()
+    }
+}
+
 /// Resolves the notetypes of one upload against one owner's notetypes.
 pub struct Resolver {
     owner: i64,

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::notetypes::Resolver;
-use super::{optional_group, sanitize_tree, stored_fields};
+use super::{optional_group, sanitize_tree};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, decks::NewDeck, notes::BulkNote, now_micros, Conn, Db};
 use crate::wire::crowdanki::Deck;
@@ -115,7 +115,7 @@ async fn insert_notes(
                 note.guid, note.note_model_uuid
             )));
         };
-        let fields = stored_fields(&note.fields, nt.field_count);
+        let fields = nt.stored_fields(&note.fields);
         if fields.is_empty() {
             continue;
         }

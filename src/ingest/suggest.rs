@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::notetypes::{Resolved, Resolver};
-use super::{optional_group, sanitize_tree, stored_fields};
+use super::{optional_group, sanitize_tree};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, decks::NewDeck, notes::BulkNote, now_micros, Conn, Db};
 use crate::wire::crowdanki::{Deck, Note};
@@ -14,6 +14,9 @@ use crate::wire::envelope::SubmitCard;
 /// The add-on matches on this text to suggest re-submitting the whole tree.
 pub const DECK_NOT_FOUND: &str =
     "Deck not found. If this is a new subdeck, try to suggest the entire deck tree from the sideview.";
+
+/// The add-on matches on this exact text when the deck a suggestion targets is gone.
+pub const DECK_GONE: &str = "Deck does not exist";
 
 /// Rationale the add-on uses for note removals.
 const RATIONALE_REMOVAL: i64 = 11;
@@ -108,7 +111,9 @@ pub async fn request_removal(db: &Db, user: i64, remote_deck: &str, guids: &[Str
     let root = find_root(&mut tx, remote_deck).await?;
     let found = store::notes::live_ids_by_guid(&mut tx, root.id, guids).await?;
     if found.is_empty() {
-        return Err(AppError::Unprocessable("None of these notes are in the deck".into()));
+        // Notes only the suggester has: nothing to review, and the add-on offers to
+        // delete them locally only after a 2xx.
+        return Ok(());
     }
     let info = super::sanitize::html(commit_text);
     let commit = store::commits::insert(&mut tx, RATIONALE_REMOVAL, &info, root.id, user, "pending", now_micros()).await?;
@@ -121,11 +126,11 @@ pub async fn request_removal(db: &Db, user: i64, remote_deck: &str, guids: &[Str
 
 /// The root deck of the tree a (root or sub-) deck hash belongs to.
 async fn find_root(conn: &mut Conn, hash: &str) -> AppResult<store::decks::Deck> {
-    let deck = store::decks::by_hash(conn, hash).await?.ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
+    let deck = store::decks::by_hash(conn, hash).await?.ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))?;
     if deck.parent.is_none() {
         return Ok(deck);
     }
-    Ok(store::decks::by_id(conn, deck.root).await?.ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?)
+    Ok(store::decks::by_id(conn, deck.root).await?.ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))?)
 }
 
 async fn new_subdeck(
@@ -215,7 +220,7 @@ async fn process_note(conn: &mut Conn, sub: &mut Submission, deck: i64, note: &N
 }
 
 async fn new_note(conn: &mut Conn, sub: &mut Submission, deck: i64, note: &Note, nt: &Resolved, tags: &BTreeSet<&str>) -> AppResult<()> {
-    let fields = stored_fields(&note.fields, nt.field_count);
+    let fields = nt.stored_fields(&note.fields);
     if fields.is_empty() || note.guid.is_empty() {
         return Ok(());
     }
@@ -243,7 +248,7 @@ async fn replace_pending(
 ) -> AppResult<()> {
     let commit = n.commit_id.unwrap_or(sub.commit);
     store::notes::delete_pending_content(conn, n.id).await?;
-    for (pos, content) in stored_fields(&note.fields, nt.field_count) {
+    for (pos, content) in nt.stored_fields(&note.fields) {
         store::notes::insert_field(conn, n.id, pos as i64, content, false, commit).await?;
     }
     for t in tags {

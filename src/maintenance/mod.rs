@@ -23,13 +23,6 @@ pub use status::MaintenanceStatus;
 /// Answers whether the system is under pressure right now (memory, CPU, I/O).
 pub type Pressure = Arc<dyn Fn() -> bool + Send + Sync>;
 
-/// The pressure predicate used until a resource monitor provides one.
-pub fn never_under_pressure() -> Pressure {
-    Arc::new(|| false)
-}
-
-/// No job runs sooner than this after start, so start-up stays quick.
-const START_DELAY: Duration = Duration::from_secs(600);
 /// How long a job waits after being skipped for pressure.
 const PRESSURE_RETRY: Duration = Duration::from_secs(300);
 
@@ -89,7 +82,7 @@ pub fn spawn(m: Maintenance, mut stop: watch::Receiver<bool>) -> JoinHandle<()> 
         let start = Instant::now();
         let mut due: Vec<(Job, Duration, Instant)> = [Job::Compact, Job::Cleanup, Job::MediaGc, Job::Backup]
             .into_iter()
-            .filter_map(|j| j.interval(&m.config).map(|every| (j, every, start + first_delay(j, every, newest))))
+            .filter_map(|j| j.interval(&m.config).map(|every| (j, every, start + first_delay(j, every, &m.config, newest))))
             .collect();
         tracing::info!(jobs = ?due.iter().map(|(j, every, _)| (j.name(), every.as_secs())).collect::<Vec<_>>(), "maintenance scheduler started");
         while let Some(next) = due.iter().enumerate().min_by_key(|(_, d)| d.2).map(|(i, _)| i) {
@@ -115,10 +108,11 @@ pub fn spawn(m: Maintenance, mut stop: watch::Receiver<bool>) -> JoinHandle<()> 
     })
 }
 
-/// The first run: after one interval, but no later than [`START_DELAY`] (a Pi that
-/// reboots daily still gets its daily jobs); a backup is due one interval after the newest.
-fn first_delay(job: Job, every: Duration, newest_backup: Option<i64>) -> Duration {
-    let soon = every.min(START_DELAY);
+/// The first run: after one interval, but no later than the configured start delay
+/// (a Pi that reboots daily still gets its daily jobs); a backup is due one interval
+/// after the newest one.
+fn first_delay(job: Job, every: Duration, c: &Config, newest_backup: Option<i64>) -> Duration {
+    let soon = every.min(Duration::from_secs(c.maintenance_start_delay_secs));
     match (job, newest_backup) {
         (Job::Backup, Some(t)) => {
             let age = (time::OffsetDateTime::now_utc().unix_timestamp() - t).max(0) as u64;

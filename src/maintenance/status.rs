@@ -1,7 +1,6 @@
 //! What maintenance has done, shared with whoever reports it (STATUS=, /metrics, logs).
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -92,31 +91,5 @@ impl MaintenanceStatus {
             (None, Some(t)) => format!("last backup {}h ago", (now() - t).max(0) / 3600),
             (None, None) => "no backup yet".to_string(),
         }
-    }
-
-    /// Prometheus text-format lines for `/metrics`.
-    pub fn render_metrics(&self) -> String {
-        let s = self.snapshot();
-        let mut out = String::new();
-        let families: [(&str, &str, fn(&JobRuns) -> Option<i64>); 5] = [
-            ("deckd_maintenance_runs_total", "counter", |j| Some(j.runs as i64)),
-            ("deckd_maintenance_failures_total", "counter", |j| Some(j.failures as i64)),
-            ("deckd_maintenance_skipped_total", "counter", |j| Some(j.skipped as i64)),
-            ("deckd_maintenance_last_success_seconds", "gauge", |j| j.last_success),
-            ("deckd_maintenance_last_ok", "gauge", |j| j.last_run.map(|_| j.last_ok as i64)),
-        ];
-        for (name, kind, get) in families {
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            for (job, runs) in &s.jobs {
-                if let Some(v) = get(runs) {
-                    let _ = writeln!(out, "{name}{{job=\"{job}\"}} {v}");
-                }
-            }
-        }
-        let _ = writeln!(out, "# TYPE deckd_backup_last_good_seconds gauge");
-        let _ = writeln!(out, "deckd_backup_last_good_seconds {}", s.last_good_backup.unwrap_or(0));
-        let _ = writeln!(out, "# TYPE deckd_backup_failing gauge");
-        let _ = writeln!(out, "deckd_backup_failing {}", s.backup_error.is_some() as u8);
-        out
     }
 }

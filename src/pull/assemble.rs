@@ -129,13 +129,14 @@ pub fn stream(db: Db, plans: Vec<Plan>, cache: bool, on_complete: impl FnOnce(By
 }
 
 async fn write_all(db: &Db, plans: &[Plan], mut out: Out) -> io::Result<Option<Vec<u8>>> {
-    let mut tx = db.reader().begin().await.map_err(io::Error::other)?;
+    let mut read = db.begin_stream().await.map_err(io::Error::other)?;
+    let tx = &mut read.tx;
     out.raw("[")?;
     for (i, plan) in plans.iter().enumerate() {
         if i > 0 {
             out.raw(",")?;
         }
-        write_entry(&mut tx, &mut out, plan).await?;
+        write_entry(tx, &mut out, plan).await?;
     }
     out.raw("]")?;
     let enc = std::mem::replace(&mut out.enc, gzb64::encoder(Shared::default()));

@@ -17,6 +17,7 @@ pub mod tokens;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -24,6 +25,7 @@ use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, SqliteConnection, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 
@@ -39,6 +41,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Db {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Read connections long responses may hold: one fewer than the pool, so a
+    /// token check never waits behind slow pull clients (a failed one logs the add-on out).
+    stream_slots: Arc<Semaphore>,
+}
+
+/// A read transaction held for the length of a streamed response.
+pub struct StreamRead {
+    pub tx: Transaction<'static, Sqlite>,
+    _slot: OwnedSemaphorePermit,
 }
 
 impl Db {
@@ -77,7 +88,8 @@ impl Db {
             .connect_with(common.read_only(true))
             .await
             .context("opening read connections")?;
-        Ok(Self { writer, reader })
+        let stream_slots = Arc::new(Semaphore::new(config.read_connections.saturating_sub(1).max(1) as usize));
+        Ok(Self { writer, reader, stream_slots })
     }
 
     /// Starts a write transaction that holds the write lock from its first statement.
@@ -88,6 +100,12 @@ impl Db {
     /// The read pool, for queries that never write.
     pub fn reader(&self) -> &SqlitePool {
         &self.reader
+    }
+
+    /// Starts a read transaction for a streamed response, waiting for a stream slot first.
+    pub async fn begin_stream(&self) -> sqlx::Result<StreamRead> {
+        let slot = self.stream_slots.clone().acquire_owned().await.map_err(|_| sqlx::Error::PoolClosed)?;
+        Ok(StreamRead { tx: self.reader.begin().await?, _slot: slot })
     }
 
     /// True when the database answers and every embedded migration is applied.

@@ -40,6 +40,12 @@ fn describe() {
     describe_gauge!("deckd_disk_used_percent", "used space of the data directory's filesystem");
     describe_gauge!("deckd_disk_free_bytes", Unit::Bytes, "space left for deckd in the data directory's filesystem");
     describe_gauge!("deckd_soc_temperature_celsius", "hottest thermal zone");
+    describe_gauge!("deckd_backup_last_good_timestamp_seconds", "unix time of the newest verified backup; 0 = none");
+    describe_gauge!("deckd_backup_failing", "1 while the last backup attempt failed");
+    describe_counter!("deckd_maintenance_runs_total", "maintenance job runs, by job");
+    describe_counter!("deckd_maintenance_failures_total", "failed maintenance job runs, by job");
+    describe_counter!("deckd_maintenance_skipped_total", "maintenance job runs postponed under memory pressure, by job");
+    describe_gauge!("deckd_maintenance_last_success_timestamp_seconds", "unix time of the last successful run, by job");
     describe_gauge!("deckd_memory_pressure", "1 while large uploads are refused because memory is short");
 }
 
@@ -66,6 +72,18 @@ impl Endpoint {
                 let _ = stop.wait_for(|stop| *stop).await;
             })
             .await
+    }
+}
+
+/// Maintenance job counters and the backup state, refreshed on every monitor tick.
+pub fn maintenance(s: &crate::maintenance::status::Snapshot) {
+    gauge!("deckd_backup_last_good_timestamp_seconds").set(s.last_good_backup.unwrap_or(0) as f64);
+    gauge!("deckd_backup_failing").set(if s.backup_error.is_some() { 1.0 } else { 0.0 });
+    for (&job, runs) in &s.jobs {
+        counter!("deckd_maintenance_runs_total", "job" => job).absolute(runs.runs);
+        counter!("deckd_maintenance_failures_total", "job" => job).absolute(runs.failures);
+        counter!("deckd_maintenance_skipped_total", "job" => job).absolute(runs.skipped);
+        gauge!("deckd_maintenance_last_success_timestamp_seconds", "job" => job).set(runs.last_success.unwrap_or(0) as f64);
     }
 }
 

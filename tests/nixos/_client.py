@@ -20,103 +20,17 @@ Exit status 0 means every assertion held.
 
 import base64
 import email.utils
-import gzip
 import hashlib
 import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 
-DEMO_UUID = "6f1d2c8e-3b4a-11ef-9a7c-0242ac120002"
-MODEL_UUID = "0b7e3f4a-9c1d-11ee-8c90-0242ac120002"
-FIRST_PULL_TS = "2022-12-31 23:59:59"
+from deckd_wire import (FIRST_PULL_TS, RED_CONTENT_MD5, RED_MD5, RED_PNG, deck, gzb64, note,
+                        plugin_deck_string, request, ungzb64)
+
 PERSONAL_TAGS = ["leech", "marked", "missing-media"]
 NEW_BACK = "Paris (capital since 987)"
-
-# PROTOCOL.md 9.1: red1x1.png, 69 bytes.
-RED_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4z8AAAAMBAQD3A0FDAAAAAElFTkSuQmCC"
-)
-RED_MD5 = "9d3f217f6cfaad7f9d3786af47422d59"
-RED_CONTENT_MD5 = "nT8hf2z6rX+dN4avR0ItWQ=="
-
-
-def note_model():
-    field = {"collapsed": False, "description": "", "excludeFromSearch": False, "font": "Arial",
-             "plainText": False, "preventDeletion": False, "rtl": False, "size": 20,
-             "sticky": False, "tag": None}
-    return {
-        "__type__": "NoteModel", "crowdanki_uuid": MODEL_UUID,
-        "css": ".card { font-family: arial; font-size: 20px; text-align: center; }",
-        "flds": [dict(field, id=-5032847290344123456, name="Front", ord=0),
-                 dict(field, id=4470161023957123456, name="Back", ord=1)],
-        "id": 1718899990000, "latexPost": "\\end{document}",
-        "latexPre": "\\documentclass[12pt]{article}\n\\begin{document}\n", "latexsvg": False,
-        "name": "Basic (demo)", "originalStockKind": 1, "req": [[0, "any", [0]]], "sortf": 0,
-        "tags": [],
-        "tmpls": [{"afmt": "{{FrontSide}}<hr id=answer>{{Back}}", "bafmt": "", "bfont": "",
-                   "bqfmt": "", "bsize": 0, "did": None, "id": -2961478839101123456,
-                   "name": "Card 1", "ord": 0, "qfmt": "{{Front}}"}],
-        "type": 0, "vers": [],
-    }
-
-
-def note(guid, nid, fields, tags):
-    return {"__type__": "Note", "fields": fields, "guid": guid, "id": nid,
-            "note_model_uuid": MODEL_UUID, "tags": tags}
-
-
-def deck(name=None, uuid=None, notes=None):
-    """PROTOCOL.md 9.3, the tiny demo deck (or a variant with other name/uuid/notes)."""
-    return {
-        "__type__": "Deck", "_field_mappings": {}, "children": [],
-        "crowdanki_uuid": uuid or DEMO_UUID,
-        "deck_configurations": [{"__type__": "DeckConfig",
-                                 "crowdanki_uuid": "c5d1e2f3-3b4a-11ef-9a7c-0242ac120002",
-                                 "id": 1, "name": "Default", "new": {"perDay": 20},
-                                 "rev": {"perDay": 200}}],
-        "desc": "Tiny demo deck", "dyn": 0, "extendNew": 0, "extendRev": 0, "id": 1718899999000,
-        "keep_empty_subdecks": False, "name": name or "Demo Deck",
-        "note_models": [note_model()],
-        "notes": notes if notes is not None else [
-            note("AbCdEf1234", 1718900000001, ["What is the capital of France?", "Paris"], ["geo"]),
-            note("XyZ9876543", 1718900000002, ["Which colour is this?", '<img src="red1x1.png">'],
-                 ["colours", "geo"]),
-        ],
-        "root_deck_id": None,
-    }
-
-
-def gzb64(value):
-    """GZB64 = base64(gzip(json)), JSON written like the add-on (ASCII escapes)."""
-    return base64.b64encode(gzip.compress(json.dumps(value).encode())).decode()
-
-
-def ungzb64(text):
-    return json.loads(gzip.decompress(base64.b64decode(text)))
-
-
-def plugin_deck_string(d):
-    return json.dumps(d, indent=4, sort_keys=True)
-
-
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-
-    @property
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
-    def json(self):
-        return json.loads(self.body)
-
-    def expect(self, status, what):
-        if self.status != status:
-            fail(f"{what}: expected {status}, got {self.status}: {self.text[:400]}")
-        return self
 
 
 def fail(msg):
@@ -128,18 +42,6 @@ def check(cond, msg):
     if not cond:
         fail(msg)
 
-
-def request(method, url, body=None, token=None, headers=None, timeout=120):
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = f"Bearer {token}"
-    data = body.encode() if isinstance(body, str) else body
-    req = urllib.request.Request(url, data=data, method=method, headers=h)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return Resp(r.status, r.headers, r.read())
-    except urllib.error.HTTPError as e:
-        return Resp(e.code, e.headers, e.read())
 
 
 class Client:
@@ -252,11 +154,10 @@ def cmd_subscribe(c):
     r = request("GET", files[0]["download_url"], None, bob)
     check(r.status == 200, f"media download: {r.status} {r.text[:200]}")
     check(hashlib.md5(r.body).hexdigest() == RED_MD5, "downloaded bytes have the right MD5")
-    # Served by nginx from the state directory (X-Accel-Redirect): `expires 1y` and the
-    # immutable Cache-Control come from the internal location.
-    cache = ", ".join(r.headers.get_all("Cache-Control") or [])
-    check("immutable" in cache and "max-age=31536000" in cache, f"immutable caching: {cache!r}")
-    check(r.headers.get("Expires") is not None, "Expires header from nginx's `expires 1y`")
+    # Served by nginx from the state directory (X-Accel-Redirect): one immutable
+    # Cache-Control from the internal location (two would leave caches guessing).
+    cache = r.headers.get_all("Cache-Control") or []
+    check(cache == ["public, max-age=31536000, immutable"], f"one immutable Cache-Control: {cache!r}")
     check(r.headers.get("X-Content-Type-Options") == "nosniff", "security headers on media")
     c.state["synced"] = c.sync_point()
     c.save()

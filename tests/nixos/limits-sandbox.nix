@@ -39,7 +39,7 @@ in
     unit = machine.succeed("systemctl cat deckd.service")
 
     with subtest("every line of the shared settings file is in the unit"):
-        for line in json.loads(${lib.escapeShellArg (builtins.toJSON (expectedLines "Unit" ++ serviceLines))}):
+        for line in json.loads(${builtins.toJSON (builtins.toJSON (expectedLines "Unit" ++ serviceLines))}):
             assert line in unit.splitlines(), f"missing in deckd.service: {line}"
         assert "User=deckd" in unit.splitlines()
 
@@ -47,7 +47,7 @@ in
     cg = "/sys/fs/cgroup/system.slice/deckd.service"
 
     with subtest("limits are enforced by the cgroup"):
-        service = json.loads(${lib.escapeShellArg (builtins.toJSON unitSettings.Service)})
+        service = json.loads(${builtins.toJSON (builtins.toJSON unitSettings.Service)})
 
         def size(v):
             v = str(v)

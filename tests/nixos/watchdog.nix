@@ -4,7 +4,7 @@
 # hardware watchdog (systemd.settings.Manager.RuntimeWatchdogSec, an i6300esb here,
 # the BCM2835 watchdog on the Pi).
 # Modelled on nixpkgs nixos/tests/systemd-oomd.nix (one machine, journal assertions).
-{ self, lib, ... }:
+{ self, ... }:
 let
   unitSettings = builtins.fromTOML (builtins.readFile ../../dist/systemd/service-settings.toml);
   watchdogSec = unitSettings.Service.WatchdogSec;
@@ -28,7 +28,7 @@ in
         assert out == "15s", f"RuntimeWatchdogUSec={out}"
 
     with subtest("a frozen deckd is killed by the service watchdog and restarted"):
-        expected = ${lib.escapeShellArg (toString watchdogSec)}
+        expected = ${builtins.toJSON (toString watchdogSec)}
         expected = expected + "s" if expected.isdigit() else expected
         assert machine.succeed("systemctl show -p WatchdogUSec --value deckd").strip() == expected
         pid = machine.succeed("systemctl show -p MainPID --value deckd").strip()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the amd64 .deb with cargo-deb (installed on first use) and prints its path.
-# arm64: the same with `--target aarch64-unknown-linux-gnu` (another job builds it).
+# arm64: .ci/aarch64-test packages its cross-built binary with `cargo deb --no-build --target`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v cargo-deb >/dev/null 2>&1 && [[ ! -x $HOME/.cargo/bin/cargo-deb ]]; then

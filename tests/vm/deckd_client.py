@@ -10,99 +10,14 @@ writer through the forwarded port). Bodies are built as in tests/common/mod.rs a
                                                   appending each acknowledged hash to OUT
     deckd_client.py alive BASE_URL FILE      exit 0 if every hash in FILE exists
 """
-import base64
 import gzip
 import hashlib
 import json
-import os
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 
-DEMO_HASH = "hot-zulu-indigo-eighteen-sad-alanine"
-MODEL_UUID = "0b7e3f4a-9c1d-11ee-8c90-0242ac120002"
-RED_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4z8AAAAMBAQD3A0FDAAAAAElFTkSuQmCC")
-RED_MD5 = "9d3f217f6cfaad7f9d3786af47422d59"
-FIRST_PULL_TS = "2022-12-31 23:59:59"
-
-
-def note_model():
-    fld = lambda name, ord_, id_: {  # noqa: E731
-        "collapsed": False, "description": "", "excludeFromSearch": False, "font": "Arial", "id": id_,
-        "name": name, "ord": ord_, "plainText": False, "preventDeletion": False, "rtl": False,
-        "size": 20, "sticky": False, "tag": None}
-    return {
-        "__type__": "NoteModel", "crowdanki_uuid": MODEL_UUID,
-        "css": ".card { font-family: arial; font-size: 20px; text-align: center; }",
-        "flds": [fld("Front", 0, -5032847290344123456), fld("Back", 1, 4470161023957123456)],
-        "id": 1718899990000, "latexPost": "\\end{document}",
-        "latexPre": "\\documentclass[12pt]{article}\n\\begin{document}\n", "latexsvg": False,
-        "name": "Basic (demo)", "originalStockKind": 1, "req": [[0, "any", [0]]], "sortf": 0, "tags": [],
-        "tmpls": [{"afmt": "{{FrontSide}}<hr id=answer>{{Back}}", "bafmt": "", "bfont": "", "bqfmt": "",
-                   "bsize": 0, "did": None, "id": -2961478839101123456, "name": "Card 1", "ord": 0,
-                   "qfmt": "{{Front}}"}],
-        "type": 0, "vers": []}
-
-
-def deck(name, root_uuid, notes):
-    return {
-        "__type__": "Deck", "_field_mappings": {}, "children": [], "crowdanki_uuid": root_uuid,
-        "deck_configurations": [{"__type__": "DeckConfig", "crowdanki_uuid": "c5d1e2f3-3b4a-11ef-9a7c-0242ac120002",
-                                 "id": 1, "name": "Default", "new": {"perDay": 20}, "rev": {"perDay": 200}}],
-        "desc": "Tiny demo deck", "dyn": 0, "extendNew": 0, "extendRev": 0, "id": 1718899999000,
-        "keep_empty_subdecks": False, "name": name, "note_models": [note_model()],
-        "notes": [{"__type__": "Note", "fields": list(f), "guid": g, "id": 1718900000001 + i,
-                   "note_model_uuid": MODEL_UUID, "tags": ["geo"]} for i, (g, f) in enumerate(notes)],
-        "root_deck_id": None}
-
-
-def tiny_deck():
-    d = deck("Demo Deck", "6f1d2c8e-3b4a-11ef-9a7c-0242ac120002",
-             [("AbCdEf1234", ["What is the capital of France?", "Paris"]),
-              ("XyZ9876543", ["Which colour is this?", '<img src="red1x1.png">'])])
-    d["notes"][1]["tags"] = ["colours", "geo"]
-    return d
-
-
-def gzb64(obj):
-    return base64.b64encode(gzip.compress(json.dumps(obj).encode(), mtime=0)).decode()
-
-
-def ungzb64(text):
-    return json.loads(gzip.decompress(base64.b64decode(text.strip())))
-
-
-class Resp:
-    def __init__(self, status, headers, body):
-        self.status, self.headers, self.body = status, headers, body
-
-    @property
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
-    def json(self):
-        return json.loads(self.body)
-
-
-def request(method, url, body=None, token=None, ctype=None, headers=None, timeout=60):
-    h = dict(headers or {})
-    if token:
-        h["Authorization"] = "Bearer " + token
-    if isinstance(body, (dict, list)):
-        body, ctype = json.dumps(body).encode(), "application/json"
-    elif isinstance(body, str):
-        body, ctype = body.encode(), ctype or "text/plain"
-    if ctype:
-        h["Content-Type"] = ctype
-    req = urllib.request.Request(url, data=body, method=method, headers=h)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return Resp(r.status, r.headers, r.read())
-    except urllib.error.HTTPError as e:
-        return Resp(e.code, e.headers, e.read())
+from deckd_wire import DEMO_HASH, FIRST_PULL_TS, RED_CONTENT_MD5, RED_MD5, RED_PNG, deck, gzb64, note, request, ungzb64
 
 
 def login(base, user, pw):
@@ -128,7 +43,7 @@ def flow(base):
     r = request("POST", base + "/CheckUserToken", token=alice)
     check("flow-check-token", r.status == 200 and r.text == "true", f"{r.status} {r.text[:100]}")
 
-    r = request("POST", base + "/createDeck", gzb64({"deck": json.dumps(tiny_deck())}), token=alice)
+    r = request("POST", base + "/createDeck", gzb64({"deck": json.dumps(deck())}), token=alice)
     body = r.json() if r.status == 200 else {}
     check("flow-create-deck", body.get("status") == 1 and body.get("message") == DEMO_HASH,
           f"{r.status} {r.text[:200]}")
@@ -144,7 +59,7 @@ def flow(base):
     if check("media-check-bulk", len(missing) == 1 and missing[0].get("upload_url"), f"{r.status} {r.text[:200]}"):
         up = missing[0]["upload_url"]
         r = request("PUT", up, RED_PNG, token=alice, ctype="image/png",
-                    headers={"Content-MD5": base64.b64encode(hashlib.md5(RED_PNG).digest()).decode()})
+                    headers={"Content-MD5": RED_CONTENT_MD5})
         check("media-upload", r.status == 200, f"{r.status} {r.text[:200]} ({up})")
         batch = request("POST", base + "/media/confirm/bulk", {
             "batch_id": batch_id,
@@ -179,9 +94,11 @@ def flow(base):
         r = request("GET", url, token=bob)
         check("media-download", r.status == 200 and hashlib.md5(r.body).hexdigest() == RED_MD5,
               f"{r.status} {len(r.body)} bytes from {url}")
-        cc = r.headers.get("Cache-Control", "")
-        check("media-cache-headers", "immutable" in cc and "max-age=31536000" in cc and r.headers.get("Expires"),
-              f"Cache-Control={cc!r} Expires={r.headers.get('Expires')!r}")
+        cc = r.headers.get_all("Cache-Control") or []
+        check("media-cache-headers", cc == ["public, max-age=31536000, immutable"], f"Cache-Control headers: {cc!r}")
+        r = request("GET", url, token=bob, headers={"Range": "bytes=0-9"})
+        check("media-range", r.status == 206 and r.body == RED_PNG[:10],
+              f"{r.status} Content-Range={r.headers.get('Content-Range')!r} {len(r.body)} bytes")
     return ok
 
 
@@ -196,7 +113,7 @@ def writer(base, user, pw, out):
                 if token is None:
                     token = login(base, user, pw)
                 u = str(uuid.uuid4())
-                d = deck("Powercut " + u, u, [(u[:10], ["q " + u, "a"])])
+                d = deck("Powercut " + u, u, [note(u[:10], 1718900000001, ["q " + u, "a"], ["geo"])])
                 r = request("POST", base + "/createDeck", gzb64({"deck": json.dumps(d)}), token=token, timeout=20)
                 if 200 <= r.status < 300:
                     b = r.json()

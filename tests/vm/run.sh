@@ -20,6 +20,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
 VM=$REPO/tests/vm
+# deckd_client.py (here and in the guest) imports the shared tests/pyclient/deckd_wire.py.
+export PYTHONPATH=$REPO/tests/pyclient
 WORK=${DECKD_VM_WORK:-/var/tmp/deckd-vm}
 ROUNDS=${DECKD_VM_ROUNDS:-3}
 T0=$(date +%s)
@@ -73,7 +75,7 @@ rm -f "$STAGE/.vmlinuz" "$STAGE/.initrd" "$STAGE/.complete"
 install -m 0644 "$DEB" "$STAGE/root/"
 install -d "$STAGE/usr/local/lib/deckd-vm"
 install -m 0755 "$VM/guest/deckd-vm-guest.sh" "$STAGE/usr/local/lib/deckd-vm/"
-install -m 0644 "$VM/deckd_client.py" "$STAGE/usr/local/lib/deckd-vm/"
+install -m 0644 "$VM/deckd_client.py" "$REPO/tests/pyclient/deckd_wire.py" "$STAGE/usr/local/lib/deckd-vm/"
 for u in deckd-vm-tests.service deckd-vm-integrity.service; do
     install -m 0644 "$VM/guest/$u" "$STAGE/etc/systemd/system/"
     ln -sf "/etc/systemd/system/$u" "$STAGE/etc/systemd/system/multi-user.target.wants/$u"

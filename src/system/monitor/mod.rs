@@ -91,9 +91,10 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         let short = memory_short(&sample, &config);
         protect(&state, short);
         prometheus::publish(&sample, short);
+        prometheus::maintenance(&state.maintenance.snapshot());
         prometheus::upkeep();
         let overview = store::overview::read(&state.db).await.inspect_err(|e| tracing::warn!(error = %e, "counting decks failed")).ok();
-        notify::status(&status::line(state.vitals.requests(), overview, &sample, short));
+        notify::status(&format!("{} | {}", status::line(state.vitals.requests(), overview, &sample, short), state.maintenance.status_line()));
     }
 }
 
