@@ -93,13 +93,25 @@ async fn main() {
     let uncached_peak = uncached.status_kb("VmHWM:");
     drop(uncached);
 
+    // The appliance's setting: resource monitor every second and /metrics scraped.
+    let metrics_addr = format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let monitored = Server::start(&data, &[("DECKD_METRICS_LISTEN", &metrics_addr), ("DECKD_MONITOR_INTERVAL_SECS", "1")]);
+    login(&http, &monitored.base, "alice").await;
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let _ = http.get(format!("http://{metrics_addr}/metrics")).send().await.and_then(|r| r.error_for_status());
+    }
+    let monitored_kb = monitored.status_kb("VmRSS:");
+    drop(monitored);
+
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let report = format!(
         "# Load benchmark\n\nProduced by `cargo bench --bench load{}` on {} ({}).\n\
          The benchmark spawns the release `deckd` binary, talks to it over 127.0.0.1 and reads its RSS from /proc.\n\
          Decks come from `benches/deckgen.rs` (pretty-printed like the add-on, ~800 bytes of JSON per note).\n\n\
          ## Memory (server process)\n\n| what | RSS |\n|---|---|\n\
-         | idle after start | {:.1} MB |\n| peak while publishing 5,000 notes | {:.1} MB |\n| peak while publishing 50,000 notes | {:.1} MB |\n\
+         | idle after start and two logins | {:.1} MB |\n\
+         | idle with the resource monitor (1 s) and /metrics scraped, after a login | {:.1} MB |\n| peak while publishing 5,000 notes | {:.1} MB |\n| peak while publishing 50,000 notes | {:.1} MB |\n\
          | after the load runs below | {:.1} MB (peak {:.1} MB) |\n| peak of a cache-off server serving full pulls | {:.1} MB |\n\n\
          Budgets (DESIGN.md §4): idle ≤ 15 MB, peak while publishing 50,000 notes ≤ 64 MB.\n\n\
          ## Publishing (`/createDeck`, synchronous insert of the whole tree)\n\n| deck | JSON size | time until pullable |\n|---|---|---|\n\
@@ -112,6 +124,7 @@ async fn main() {
         machine(),
         time::OffsetDateTime::now_utc().date(),
         idle_kb as f64 / 1024.0,
+        monitored_kb as f64 / 1024.0,
         peak5k as f64 / 1024.0,
         peak50k as f64 / 1024.0,
         loaded_kb as f64 / 1024.0,

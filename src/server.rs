@@ -23,8 +23,8 @@ use crate::system::{monitor, notify, probe, prometheus, readiness, watchdog};
 /// Serves on `listener` until `shutdown` resolves; tests pass a port-0 listener.
 pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     config.validate()?;
-    let _serving = crate::backup::startup::prepare(&config).await?;
-    let db = notify::extending_start_timeout(Db::open(&config)).await?;
+    let _serving = notify::extending_start_timeout("checking the database", crate::backup::startup::prepare(&config)).await?;
+    let db = notify::extending_start_timeout("applying database migrations", Db::open(&config)).await?;
     let media = Media::open(&config)?;
     let metrics = match config.metrics_listen {
         Some(addr) => Some(prometheus::Endpoint::bind(addr).await?),

@@ -199,3 +199,28 @@ async fn svg_sanitising_removes_active_content_and_the_result_uploads() {
     let got = s.download_media(&alice, &hash, &["a.svg"]).await;
     assert_eq!(got[0].1, clean.as_bytes());
 }
+
+/// Without `public_url`, links are built from the Host the add-on used, and behind a
+/// trusted TLS proxy (X-Forwarded-Proto) they are https: a redirected http PUT would
+/// reach deckd as a GET and the upload would be lost.
+#[tokio::test]
+async fn media_links_follow_the_host_and_a_trusted_proxys_scheme() {
+    let s = TestServer::start_with(|c| c.public_url = String::new()).await;
+    let alice = s.user("alice").await;
+    let png = red1x1_png();
+    let (hash, bulk) = publish_with(&s, &alice, "Link Deck", vec![note("LinkNote01", &["<img src=\"red1x1.png\">", "x"], &[])]).await;
+    let body = json!({"deck_hash": hash, "files": [listing("red1x1.png", "LinkNote01", &png)], "bulk_operation_id": bulk});
+    let upload_url = |proto: Option<&'static str>| {
+        let (http, url, alice, body) = (s.http.clone(), s.url("/media/check/bulk"), alice.clone(), body.clone());
+        async move {
+            let mut rb = http.post(url).bearer_auth(alice).header("Host", "decks.example:8443").json(&body);
+            if let Some(p) = proto {
+                rb = rb.header("X-Forwarded-Proto", p);
+            }
+            let v: Value = rb.send().await.unwrap().json().await.unwrap();
+            v["missing_files"][0]["upload_url"].as_str().unwrap_or_else(|| panic!("no upload_url in {v}")).to_string()
+        }
+    };
+    assert!(upload_url(None).await.starts_with("http://decks.example:8443/v1/media/"));
+    assert!(upload_url(Some("https")).await.starts_with("https://decks.example:8443/v1/media/"), "loopback is a trusted proxy");
+}

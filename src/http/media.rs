@@ -2,8 +2,11 @@
 //! token, and the upload/download URLs under `/v1/media/{hash}` that only trust the
 //! signed token in their query string.
 
+use std::net::SocketAddr;
+
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -30,17 +33,26 @@ pub const SVG_BODY_LIMIT: usize = 4 * MAX_SVG_BATCH_BYTES;
 /// Downloads are named by content, so they never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-/// The base URL media links are built on: the configured public URL, else the Host the client used.
-fn base_url(s: &AppState, headers: &HeaderMap) -> String {
-    if !s.config.public_url.is_empty() {
-        return s.config.effective_public_url();
-    }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| {
-        !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-    });
-    match host {
-        Some(h) => format!("http://{h}"),
-        None => s.config.effective_public_url(),
+/// The base URL media links are built on: the configured public URL, else the Host
+/// the client used, with the scheme a trusted proxy reports (`X-Forwarded-Proto`), so
+/// uploads behind a TLS proxy are not sent to `http://` and redirected into GETs.
+pub struct PublicBase(String);
+
+impl FromRequestParts<AppState> for PublicBase {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        if !s.config.public_url.is_empty() {
+            return Ok(Self(s.config.effective_public_url()));
+        }
+        let headers = &parts.headers;
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| {
+            !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+        let Some(host) = host else { return Ok(Self(s.config.effective_public_url())) };
+        let from_proxy = parts.extensions.get::<ConnectInfo<SocketAddr>>().is_some_and(|c| s.config.trusted_proxies.contains(&c.0.ip()));
+        let https = from_proxy && headers.get("x-forwarded-proto").is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
+        Ok(Self(format!("{}://{host}", if https { "https" } else { "http" })))
     }
 }
 
@@ -55,10 +67,9 @@ fn check_media_hash(hash: &str) -> AppResult<()> {
 pub async fn check_bulk(
     State(s): State<AppState>,
     User(user): User,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
     Json(req): Json<CheckRequest>,
 ) -> AppResult<Json<CheckAnswer>> {
-    let base = base_url(&s, &headers);
     Ok(Json(s.media.check_bulk(&s.db, user.id, &base, req).await?))
 }
 
@@ -77,10 +88,9 @@ pub async fn confirm_bulk(State(s): State<AppState>, User(user): User, Json(req)
 pub async fn manifest(
     State(s): State<AppState>,
     User(user): User,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
     Json(req): Json<ManifestRequest>,
 ) -> AppResult<Json<Manifest>> {
-    let base = base_url(&s, &headers);
     Ok(Json(s.media.manifest(&s.db, user.id, &base, req).await?))
 }
 

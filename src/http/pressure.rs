@@ -1,49 +1,28 @@
 //! Load shedding while memory is short: large uploads get 503 with `Retry-After`
 //! before their body is read, small requests keep working, nothing stored is touched.
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use futures_util::StreamExt;
-
 use super::AppState;
 use crate::error::AppError;
-
-/// Refused bodies up to this size are read to the end; larger ones close the connection.
-const DRAIN_LIMIT: usize = 16 << 20;
 
 /// Refuses large uploads while the monitor reports memory pressure.
 pub async fn shed_large_uploads(State(s): State<AppState>, req: Request, next: Next) -> Response {
     if s.vitals.under_memory_pressure() && is_large_upload(&req, s.config.pressure_large_body_bytes) {
         tracing::info!(path = req.uri().path(), "large upload refused while memory is short");
-        let drained = drain(req.into_body()).await;
         let mut resp =
             AppError::Unavailable("The server is short of memory right now; please retry this upload in a minute.".into()).into_response();
-        if !drained {
-            // The rest of the body stays unread, so this connection cannot carry another request.
-            resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
+        // The body stays unread (reading it would cost the memory we are short of), so
+        // this connection cannot carry another request. A client that waits for
+        // `100 Continue` reads the 503 cleanly; one that sends at once may see its
+        // write fail instead.
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         return resp;
     }
     next.run(req).await
-}
-
-/// Reads and drops a refused body of up to [`DRAIN_LIMIT`] bytes, chunk by chunk (no
-/// memory held), so the client reads the 503 instead of failing on a broken pipe.
-/// False when the body was larger or broke off.
-async fn drain(body: Body) -> bool {
-    let mut chunks = body.into_data_stream();
-    let mut seen = 0;
-    while let Some(chunk) = chunks.next().await {
-        match chunk {
-            Ok(bytes) if seen + bytes.len() <= DRAIN_LIMIT => seen += bytes.len(),
-            _ => return false,
-        }
-    }
-    true
 }
 
 /// Deck uploads, suggestions and media PUTs, or anything announcing a body above `limit`.

@@ -37,16 +37,17 @@ pub fn watchdog() {
     send(&[NotifyState::Watchdog]);
 }
 
-/// Runs `work` while renewing `EXTEND_TIMEOUT_USEC`, so slow migrations on an SD card
-/// are not mistaken for a hung start.
-pub async fn extending_start_timeout<F: Future>(work: F) -> F::Output {
+/// Runs `work` while renewing `EXTEND_TIMEOUT_USEC` with `what` as the status, so slow
+/// start-up work on an SD card (a database check, a restore, migrations) is not
+/// mistaken for a hung start.
+pub async fn extending_start_timeout<F: Future>(what: &str, work: F) -> F::Output {
     let usec = u32::try_from(EXTEND_BY.as_micros()).expect("30 s fits in u32 microseconds");
     let mut ticks = tokio::time::interval(EXTEND_EVERY);
     tokio::pin!(work);
     loop {
         tokio::select! {
             out = &mut work => return out,
-            _ = ticks.tick() => send(&[NotifyState::ExtendTimeoutUsec(usec), NotifyState::Status("applying database migrations")]),
+            _ = ticks.tick() => send(&[NotifyState::ExtendTimeoutUsec(usec), NotifyState::Status(what)]),
         }
     }
 }

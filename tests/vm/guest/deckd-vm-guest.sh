@@ -126,7 +126,8 @@ sleep 2
 jout=$(journalctl -u deckd -o json --no-pager -n 500 | python3 -c '
 import json, sys
 rid = sys.argv[1]
-want = {"REQUEST_ID": rid, "METHOD": "GET", "ROUTE": "/GetNotifications", "STATUS": "200", "USER": "alice", "PRIORITY": "6"}
+# systemd-journal-logger writes info records as PRIORITY 5 (notice).
+want = {"REQUEST_ID": rid, "METHOD": "GET", "ROUTE": "/GetNotifications", "STATUS": "200", "USER": "alice", "PRIORITY": "5"}
 for line in sys.stdin:
     e = json.loads(line)
     if e.get("REQUEST_ID") == rid and "LATENCY_MS" in e:
