@@ -162,3 +162,33 @@ async fn colliding_root_uuid_gets_another_hash() {
     let h2 = s.publish(&bob, &root_deck(DEMO_NAME, &new_uuid(), "", vec![note("BobNote002", &["x", "y"], &[])], vec![])).await;
     assert_ne!(h2, DEMO_HASH);
 }
+
+/// §9.6 stats upload: figures for the tree's notes are stored (an unknown guid is
+/// skipped), and a second upload replaces the first.
+#[tokio::test]
+async fn deck_stats_are_stored_for_known_notes() {
+    use sqlx::{ConnectOptions, Connection};
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let hash = s.publish_demo(&alice).await;
+    for reps in [12, 13] {
+        let body = json!({"deck_hash": hash, "review_history": {"Demo Deck": {
+            "AbCdEf1234": {"retention": 90, "lapses": 1, "reps": reps},
+            "NotOnServer": {"retention": 50, "lapses": 0, "reps": 1}}}});
+        s.post_gzb64("/UploadDeckStats", Some(&alice), &body).await.expect(200, "/UploadDeckStats");
+    }
+    let mut conn = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str("sqlite://")
+        .unwrap()
+        .filename(s.config().database_path())
+        .connect()
+        .await
+        .unwrap();
+    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT n.guid, st.retention, st.lapses, st.reps FROM note_stats st JOIN notes n ON n.id = st.note ORDER BY n.guid",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(rows, vec![("AbCdEf1234".to_string(), 90, 1, 13)]);
+}

@@ -14,13 +14,15 @@ pub struct Stat<'a> {
 }
 
 /// Upserts figures for the notes of a tree that exist; returns how many were stored.
+/// CROSS JOIN keeps the uploaded list as the outer loop, so each figure is one lookup in
+/// notes' (root, guid) index instead of a scan of the tree per figure.
 pub async fn upsert(conn: &mut Conn, root: i64, user_hash: &str, stats: &[Stat<'_>], now: i64) -> sqlx::Result<u64> {
     let json = serde_json::to_string(stats).expect("stats serialise");
     let done = sqlx::query(
         "INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at)
          SELECT n.id, ?, json_extract(j.value, '$.retention'), json_extract(j.value, '$.lapses'), json_extract(j.value, '$.reps'), ?
-         FROM json_each(?) j JOIN notes n ON n.root = ? AND n.guid = json_extract(j.value, '$.guid')
-         WHERE true
+         FROM json_each(?) j CROSS JOIN notes n
+         WHERE n.root = ? AND n.guid = json_extract(j.value, '$.guid')
          ON CONFLICT (note, user_hash) DO UPDATE SET retention = excluded.retention, lapses = excluded.lapses,
              reps = excluded.reps, uploaded_at = excluded.uploaded_at",
     )
