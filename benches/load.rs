@@ -82,6 +82,8 @@ async fn main() {
     }
     let loaded_kb = server.status_kb("VmRSS:");
     let peak_kb = server.status_kb("VmHWM:");
+    // One server per data directory (deckd holds deckd.pid): stop this one first.
+    drop(server);
 
     let uncached = Server::start(&data, &[("DECKD_PULL_CACHE_BYTES", "0")]);
     for clients in [1, 8] {

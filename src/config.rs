@@ -21,7 +21,8 @@ pub struct Config {
     pub public_url: String,
     /// Tokio worker threads; small by default because a Pi has few cores.
     pub worker_threads: usize,
-    /// Read-only SQLite connections (there is always exactly one writer).
+    /// Read-only SQLite connections (there is always exactly one writer). Streamed pulls
+    /// may hold all but one, which stays free for token checks.
     pub read_connections: u32,
     /// How long a statement waits for a lock held by another process (e.g. the CLI).
     pub busy_timeout_ms: u64,
@@ -112,7 +113,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: String::new(),
             worker_threads: 2,
-            read_connections: 2,
+            read_connections: 3,
             busy_timeout_ms: 5_000,
             pull_cache_bytes: 16 * 1024 * 1024,
             max_deck_body_bytes: 250 * 1024 * 1024,

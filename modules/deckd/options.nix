@@ -140,8 +140,11 @@ in
 
           read_connections = mkOption {
             type = types.ints.positive;
-            default = 2;
-            description = "Read-only SQLite connections (there is always exactly one writer).";
+            default = 3;
+            description = ''
+              Read-only SQLite connections (there is always exactly one writer). Streamed
+              pulls may hold all but one, which stays free for token checks.
+            '';
           };
 
           log_level = mkOption {

@@ -81,19 +81,8 @@ fn load_config(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
     Config::load(cli.config.as_deref(), &overrides)
 }
 
-/// Keeps glibc from retaining freed large buffers (an argon2 hash needs 19 MiB): a fixed
-/// mmap threshold stops glibc raising it after the first free, so big blocks stay
-/// mmapped and go back to the system when freed.
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
-    }
-}
-
 fn runtime(config: &Config) -> anyhow::Result<tokio::runtime::Runtime> {
-    tune_allocator();
+    deckd::system::allocator::tune();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.worker_threads)
         .max_blocking_threads(8)

@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::ingest::{publish, suggest};
 use crate::pull;
 use crate::store;
+use crate::system::allocator;
 use crate::wire::{deck_hash, envelope, timestamp};
 
 fn check_hash(hash: &str) -> AppResult<()> {
@@ -36,6 +37,7 @@ pub async fn create_deck(State(s): State<AppState>, User(user): User, raw: Body)
         }
         publish::Published::Exists => json!({"status": 0, "message": "Deck already exists. Please submit suggestions instead."}),
     };
+    tokio::task::spawn_blocking(allocator::release_freed);
     Ok(Json(answer))
 }
 
@@ -44,6 +46,7 @@ pub async fn submit_card(State(s): State<AppState>, User(user): User, raw: Body)
     let deck = req.remote_deck.clone();
     tracing::Span::current().record("deck", deck.as_str());
     suggest::submit(&s.db, user.id, req).await?;
+    tokio::task::spawn_blocking(allocator::release_freed);
     tracing::info!(deck = %deck, user = %user.username, "suggestion stored");
     Ok("Success")
 }

@@ -1,6 +1,7 @@
 //! Living under systemd on a small board: readiness and watchdog notifications,
 //! journald logging, the resource monitor, metrics, and the root check.
 
+pub mod allocator;
 pub mod journal;
 pub mod logging;
 pub mod monitor;
