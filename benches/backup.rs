@@ -7,13 +7,14 @@
 
 #[path = "deckgen.rs"]
 mod deckgen;
+#[path = "harness.rs"]
+mod harness;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use harness::{add_user, gzb64, login, machine, Server};
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
 
@@ -63,53 +64,11 @@ fn measure_child(args: &[String]) -> ! {
     std::process::exit(if out.status.success() { 0 } else { 1 })
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(data: &Path) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = deckd()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .env("DECKD_BACKUP_INTERVAL_HOURS", "0")
-        .env("DECKD_CLEANUP_INTERVAL_SECS", "1000000")
-        .env("DECKD_MAX_DECK_BODY_BYTES", "1000000000")
-        .env("DECKD_MAX_DECOMPRESSED_BYTES", "2000000000")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..600 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (Server(child), base);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("deckd did not start");
-}
-
-fn gzb64(v: &Value) -> String {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(serde_json::to_string(v).unwrap().as_bytes()).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(enc.finish().unwrap())
-}
-
 /// Publishes the generated deck over HTTP the way the add-on does.
 async fn publish(base: &str, data: &Path, notes: u64) {
-    let mut add = deckd().arg("--data-dir").arg(data).args(["user", "add", "bench"]).stdin(Stdio::piped()).spawn().unwrap();
-    add.stdin.take().unwrap().write_all(b"bench-password-1\n").unwrap();
-    assert!(add.wait().unwrap().success());
+    add_user(data, "bench");
     let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(1800)).build().unwrap();
-    let login: Value =
-        http.post(format!("{base}/login")).json(&json!({"username": "bench", "password": "bench-password-1"})).send().await.unwrap().json().await.unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = login(&http, base, "bench").await;
     let deck = deckgen::deck("Backup Bench", "7a1d2c8e-3b4a-11ef-9a7c-0242ac120002", "bk", notes, 20);
     let body = gzb64(&json!({"deck": deckgen::to_addon_json(&deck)}));
     let r: Value = http
@@ -157,17 +116,6 @@ fn dir_bytes(dir: &Path) -> u64 {
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("0").parse().unwrap_or(0)
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        .unwrap_or_default();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    format!("{} cores, {cpu}; load average at start: {}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), load.trim())
-}
-
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -182,7 +130,16 @@ async fn main() {
     let shm = tempfile::tempdir_in("/dev/shm").unwrap();
     std::fs::create_dir_all(&data).unwrap();
 
-    let (server, base) = start_server(&data);
+    let server = Server::start(
+        &data,
+        &[
+            ("DECKD_BACKUP_INTERVAL_HOURS", "0"),
+            ("DECKD_CLEANUP_INTERVAL_SECS", "1000000"),
+            ("DECKD_MAX_DECK_BODY_BYTES", "1000000000"),
+            ("DECKD_MAX_DECOMPRESSED_BYTES", "2000000000"),
+        ],
+    );
+    let base = server.base.clone();
     let t = Instant::now();
     publish(&base, &data, notes).await;
     eprintln!("published {notes} notes in {:?}", t.elapsed());
