@@ -67,6 +67,7 @@ impl AppError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::JsonError(status, _) => *status,
             Self::Decode(DecodeError::BodyTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Decode(DecodeError::Spool(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Decode(_) => StatusCode::BAD_REQUEST,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,7 +86,7 @@ impl IntoResponse for AppError {
         }
         let mut resp = (status, self.to_string()).into_response();
         let retry_after = match &self {
-            Self::Unavailable(_) => Some(30),
+            Self::Unavailable(_) | Self::Decode(DecodeError::Spool(_)) => Some(30),
             Self::TooManyRequests { retry_after, .. } => Some(*retry_after),
             _ => None,
         };

@@ -28,8 +28,9 @@ fn check_hash(hash: &str) -> AppResult<()> {
 }
 
 pub async fn create_deck(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<Json<Value>> {
-    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, |r| envelope::create_deck(r)).await?;
-    let answer = match publish::create_deck(&s.db, user.id, req.deck).await? {
+    let spool_dir = s.config.data_dir.clone();
+    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, move |r| envelope::create_deck(r, &spool_dir)).await?;
+    let answer = match publish::create_deck(&s.db, user.id, req.deck, &req.notes).await? {
         publish::Published::Created { hash } => {
             tracing::Span::current().record("deck", hash.as_str());
             tracing::info!(deck = %hash, user = %user.username, "deck published");

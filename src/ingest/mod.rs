@@ -6,7 +6,7 @@ pub mod publish;
 pub mod sanitize;
 pub mod suggest;
 
-use crate::wire::crowdanki::{Deck, NoteModel};
+use crate::wire::crowdanki::{Deck, DeckOf, Note, NoteModel};
 
 /// Prefix of the add-on's optional tag groups: `AnkiCollab_Optional::<group>::…`.
 const OPTIONAL_PREFIX: &str = "AnkiCollab_Optional::";
@@ -18,17 +18,27 @@ pub fn optional_group(tag: &str) -> Option<&str> {
 
 /// Cleans every HTML-bearing string of an uploaded tree in place.
 pub fn sanitize_tree(deck: &mut Deck) {
+    sanitize_shape(deck);
+    for note in &mut deck.notes {
+        sanitize_note(note);
+    }
+    deck.children.iter_mut().for_each(sanitize_tree);
+}
+
+/// Names, descriptions and notetypes of one node (its notes are cleaned on their own).
+pub fn sanitize_shape<N>(deck: &mut DeckOf<N>) {
     sanitize::html_in_place(&mut deck.name);
     sanitize::html_in_place(&mut deck.desc);
     deck.name = clean_deck_name(&deck.name);
     for model in &mut deck.note_models {
         sanitize_model(model);
     }
-    for note in &mut deck.notes {
-        note.fields.iter_mut().for_each(sanitize::html_in_place);
-        note.tags.retain(|t| sanitize::tag_is_safe(t));
-    }
-    deck.children.iter_mut().for_each(sanitize_tree);
+}
+
+/// A note's fields lose active HTML; unsafe tags are dropped.
+pub fn sanitize_note(note: &mut Note) {
+    note.fields.iter_mut().for_each(sanitize::html_in_place);
+    note.tags.retain(|t| sanitize::tag_is_safe(t));
 }
 
 fn sanitize_model(m: &mut NoteModel) {

@@ -1,13 +1,17 @@
-//! `/createDeck`: a whole tree inserted synchronously in one transaction, as reviewed content.
+//! `/createDeck`: a whole tree inserted synchronously in one transaction, as reviewed
+//! content. The notes come from the upload's spool file in batches, so memory stays
+//! flat whatever the deck's size.
 
 use std::collections::HashSet;
 
 use super::notetypes::Resolver;
-use super::{optional_group, sanitize_tree};
+use super::{optional_group, sanitize_note, sanitize_shape};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, decks::NewDeck, notes::BulkNote, now_micros, Conn, Db};
-use crate::wire::crowdanki::Deck;
+use crate::wire::crowdanki::Note;
 use crate::wire::deck_hash;
+use crate::wire::gzb64::DecodeError;
+use crate::wire::spool::{Spool, SpooledDeck};
 
 /// Notes per bulk insert statement.
 const BATCH: usize = 500;
@@ -20,9 +24,9 @@ pub enum Published {
     Exists,
 }
 
-/// Publishes a deck tree owned by `owner`.
-pub async fn create_deck(db: &Db, owner: i64, mut deck: Deck) -> AppResult<Published> {
-    sanitize_tree(&mut deck);
+/// Publishes a deck tree owned by `owner`, its notes read from `notes`.
+pub async fn create_deck(db: &Db, owner: i64, mut deck: SpooledDeck, notes: &Spool) -> AppResult<Published> {
+    sanitize_all_shapes(&mut deck);
     let mut tx = db.begin_write().await?;
     if store::decks::owner_has_root_named(&mut tx, owner, &deck.name).await? {
         return Ok(Published::Exists);
@@ -52,9 +56,9 @@ pub async fn create_deck(db: &Db, owner: i64, mut deck: Deck) -> AppResult<Publi
 
     let mut seen = HashSet::new();
     let mut groups = HashSet::new();
-    let mut stack: Vec<(&Deck, i64, String)> = vec![(&deck, root, deck.name.clone())];
+    let mut stack: Vec<(&SpooledDeck, i64, String)> = vec![(&deck, root, deck.name.clone())];
     while let Some((node, id, path)) = stack.pop() {
-        insert_notes(&mut tx, &mut resolver, node, root, id, commit, now, &mut seen, &mut groups).await?;
+        insert_notes(&mut tx, &mut resolver, notes, node, root, id, commit, now, &mut seen, &mut groups).await?;
         for child in node.children.iter().rev() {
             let child_path = format!("{path}::{}", child.name);
             let child_hash = free_hash(&mut tx, &child.crowdanki_uuid).await?;
@@ -92,11 +96,17 @@ pub async fn free_hash(conn: &mut Conn, uuid: &str) -> sqlx::Result<String> {
     Ok(hash)
 }
 
+fn sanitize_all_shapes(deck: &mut SpooledDeck) {
+    sanitize_shape(deck);
+    deck.children.iter_mut().for_each(sanitize_all_shapes);
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn insert_notes(
     conn: &mut Conn,
     resolver: &mut Resolver,
-    node: &Deck,
+    notes: &Spool,
+    node: &SpooledDeck,
     root: i64,
     deck: i64,
     commit: i64,
@@ -104,34 +114,45 @@ async fn insert_notes(
     seen: &mut HashSet<String>,
     groups: &mut HashSet<String>,
 ) -> AppResult<()> {
-    let mut batch = Vec::with_capacity(BATCH.min(node.notes.len()));
-    for note in &node.notes {
-        if note.guid.is_empty() || !seen.insert(note.guid.clone()) {
-            continue;
+    let mut spooled = notes.notes(node.notes);
+    loop {
+        // Up to BATCH notes read back and cleaned, each with its notetype and stored positions.
+        let mut batch: Vec<(Note, i64, Vec<usize>)> = Vec::with_capacity(BATCH.min(node.notes.count));
+        for note in spooled.by_ref() {
+            let mut note = note.map_err(|e| DecodeError::Spool(e.to_string()))?;
+            if note.guid.is_empty() || !seen.insert(note.guid.clone()) {
+                continue;
+            }
+            sanitize_note(&mut note);
+            let Some(nt) = resolver.get(conn, &note.note_model_uuid).await? else {
+                return Err(AppError::BadRequest(format!(
+                    "Invalid Deck: note {} uses notetype {} which the deck does not include",
+                    note.guid, note.note_model_uuid
+                )));
+            };
+            let positions: Vec<usize> = nt.stored_fields(&note.fields).into_iter().map(|(i, _)| i).collect();
+            if positions.is_empty() {
+                continue;
+            }
+            groups.extend(note.tags.iter().filter_map(|t| optional_group(t)).map(str::to_string));
+            batch.push((note, nt.id, positions));
+            if batch.len() == BATCH {
+                break;
+            }
         }
-        let Some(nt) = resolver.get(conn, &note.note_model_uuid).await? else {
-            return Err(AppError::BadRequest(format!(
-                "Invalid Deck: note {} uses notetype {} which the deck does not include",
-                note.guid, note.note_model_uuid
-            )));
-        };
-        let fields = nt.stored_fields(&note.fields);
-        if fields.is_empty() {
-            continue;
+        if batch.is_empty() {
+            return Ok(());
         }
-        groups.extend(note.tags.iter().filter_map(|t| optional_group(t)).map(str::to_string));
-        batch.push(BulkNote {
-            guid: &note.guid,
-            notetype: nt.id,
-            anki_id: note.id,
-            fields,
-            tags: note.tags.iter().map(String::as_str).collect(),
-        });
-        if batch.len() == BATCH {
-            store::notes::insert_bulk(conn, root, deck, true, commit, now, &batch).await?;
-            batch.clear();
-        }
+        let bulk: Vec<BulkNote> = batch
+            .iter()
+            .map(|(note, notetype, positions)| BulkNote {
+                guid: &note.guid,
+                notetype: *notetype,
+                anki_id: note.id,
+                fields: positions.iter().map(|&i| (i, note.fields[i].as_str())).collect(),
+                tags: note.tags.iter().map(String::as_str).collect(),
+            })
+            .collect();
+        store::notes::insert_bulk(conn, root, deck, true, commit, now, &bulk).await?;
     }
-    store::notes::insert_bulk(conn, root, deck, true, commit, now, &batch).await?;
-    Ok(())
 }

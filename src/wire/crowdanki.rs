@@ -3,23 +3,27 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A deck node of an uploaded tree.
+/// A deck node of an uploaded tree; `N` holds its notes (in memory, or where a spool
+/// file keeps them).
 #[derive(Debug, Deserialize)]
-pub struct Deck {
+pub struct DeckOf<N> {
     pub crowdanki_uuid: String,
     pub name: String,
     #[serde(default, deserialize_with = "null_as_default")]
     pub desc: String,
+    #[serde(default = "Vec::new")]
+    pub children: Vec<DeckOf<N>>,
     #[serde(default)]
-    pub children: Vec<Deck>,
-    #[serde(default)]
-    pub notes: Vec<Note>,
+    pub notes: N,
     #[serde(default)]
     pub note_models: Vec<NoteModel>,
 }
 
+/// A deck tree with its notes in memory (suggestions: small trees, read more than once).
+pub type Deck = DeckOf<Vec<Note>>;
+
 /// A note: identity is its `guid` across all users.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct Note {
     pub guid: String,
     pub fields: Vec<String>,

@@ -2,24 +2,27 @@
 //!
 //! The deck is a JSON *string* inside the envelope. It is parsed straight from the
 //! string's bytes as they are unescaped, so the (possibly huge) escaped text is never
-//! held in memory, only the typed tree.
+//! held in memory: a suggestion keeps the typed tree, a published deck only its shape
+//! (its notes go to a [`Spool`] file).
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::path::Path;
 
 use serde::Deserialize;
 use struson::reader::{JsonReader, JsonStreamReader, ReaderError, ReaderSettings, ValueType};
 
-use super::crowdanki::Deck;
+use super::crowdanki::{Deck, DeckOf};
 use super::gzb64::{classify, classify_json, DecodeError};
+use super::spool::{Spool, SpooledDeck};
 
 /// Nesting allowed in any decoded document (deck trees are a handful of levels deep).
 const MAX_DEPTH: u32 = 64;
 
-/// `/createDeck` body.
-#[derive(Debug)]
+/// `/createDeck` body: the tree's shape, its notes in `notes`.
 pub struct CreateDeck {
-    pub deck: Deck,
+    pub deck: SpooledDeck,
+    pub notes: Spool,
 }
 
 /// `/submitCard` body (PROTOCOL.md §1.3).
@@ -69,13 +72,16 @@ fn serde_error(e: struson::serde::DeserializerError) -> DecodeError {
 }
 
 /// Parses the string value under the cursor as a CrowdAnki deck, streaming.
-fn read_deck<R: Read>(json: &mut JsonStreamReader<R>) -> Result<Deck, DecodeError> {
+fn read_deck<R: Read, N>(json: &mut JsonStreamReader<R>) -> Result<DeckOf<N>, DecodeError>
+where
+    DeckOf<N>: for<'de> Deserialize<'de>,
+{
     if json.peek().map_err(reader_error)? != ValueType::String {
         return Err(DecodeError::Json("`deck` must be a string holding the deck JSON".into()));
     }
     let text = json.next_string_reader().map_err(reader_error)?;
     let mut de = serde_json::Deserializer::from_reader(text);
-    let deck = Deck::deserialize(&mut de).map_err(|e| deck_error(classify_json(e)))?;
+    let deck = DeckOf::<N>::deserialize(&mut de).map_err(|e| deck_error(classify_json(e)))?;
     de.end().map_err(|e| deck_error(classify_json(e)))?;
     Ok(deck)
 }
@@ -118,18 +124,21 @@ fn missing(key: &str) -> DecodeError {
     DecodeError::Json(format!("missing field `{key}`"))
 }
 
-/// Decodes a `/createDeck` JSON stream.
-pub fn create_deck<R: Read>(body: R) -> Result<CreateDeck, DecodeError> {
-    let mut deck = None;
-    each_member(body, |name, json| {
-        if name == "deck" {
-            deck = Some(read_deck(json)?);
-        } else {
-            json.skip_value().map_err(reader_error)?;
-        }
-        Ok(())
+/// Decodes a `/createDeck` JSON stream, spooling the notes to a file in `spool_dir`.
+pub fn create_deck<R: Read>(body: R, spool_dir: &Path) -> Result<CreateDeck, DecodeError> {
+    let (deck, notes) = Spool::record(spool_dir, || {
+        let mut deck = None;
+        each_member(body, |name, json| {
+            if name == "deck" {
+                deck = Some(read_deck::<R, _>(json)?);
+            } else {
+                json.skip_value().map_err(reader_error)?;
+            }
+            Ok(())
+        })?;
+        deck.ok_or_else(|| missing("deck"))
     })?;
-    Ok(CreateDeck { deck: deck.ok_or_else(|| missing("deck"))? })
+    Ok(CreateDeck { deck, notes })
 }
 
 /// Decodes a `/submitCard` JSON stream.
@@ -141,7 +150,7 @@ pub fn submit_card<R: Read>(body: R) -> Result<SubmitCard, DecodeError> {
             "remote_deck" => remote_deck = Some(next::<R, String>(json, name)?),
             "deck_path" => deck_path = Some(next::<R, String>(json, name)?),
             "new_name" => new_name = Some(next::<R, String>(json, name)?),
-            "deck" => deck = Some(read_deck(json)?),
+            "deck" => deck = Some(read_deck::<R, _>(json)?),
             "rationale" => rationale = next::<R, Option<i64>>(json, name)?.unwrap_or(0),
             "commit_text" => commit_text = next::<R, Option<String>>(json, name)?.unwrap_or_default(),
             "force_overwrite" => force_overwrite = next::<R, Option<bool>>(json, name)?.unwrap_or(false),
@@ -177,16 +186,19 @@ mod tests {
     fn nested_deck_string_is_parsed() {
         let inner = r#"{"crowdanki_uuid":"u","name":"N \"q\"","notes":[],"children":[]}"#;
         let outer = serde_json::json!({"deck": inner, "extra": [1, {"x": null}]}).to_string();
-        let parsed = create_deck(outer.as_bytes()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let parsed = create_deck(outer.as_bytes(), dir.path()).unwrap();
         assert_eq!(parsed.deck.name, "N \"q\"");
     }
 
     #[test]
     fn wrong_shapes_are_errors() {
-        assert!(create_deck(&b"[]"[..]).is_err());
-        assert!(create_deck(&br#"{"deck": 5}"#[..]).is_err());
-        assert!(create_deck(&br#"{"deck": "{\"name\": 1}"}"#[..]).is_err());
-        assert!(create_deck(&br#"{"nodeck": 1}"#[..]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let create_deck = |body: &[u8]| create_deck(body, dir.path());
+        assert!(create_deck(b"[]").is_err());
+        assert!(create_deck(br#"{"deck": 5}"#).is_err());
+        assert!(create_deck(br#"{"deck": "{\"name\": 1}"}"#).is_err());
+        assert!(create_deck(br#"{"nodeck": 1}"#).is_err());
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(500), "]".repeat(500));
         assert!(create_deck(deep.as_bytes()).is_err());
     }

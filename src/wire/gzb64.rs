@@ -25,6 +25,8 @@ pub enum DecodeError {
     Json(String),
     #[error("Invalid data: could not read request body ({0})")]
     Transport(String),
+    #[error("The server could not keep the upload on disk right now ({0}); please retry later.")]
+    Spool(String),
 }
 
 /// Marks which layer of the pipeline an I/O error came from.

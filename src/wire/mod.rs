@@ -5,4 +5,5 @@ pub mod crowdanki;
 pub mod deck_hash;
 pub mod envelope;
 pub mod gzb64;
+pub mod spool;
 pub mod timestamp;
