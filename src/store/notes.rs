@@ -43,8 +43,11 @@ pub struct BulkNote<'a> {
     pub guid: &'a str,
     pub notetype: i64,
     pub anki_id: i64,
-    /// `(position, content)` of non-empty fields.
+    /// `(position, content)` of non-empty fields. Content is written keyed by the new
+    /// ids, so it stays out of the JSON that creates the note rows.
+    #[serde(skip)]
     pub fields: Vec<(usize, &'a str)>,
+    #[serde(skip)]
     pub tags: Vec<&'a str>,
 }
 
@@ -61,7 +64,7 @@ pub async fn insert_bulk(
     if notes.is_empty() {
         return Ok(Vec::new());
     }
-    let json = serde_json::to_string(notes).expect("notes serialise");
+    let heads = serde_json::to_string(notes).expect("notes serialise");
     let ids: Vec<(String, i64)> = sqlx::query_as(
         "INSERT INTO notes (guid, root, deck, notetype, anki_id, reviewed, commit_id, last_update)
          SELECT json_extract(value, '$.guid'), ?, ?, json_extract(value, '$.notetype'), json_extract(value, '$.anki_id'), ?, ?, ?
@@ -72,7 +75,7 @@ pub async fn insert_bulk(
     .bind(reviewed)
     .bind(commit)
     .bind(now)
-    .bind(&json)
+    .bind(&heads)
     .fetch_all(&mut *conn)
     .await?;
     // The new ids go into the content JSON, so the two inserts need no join on `notes`
