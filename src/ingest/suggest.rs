@@ -130,7 +130,7 @@ async fn find_root(conn: &mut Conn, hash: &str) -> AppResult<store::decks::Deck>
     if deck.parent.is_none() {
         return Ok(deck);
     }
-    Ok(store::decks::by_id(conn, deck.root).await?.ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))?)
+    store::decks::by_id(conn, deck.root).await?.ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))
 }
 
 async fn new_subdeck(
