@@ -198,8 +198,14 @@ for ((round = 1; round <= ROUNDS + 1; round++)); do
     before=$(wc -l < "$ACKED")
     python3 "$VM/deckd_client.py" writer "http://127.0.0.1:$port" alice alice-password-1 "$ACKED" &
     WRITER=$!
-    # A random moment 3-10 s into the writes.
-    sleep "$(python3 -c 'import random; print(round(random.uniform(3, 10), 2))')"
+    # Cut the power after a random number (5-30) of newly acknowledged writes, never
+    # after a fixed time: a slow machine must not cut before the first write lands.
+    want=$(( before + 5 + RANDOM % 26 ))
+    for ((w = 0; w < 6000; w++)); do
+        (( $(wc -l < "$ACKED") >= want )) && break
+        kill -0 "$WRITER" 2>/dev/null || break
+        sleep 0.1
+    done
     kill -9 "$QEMU_PID"
     wait "$QEMU_PID" 2>/dev/null
     QEMU_PID=
