@@ -25,7 +25,10 @@ fn deckd() -> Command {
 }
 
 fn env_num(key: &str, default: u64) -> u64 {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Runs `deckd args…` in a child of a fresh copy of this program, so the peak RSS
@@ -39,11 +42,19 @@ fn measured(data: &Path, backup_dir: &Path, args: &[&str]) -> (Duration, u64, St
         .output()
         .expect("run measuring child");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "measured run failed: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "measured run failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut lines = text.lines();
     let secs: f64 = lines.next().unwrap().parse().unwrap();
     let rss: u64 = lines.next().unwrap().parse().unwrap();
-    (Duration::from_secs_f64(secs), rss, lines.collect::<Vec<_>>().join("\n"))
+    (
+        Duration::from_secs_f64(secs),
+        rss,
+        lines.collect::<Vec<_>>().join("\n"),
+    )
 }
 
 fn measure_child(args: &[String]) -> ! {
@@ -59,17 +70,32 @@ fn measure_child(args: &[String]) -> ! {
         .output()
         .unwrap();
     let elapsed = start.elapsed().as_secs_f64();
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
-    println!("{elapsed}\n{}\n{}", usage.max_rss(), String::from_utf8_lossy(&out.stdout).trim());
+    let usage =
+        nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
+    println!(
+        "{elapsed}\n{}\n{}",
+        usage.max_rss(),
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
     std::process::exit(if out.status.success() { 0 } else { 1 })
 }
 
 /// Publishes the generated deck over HTTP the way the add-on does.
 async fn publish(base: &str, data: &Path, notes: u64) {
     add_user(data, "bench");
-    let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(1800)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(1800))
+        .build()
+        .unwrap();
     let token = login(&http, base, "bench").await;
-    let deck = deckgen::deck("Backup Bench", "7a1d2c8e-3b4a-11ef-9a7c-0242ac120002", "bk", notes, 20);
+    let deck = deckgen::deck(
+        "Backup Bench",
+        "7a1d2c8e-3b4a-11ef-9a7c-0242ac120002",
+        "bk",
+        notes,
+        20,
+    );
     let body = gzb64(&json!({"deck": deckgen::to_addon_json(&deck)}));
     let r: Value = http
         .post(format!("{base}/createDeck"))
@@ -104,7 +130,16 @@ async fn add_media(data: &Path, from: u64, count: u64) -> u64 {
         let path = store.path_of(&hash);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &bytes).unwrap();
-        deckd::store::media::insert_file(&mut tx, &hash, FILE_BYTES as u64, "application/octet-stream", 1, i as i64).await.unwrap();
+        deckd::store::media::insert_file(
+            &mut tx,
+            &hash,
+            FILE_BYTES as u64,
+            "application/octet-stream",
+            1,
+            i as i64,
+        )
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
     db.close().await;
@@ -113,7 +148,12 @@ async fn add_media(data: &Path, from: u64, count: u64) -> u64 {
 
 fn dir_bytes(dir: &Path) -> u64 {
     let out = Command::new("du").args(["-sb"]).arg(dir).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or("0").parse().unwrap_or(0)
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0)
 }
 
 #[tokio::main]
@@ -149,7 +189,10 @@ async fn main() {
 
     let (_, base_rss, _) = measured(&data, shm.path(), &["backup", "list"]);
     let mut rows = Vec::new();
-    let targets: [(&str, PathBuf); 2] = [("other file system (copies)", shm.path().join("b")), ("same file system (hard links)", work.path().join("b"))];
+    let targets: [(&str, PathBuf); 2] = [
+        ("other file system (copies)", shm.path().join("b")),
+        ("same file system (hard links)", work.path().join("b")),
+    ];
     for (i, (label, dir)) in targets.iter().enumerate() {
         let (full_t, full_rss, _) = measured(&data, dir, &["backup", "now"]);
         let full_size = dir_bytes(dir);

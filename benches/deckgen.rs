@@ -4,16 +4,45 @@
 use serde_json::{json, Value};
 
 const WORDS: &[&str] = &[
-    "mitochondria", "membrane", "protein", "enzyme", "synthesis", "receptor", "pathway", "glucose", "neuron",
-    "signal", "cortex", "hormone", "insulin", "kidney", "filtration", "artery", "pressure", "cardiac", "muscle",
-    "tissue", "antigen", "antibody", "lymphocyte", "cytokine", "inflammation", "diagnosis", "therapy", "dose",
+    "mitochondria",
+    "membrane",
+    "protein",
+    "enzyme",
+    "synthesis",
+    "receptor",
+    "pathway",
+    "glucose",
+    "neuron",
+    "signal",
+    "cortex",
+    "hormone",
+    "insulin",
+    "kidney",
+    "filtration",
+    "artery",
+    "pressure",
+    "cardiac",
+    "muscle",
+    "tissue",
+    "antigen",
+    "antibody",
+    "lymphocyte",
+    "cytokine",
+    "inflammation",
+    "diagnosis",
+    "therapy",
+    "dose",
 ];
 
 fn text(seed: u64, words: usize) -> String {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..words)
         .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             WORDS[(x >> 33) as usize % WORDS.len()]
         })
         .collect::<Vec<_>>()

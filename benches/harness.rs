@@ -19,7 +19,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &std::path::Path, extra_env: &[(&str, &str)]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_deckd"));
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
@@ -47,7 +51,13 @@ impl Server {
     /// A `kB` figure from /proc/<pid>/status, e.g. `VmRSS:` or `VmHWM:`.
     pub fn status_kb(&self, key: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap()
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 }
 
@@ -67,13 +77,22 @@ pub fn add_user(data: &std::path::Path, name: &str) {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"benchmark-password\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"benchmark-password\n")
+        .unwrap();
     assert!(child.wait().unwrap().success());
 }
 
 /// Logs in and answers the access token.
 pub async fn login(http: &reqwest::Client, base: &str, name: &str) -> String {
-    let r = reply(http.post(format!("{base}/login")).json(&json!({"username": name, "password": "benchmark-password"}))).await;
+    let r = reply(
+        http.post(format!("{base}/login"))
+            .json(&json!({"username": name, "password": "benchmark-password"})),
+    )
+    .await;
     r["token"].as_str().unwrap().to_string()
 }
 
@@ -127,8 +146,17 @@ where
     }
     let elapsed = started.elapsed();
     all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p).ceil() as usize).saturating_sub(1).min(all.len() - 1)];
-    Run { requests: all.len(), elapsed, p50: pct(0.50), p99: pct(0.99) }
+    let pct = |p: f64| {
+        all[((all.len() as f64 * p).ceil() as usize)
+            .saturating_sub(1)
+            .min(all.len() - 1)]
+    };
+    Run {
+        requests: all.len(),
+        elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+    }
 }
 
 /// A Markdown table row of a run.
@@ -146,10 +174,15 @@ pub fn row(name: &str, clients: usize, r: &Run) -> String {
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cores} cores, {cpu}, Linux {}", kernel.trim())
 }
-

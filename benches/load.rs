@@ -15,12 +15,23 @@ use serde_json::{json, Value};
 
 const INITIAL_TS: &str = "2022-12-31 23:59:59";
 
-async fn publish(http: &reqwest::Client, base: &str, token: &str, deck: &Value) -> (String, Duration, usize) {
+async fn publish(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    deck: &Value,
+) -> (String, Duration, usize) {
     let inner = deckgen::to_addon_json(deck);
     let json_len = inner.len();
     let body = gzb64(&json!({"deck": inner}));
     let started = Instant::now();
-    let r = reply(http.post(format!("{base}/createDeck")).bearer_auth(token).header("content-type", "text/plain").body(body)).await;
+    let r = reply(
+        http.post(format!("{base}/createDeck"))
+            .bearer_auth(token)
+            .header("content-type", "text/plain")
+            .body(body),
+    )
+    .await;
     let took = started.elapsed();
     assert_eq!(r["status"], 1, "{r}");
     (r["message"].as_str().unwrap().to_string(), took, json_len)
@@ -37,19 +48,34 @@ async fn main() {
     add_user(&data, "bob");
     let server = Server::start(&data, &[]);
     let base = server.base.clone();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let alice = login(&http, &base, "alice").await;
     let bob = login(&http, &base, "bob").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_kb = server.status_kb("VmRSS:");
     eprintln!("idle RSS {idle_kb} kB");
 
-    let small = deckgen::deck("Bench 5k", "6f1d2c8e-3b4a-11ef-9a7c-0242ac120002", "G5k", 5_000, 10);
+    let small = deckgen::deck(
+        "Bench 5k",
+        "6f1d2c8e-3b4a-11ef-9a7c-0242ac120002",
+        "G5k",
+        5_000,
+        10,
+    );
     let (hash5k, took5k, len5k) = publish(&http, &base, &alice, &small).await;
     drop(small);
     let peak5k = server.status_kb("VmHWM:");
     eprintln!("published 5k notes ({len5k} bytes of JSON) in {took5k:?}, peak RSS {peak5k} kB");
-    let big = deckgen::deck("Bench 50k", "7a2e3d9f-3b4a-11ef-9a7c-0242ac120002", "G50k", 50_000, 20);
+    let big = deckgen::deck(
+        "Bench 50k",
+        "7a2e3d9f-3b4a-11ef-9a7c-0242ac120002",
+        "G50k",
+        50_000,
+        20,
+    );
     let (_hash50k, took50k, len50k) = publish(&http, &base, &alice, &big).await;
     drop(big);
     let peak50k = server.status_kb("VmHWM:");
@@ -57,15 +83,31 @@ async fn main() {
 
     let mut rows = Vec::new();
     let now = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
-    let later = format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", now.year(), now.month() as u8, now.day(), now.hour(), now.minute(), now.second());
+    let later = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        now.year(),
+        now.month() as u8,
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
     for clients in [1, 32] {
         let per = if clients == 1 { 500 } else { 100 };
         let (h, b, hs, ts) = (http.clone(), base.clone(), hash5k.clone(), later.clone());
-        let r = load(clients, per, move |_| h.post(format!("{b}/pullChanges")).json(&json!({hs.clone(): {"timestamp": ts.clone()}}))).await;
+        let r = load(clients, per, move |_| {
+            h.post(format!("{b}/pullChanges"))
+                .json(&json!({hs.clone(): {"timestamp": ts.clone()}}))
+        })
+        .await;
         rows.push(row("no-change pull (5k deck)", clients, &r));
         let per = if clients == 1 { 200 } else { 20 };
         let (h, b, hs) = (http.clone(), base.clone(), hash5k.clone());
-        let r = load(clients, per, move |_| h.post(format!("{b}/pullChanges")).json(&json!({hs.clone(): {"timestamp": INITIAL_TS}}))).await;
+        let r = load(clients, per, move |_| {
+            h.post(format!("{b}/pullChanges"))
+                .json(&json!({hs.clone(): {"timestamp": INITIAL_TS}}))
+        })
+        .await;
         rows.push(row("full pull, 5,000 notes (cached)", clients, &r));
         let per = if clients == 1 { 100 } else { 8 };
         let (h, b, hs, tok) = (http.clone(), base.clone(), hash5k.clone(), bob.clone());
@@ -89,24 +131,48 @@ async fn main() {
     for clients in [1, 8] {
         let per = if clients == 1 { 20 } else { 5 };
         let (h, b, hs) = (http.clone(), uncached.base.clone(), hash5k.clone());
-        let r = load(clients, per, move |_| h.post(format!("{b}/pullChanges")).json(&json!({hs.clone(): {"timestamp": INITIAL_TS}}))).await;
+        let r = load(clients, per, move |_| {
+            h.post(format!("{b}/pullChanges"))
+                .json(&json!({hs.clone(): {"timestamp": INITIAL_TS}}))
+        })
+        .await;
         rows.push(row("full pull, 5,000 notes (cache off)", clients, &r));
     }
     let uncached_peak = uncached.status_kb("VmHWM:");
     drop(uncached);
 
     // The appliance's setting: resource monitor every second and /metrics scraped.
-    let metrics_addr = format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
-    let monitored = Server::start(&data, &[("DECKD_METRICS_LISTEN", &metrics_addr), ("DECKD_MONITOR_INTERVAL_SECS", "1")]);
+    let metrics_addr = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let monitored = Server::start(
+        &data,
+        &[
+            ("DECKD_METRICS_LISTEN", &metrics_addr),
+            ("DECKD_MONITOR_INTERVAL_SECS", "1"),
+        ],
+    );
     login(&http, &monitored.base, "alice").await;
     for _ in 0..5 {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let _ = http.get(format!("http://{metrics_addr}/metrics")).send().await.and_then(|r| r.error_for_status());
+        let _ = http
+            .get(format!("http://{metrics_addr}/metrics"))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status());
     }
     let monitored_kb = monitored.status_kb("VmRSS:");
     drop(monitored);
 
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let report = format!(
         "# Load benchmark\n\nProduced by `cargo bench --bench load{}` on {} ({}).\n\
          The benchmark spawns the release `deckd` binary, talks to it over 127.0.0.1 and reads its RSS from /proc.\n\

@@ -24,11 +24,15 @@ const NOTE: &str = "MediaBenchNote";
 fn payloads(count: usize, size: usize, seed: u64) -> Vec<Vec<u8>> {
     (0..count)
         .map(|i| {
-            let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(i as u64 + 1);
+            let mut state = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(i as u64 + 1);
             let mut v = Vec::with_capacity(size);
             v.extend_from_slice(b"ID3\x04\x00\x00\x00\x00\x00\x00");
             while v.len() < size {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 v.extend_from_slice(&state.to_le_bytes());
             }
             v.truncate(size);
@@ -52,7 +56,13 @@ async fn publish(http: &reqwest::Client, base: &str, token: &str) -> String {
                      {"name": "Back", "ord": 1, "font": "Arial", "size": 20, "sticky": false, "rtl": false, "description": ""}],
             "tmpls": [{"name": "Card 1", "ord": 0, "qfmt": "{{Front}}", "afmt": "{{Back}}", "bqfmt": "", "bafmt": "", "bfont": "", "bsize": 0}]}]});
     let body = gzb64(&json!({"deck": deck.to_string()}));
-    let r = reply(http.post(format!("{base}/createDeck")).bearer_auth(token).header("content-type", "text/plain").body(body)).await;
+    let r = reply(
+        http.post(format!("{base}/createDeck"))
+            .bearer_auth(token)
+            .header("content-type", "text/plain")
+            .body(body),
+    )
+    .await;
     r["message"].as_str().unwrap().to_string()
 }
 
@@ -75,18 +85,31 @@ async fn upload_urls(
             .map(|(i, b)| json!({"hash": md5_hex(b), "filename": format!("{prefix}{}.mp3", chunk_no * 100 + i), "note_guid": NOTE, "file_size": b.len()}))
             .collect();
         let body = json!({"deck_hash": deck, "files": listed, "bulk_operation_id": ""});
-        let r = reply(http.post(format!("{base}/media/check/bulk")).bearer_auth(token).json(&body)).await;
+        let r = reply(
+            http.post(format!("{base}/media/check/bulk"))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await;
         for m in r["missing_files"].as_array().unwrap() {
             urls.push(m["upload_url"].as_str().unwrap().to_string());
         }
-        batches.push((r["batch_id"].as_str().unwrap().to_string(), chunk.iter().map(|b| md5_hex(b)).collect::<Vec<_>>()));
+        batches.push((
+            r["batch_id"].as_str().unwrap().to_string(),
+            chunk.iter().map(|b| md5_hex(b)).collect::<Vec<_>>(),
+        ));
     }
     assert_eq!(urls.len(), files.len(), "every file must be new");
     (urls, batches)
 }
 
 /// `/media/confirm/bulk` for every batch, so the files become downloadable.
-async fn confirm(http: &reqwest::Client, base: &str, token: &str, batches: &[(String, Vec<String>)]) {
+async fn confirm(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    batches: &[(String, Vec<String>)],
+) {
     for (batch, hashes) in batches {
         let r = http
             .post(format!("{base}/media/confirm/bulk"))
@@ -111,7 +134,11 @@ async fn run_concurrently(clients: usize, jobs: Vec<reqwest::RequestBuilder>) ->
             let status = resp.status();
             let body = resp.bytes().await.expect("body");
             drop(permit);
-            assert!(status.is_success(), "status {status}: {}", String::from_utf8_lossy(&body[..body.len().min(200)]));
+            assert!(
+                status.is_success(),
+                "status {status}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            );
             body.len()
         }));
     }
@@ -137,7 +164,10 @@ fn copy_rate(dir: &Path, files: &[Vec<u8>], clients: usize) -> f64 {
             scope.spawn(move || {
                 for i in (c..files.len()).step_by(clients) {
                     std::fs::copy(src.join(i.to_string()), dst.join(i.to_string())).unwrap();
-                    std::fs::File::open(dst.join(i.to_string())).unwrap().sync_all().unwrap();
+                    std::fs::File::open(dst.join(i.to_string()))
+                        .unwrap()
+                        .sync_all()
+                        .unwrap();
                 }
             });
         }
@@ -162,7 +192,10 @@ async fn main() {
     add_user(&data, "alice");
     let server = Server::start(&data, &[]);
     let base = server.base.clone();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let alice = login(&http, &base, "alice").await;
     let deck = publish(&http, &base, &alice).await;
     let idle_kb = server.status_kb("VmRSS:");
@@ -186,10 +219,18 @@ async fn main() {
 
             let names: Vec<String> = (0..count).map(|i| format!("{prefix}{i}.mp3")).collect();
             let body = json!({"deck_hash": deck, "filenames": names});
-            let manifest = reply(http.post(format!("{base}/media/manifest")).bearer_auth(&alice).json(&body)).await;
+            let manifest = reply(
+                http.post(format!("{base}/media/manifest"))
+                    .bearer_auth(&alice)
+                    .json(&body),
+            )
+            .await;
             let listed = manifest["files"].as_array().unwrap();
             assert_eq!(listed.len(), count, "every uploaded file is downloadable");
-            let gets = listed.iter().map(|f| http.get(f["download_url"].as_str().unwrap())).collect();
+            let gets = listed
+                .iter()
+                .map(|f| http.get(f["download_url"].as_str().unwrap()))
+                .collect();
             let down = rate(&files, run_concurrently(clients, gets).await);
             let copy = copy_rate(dir.path(), &files, clients);
             eprintln!("{size_mb} MB × {count}, {clients} clients: up {up:.0} MB/s, down {down:.0} MB/s, copy {copy:.0} MB/s");
@@ -205,13 +246,20 @@ async fn main() {
     let hwm_before = server.status_kb("VmHWM:");
     let files = payloads(50, 10 * MB, 4242);
     let (urls, _) = upload_urls(&http, &base, &alice, &deck, "burst", &files).await;
-    let puts = urls.iter().zip(&files).map(|(u, b)| http.put(u).body(b.clone())).collect();
+    let puts = urls
+        .iter()
+        .zip(&files)
+        .map(|(u, b)| http.put(u).body(b.clone()))
+        .collect();
     let burst = run_concurrently(50, puts).await;
     let hwm_after = server.status_kb("VmHWM:");
     let after_kb = server.status_kb("VmRSS:");
     drop(files);
 
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let report = format!(
         "# Media benchmark\n\nProduced by `cargo bench --bench media{}` on {} ({}).\n\
          The real release `deckd` serves over 127.0.0.1 (standalone, streaming files itself; behind nginx the\n\

@@ -20,16 +20,25 @@ const TOUCH_EVERY_MICROS: i64 = 3_600 * 1_000_000;
 
 /// argon2id with OWASP's low-memory parameter set (7 MiB, 5 passes): a Pi can afford it.
 fn argon2() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(7 * 1024, 5, 1, None).expect("valid argon2 params"))
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(7 * 1024, 5, 1, None).expect("valid argon2 params"),
+    )
 }
 
 /// Used to spend the same time on unknown usernames as on wrong passwords.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_password("not a real password").expect("hashing works"));
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password("not a real password").expect("hashing works"));
 
 /// Hashes a password into a PHC string.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-    Ok(argon2().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("hashing password: {e}"))?.to_string())
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))?
+        .to_string())
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
@@ -49,9 +58,13 @@ pub fn user_hash(username: &str) -> String {
 /// Normalises and checks a username the way the AnkiCollab website does.
 pub fn normalize_username(name: &str) -> anyhow::Result<String> {
     let name = name.trim().to_lowercase();
-    anyhow::ensure!(!name.is_empty() && name.len() <= 30, "usernames have 1 to 30 characters");
     anyhow::ensure!(
-        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+        !name.is_empty() && name.len() <= 30,
+        "usernames have 1 to 30 characters"
+    );
+    anyhow::ensure!(
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
         "usernames may contain only letters, digits, '_' and '-'"
     );
     Ok(name)
@@ -59,7 +72,10 @@ pub fn normalize_username(name: &str) -> anyhow::Result<String> {
 
 /// Checks a new password.
 pub fn check_password_strength(password: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(password.chars().count() >= 8, "passwords need at least 8 characters");
+    anyhow::ensure!(
+        password.chars().count() >= 8,
+        "passwords need at least 8 characters"
+    );
     anyhow::ensure!(password.len() <= 1024, "passwords are at most 1024 bytes");
     Ok(())
 }
@@ -88,19 +104,36 @@ async fn issue(db: &Db, user_id: i64) -> AppResult<Session> {
     let now = now_micros();
     let expires = now + ACCESS_DAYS * DAY_MICROS;
     let mut tx = db.begin_write().await?;
-    store::tokens::insert(&mut tx, user_id, &token_hash(&token), &token_hash(&refresh_token), expires, now + REFRESH_DAYS * DAY_MICROS)
-        .await?;
+    store::tokens::insert(
+        &mut tx,
+        user_id,
+        &token_hash(&token),
+        &token_hash(&refresh_token),
+        expires,
+        now + REFRESH_DAYS * DAY_MICROS,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Session { token, refresh_token, expires_at: expires / 1_000_000, user_id })
+    Ok(Session {
+        token,
+        refresh_token,
+        expires_at: expires / 1_000_000,
+        user_id,
+    })
 }
 
 /// Checks a username and password and opens a new session (other devices stay logged in).
 pub async fn login(db: &Db, username: &str, password: &str) -> AppResult<Session> {
     let name = username.trim().to_lowercase();
     let user = store::users::by_name(&mut *db.reader().acquire().await?, &name).await?;
-    let phc = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.clone());
+    let phc = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.clone());
     let password = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.map_err(anyhow::Error::from)?;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .map_err(anyhow::Error::from)?;
     match user {
         Some(u) if ok => issue(db, u.id).await,
         _ => Err(AppError::Unauthorized(BAD_LOGIN)),
@@ -123,7 +156,8 @@ pub async fn authenticate(db: &Db, token: &str) -> AppResult<Option<AuthUser>> {
     if token.is_empty() || token.len() > 1024 {
         return Ok(None);
     }
-    let owner = store::tokens::owner_of(&mut *db.reader().acquire().await?, &token_hash(token)).await?;
+    let owner =
+        store::tokens::owner_of(&mut *db.reader().acquire().await?, &token_hash(token)).await?;
     let Some(owner) = owner else { return Ok(None) };
     if now_micros() - owner.last_used_at > TOUCH_EVERY_MICROS {
         // Best effort, off the request: a busy writer must never fail or delay a token check.
@@ -134,7 +168,11 @@ pub async fn authenticate(db: &Db, token: &str) -> AppResult<Option<AuthUser>> {
             }
         });
     }
-    Ok(Some(AuthUser { id: owner.user_id, username: owner.username, token_id: owner.token_id }))
+    Ok(Some(AuthUser {
+        id: owner.user_id,
+        username: owner.username,
+        token_id: owner.token_id,
+    }))
 }
 
 async fn touch(db: &Db, token_id: i64) -> AppResult<()> {
@@ -158,7 +196,10 @@ mod tests {
 
     #[test]
     fn user_hash_vector() {
-        assert_eq!(user_hash("Alice"), "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90");
+        assert_eq!(
+            user_hash("Alice"),
+            "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90"
+        );
     }
 
     #[test]

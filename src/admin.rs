@@ -25,7 +25,9 @@ pub async fn create_user_in(db: &Db, username: &str, password: &str) -> anyhow::
     if store::users::by_name(&mut tx, &name).await?.is_some() {
         anyhow::bail!("user {name} already exists");
     }
-    let id = store::users::insert(&mut tx, &name, &phc).await.context("creating user")?;
+    let id = store::users::insert(&mut tx, &name, &phc)
+        .await
+        .context("creating user")?;
     tx.commit().await?;
     Ok(id)
 }

@@ -120,7 +120,10 @@ impl Default for Config {
             max_small_body_bytes: 2 * 1024 * 1024,
             max_decompressed_bytes: 256 * 1024 * 1024,
             login_rate_per_minute: 30,
-            trusted_proxies: vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])],
+            trusted_proxies: vec![
+                IpAddr::from([127, 0, 0, 1]),
+                IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
+            ],
             cors_origins: Vec::new(),
             slow_request_ms: 500,
             shutdown_grace_secs: 10,
@@ -173,18 +176,27 @@ pub struct Overrides {
 impl Config {
     /// Defaults with a given data directory: what tests and embedders start from.
     pub fn for_data_dir(dir: impl Into<PathBuf>) -> Self {
-        Self { data_dir: dir.into(), ..Self::default() }
+        Self {
+            data_dir: dir.into(),
+            ..Self::default()
+        }
     }
 
     /// Merges every layer; `file` is the `--config` path if one was given.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
-            anyhow::ensure!(path.is_file(), "config file {} does not exist", path.display());
+            anyhow::ensure!(
+                path.is_file(),
+                "config file {} does not exist",
+                path.display()
+            );
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment
-            .merge(Env::prefixed("DECKD_").filter(|k| !k.as_str().to_ascii_lowercase().ends_with("_file") && !is_cli_only(k.as_str())))
+            .merge(Env::prefixed("DECKD_").filter(|k| {
+                !k.as_str().to_ascii_lowercase().ends_with("_file") && !is_cli_only(k.as_str())
+            }))
             .merge(Serialized::defaults(secrets_from_files()?))
             .merge(Serialized::defaults(overrides));
         let config: Config = figment.extract().context("invalid configuration")?;
@@ -194,10 +206,22 @@ impl Config {
 
     /// Rejects values that would only fail later, at a worse moment.
     pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.worker_threads >= 1, "worker_threads must be at least 1");
-        anyhow::ensure!(self.read_connections >= 1, "read_connections must be at least 1");
-        anyhow::ensure!(self.max_small_body_bytes >= 1024, "max_small_body_bytes must be at least 1024");
-        anyhow::ensure!(self.login_rate_per_minute >= 1, "login_rate_per_minute must be at least 1");
+        anyhow::ensure!(
+            self.worker_threads >= 1,
+            "worker_threads must be at least 1"
+        );
+        anyhow::ensure!(
+            self.read_connections >= 1,
+            "read_connections must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_small_body_bytes >= 1024,
+            "max_small_body_bytes must be at least 1024"
+        );
+        anyhow::ensure!(
+            self.login_rate_per_minute >= 1,
+            "login_rate_per_minute must be at least 1"
+        );
         if !self.public_url.is_empty() {
             anyhow::ensure!(
                 self.public_url.starts_with("http://") || self.public_url.starts_with("https://"),
@@ -210,27 +234,52 @@ impl Config {
                 "media_accel_prefix must start and end with '/', e.g. /_deckd_media/"
             );
         }
-        anyhow::ensure!(self.media_upload_slots >= 1, "media_upload_slots must be at least 1");
-        anyhow::ensure!(self.media_max_file_bytes >= 1, "media_max_file_bytes must be at least 1");
-        anyhow::ensure!(self.media_token_ttl_secs >= 60, "media_token_ttl_secs must be at least 60");
+        anyhow::ensure!(
+            self.media_upload_slots >= 1,
+            "media_upload_slots must be at least 1"
+        );
+        anyhow::ensure!(
+            self.media_max_file_bytes >= 1,
+            "media_max_file_bytes must be at least 1"
+        );
+        anyhow::ensure!(
+            self.media_token_ttl_secs >= 60,
+            "media_token_ttl_secs must be at least 60"
+        );
         anyhow::ensure!(self.backup_keep >= 1, "backup_keep must be at least 1");
-        anyhow::ensure!(self.maintenance_interval_secs >= 1, "maintenance_interval_secs must be at least 1");
-        anyhow::ensure!(self.cleanup_interval_secs >= 1, "cleanup_interval_secs must be at least 1");
-        tracing_subscriber::EnvFilter::try_new(&self.log_level).context("log_level is not a valid filter")?;
+        anyhow::ensure!(
+            self.maintenance_interval_secs >= 1,
+            "maintenance_interval_secs must be at least 1"
+        );
+        anyhow::ensure!(
+            self.cleanup_interval_secs >= 1,
+            "cleanup_interval_secs must be at least 1"
+        );
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .context("log_level is not a valid filter")?;
         if let Some(addr) = self.metrics_listen {
             anyhow::ensure!(
                 addr.ip().is_loopback(),
                 "metrics_listen = {addr} is not a loopback address; /metrics must stay on this host (use 127.0.0.1 or [::1])"
             );
         }
-        anyhow::ensure!(self.monitor_interval_secs >= 1, "monitor_interval_secs must be at least 1");
+        anyhow::ensure!(
+            self.monitor_interval_secs >= 1,
+            "monitor_interval_secs must be at least 1"
+        );
         for (key, value) in [
             ("cpu_warn_percent", self.cpu_warn_percent),
             ("memory_warn_percent", self.memory_warn_percent),
-            ("memory_pressure_warn_percent", self.memory_pressure_warn_percent),
+            (
+                "memory_pressure_warn_percent",
+                self.memory_pressure_warn_percent,
+            ),
             ("disk_warn_percent", self.disk_warn_percent),
         ] {
-            anyhow::ensure!(value > 0.0 && value <= 100.0, "{key} must be in (0, 100], got {value}");
+            anyhow::ensure!(
+                value > 0.0 && value <= 100.0,
+                "{key} must be in (0, 100], got {value}"
+            );
         }
         Ok(())
     }
@@ -273,11 +322,18 @@ fn is_cli_only(key: &str) -> bool {
 fn secrets_from_files() -> anyhow::Result<figment::value::Dict> {
     let mut dict = figment::value::Dict::new();
     for (name, path) in std::env::vars() {
-        let Some(key) = name.strip_prefix("DECKD_").and_then(|k| k.strip_suffix("_FILE")) else {
+        let Some(key) = name
+            .strip_prefix("DECKD_")
+            .and_then(|k| k.strip_suffix("_FILE"))
+        else {
             continue;
         };
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {name}={path}"))?;
-        dict.insert(key.to_ascii_lowercase(), text.trim_end_matches(['\n', '\r']).into());
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("reading {name}={path}"))?;
+        dict.insert(
+            key.to_ascii_lowercase(),
+            text.trim_end_matches(['\n', '\r']).into(),
+        );
     }
     Ok(dict)
 }

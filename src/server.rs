@@ -21,10 +21,19 @@ use crate::system::vitals::Vitals;
 use crate::system::{monitor, notify, probe, prometheus, readiness, watchdog};
 
 /// Serves on `listener` until `shutdown` resolves; tests pass a port-0 listener.
-pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn launch(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     config.validate()?;
-    let _serving = notify::extending_start_timeout("checking the database", crate::backup::startup::prepare(&config)).await?;
-    let db = notify::extending_start_timeout("applying database migrations", Db::open(&config)).await?;
+    let _serving = notify::extending_start_timeout(
+        "checking the database",
+        crate::backup::startup::prepare(&config),
+    )
+    .await?;
+    let db =
+        notify::extending_start_timeout("applying database migrations", Db::open(&config)).await?;
     let media = Media::open(&config)?;
     let metrics = match config.metrics_listen {
         Some(addr) => Some(prometheus::Endpoint::bind(addr).await?),
@@ -60,7 +69,11 @@ pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future
     spawn_companions(&state, addr, metrics, &stop_rx);
     let jobs = maintenance::spawn(scheduler, stop_rx.clone());
     let mut drain_rx = stop_rx.clone();
-    let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(async move {
+    let serve = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
         tracing::info!("shutting down: draining requests");
     });
@@ -81,11 +94,19 @@ pub async fn launch(config: Config, listener: TcpListener, shutdown: impl Future
 }
 
 /// Readiness, watchdog, resource monitor and the optional metrics listener; all end at shutdown.
-fn spawn_companions(state: &AppState, addr: SocketAddr, metrics: Option<prometheus::Endpoint>, stop: &watch::Receiver<bool>) {
+fn spawn_companions(
+    state: &AppState,
+    addr: SocketAddr,
+    metrics: Option<prometheus::Endpoint>,
+    stop: &watch::Receiver<bool>,
+) {
     let http = probe::reachable(addr);
     tokio::spawn(readiness::announce(state.db.clone(), http, stop.clone()));
     if let Some(every) = watchdog::ping_interval() {
-        tracing::info!(every_ms = every.as_millis() as u64, "systemd watchdog enabled");
+        tracing::info!(
+            every_ms = every.as_millis() as u64,
+            "systemd watchdog enabled"
+        );
         tokio::spawn(watchdog::run(state.db.clone(), http, every, stop.clone()));
     }
     tokio::spawn(monitor::run(state.clone(), stop.clone()));

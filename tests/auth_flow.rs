@@ -9,18 +9,36 @@ fn is_alnum(s: &str, len: usize) -> bool {
 }
 
 fn now_unix() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 #[track_caller]
 fn assert_login_shape(v: &Value, user_id: i64) {
-    let token = v["token"].as_str().unwrap_or_else(|| panic!("token missing: {v}"));
-    let refresh = v["refresh_token"].as_str().unwrap_or_else(|| panic!("refresh_token missing: {v}"));
-    assert!(is_alnum(token, 48), "token must be 48 alphanumerics: {token:?}");
-    assert!(is_alnum(refresh, 64), "refresh_token must be 64 alphanumerics: {refresh:?}");
-    let exp = v["expires_at"].as_i64().unwrap_or_else(|| panic!("expires_at must be an integer: {v}"));
+    let token = v["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("token missing: {v}"));
+    let refresh = v["refresh_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("refresh_token missing: {v}"));
+    assert!(
+        is_alnum(token, 48),
+        "token must be 48 alphanumerics: {token:?}"
+    );
+    assert!(
+        is_alnum(refresh, 64),
+        "refresh_token must be 64 alphanumerics: {refresh:?}"
+    );
+    let exp = v["expires_at"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("expires_at must be an integer: {v}"));
     let now = now_unix();
-    assert!(exp > now + 20 * 86400 && exp < now + 40 * 86400, "expires_at ~30 days ahead: {exp} vs now {now}");
+    assert!(
+        exp > now + 20 * 86400 && exp < now + 40 * 86400,
+        "expires_at ~30 days ahead: {exp} vs now {now}"
+    );
     assert_eq!(v["user_id"].as_i64(), Some(user_id), "user_id: {v}");
 }
 
@@ -41,7 +59,11 @@ async fn login_success_shape_and_case_insensitive_username() {
     let r2 = s.login_raw("alice", "correct horse battery").await;
     r2.expect(200, "login lower-case");
     assert_login_shape(&r2.json(), id);
-    assert_ne!(v["token"], r2.json()["token"], "each login issues a fresh token");
+    assert_ne!(
+        v["token"],
+        r2.json()["token"],
+        "each login issues a fresh token"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +77,9 @@ async fn bad_password_and_unknown_user_are_401_with_text() {
     r.expect(401, "unknown user");
     assert_eq!(r.text, "Invalid username or password");
     // Password is case-sensitive.
-    s.login_raw("alice", "CORRECT HORSE BATTERY").await.expect(401, "password case");
+    s.login_raw("alice", "CORRECT HORSE BATTERY")
+        .await
+        .expect(401, "password case");
 }
 
 #[tokio::test]
@@ -68,10 +92,21 @@ async fn check_user_token_is_bare_true_false_and_always_200() {
     let fake = "A".repeat(48);
     assert_eq!(check_token(&s, Some(&fake)).await, "false");
     let huge = "x".repeat(2000);
-    assert_eq!(check_token(&s, Some(&huge)).await, "false", "over-long token");
+    assert_eq!(
+        check_token(&s, Some(&huge)).await,
+        "false",
+        "over-long token"
+    );
     // Wrong scheme / malformed header values.
     for h in ["Basic abc", "Bearer", "Bearer ", "", "Token abc"] {
-        let r = s.request_auth_header(reqwest::Method::POST, "/CheckUserToken", Some(h), Body::None).await;
+        let r = s
+            .request_auth_header(
+                reqwest::Method::POST,
+                "/CheckUserToken",
+                Some(h),
+                Body::None,
+            )
+            .await;
         r.expect(200, &format!("CheckUserToken with Authorization {h:?}"));
         assert_eq!(r.text, "false", "Authorization {h:?}");
     }
@@ -85,7 +120,9 @@ async fn refresh_token_issues_new_working_tokens() {
     let id = s.create_user("alice", "correct horse battery").await;
     let v = s.login_raw("alice", "correct horse battery").await.json();
     let refresh = v["refresh_token"].as_str().unwrap();
-    let r = s.post_json("/refreshToken", None, &json!({"refresh_token": refresh})).await;
+    let r = s
+        .post_json("/refreshToken", None, &json!({"refresh_token": refresh}))
+        .await;
     r.expect(200, "/refreshToken");
     let nv = r.json();
     assert_login_shape(&nv, id);
@@ -95,7 +132,9 @@ async fn refresh_token_issues_new_working_tokens() {
 
     // An unknown refresh token → 401.
     let bad = "z".repeat(64);
-    s.post_json("/refreshToken", None, &json!({"refresh_token": bad})).await.expect(401, "bad refresh token");
+    s.post_json("/refreshToken", None, &json!({"refresh_token": bad}))
+        .await
+        .expect(401, "bad refresh token");
     // An access token is not a refresh token.
     s.post_json("/refreshToken", None, &json!({"refresh_token": v["token"]}))
         .await
@@ -110,10 +149,20 @@ async fn remove_token_logs_out_that_token() {
     let r = s.post_empty("/removeToken", Some(&token)).await;
     r.expect(200, "/removeToken");
     assert_eq!(r.text, "Token successfully removed");
-    assert_eq!(check_token(&s, Some(&token)).await, "false", "removed token is invalid");
-    assert_eq!(check_token(&s, Some(&other_device)).await, "true", "logging out one device keeps the others signed in");
+    assert_eq!(
+        check_token(&s, Some(&token)).await,
+        "false",
+        "removed token is invalid"
+    );
+    assert_eq!(
+        check_token(&s, Some(&other_device)).await,
+        "true",
+        "logging out one device keeps the others signed in"
+    );
     // Bad token → 401 on an auth-required route.
-    s.post_empty("/removeToken", Some("not-a-token")).await.expect(401, "/removeToken with bad token");
+    s.post_empty("/removeToken", Some("not-a-token"))
+        .await
+        .expect(401, "/removeToken with bad token");
     // Logging in again works.
     let t2 = s.login("alice", &password_for("alice")).await;
     assert_eq!(check_token(&s, Some(&t2)).await, "true");
@@ -130,16 +179,26 @@ async fn several_tokens_per_user_stay_valid() {
     // A refresh on one device must not log the others out either.
     let v = s.login_raw("alice", "correct horse battery").await.json();
     let refreshed = s
-        .post_json("/refreshToken", None, &json!({"refresh_token": v["refresh_token"]}))
+        .post_json(
+            "/refreshToken",
+            None,
+            &json!({"refresh_token": v["refresh_token"]}),
+        )
         .await;
     refreshed.expect(200, "refresh");
     tokens.push(refreshed.json()["token"].as_str().unwrap().to_string());
     for t in &tokens {
-        assert_eq!(check_token(&s, Some(t)).await, "true", "every device token stays valid");
+        assert_eq!(
+            check_token(&s, Some(t)).await,
+            "true",
+            "every device token stays valid"
+        );
     }
     // And every token can be used for an authenticated call.
     for t in &tokens {
-        s.get("/GetNotifications", Some(t)).await.expect(200, "GetNotifications per device");
+        s.get("/GetNotifications", Some(t))
+            .await
+            .expect(200, "GetNotifications per device");
     }
 }
 
@@ -151,8 +210,13 @@ async fn user_hash_from_token_is_json_string_of_sha256_lowercase() {
     let r = s.post_empty("/GetUserHashFromToken", Some(&token)).await;
     r.expect(200, "/GetUserHashFromToken");
     let v: Value = serde_json::from_str(r.text.trim()).expect("a JSON string with quotes");
-    assert_eq!(v, json!("2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90"));
-    s.post_empty("/GetUserHashFromToken", Some("nope")).await.expect(401, "bad token");
+    assert_eq!(
+        v,
+        json!("2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90")
+    );
+    s.post_empty("/GetUserHashFromToken", Some("nope"))
+        .await
+        .expect(401, "bad token");
 }
 
 #[tokio::test]

@@ -70,7 +70,10 @@ fn bad_gzb64_bodies() -> Vec<(&'static str, String)> {
         ("empty body", String::new()),
         ("not base64", "this is not base64 !!! ###".to_string()),
         ("base64 of plain JSON (not gzip)", b64(&valid_env)),
-        ("base64 of random bytes", b64(&[0x13, 0x37, 0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3])),
+        (
+            "base64 of random bytes",
+            b64(&[0x13, 0x37, 0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3]),
+        ),
         ("truncated gzip", b64(&gz[..gz.len() / 2])),
         ("gzip header only", b64(&gz[..10])),
         ("truncated base64", {
@@ -79,13 +82,30 @@ fn bad_gzb64_bodies() -> Vec<(&'static str, String)> {
         }),
         ("gzip of invalid UTF-8", b64(&gzip(&bad_utf8))),
         ("gzip of non-JSON text", b64(&gzip(b"hello, world"))),
-        ("JSON array instead of object", gzb64_encode(&json!([1, 2, 3]))),
+        (
+            "JSON array instead of object",
+            gzb64_encode(&json!([1, 2, 3])),
+        ),
         ("JSON string", gzb64_encode(&json!("just a string"))),
         ("JSON null", gzb64_encode(&Value::Null)),
-        ("object without expected fields", gzb64_encode(&json!({"nothing": "here"}))),
-        ("deck is a number", gzb64_encode(&json!({"deck": 5, "deck_hash": 5, "remote_deck": 5}))),
-        ("deeply nested envelope", b64(&gzip(nested_arrays(200_000).as_bytes()))),
-        ("deeply nested object envelope", b64(&gzip(format!("{}1{}", "{\"a\":".repeat(100_000), "}".repeat(100_000)).as_bytes()))),
+        (
+            "object without expected fields",
+            gzb64_encode(&json!({"nothing": "here"})),
+        ),
+        (
+            "deck is a number",
+            gzb64_encode(&json!({"deck": 5, "deck_hash": 5, "remote_deck": 5})),
+        ),
+        (
+            "deeply nested envelope",
+            b64(&gzip(nested_arrays(200_000).as_bytes())),
+        ),
+        (
+            "deeply nested object envelope",
+            b64(&gzip(
+                format!("{}1{}", "{\"a\":".repeat(100_000), "}".repeat(100_000)).as_bytes(),
+            )),
+        ),
         ("gzip bomb above the decompressed cap", bomb()),
     ]
 }
@@ -95,9 +115,15 @@ fn bad_inner_decks() -> Vec<(&'static str, String)> {
     vec![
         ("deck string not JSON", "definitely not json".to_string()),
         ("deck string is an array", "[]".to_string()),
-        ("deck name is a number", "{\"name\": 1, \"crowdanki_uuid\": \"x\", \"children\": [], \"notes\": []}".to_string()),
+        (
+            "deck name is a number",
+            "{\"name\": 1, \"crowdanki_uuid\": \"x\", \"children\": [], \"notes\": []}".to_string(),
+        ),
         ("deck string deeply nested", nested_arrays(200_000)),
-        ("deck children nested 20000 levels", deep_children_deck(20_000)),
+        (
+            "deck children nested 20000 levels",
+            deep_children_deck(20_000),
+        ),
         ("note with non-string fields", {
             let mut d = tiny_deck();
             d["name"] = json!("Broken Notes");
@@ -127,15 +153,36 @@ async fn snapshot(s: &TestServer, hashes: &[String]) -> Snapshot {
     Snapshot { full, timestamps }
 }
 
-async fn assert_unchanged(s: &TestServer, hashes: &[String], before: &Snapshot, since: &str, what: &str) {
+async fn assert_unchanged(
+    s: &TestServer,
+    hashes: &[String],
+    before: &Snapshot,
+    since: &str,
+    what: &str,
+) {
     let after = snapshot(s, hashes).await;
-    assert_eq!(after.full, before.full, "{what}: published decks must pull identically");
-    assert_eq!(after.timestamps, before.timestamps, "{what}: deck timestamps unchanged");
+    assert_eq!(
+        after.full, before.full,
+        "{what}: published decks must pull identically"
+    );
+    assert_eq!(
+        after.timestamps, before.timestamps,
+        "{what}: deck timestamps unchanged"
+    );
     for h in hashes {
-        assert_eq!(s.pull_since(h, since).await, json!([]), "{what}: nothing new since {since}");
+        assert_eq!(
+            s.pull_since(h, since).await,
+            json!([]),
+            "{what}: nothing new since {since}"
+        );
     }
-    assert!(s.pending(None).await.is_empty(), "{what}: nothing queued for review");
-    s.get("/healthz", None).await.expect(200, &format!("{what}: server still healthy"));
+    assert!(
+        s.pending(None).await.is_empty(),
+        "{what}: nothing queued for review"
+    );
+    s.get("/healthz", None)
+        .await
+        .expect(200, &format!("{what}: server still healthy"));
 }
 
 async fn setup() -> (TestServer, String, Vec<String>) {
@@ -158,8 +205,17 @@ async fn send_text(s: &TestServer, path: &str, token: &str, body: String, what: 
 
 #[track_caller]
 fn assert_400_with_text(r: &Resp, what: &str) {
-    assert_eq!(r.status, 400, "{what}: expected 400, got {} {:?}", r.status, r.text.chars().take(200).collect::<String>());
-    assert!(!r.text.trim().is_empty(), "{what}: 400 must carry a clear text");
+    assert_eq!(
+        r.status,
+        400,
+        "{what}: expected 400, got {} {:?}",
+        r.status,
+        r.text.chars().take(200).collect::<String>()
+    );
+    assert!(
+        !r.text.trim().is_empty(),
+        "{what}: 400 must carry a clear text"
+    );
 }
 
 #[tokio::test]
@@ -172,7 +228,14 @@ async fn create_deck_rejects_bad_gzb64() {
         assert_400_with_text(&r, &format!("/createDeck {what}"));
     }
     for (what, inner) in bad_inner_decks() {
-        let r = send_text(&s, "/createDeck", &alice, gzb64_encode_plugin(&json!({"deck": inner})), what).await;
+        let r = send_text(
+            &s,
+            "/createDeck",
+            &alice,
+            gzb64_encode_plugin(&json!({"deck": inner})),
+            what,
+        )
+        .await;
         assert_400_with_text(&r, &format!("/createDeck {what}"));
     }
     assert_unchanged(&s, &hashes, &before, &since, "/createDeck").await;
@@ -203,7 +266,15 @@ async fn submit_card_rejects_bad_gzb64() {
     let r = s.post_gzb64("/submitCard", Some(&alice), &env).await;
     r.expect_4xx("/submitCard with mistyped fields");
     // Bad remote_deck hash.
-    let env = submit_body("Not A Hash!", DEMO_NAME, DEMO_NAME, &tiny_deck(), 10, "", true);
+    let env = submit_body(
+        "Not A Hash!",
+        DEMO_NAME,
+        DEMO_NAME,
+        &tiny_deck(),
+        10,
+        "",
+        true,
+    );
     let r = s.post_gzb64("/submitCard", Some(&alice), &env).await;
     r.expect(400, "/submitCard invalid deck hash");
     assert_unchanged(&s, &hashes, &before, &since, "/submitCard").await;
@@ -218,7 +289,13 @@ async fn upload_deck_stats_rejects_bad_gzb64() {
         let r = send_text(&s, "/UploadDeckStats", &alice, body, what).await;
         assert_400_with_text(&r, &format!("/UploadDeckStats {what}"));
     }
-    let r = s.post_gzb64("/UploadDeckStats", Some(&alice), &json!({"deck_hash": hashes[0], "review_history": "nope"})).await;
+    let r = s
+        .post_gzb64(
+            "/UploadDeckStats",
+            Some(&alice),
+            &json!({"deck_hash": hashes[0], "review_history": "nope"}),
+        )
+        .await;
     assert_400_with_text(&r, "/UploadDeckStats review_history not an object");
     assert_unchanged(&s, &hashes, &before, &since, "/UploadDeckStats").await;
 }
@@ -229,28 +306,51 @@ async fn json_routes_reject_bad_json_without_side_effects() {
     let before = snapshot(&s, &hashes).await;
     let since = sync_point().await;
     let deep = nested_arrays(200_000);
-    for path in ["/pullChanges", "/CheckDeckAlive", "/submitChangelog", "/requestRemoval", "/AddSubscription", "/MarkNotificationsRead"] {
+    for path in [
+        "/pullChanges",
+        "/CheckDeckAlive",
+        "/submitChangelog",
+        "/requestRemoval",
+        "/AddSubscription",
+        "/MarkNotificationsRead",
+    ] {
         for (what, body) in [
-            ("not JSON", Body::Raw("application/json", b"{not json".to_vec())),
-            ("deep nesting", Body::Raw("application/json", deep.clone().into_bytes())),
+            (
+                "not JSON",
+                Body::Raw("application/json", b"{not json".to_vec()),
+            ),
+            (
+                "deep nesting",
+                Body::Raw("application/json", deep.clone().into_bytes()),
+            ),
             ("wrong shape", Body::Json(json!([1, 2, 3]))),
         ] {
-            let r = s.request(reqwest::Method::POST, path, Some(&alice), body).await;
+            let r = s
+                .request(reqwest::Method::POST, path, Some(&alice), body)
+                .await;
             r.expect_4xx(&format!("{path} {what}"));
         }
     }
     // CheckDeckAlive with a malformed hash → 400.
-    s.post_json("/CheckDeckAlive", None, &json!({"deck_hashes": [hashes[0], "bad hash!"]}))
-        .await
-        .expect(400, "CheckDeckAlive malformed hash");
+    s.post_json(
+        "/CheckDeckAlive",
+        None,
+        &json!({"deck_hashes": [hashes[0], "bad hash!"]}),
+    )
+    .await
+    .expect(400, "CheckDeckAlive malformed hash");
     assert_unchanged(&s, &hashes, &before, &since, "JSON routes").await;
 }
 
 /// Reads one HTTP/1.1 response with a Content-Length from `r`; returns its status.
 fn read_response(r: &mut impl std::io::BufRead, what: &str) -> u16 {
     let mut line = String::new();
-    r.read_line(&mut line).unwrap_or_else(|e| panic!("{what}: no response on the kept-alive connection ({e})"));
-    assert!(line.starts_with("HTTP/1.1 "), "{what}: the server closed the connection instead of answering (read {line:?})");
+    r.read_line(&mut line)
+        .unwrap_or_else(|e| panic!("{what}: no response on the kept-alive connection ({e})"));
+    assert!(
+        line.starts_with("HTTP/1.1 "),
+        "{what}: the server closed the connection instead of answering (read {line:?})"
+    );
     let status = line[9..12].parse().unwrap();
     let mut length = None;
     loop {
@@ -265,7 +365,8 @@ fn read_response(r: &mut impl std::io::BufRead, what: &str) -> u16 {
             }
         }
     }
-    let mut body = vec![0; length.unwrap_or_else(|| panic!("{what}: response without Content-Length"))];
+    let mut body =
+        vec![0; length.unwrap_or_else(|| panic!("{what}: response without Content-Length"))];
     r.read_exact(&mut body).unwrap();
     status
 }

@@ -26,7 +26,12 @@ async fn concurrent_suggestions_are_all_queued_and_approvable() {
     let alice = s.user("alice").await;
     let g = gen_deck("Busy Deck", 40, 2);
     let hash = s.publish(&alice, &g.deck).await;
-    let root_guids: Vec<String> = g.notes.iter().filter(|(_, p)| p == "Busy Deck").map(|(g, _)| g.clone()).collect();
+    let root_guids: Vec<String> = g
+        .notes
+        .iter()
+        .filter(|(_, p)| p == "Busy Deck")
+        .map(|(g, _)| g.clone())
+        .collect();
     assert!(root_guids.len() >= WRITERS);
 
     let names: Vec<String> = (0..WRITERS).map(|i| format!("writer{i}")).collect();
@@ -37,8 +42,16 @@ async fn concurrent_suggestions_are_all_queued_and_approvable() {
         let (s, tok, guid, hash, uuid) = (&s, &tokens[i], &root_guids[i], &hash, &g.uuid);
         async move {
             let back = format!("edited by writer{i}");
-            s.suggest(tok, hash, "Busy Deck", uuid, vec![note(guid, &[&format!("Question {i}"), &back], &["gen"])], &format!("edit {i}"), false)
-                .await
+            s.suggest(
+                tok,
+                hash,
+                "Busy Deck",
+                uuid,
+                vec![note(guid, &[&format!("Question {i}"), &back], &["gen"])],
+                &format!("edit {i}"),
+                false,
+            )
+            .await
         }
     }));
     let pulls = join_all((0..4).map(|_| pull_loop(&s, &hash, 5)));
@@ -49,19 +62,43 @@ async fn concurrent_suggestions_are_all_queued_and_approvable() {
     assert_eq!(pulled.iter().sum::<usize>(), 20);
 
     let pending = s.pending(Some(&hash)).await;
-    assert_eq!(pending.len(), WRITERS, "every suggestion is listed: {pending:?}");
+    assert_eq!(
+        pending.len(),
+        WRITERS,
+        "every suggestion is listed: {pending:?}"
+    );
     let authors: BTreeSet<String> = pending.iter().map(commit_author).collect();
     for n in &names {
-        assert!(authors.iter().any(|a| a.contains(n.as_str())), "author {n} missing in {authors:?}");
+        assert!(
+            authors.iter().any(|a| a.contains(n.as_str())),
+            "author {n} missing in {authors:?}"
+        );
     }
     let ids: BTreeSet<i64> = pending.iter().map(commit_id).collect();
     assert_eq!(ids.len(), WRITERS, "distinct commit ids");
     // Oldest first.
-    let created: Vec<String> = pending.iter().map(|p| p["created_at"].to_string()).collect();
+    let created: Vec<String> = pending
+        .iter()
+        .map(|p| p["created_at"].to_string())
+        .collect();
     let mut sorted = created.clone();
     sorted.sort();
-    assert!(created.len() == WRITERS && (created == sorted || pending.iter().map(commit_id).collect::<Vec<_>>().windows(2).all(|w| w[0] < w[1])), "oldest first: {pending:?}");
-    assert_eq!(s.pull_since(&hash, &ts).await, json!([]), "nothing visible before approval");
+    assert!(
+        created.len() == WRITERS
+            && (created == sorted
+                || pending
+                    .iter()
+                    .map(commit_id)
+                    .collect::<Vec<_>>()
+                    .windows(2)
+                    .all(|w| w[0] < w[1])),
+        "oldest first: {pending:?}"
+    );
+    assert_eq!(
+        s.pull_since(&hash, &ts).await,
+        json!([]),
+        "nothing visible before approval"
+    );
 
     // Approve all at once from parallel CLI processes while pulls keep running.
     let id_strings: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
@@ -96,20 +133,39 @@ async fn concurrent_owner_force_overwrites_all_apply() {
     let writes = join_all((0..WRITERS).map(|i| {
         let (s, alice, hash, uuid, guid) = (&s, &alice, &hash, &g.uuid, &guids[i]);
         async move {
-            s.suggest(alice, hash, "Force Deck", uuid, vec![note(guid, &[&format!("Q{i}"), &format!("forced {i}")], &["gen"])], "", true)
-                .await
+            s.suggest(
+                alice,
+                hash,
+                "Force Deck",
+                uuid,
+                vec![note(
+                    guid,
+                    &[&format!("Q{i}"), &format!("forced {i}")],
+                    &["gen"],
+                )],
+                "",
+                true,
+            )
+            .await
         }
     }));
     let pulls = join_all((0..4).map(|_| pull_loop(&s, &hash, 5)));
     let (results, _) = tokio::join!(writes, pulls);
     for (i, r) in results.iter().enumerate() {
-        assert_eq!((r.status, r.text.as_str()), (200, "Success"), "force write {i}");
+        assert_eq!(
+            (r.status, r.text.as_str()),
+            (200, "Success"),
+            "force write {i}"
+        );
     }
     let p = s.pull_since(&hash, &ts).await;
     let e = entry_for(&p, &hash).unwrap();
     assert_eq!(all_notes(&e["deck"]).len(), WRITERS);
     for i in 0..WRITERS {
-        assert_eq!(find_note(&e["deck"], &guids[i]).unwrap()["fields"][1], format!("forced {i}"));
+        assert_eq!(
+            find_note(&e["deck"], &guids[i]).unwrap()["fields"][1],
+            format!("forced {i}")
+        );
     }
     assert!(s.pending(None).await.is_empty());
 }
@@ -119,12 +175,18 @@ async fn concurrent_publishes_by_different_users() {
     let s = TestServer::start().await;
     let names: Vec<String> = (0..WRITERS).map(|i| format!("publisher{i}")).collect();
     let tokens: Vec<String> = join_all(names.iter().map(|n| s.user(n))).await;
-    let decks: Vec<GenDeck> = (0..WRITERS).map(|i| gen_deck(&format!("Parallel {i}"), 30, 2)).collect();
-    let hashes: Vec<String> = join_all((0..WRITERS).map(|i| s.publish(&tokens[i], &decks[i].deck))).await;
+    let decks: Vec<GenDeck> = (0..WRITERS)
+        .map(|i| gen_deck(&format!("Parallel {i}"), 30, 2))
+        .collect();
+    let hashes: Vec<String> =
+        join_all((0..WRITERS).map(|i| s.publish(&tokens[i], &decks[i].deck))).await;
     for (d, h) in decks.iter().zip(&hashes) {
         assert_eq!(*h, d.hash());
     }
-    let map: serde_json::Map<String, Value> = hashes.iter().map(|h| (h.clone(), sub_value(FIRST_PULL_TS))).collect();
+    let map: serde_json::Map<String, Value> = hashes
+        .iter()
+        .map(|h| (h.clone(), sub_value(FIRST_PULL_TS)))
+        .collect();
     let map = Value::Object(map);
     let pulls = join_all((0..4).map(|_| s.pull(&map))).await;
     for p in pulls {
@@ -142,10 +204,16 @@ async fn concurrent_publishes_by_different_users() {
 async fn concurrent_logins_and_token_checks() {
     let s = TestServer::start().await;
     s.create_user("alice", "correct horse battery").await;
-    let tokens: Vec<String> = join_all((0..16).map(|_| s.login("alice", "correct horse battery"))).await;
+    let tokens: Vec<String> =
+        join_all((0..16).map(|_| s.login("alice", "correct horse battery"))).await;
     let distinct: BTreeSet<&String> = tokens.iter().collect();
     assert_eq!(distinct.len(), 16);
-    let checks = join_all(tokens.iter().map(|t| s.post_empty("/CheckUserToken", Some(t)))).await;
+    let checks = join_all(
+        tokens
+            .iter()
+            .map(|t| s.post_empty("/CheckUserToken", Some(t))),
+    )
+    .await;
     for c in checks {
         assert_eq!((c.status, c.text.as_str()), (200, "true"));
     }
@@ -164,15 +232,26 @@ async fn streamed_reads_always_leave_a_connection_for_token_checks() {
     let second = db.begin_stream().await.unwrap();
     let mut third = Box::pin(db.begin_stream());
     assert!(
-        tokio::time::timeout(std::time::Duration::from_millis(300), &mut third).await.is_err(),
+        tokio::time::timeout(std::time::Duration::from_millis(300), &mut third)
+            .await
+            .is_err(),
         "a third stream must wait: it would take the last read connection"
     );
-    let mut conn = db.reader().acquire().await.expect("the reserved connection is free for short reads");
-    let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *conn).await.unwrap();
+    let mut conn = db
+        .reader()
+        .acquire()
+        .await
+        .expect("the reserved connection is free for short reads");
+    let one: i64 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
     assert_eq!(one, 1);
     drop(conn);
     drop(first);
-    third.await.expect("a slot freed by a finished stream is taken up");
+    third
+        .await
+        .expect("a slot freed by a finished stream is taken up");
     drop(second);
     db.close().await;
 }

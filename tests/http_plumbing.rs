@@ -20,18 +20,47 @@ async fn every_response_has_x_process_time() {
         ("healthz", s.get("/healthz", None).await),
         ("readyz", s.get("/readyz", None).await),
         ("login 401", s.login_raw("alice", "wrong").await),
-        ("CheckUserToken", s.post_empty("/CheckUserToken", Some(&alice)).await),
-        ("pullChanges", s.pull_raw(&json!({hash.clone(): sub_value(FIRST_PULL_TS)})).await),
-        ("pull 400", s.pull_raw(&json!({"bad key!": sub_value(FIRST_PULL_TS)})).await),
+        (
+            "CheckUserToken",
+            s.post_empty("/CheckUserToken", Some(&alice)).await,
+        ),
+        (
+            "pullChanges",
+            s.pull_raw(&json!({hash.clone(): sub_value(FIRST_PULL_TS)}))
+                .await,
+        ),
+        (
+            "pull 400",
+            s.pull_raw(&json!({"bad key!": sub_value(FIRST_PULL_TS)}))
+                .await,
+        ),
         ("unknown route 404", s.get("/no/such/route", None).await),
-        ("createDeck 400", s.post_text("/createDeck", Some(&alice), "garbage").await),
+        (
+            "createDeck 400",
+            s.post_text("/createDeck", Some(&alice), "garbage").await,
+        ),
         ("auth 401", s.get("/GetNotifications", Some("bad")).await),
-        ("GetDeckTimestamp", s.get(&format!("/GetDeckTimestamp/{hash}"), None).await),
-        ("media 503", s.post_json("/media/manifest", Some(&alice), &json!({"deck_hash": hash, "filenames": ["a.png"]})).await),
+        (
+            "GetDeckTimestamp",
+            s.get(&format!("/GetDeckTimestamp/{hash}"), None).await,
+        ),
+        (
+            "media 503",
+            s.post_json(
+                "/media/manifest",
+                Some(&alice),
+                &json!({"deck_hash": hash, "filenames": ["a.png"]}),
+            )
+            .await,
+        ),
     ];
     for (what, r) in responses {
         let h = r.header("x-process-time");
-        assert!(h.as_deref().is_some_and(|v| !v.trim().is_empty()), "{what} ({}) lacks X-Process-Time", r.status);
+        assert!(
+            h.as_deref().is_some_and(|v| !v.trim().is_empty()),
+            "{what} ({}) lacks X-Process-Time",
+            r.status
+        );
     }
 }
 
@@ -41,7 +70,9 @@ async fn unknown_route_is_404_not_401() {
     let t = s.user("alice").await;
     let r = s.get("/definitely/not/here", Some(&t)).await;
     r.expect(404, "unknown route");
-    let r = s.post_empty("/definitely/not/here", Some("bad-token")).await;
+    let r = s
+        .post_empty("/definitely/not/here", Some("bad-token"))
+        .await;
     r.expect(404, "unknown route with bad token");
 }
 
@@ -56,14 +87,30 @@ async fn login_rate_limit_eventually_429() {
         if r.status == 429 {
             break;
         }
-        assert_eq!(r.status, 200, "before the limit logins succeed: {statuses:?}");
+        assert_eq!(
+            r.status, 200,
+            "before the limit logins succeed: {statuses:?}"
+        );
     }
-    assert_eq!(statuses.last(), Some(&429), "login must eventually be rate limited: {statuses:?}");
-    assert!(statuses.len() >= 2, "the first login must not be limited: {statuses:?}");
+    assert_eq!(
+        statuses.last(),
+        Some(&429),
+        "login must eventually be rate limited: {statuses:?}"
+    );
+    assert!(
+        statuses.len() >= 2,
+        "the first login must not be limited: {statuses:?}"
+    );
     // Other routes are not affected by the login limiter.
     let r = s.post_empty("/CheckUserToken", None).await;
-    assert_eq!((r.status, r.text.as_str()), (200, "false"), "CheckUserToken unaffected");
-    s.get("/healthz", None).await.expect(200, "healthz unaffected");
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (200, "false"),
+        "CheckUserToken unaffected"
+    );
+    s.get("/healthz", None)
+        .await
+        .expect(200, "healthz unaffected");
 }
 
 #[tokio::test]
@@ -71,10 +118,18 @@ async fn pull_answer_is_gzb64_text() {
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     let hash = s.publish_demo(&alice).await;
-    let r = s.pull_raw(&json!({hash.clone(): sub_value(FIRST_PULL_TS)})).await;
+    let r = s
+        .pull_raw(&json!({hash.clone(): sub_value(FIRST_PULL_TS)}))
+        .await;
     r.expect(200, "pull");
     let body = r.text.trim();
-    assert!(!body.is_empty() && body.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='), "one line of standard base64");
+    assert!(
+        !body.is_empty()
+            && body
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='),
+        "one line of standard base64"
+    );
     assert_eq!(body.len() % 4, 0, "padded base64");
     let v = gzb64_decode(body);
     assert_eq!(v[0]["deck_hash"], hash.as_str());
@@ -89,8 +144,20 @@ async fn json_route_accepts_json_body_regardless_of_extra_fields() {
     s.create_user("bob", "bob password 123").await;
     let r = s.post_json("/login", None, &json!({"username": "bob", "password": "bob password 123", "extra": [1, 2], "client": "anki"})).await;
     r.expect(200, "login with extra fields");
-    let r = s.post_json("/CheckDeckAlive", None, &json!({"deck_hashes": [hash], "unknown": true})).await;
+    let r = s
+        .post_json(
+            "/CheckDeckAlive",
+            None,
+            &json!({"deck_hashes": [hash], "unknown": true}),
+        )
+        .await;
     r.expect(200, "CheckDeckAlive with extra fields");
-    let r = s.post_json("/submitChangelog", Some(&alice), &json!({"deck_hash": hash, "changelog": "ok", "whatever": {}})).await;
+    let r = s
+        .post_json(
+            "/submitChangelog",
+            Some(&alice),
+            &json!({"deck_hash": hash, "changelog": "ok", "whatever": {}}),
+        )
+        .await;
     r.expect(200, "submitChangelog with extra fields");
 }

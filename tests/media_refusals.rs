@@ -23,9 +23,20 @@ struct Fixture {
 async fn fixture_with(tweak: impl Fn(&mut deckd::Config)) -> Fixture {
     let s = TestServer::start_with(tweak).await;
     let alice = s.user("alice").await;
-    let deck = root_deck("Refusals", &new_uuid(), "", vec![note("RefuseNote", &["<img src=\"x.png\">", "y"], &[])], vec![]);
+    let deck = root_deck(
+        "Refusals",
+        &new_uuid(),
+        "",
+        vec![note("RefuseNote", &["<img src=\"x.png\">", "y"], &[])],
+        vec![],
+    );
     let r = s.publish_raw(&alice, &deck).await.json();
-    Fixture { hash: r["message"].as_str().unwrap().into(), bulk: r["bulk_operation_id"].as_str().unwrap().into(), s, alice }
+    Fixture {
+        hash: r["message"].as_str().unwrap().into(),
+        bulk: r["bulk_operation_id"].as_str().unwrap().into(),
+        s,
+        alice,
+    }
 }
 
 async fn fixture() -> Fixture {
@@ -35,10 +46,21 @@ async fn fixture() -> Fixture {
 impl Fixture {
     /// An upload URL for `bytes` under `name`.
     async fn upload_url(&self, name: &str, bytes: &[u8]) -> String {
-        let c = self.s.media_check(&self.alice, &self.hash, vec![listing(name, "RefuseNote", bytes)], &self.bulk).await;
+        let c = self
+            .s
+            .media_check(
+                &self.alice,
+                &self.hash,
+                vec![listing(name, "RefuseNote", bytes)],
+                &self.bulk,
+            )
+            .await;
         c.expect(200, "check");
         let c = c.json();
-        c["missing_files"][0]["upload_url"].as_str().unwrap_or_else(|| panic!("no upload URL: {c}")).to_string()
+        c["missing_files"][0]["upload_url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no upload URL: {c}"))
+            .to_string()
     }
 
     /// PUTs `bytes` as `name` and asserts the refusal `status` left nothing stored.
@@ -70,10 +92,14 @@ async fn wrong_md5_is_refused() {
     let r = f.s.media_put(&url, other.clone(), None).await;
     r.expect(400, "bytes with another MD5");
     assert!(r.text.contains("MD5"), "{}", r.text);
-    let r = f.s.media_put(&url, png.clone(), Some(content_md5(&other))).await;
+    let r =
+        f.s.media_put(&url, png.clone(), Some(content_md5(&other)))
+            .await;
     r.expect(400, "Content-MD5 header that does not match");
     f.assert_nothing_stored();
-    f.s.media_put(&url, png.clone(), Some(content_md5(&png))).await.expect(200, "the right bytes still upload");
+    f.s.media_put(&url, png.clone(), Some(content_md5(&png)))
+        .await
+        .expect(200, "the right bytes still upload");
 }
 
 #[tokio::test]
@@ -83,12 +109,21 @@ async fn oversize_uploads_are_refused() {
     let url = f.upload_url("x.png", &png).await;
     let mut bigger = png.clone();
     bigger.extend([0u8; 100]);
-    f.s.media_put(&url, bigger, None).await.expect(413, "more bytes than announced");
+    f.s.media_put(&url, bigger, None)
+        .await
+        .expect(413, "more bytes than announced");
     f.assert_nothing_stored();
 
     let too_big = json!({"hash": "0".repeat(32), "filename": "big.png", "note_guid": "RefuseNote", "file_size": 10 * 1024 * 1024 + 1});
-    let c = f.s.media_check(&f.alice, &f.hash, vec![too_big.clone()], &f.bulk).await.json();
-    assert_eq!(c["failed_files"], json!([too_big]), "over 10 MB fails at check");
+    let c =
+        f.s.media_check(&f.alice, &f.hash, vec![too_big.clone()], &f.bulk)
+            .await
+            .json();
+    assert_eq!(
+        c["failed_files"],
+        json!([too_big]),
+        "over 10 MB fails at check"
+    );
     assert_eq!(c["batch_id"], Value::Null);
 }
 
@@ -97,24 +132,47 @@ async fn expired_foreign_and_missing_tokens_are_refused() {
     let f = fixture().await;
     let png = red1x1_png();
     let hash = md5_hex(&png);
-    let grant = |direction, hash: &str, expires| Grant { direction, hash: hash.into(), size: 69, user: 1, kind_tag: "png".into(), expires };
+    let grant = |direction, hash: &str, expires| Grant {
+        direction,
+        hash: hash.into(),
+        size: 69,
+        user: 1,
+        kind_tag: "png".into(),
+        expires,
+    };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let base = format!("{}/v1/media/{hash}", f.s.base_url());
 
     let expired = f.signer().sign(&grant(Direction::Upload, &hash, now - 1));
-    let r = f.s.media_put(&format!("{base}?token={expired}"), png.clone(), None).await;
+    let r =
+        f.s.media_put(&format!("{base}?token={expired}"), png.clone(), None)
+            .await;
     r.expect(401, "expired token");
     assert!(r.text.contains("expired"), "{}", r.text);
 
     let other_hash = "0123456789abcdef0123456789abcdef";
-    let foreign = f.signer().sign(&grant(Direction::Upload, other_hash, now + 600));
-    f.s.media_put(&format!("{base}?token={foreign}"), png.clone(), None).await.expect(401, "token for another hash");
-    let download_token = f.signer().sign(&grant(Direction::Download, &hash, now + 600));
-    f.s.media_put(&format!("{base}?token={download_token}"), png.clone(), None).await.expect(401, "download token used to upload");
+    let foreign = f
+        .signer()
+        .sign(&grant(Direction::Upload, other_hash, now + 600));
+    f.s.media_put(&format!("{base}?token={foreign}"), png.clone(), None)
+        .await
+        .expect(401, "token for another hash");
+    let download_token = f
+        .signer()
+        .sign(&grant(Direction::Download, &hash, now + 600));
+    f.s.media_put(&format!("{base}?token={download_token}"), png.clone(), None)
+        .await
+        .expect(401, "download token used to upload");
 
-    let forged = Signer::load_or_create(&f.s.data_dir().join("not-the-key")).unwrap().sign(&grant(Direction::Upload, &hash, now + 600));
-    f.s.media_put(&format!("{base}?token={forged}"), png.clone(), None).await.expect(401, "token signed with another key");
-    f.s.media_put(&base, png.clone(), None).await.expect(401, "no token");
+    let forged = Signer::load_or_create(&f.s.data_dir().join("not-the-key"))
+        .unwrap()
+        .sign(&grant(Direction::Upload, &hash, now + 600));
+    f.s.media_put(&format!("{base}?token={forged}"), png.clone(), None)
+        .await
+        .expect(401, "token signed with another key");
+    f.s.media_put(&base, png.clone(), None)
+        .await
+        .expect(401, "no token");
     f.assert_nothing_stored();
 
     let (status, _, _) = f.s.media_get(&format!("{base}?token={expired}"), &[]).await;
@@ -125,28 +183,67 @@ async fn expired_foreign_and_missing_tokens_are_refused() {
 async fn unsafe_names_and_bad_listings_fail_at_check() {
     let f = fixture().await;
     let png = red1x1_png();
-    let bad_names = ["../../etc/passwd.png", "a/b.png", "..\\x.png", ".hidden.png", "run.exe", "noext", "x.png\u{0}.txt"];
-    let mut files: Vec<Value> = bad_names.iter().map(|n| listing(n, "RefuseNote", &png)).collect();
+    let bad_names = [
+        "../../etc/passwd.png",
+        "a/b.png",
+        "..\\x.png",
+        ".hidden.png",
+        "run.exe",
+        "noext",
+        "x.png\u{0}.txt",
+    ];
+    let mut files: Vec<Value> = bad_names
+        .iter()
+        .map(|n| listing(n, "RefuseNote", &png))
+        .collect();
     files.push(json!({"hash": "NOT-A-HASH", "filename": "ok.png", "note_guid": "RefuseNote", "file_size": 69}));
     files.push(listing("ok.png", "NoSuchNote", &png));
     files.push(json!({"hash": md5_hex(&png), "filename": "zero.png", "note_guid": "RefuseNote", "file_size": 0}));
-    let c = f.s.media_check(&f.alice, &f.hash, files.clone(), &f.bulk).await;
+    let c =
+        f.s.media_check(&f.alice, &f.hash, files.clone(), &f.bulk)
+            .await;
     c.expect(200, "check with bad entries");
     let c = c.json();
-    assert_eq!(c["failed_files"].as_array().unwrap().len(), files.len(), "{c}");
+    assert_eq!(
+        c["failed_files"].as_array().unwrap().len(),
+        files.len(),
+        "{c}"
+    );
     assert_eq!(c["missing_files"], json!([]));
 
-    let hundred_one: Vec<Value> = (0..101).map(|i| listing(&format!("f{i}.png"), "RefuseNote", &[i as u8])).collect();
-    f.s.media_check(&f.alice, &f.hash, hundred_one, &f.bulk).await.expect(400, "more than 100 files");
-    f.s.media_check(&f.alice, &f.hash, vec![], &f.bulk).await.expect(400, "no files");
-    f.s.media_check(&f.alice, "no-such-deck-here", vec![listing("x.png", "RefuseNote", &png)], "").await.expect(404, "unknown deck");
+    let hundred_one: Vec<Value> = (0..101)
+        .map(|i| listing(&format!("f{i}.png"), "RefuseNote", &[i as u8]))
+        .collect();
+    f.s.media_check(&f.alice, &f.hash, hundred_one, &f.bulk)
+        .await
+        .expect(400, "more than 100 files");
+    f.s.media_check(&f.alice, &f.hash, vec![], &f.bulk)
+        .await
+        .expect(400, "no files");
+    f.s.media_check(
+        &f.alice,
+        "no-such-deck-here",
+        vec![listing("x.png", "RefuseNote", &png)],
+        "",
+    )
+    .await
+    .expect(404, "unknown deck");
 
-    let (status, _, _) = f.s.media_get(&format!("{}/v1/media/..%2F..%2Fetc%2Fpasswd?token=x", f.s.base_url()), &[]).await;
+    let (status, _, _) =
+        f.s.media_get(
+            &format!("{}/v1/media/..%2F..%2Fetc%2Fpasswd?token=x", f.s.base_url()),
+            &[],
+        )
+        .await;
     assert_eq!(status, 400, "a traversal in the URL hash");
     let names: Vec<String> = (0..501).map(|i| format!("n{i}.png")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    f.s.media_manifest(&f.alice, &f.hash, &names).await.expect(429, "more than 500 names");
-    f.s.media_manifest(&f.alice, &f.hash, &[]).await.expect(400, "no names");
+    f.s.media_manifest(&f.alice, &f.hash, &names)
+        .await
+        .expect(429, "more than 500 names");
+    f.s.media_manifest(&f.alice, &f.hash, &[])
+        .await
+        .expect(400, "no names");
     f.assert_nothing_stored();
 }
 
@@ -158,7 +255,9 @@ async fn truncated_and_corrupt_images_are_refused() {
     assert!(text.contains("corrupt or truncated"), "{text}");
     let jpg = image_bytes(ImageFormat::Jpeg, 64, 64, 2);
     f.refused("x.png", jpg.clone(), 422).await;
-    let text = f.refused("x.jpg", b"GIF89a definitely not a jpeg".to_vec(), 422).await;
+    let text = f
+        .refused("x.jpg", b"GIF89a definitely not a jpeg".to_vec(), 422)
+        .await;
     assert!(text.contains("not a jpg image"), "{text}");
     f.refused("x.webp", vec![0u8; 500], 422).await;
 }
@@ -178,7 +277,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -205,7 +308,12 @@ async fn unsanitised_svg_uploads_are_refused() {
     let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><rect width="1" height="1"/></svg>"#;
     let text = f.refused("x.svg", svg.to_vec(), 422).await;
     assert!(text.contains("sanitise"), "{text}");
-    f.refused("x.svg", b"<html><script>alert(1)</script></html>".to_vec(), 422).await;
+    f.refused(
+        "x.svg",
+        b"<html><script>alert(1)</script></html>".to_vec(),
+        422,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -219,7 +327,11 @@ async fn a_client_disconnecting_mid_upload_leaves_nothing() {
     let total = png.len();
     tokio::task::spawn_blocking(move || {
         let mut tcp = std::net::TcpStream::connect(addr).unwrap();
-        write!(tcp, "PUT {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {total}\r\n\r\n").unwrap();
+        write!(
+            tcp,
+            "PUT {path_and_query} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {total}\r\n\r\n"
+        )
+        .unwrap();
         tcp.write_all(&half).unwrap();
         tcp.flush().unwrap();
         std::thread::sleep(Duration::from_millis(200));
@@ -237,7 +349,11 @@ async fn a_client_disconnecting_mid_upload_leaves_nothing() {
     // A keep-alive connection that sends garbage after the headers does not wedge the server.
     let mut tcp = std::net::TcpStream::connect(addr).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(tcp, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        tcp,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut answer = String::new();
     tcp.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -251,11 +367,29 @@ async fn quotas_answer_429_with_retry_after() {
     })
     .await;
     let png = red1x1_png();
-    f.s.upload_media(&f.alice, &f.hash, &[("x.png", "RefuseNote", png.clone())], &f.bulk).await;
+    f.s.upload_media(
+        &f.alice,
+        &f.hash,
+        &[("x.png", "RefuseNote", png.clone())],
+        &f.bulk,
+    )
+    .await;
     let other = image_bytes(ImageFormat::Png, 4, 4, 5);
-    let r = f.s.media_check(&f.alice, &f.hash, vec![listing("y.png", "RefuseNote", &other)], "").await;
+    let r =
+        f.s.media_check(
+            &f.alice,
+            &f.hash,
+            vec![listing("y.png", "RefuseNote", &other)],
+            "",
+        )
+        .await;
     r.expect(429, "second upload of the day");
-    assert!(r.header("retry-after").is_some_and(|v| v.parse::<u64>().is_ok()), "{:?}", r.headers);
+    assert!(
+        r.header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok()),
+        "{:?}",
+        r.headers
+    );
     assert!(r.text.contains("upload limit"), "{}", r.text);
 
     let got = f.s.download_media(&f.alice, &f.hash, &["x.png"]).await;
@@ -269,7 +403,14 @@ async fn quotas_answer_429_with_retry_after() {
 async fn stored_bytes_quota_is_enforced() {
     let f = fixture_with(|c| c.media_quota_bytes = 100).await;
     let big = image_bytes(ImageFormat::Png, 64, 64, 6);
-    let r = f.s.media_check(&f.alice, &f.hash, vec![listing("x.png", "RefuseNote", &big)], &f.bulk).await;
+    let r =
+        f.s.media_check(
+            &f.alice,
+            &f.hash,
+            vec![listing("x.png", "RefuseNote", &big)],
+            &f.bulk,
+        )
+        .await;
     r.expect(429, "over the stored-bytes quota");
     f.assert_nothing_stored();
 }

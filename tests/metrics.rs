@@ -7,14 +7,20 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
 async fn metrics_are_off_by_default() {
     assert_eq!(deckd::Config::default().metrics_listen, None);
     let s = TestServer::start().await;
-    s.get("/metrics", None).await.expect(404, "no /metrics on the API listener");
+    s.get("/metrics", None)
+        .await
+        .expect(404, "no /metrics on the API listener");
 }
 
 #[tokio::test]
@@ -27,18 +33,29 @@ async fn metrics_listener_counts_requests_and_shows_resources() {
     })
     .await;
     s.get("/healthz", None).await.expect(200, "/healthz");
-    s.post_empty("/CheckUserToken", Some("nope")).await.expect(200, "/CheckUserToken");
+    s.post_empty("/CheckUserToken", Some("nope"))
+        .await
+        .expect(200, "/CheckUserToken");
     s.get("/GetDeckTimestamp/not-a-deck", None).await;
     let http = http_client();
     let start = Instant::now();
     let body = loop {
-        let r = http.get(format!("http://{addr}/metrics")).send().await.expect("the metrics listener answers");
+        let r = http
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .expect("the metrics listener answers");
         assert_eq!(r.status().as_u16(), 200);
         let body = r.text().await.unwrap();
-        if body.contains("deckd_process_resident_memory_bytes") && body.contains(r#"deckd_maintenance_runs_total{job="compact"}"#) {
+        if body.contains("deckd_process_resident_memory_bytes")
+            && body.contains(r#"deckd_maintenance_runs_total{job="compact"}"#)
+        {
             break body;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "no resource gauges ever appeared:\n{body}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no resource gauges ever appeared:\n{body}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     for want in [
@@ -72,5 +89,9 @@ async fn metrics_listen_must_be_loopback() {
     )
     .await;
     out.assert_fail();
-    assert!(out.stderr.contains("metrics_listen") && out.stderr.contains("loopback"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("metrics_listen") && out.stderr.contains("loopback"),
+        "{}",
+        out.stderr
+    );
 }

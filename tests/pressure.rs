@@ -28,11 +28,21 @@ fn write_cgroup(dir: &Path, current: u64, max: &str, psi_some_avg10: f64) {
 async fn publish_until(s: &TestServer, token: &str, want: u16) -> Resp {
     let start = Instant::now();
     loop {
-        let r = s.publish_raw(token, &gen_deck(&format!("Pressure {}", rand_tag(6)), 3, 0).deck).await;
+        let r = s
+            .publish_raw(
+                token,
+                &gen_deck(&format!("Pressure {}", rand_tag(6)), 3, 0).deck,
+            )
+            .await;
         if r.status == want {
             return r;
         }
-        assert!(start.elapsed() < PATIENCE, "the monitor never switched: last answer {} {}", r.status, r.text);
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the monitor never switched: last answer {} {}",
+            r.status,
+            r.text
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -45,9 +55,16 @@ async fn refused_before_the_body(s: &TestServer, path: &str, len: usize) -> Stri
     let head = format!("POST {path} HTTP/1.1\r\nHost: deckd\r\nContent-Type: text/plain\r\nContent-Length: {len}\r\nExpect: 100-continue\r\n\r\n");
     sock.write_all(head.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
-    tokio::time::timeout(PATIENCE, sock.read_to_end(&mut answer)).await.expect("deckd answers without waiting for the body").unwrap();
+    tokio::time::timeout(PATIENCE, sock.read_to_end(&mut answer))
+        .await
+        .expect("deckd answers without waiting for the body")
+        .unwrap();
     let answer = String::from_utf8_lossy(&answer).into_owned();
-    answer.split("\r\n\r\n").next().unwrap_or_default().to_string()
+    answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test]
@@ -68,7 +85,12 @@ async fn large_uploads_wait_while_memory_is_short_small_requests_keep_working() 
     write_cgroup(cgroup.path(), 240 << 20, "268435456", 0.0);
     let refused = publish_until(&s, &alice, 503).await;
     let retry_after = refused.header("retry-after");
-    assert!(retry_after.as_deref().is_some_and(|v| v.parse::<u64>().is_ok_and(|n| n > 0)), "Retry-After: {retry_after:?}");
+    assert!(
+        retry_after
+            .as_deref()
+            .is_some_and(|v| v.parse::<u64>().is_ok_and(|n| n > 0)),
+        "Retry-After: {retry_after:?}"
+    );
 
     let suggestion = s
         .suggest(
@@ -76,7 +98,11 @@ async fn large_uploads_wait_while_memory_is_short_small_requests_keep_working() 
             &hash,
             DEMO_NAME,
             DEMO_UUID,
-            vec![note("AbCdEf1234", &["What is the capital of France?", "Paris!"], &["geo"])],
+            vec![note(
+                "AbCdEf1234",
+                &["What is the capital of France?", "Paris!"],
+                &["geo"],
+            )],
             "fix",
             false,
         )
@@ -87,14 +113,28 @@ async fn large_uploads_wait_while_memory_is_short_small_requests_keep_working() 
     // client that waits for `100 Continue` (as curl does) gets the 503 without sending it.
     let head = refused_before_the_body(&s, "/pullChanges", 2 * 1024 * 1024).await;
     assert!(head.starts_with("HTTP/1.1 503"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("connection: close"), "the unread body ends the connection: {head}");
+    assert!(
+        head.to_ascii_lowercase().contains("connection: close"),
+        "the unread body ends the connection: {head}"
+    );
 
     // Small requests keep working, and what was stored before is all there.
-    assert_eq!(s.post_empty("/CheckUserToken", Some(&alice)).await.text, "true");
-    s.get("/healthz", None).await.expect(200, "/healthz under pressure");
-    let pulled = s.pull(&json!({hash.clone(): sub_value(FIRST_PULL_TS)})).await;
+    assert_eq!(
+        s.post_empty("/CheckUserToken", Some(&alice)).await.text,
+        "true"
+    );
+    s.get("/healthz", None)
+        .await
+        .expect(200, "/healthz under pressure");
+    let pulled = s
+        .pull(&json!({hash.clone(): sub_value(FIRST_PULL_TS)}))
+        .await;
     let deck = &entry_for(&pulled, &hash).expect("the published deck is still served")["deck"];
-    assert_eq!(note_guids(deck).len(), 2, "both notes of the demo deck survive");
+    assert_eq!(
+        note_guids(deck).len(),
+        2,
+        "both notes of the demo deck survive"
+    );
 
     // Memory drops: large uploads are accepted again.
     write_cgroup(cgroup.path(), 50 << 20, "268435456", 0.0);
@@ -104,7 +144,11 @@ async fn large_uploads_wait_while_memory_is_short_small_requests_keep_working() 
         &hash,
         DEMO_NAME,
         DEMO_UUID,
-        vec![note("AbCdEf1234", &["What is the capital of France?", "Paris!"], &["geo"])],
+        vec![note(
+            "AbCdEf1234",
+            &["What is the capital of France?", "Paris!"],
+            &["geo"],
+        )],
         "fix",
         false,
     )

@@ -11,7 +11,11 @@ fn placement(deck: &Value) -> BTreeMap<String, Vec<String>> {
     fn rec(node: &Value, path: String, out: &mut BTreeMap<String, Vec<String>>) {
         let mut g: Vec<String> = node["notes"]
             .as_array()
-            .map(|ns| ns.iter().map(|n| n["guid"].as_str().unwrap().to_string()).collect())
+            .map(|ns| {
+                ns.iter()
+                    .map(|n| n["guid"].as_str().unwrap().to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         g.sort();
         out.insert(path.clone(), g);
@@ -28,15 +32,26 @@ fn placement(deck: &Value) -> BTreeMap<String, Vec<String>> {
 #[track_caller]
 fn assert_note_models_everywhere(entry: &Value) {
     for node in all_nodes(&entry["deck"]) {
-        let nm = node.get("note_models").unwrap_or_else(|| panic!("node without note_models: {node}"));
-        assert!(nm.is_array(), "note_models must be an array (never null): {node}");
+        let nm = node
+            .get("note_models")
+            .unwrap_or_else(|| panic!("node without note_models: {node}"));
+        assert!(
+            nm.is_array(),
+            "note_models must be an array (never null): {node}"
+        );
         assert!(node["notes"].is_array(), "notes must be an array: {node}");
-        assert!(node["children"].is_array(), "children must be an array: {node}");
+        assert!(
+            node["children"].is_array(),
+            "children must be an array: {node}"
+        );
         // Every note's notetype is listed on its node.
         for n in node["notes"].as_array().unwrap() {
             let uuid = &n["note_model_uuid"];
             assert!(
-                nm.as_array().unwrap().iter().any(|m| &m["crowdanki_uuid"] == uuid),
+                nm.as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| &m["crowdanki_uuid"] == uuid),
                 "node {} lacks notetype {uuid} of note {}",
                 node["name"],
                 n["guid"]
@@ -46,10 +61,18 @@ fn assert_note_models_everywhere(entry: &Value) {
 }
 
 /// Submits `notes` into the existing subdeck `path` of `g` with force_overwrite (owner).
-async fn force_into_subdeck(s: &TestServer, token: &str, hash: &str, root: &str, path: &str, notes: Vec<Value>) -> Resp {
+async fn force_into_subdeck(
+    s: &TestServer,
+    token: &str,
+    hash: &str,
+    root: &str,
+    path: &str,
+    notes: Vec<Value>,
+) -> Resp {
     let mut sub = child_deck(path, notes, vec![]);
     sub["note_models"] = json!([basic_model()]);
-    s.submit(token, &submit_body(hash, path, root, &sub, 10, "", true)).await
+    s.submit(token, &submit_body(hash, path, root, &sub, 10, "", true))
+        .await
 }
 
 #[tokio::test]
@@ -65,12 +88,16 @@ async fn subdeck_tree_is_returned_with_note_models_on_every_node() {
     assert_note_models_everywhere(e);
     assert_eq!(e["deck"]["crowdanki_uuid"], g.uuid.as_str());
     let got = placement(&e["deck"]);
-    let mut want: BTreeMap<String, Vec<String>> = g.paths.iter().map(|p| (p.clone(), vec![])).collect();
+    let mut want: BTreeMap<String, Vec<String>> =
+        g.paths.iter().map(|p| (p.clone(), vec![])).collect();
     for (guid, path) in &g.notes {
         want.get_mut(path).unwrap().push(guid.clone());
     }
     want.values_mut().for_each(|v| v.sort());
-    assert_eq!(got, want, "every note sits in its subdeck; children carry only the last name segment");
+    assert_eq!(
+        got, want,
+        "every note sits in its subdeck; children carry only the last name segment"
+    );
     // Field count equals the notetype field count.
     for n in all_notes(&e["deck"]) {
         assert_eq!(n["fields"].as_array().unwrap().len(), 2, "{n}");
@@ -88,9 +115,22 @@ async fn change_in_nested_subdeck_returns_connected_path_only() {
     let alice = s.user("alice").await;
     let g = gen_deck("Path Deck", 20, 3);
     let hash = s.publish(&alice, &g.deck).await;
-    let (guid, path) = g.notes.iter().find(|(_, p)| p.ends_with("::Nested")).unwrap().clone();
+    let (guid, path) = g
+        .notes
+        .iter()
+        .find(|(_, p)| p.ends_with("::Nested"))
+        .unwrap()
+        .clone();
     let ts = sync_point().await;
-    let r = force_into_subdeck(&s, &alice, &hash, "Path Deck", &path, vec![note(&guid, &["Changed front", "Changed back"], &["gen"])]).await;
+    let r = force_into_subdeck(
+        &s,
+        &alice,
+        &hash,
+        "Path Deck",
+        &path,
+        vec![note(&guid, &["Changed front", "Changed back"], &["gen"])],
+    )
+    .await;
     r.expect(200, "owner force_overwrite into nested subdeck");
     let pull = s.pull_since(&hash, &ts).await;
     assert_eq!(pull.as_array().unwrap().len(), 1, "{pull}");
@@ -101,9 +141,19 @@ async fn change_in_nested_subdeck_returns_connected_path_only() {
     assert_eq!(notes.len(), 1, "only the changed note: {notes:?}");
     assert_eq!(notes[0]["fields"], json!(["Changed front", "Changed back"]));
     let got = placement(&e["deck"]);
-    assert_eq!(got.get(&path), Some(&vec![guid.clone()]), "note under its path: {got:?}");
-    assert!(got.contains_key("Path Deck::Part 00"), "ancestors are returned: {got:?}");
-    assert!(!got.contains_key("Path Deck::Part 02"), "unchanged siblings are left out: {got:?}");
+    assert_eq!(
+        got.get(&path),
+        Some(&vec![guid.clone()]),
+        "note under its path: {got:?}"
+    );
+    assert!(
+        got.contains_key("Path Deck::Part 00"),
+        "ancestors are returned: {got:?}"
+    );
+    assert!(
+        !got.contains_key("Path Deck::Part 02"),
+        "unchanged siblings are left out: {got:?}"
+    );
 }
 
 #[tokio::test]
@@ -113,11 +163,23 @@ async fn new_subdeck_created_by_owner_submission() {
     let g = gen_deck("Grow Deck", 4, 1);
     let hash = s.publish(&alice, &g.deck).await;
     let ts = sync_point().await;
-    let r = force_into_subdeck(&s, &alice, &hash, "Grow Deck", "Grow Deck::Brand New", vec![note("BrandNew01", &["bn front", "bn back"], &[])]).await;
+    let r = force_into_subdeck(
+        &s,
+        &alice,
+        &hash,
+        "Grow Deck",
+        "Grow Deck::Brand New",
+        vec![note("BrandNew01", &["bn front", "bn back"], &[])],
+    )
+    .await;
     r.expect(200, "new subdeck whose parent exists");
     let pull = s.pull_since(&hash, &ts).await;
     let got = placement(&pull[0]["deck"]);
-    assert_eq!(got.get("Grow Deck::Brand New"), Some(&vec!["BrandNew01".to_string()]), "{got:?}");
+    assert_eq!(
+        got.get("Grow Deck::Brand New"),
+        Some(&vec!["BrandNew01".to_string()]),
+        "{got:?}"
+    );
 }
 
 #[tokio::test]
@@ -136,7 +198,11 @@ async fn deleted_notes_after_approved_removal() {
         .await;
     r.expect(200, "/requestRemoval");
     assert_eq!(r.text, "Success");
-    assert_eq!(s.pull_since(&hash, &ts).await, json!([]), "removal takes effect only when approved");
+    assert_eq!(
+        s.pull_since(&hash, &ts).await,
+        json!([]),
+        "removal takes effect only when approved"
+    );
     let id = commit_id(&s.only_pending(&hash).await);
     s.approve(id).await;
 
@@ -148,7 +214,11 @@ async fn deleted_notes_after_approved_removal() {
 
     let full = s.pull_since(&hash, FIRST_PULL_TS).await;
     let e = entry_for(&full, &hash).unwrap();
-    assert_eq!(note_guids(&e["deck"]), vec!["AbCdEf1234".to_string()], "deleted note is not returned");
+    assert_eq!(
+        note_guids(&e["deck"]),
+        vec!["AbCdEf1234".to_string()],
+        "deleted note is not returned"
+    );
     assert_eq!(e["deleted_notes"], json!(["XyZ9876543"]));
 
     // Notes only the suggester has: 200 (the add-on then offers local deletion), nothing to review.
@@ -157,7 +227,10 @@ async fn deleted_notes_after_approved_removal() {
         .await;
     r.expect(200, "removal of notes the server never had");
     assert_eq!(r.text, "Success");
-    assert!(s.pending(Some(&hash)).await.is_empty(), "no empty removal suggestion is stored");
+    assert!(
+        s.pending(Some(&hash)).await.is_empty(),
+        "no empty removal suggestion is stored"
+    );
 
     // Bad removal requests.
     s.post_json("/requestRemoval", Some(&bob), &json!({"remote_deck": hash, "note_guids": [], "commit_text": "", "force_overwrite": false}))
@@ -173,11 +246,18 @@ fn parse_changelog(s: &str) -> Vec<(time::PrimitiveDateTime, String)> {
     let mut rest = s;
     let fmt = time::macros::format_description!("[month]/[day]/[year] [hour]:[minute]");
     while !rest.is_empty() {
-        let r = rest.strip_prefix("--- Changes from ").unwrap_or_else(|| panic!("bad changelog entry start: {rest:?}"));
+        let r = rest
+            .strip_prefix("--- Changes from ")
+            .unwrap_or_else(|| panic!("bad changelog entry start: {rest:?}"));
         let (stamp, r) = r.split_at(16);
-        let dt = time::PrimitiveDateTime::parse(stamp, &fmt).unwrap_or_else(|e| panic!("bad stamp {stamp:?}: {e}"));
-        let r = r.strip_prefix(": ---\n").unwrap_or_else(|| panic!("bad header end: {r:?}"));
-        let end = r.find("\n\n").unwrap_or_else(|| panic!("entry must end with a blank line: {r:?}"));
+        let dt = time::PrimitiveDateTime::parse(stamp, &fmt)
+            .unwrap_or_else(|e| panic!("bad stamp {stamp:?}: {e}"));
+        let r = r
+            .strip_prefix(": ---\n")
+            .unwrap_or_else(|| panic!("bad header end: {r:?}"));
+        let end = r
+            .find("\n\n")
+            .unwrap_or_else(|| panic!("entry must end with a blank line: {r:?}"));
         out.push((dt, r[..end].to_string()));
         rest = &r[end + 2..];
     }
@@ -190,24 +270,56 @@ async fn changelog_format_and_no_entry_alone() {
     let alice = s.user("alice").await;
     let bob = s.user("bob").await;
     let hash = s.publish_demo(&alice).await;
-    let r = s.post_json("/submitChangelog", Some(&alice), &json!({"deck_hash": hash, "changelog": "Old entry"})).await;
+    let r = s
+        .post_json(
+            "/submitChangelog",
+            Some(&alice),
+            &json!({"deck_hash": hash, "changelog": "Old entry"}),
+        )
+        .await;
     r.expect(200, "/submitChangelog");
     assert_eq!(r.text, "Changelog published successfully!");
     let ts = sync_point().await;
     let before = time::OffsetDateTime::now_utc();
     for msg in ["Fixed France.", "Second note."] {
-        s.post_json("/submitChangelog", Some(&alice), &json!({"deck_hash": hash, "changelog": msg}))
-            .await
-            .expect(200, "/submitChangelog");
+        s.post_json(
+            "/submitChangelog",
+            Some(&alice),
+            &json!({"deck_hash": hash, "changelog": msg}),
+        )
+        .await
+        .expect(200, "/submitChangelog");
     }
-    assert_eq!(s.pull_since(&hash, &ts).await, json!([]), "a changelog alone does not produce an entry");
+    assert_eq!(
+        s.pull_since(&hash, &ts).await,
+        json!([]),
+        "a changelog alone does not produce an entry"
+    );
 
     // Non-owner → 403 (never 401).
-    let r = s.post_json("/submitChangelog", Some(&bob), &json!({"deck_hash": hash, "changelog": "hijack"})).await;
+    let r = s
+        .post_json(
+            "/submitChangelog",
+            Some(&bob),
+            &json!({"deck_hash": hash, "changelog": "hijack"}),
+        )
+        .await;
     r.expect(403, "changelog by non-owner");
 
     let r = s
-        .suggest(&alice, &hash, DEMO_NAME, DEMO_UUID, vec![note("AbCdEf1234", &["What is the capital of France?", "Paris!"], &["geo"])], "", true)
+        .suggest(
+            &alice,
+            &hash,
+            DEMO_NAME,
+            DEMO_UUID,
+            vec![note(
+                "AbCdEf1234",
+                &["What is the capital of France?", "Paris!"],
+                &["geo"],
+            )],
+            "",
+            true,
+        )
         .await;
     r.expect(200, "force change");
     let after = time::OffsetDateTime::now_utc();
@@ -216,11 +328,20 @@ async fn changelog_format_and_no_entry_alone() {
     let cl = e["changelog"].as_str().expect("changelog string");
     let entries = parse_changelog(cl);
     let msgs: Vec<&str> = entries.iter().map(|(_, m)| m.as_str()).collect();
-    assert_eq!(msgs, vec!["Second note.", "Fixed France."], "newer than ts, newest first: {cl:?}");
+    assert_eq!(
+        msgs,
+        vec!["Second note.", "Fixed France."],
+        "newer than ts, newest first: {cl:?}"
+    );
     for (dt, _) in &entries {
         let dt = dt.assume_utc();
         assert!(
-            dt >= before.replace_second(0).unwrap().replace_nanosecond(0).unwrap() - time::Duration::minutes(1)
+            dt >= before
+                .replace_second(0)
+                .unwrap()
+                .replace_nanosecond(0)
+                .unwrap()
+                - time::Duration::minutes(1)
                 && dt <= after + time::Duration::minutes(1),
             "changelog time {dt} should be (UTC) now"
         );
@@ -229,7 +350,10 @@ async fn changelog_format_and_no_entry_alone() {
     // The whole history shows up from the beginning of time.
     let full = s.pull_since(&hash, FIRST_PULL_TS).await;
     let all = parse_changelog(full[0]["changelog"].as_str().unwrap());
-    assert_eq!(all.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>(), vec!["Second note.", "Fixed France.", "Old entry"]);
+    assert_eq!(
+        all.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>(),
+        vec!["Second note.", "Fixed France.", "Old entry"]
+    );
 }
 
 #[tokio::test]
@@ -242,9 +366,17 @@ async fn more_than_fifty_decks_in_one_pull() {
         hashes.insert(s.publish(&alice, &g.deck).await);
     }
     assert_eq!(hashes.len(), 55);
-    let map: serde_json::Map<String, Value> = hashes.iter().map(|h| (h.clone(), sub_value(FIRST_PULL_TS))).collect();
+    let map: serde_json::Map<String, Value> = hashes
+        .iter()
+        .map(|h| (h.clone(), sub_value(FIRST_PULL_TS)))
+        .collect();
     let pull = s.pull(&Value::Object(map)).await;
-    let got: BTreeSet<String> = pull.as_array().unwrap().iter().map(|e| e["deck_hash"].as_str().unwrap().to_string()).collect();
+    let got: BTreeSet<String> = pull
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["deck_hash"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(got, hashes, "every deck answered, deck_hash echoed");
     for e in pull.as_array().unwrap() {
         assert_eq!(all_notes(&e["deck"]).len(), 2);
@@ -264,18 +396,28 @@ async fn unknown_and_invalid_keys() {
         .await;
     assert_eq!(pull.as_array().unwrap().len(), 1, "{pull}");
     assert_eq!(pull[0]["deck_hash"], hash.as_str());
-    assert_eq!(s.pull_since("red-blue-green-alpha-bravo-zulu", FIRST_PULL_TS).await, json!([]));
+    assert_eq!(
+        s.pull_since("red-blue-green-alpha-bravo-zulu", FIRST_PULL_TS)
+            .await,
+        json!([])
+    );
 
     // An invalid key among several is skipped.
     let pull = s.pull(&json!({hash.clone(): sub_value(FIRST_PULL_TS), "not a hash 123": sub_value(FIRST_PULL_TS)})).await;
     assert_eq!(pull.as_array().unwrap().len(), 1, "{pull}");
 
     // Exactly one invalid key → 400.
-    s.pull_raw(&json!({"not a hash 123": sub_value(FIRST_PULL_TS)})).await.expect(400, "single invalid key");
-    s.pull_raw(&json!({"two-words": sub_value(FIRST_PULL_TS)})).await.expect(400, "two-word key");
+    s.pull_raw(&json!({"not a hash 123": sub_value(FIRST_PULL_TS)}))
+        .await
+        .expect(400, "single invalid key");
+    s.pull_raw(&json!({"two-words": sub_value(FIRST_PULL_TS)}))
+        .await
+        .expect(400, "two-word key");
 
     // A value without timestamp → 422 for the whole request.
-    s.pull_raw(&json!({hash.clone(): {"deckId": 0}})).await.expect(422, "missing timestamp");
+    s.pull_raw(&json!({hash.clone(): {"deckId": 0}}))
+        .await
+        .expect(422, "missing timestamp");
     s.pull_raw(&json!({hash.clone(): sub_value(FIRST_PULL_TS), "red-blue-green-alpha-bravo-zulu": {"deckId": 1}}))
         .await
         .expect(422, "one value lacks timestamp");
@@ -292,16 +434,37 @@ async fn timestamp_rule_is_strict_and_incremental() {
     let ts1 = sync_point().await;
     // Tag and field change by the owner.
     let r = s
-        .suggest(&alice, &hash, DEMO_NAME, DEMO_UUID, vec![note("XyZ9876543", &["Which colour is this?", "<img src=\"red1x1.png\"> red"], &["geo", "red"])], "", true)
+        .suggest(
+            &alice,
+            &hash,
+            DEMO_NAME,
+            DEMO_UUID,
+            vec![note(
+                "XyZ9876543",
+                &["Which colour is this?", "<img src=\"red1x1.png\"> red"],
+                &["geo", "red"],
+            )],
+            "",
+            true,
+        )
         .await;
     r.expect(200, "force change");
     let ts2 = sync_point().await;
     let p1 = s.pull_since(&hash, &ts1).await;
     let n = find_note(&p1[0]["deck"], "XyZ9876543").expect("changed note");
     assert_eq!(n["fields"][1], "<img src=\"red1x1.png\"> red");
-    let mut tags: Vec<String> = n["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    let mut tags: Vec<String> = n["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
     tags.sort();
-    assert_eq!(tags, vec!["geo", "red"], "tag `colours` removed, `red` added");
+    assert_eq!(
+        tags,
+        vec!["geo", "red"],
+        "tag `colours` removed, `red` added"
+    );
     assert_eq!(all_notes(&p1[0]["deck"]).len(), 1);
     assert_eq!(s.pull_since(&hash, &ts2).await, json!([]));
     // Future timestamp → nothing.
@@ -327,9 +490,19 @@ async fn stored_field_rules() {
     let hash = s.publish(&alice, &deck).await;
     let pull = s.pull_since(&hash, FIRST_PULL_TS).await;
     let d = &pull[0]["deck"];
-    assert_eq!(find_note(d, "FrontOnly1").unwrap()["fields"], json!(["Front only", ""]));
-    assert_eq!(find_note(d, "TooMany001").unwrap()["fields"], json!(["one", "two"]), "extra fields truncated");
-    assert!(find_note(d, "AllEmpty01").is_none(), "a note without any non-empty field is dropped");
+    assert_eq!(
+        find_note(d, "FrontOnly1").unwrap()["fields"],
+        json!(["Front only", ""])
+    );
+    assert_eq!(
+        find_note(d, "TooMany001").unwrap()["fields"],
+        json!(["one", "two"]),
+        "extra fields truncated"
+    );
+    assert!(
+        find_note(d, "AllEmpty01").is_none(),
+        "a note without any non-empty field is dropped"
+    );
 }
 
 #[tokio::test]
@@ -341,21 +514,56 @@ async fn protected_fields_endpoint() {
     r.expect(200, "/GetProtectedFields");
     assert_eq!(r.json(), json!([]));
     let pull = s.pull_since(&hash, FIRST_PULL_TS).await;
-    assert_eq!(pull[0]["protected_fields"], r.json(), "pull carries the same list");
-    s.get("/GetProtectedFields/not-a-hash-123", None).await.expect(400, "bad hash");
+    assert_eq!(
+        pull[0]["protected_fields"],
+        r.json(),
+        "pull carries the same list"
+    );
+    s.get("/GetProtectedFields/not-a-hash-123", None)
+        .await
+        .expect(400, "bad hash");
 
     // The owner protects "Back": subscribers keep their own text there.
-    s.cli(&["deck", "protect", &hash, "Basic (demo)", "Back"]).await.assert_ok();
-    let listed = s.get(&format!("/GetProtectedFields/{hash}"), None).await.json();
-    assert_eq!(listed[0]["name"], "Basic (demo)", "{listed}");
-    assert_eq!(listed[0]["fields"].as_array().unwrap().iter().map(|f| (f["name"].clone(), f["protected"].clone())).collect::<Vec<_>>(), vec![(json!("Back"), json!(true))]);
-    assert_eq!(s.pull_since(&hash, FIRST_PULL_TS).await[0]["protected_fields"], listed, "pull carries the same list");
-    // A new note's protected field is not stored, even when the owner applies it at once.
-    s.suggest(&alice, &hash, DEMO_NAME, DEMO_UUID, vec![note("NewProt001", &["Front text", "owner's back"], &[])], "", true)
+    s.cli(&["deck", "protect", &hash, "Basic (demo)", "Back"])
         .await
-        .expect(200, "owner adds a note");
+        .assert_ok();
+    let listed = s
+        .get(&format!("/GetProtectedFields/{hash}"), None)
+        .await
+        .json();
+    assert_eq!(listed[0]["name"], "Basic (demo)", "{listed}");
+    assert_eq!(
+        listed[0]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["name"].clone(), f["protected"].clone()))
+            .collect::<Vec<_>>(),
+        vec![(json!("Back"), json!(true))]
+    );
+    assert_eq!(
+        s.pull_since(&hash, FIRST_PULL_TS).await[0]["protected_fields"],
+        listed,
+        "pull carries the same list"
+    );
+    // A new note's protected field is not stored, even when the owner applies it at once.
+    s.suggest(
+        &alice,
+        &hash,
+        DEMO_NAME,
+        DEMO_UUID,
+        vec![note("NewProt001", &["Front text", "owner's back"], &[])],
+        "",
+        true,
+    )
+    .await
+    .expect(200, "owner adds a note");
     let full = s.pull_since(&hash, FIRST_PULL_TS).await;
-    assert_eq!(find_note(&full[0]["deck"], "NewProt001").unwrap()["fields"], json!(["Front text", ""]), "protected position left empty");
+    assert_eq!(
+        find_note(&full[0]["deck"], "NewProt001").unwrap()["fields"],
+        json!(["Front text", ""]),
+        "protected position left empty"
+    );
 }
 
 #[tokio::test]
@@ -363,22 +571,48 @@ async fn deck_timestamp_endpoint() {
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     let hash = s.publish_demo(&alice).await;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     let r = s.get(&format!("/GetDeckTimestamp/{hash}"), None).await;
     r.expect(200, "/GetDeckTimestamp");
-    let t1: f64 = r.text.trim().parse().unwrap_or_else(|e| panic!("float text expected ({e}): {:?}", r.text));
-    assert!((t1 - now).abs() < 600.0, "root last_update ~ now: {t1} vs {now}");
+    let t1: f64 = r
+        .text
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("float text expected ({e}): {:?}", r.text));
+    assert!(
+        (t1 - now).abs() < 600.0,
+        "root last_update ~ now: {t1} vs {now}"
+    );
     let r = s.get("/GetDeckTimestamp/not-a-hash-123", None).await;
     r.expect(400, "bad hash");
     assert_eq!(r.text, "Invalid deck hash format");
-    let r = s.get("/GetDeckTimestamp/red-blue-green-alpha-bravo-zulu", None).await;
+    let r = s
+        .get("/GetDeckTimestamp/red-blue-green-alpha-bravo-zulu", None)
+        .await;
     r.expect(200, "unknown deck");
     assert_eq!(r.text.trim().parse::<f64>().unwrap(), 0.0);
     sync_point().await;
-    s.suggest(&alice, &hash, DEMO_NAME, DEMO_UUID, vec![note("AbCdEf1234", &["Q?", "A!"], &[])], "", true)
+    s.suggest(
+        &alice,
+        &hash,
+        DEMO_NAME,
+        DEMO_UUID,
+        vec![note("AbCdEf1234", &["Q?", "A!"], &[])],
+        "",
+        true,
+    )
+    .await
+    .expect(200, "force change");
+    let t2: f64 = s
+        .get(&format!("/GetDeckTimestamp/{hash}"), None)
         .await
-        .expect(200, "force change");
-    let t2: f64 = s.get(&format!("/GetDeckTimestamp/{hash}"), None).await.text.trim().parse().unwrap();
+        .text
+        .trim()
+        .parse()
+        .unwrap();
     assert!(t2 > t1, "a write bumps the root's last_update: {t1} → {t2}");
 }
 
@@ -398,29 +632,69 @@ async fn assert_fresh_full_pulls(s: &TestServer) {
     let _ = full_entry(s, &hash).await; // warm any cache
 
     // Owner force overwrite.
-    s.suggest(&alice, &hash, DEMO_NAME, DEMO_UUID, vec![note("AbCdEf1234", &["What is the capital of France?", "Paris v2"], &["geo"])], "", true)
-        .await
-        .expect(200, "force");
+    s.suggest(
+        &alice,
+        &hash,
+        DEMO_NAME,
+        DEMO_UUID,
+        vec![note(
+            "AbCdEf1234",
+            &["What is the capital of France?", "Paris v2"],
+            &["geo"],
+        )],
+        "",
+        true,
+    )
+    .await
+    .expect(200, "force");
     let e1 = full_entry(s, &hash).await;
-    assert_eq!(find_note(&e1["deck"], "AbCdEf1234").unwrap()["fields"][1], "Paris v2", "force overwrite visible in full pull");
+    assert_eq!(
+        find_note(&e1["deck"], "AbCdEf1234").unwrap()["fields"][1],
+        "Paris v2",
+        "force overwrite visible in full pull"
+    );
     assert_ne!(e0, e1);
 
     // Changelog (no last_update bump) shows in the next full pull.
-    s.post_json("/submitChangelog", Some(&alice), &json!({"deck_hash": hash, "changelog": "Cache test"}))
-        .await
-        .expect(200, "changelog");
+    s.post_json(
+        "/submitChangelog",
+        Some(&alice),
+        &json!({"deck_hash": hash, "changelog": "Cache test"}),
+    )
+    .await
+    .expect(200, "changelog");
     let e2 = full_entry(s, &hash).await;
-    assert!(e2["changelog"].as_str().unwrap().contains("Cache test"), "changelog visible: {}", e2["changelog"]);
+    assert!(
+        e2["changelog"].as_str().unwrap().contains("Cache test"),
+        "changelog visible: {}",
+        e2["changelog"]
+    );
 
     // Approval through the CLI process.
-    s.suggest(&bob, &hash, DEMO_NAME, DEMO_UUID, vec![note("XyZ9876543", &["Which colour is this?", "rot"], &["colours", "geo"])], "de", false)
-        .await
-        .expect(200, "suggest");
+    s.suggest(
+        &bob,
+        &hash,
+        DEMO_NAME,
+        DEMO_UUID,
+        vec![note(
+            "XyZ9876543",
+            &["Which colour is this?", "rot"],
+            &["colours", "geo"],
+        )],
+        "de",
+        false,
+    )
+    .await
+    .expect(200, "suggest");
     let _ = full_entry(s, &hash).await;
     let id = commit_id(&s.only_pending(&hash).await);
     s.approve(id).await;
     let e3 = full_entry(s, &hash).await;
-    assert_eq!(find_note(&e3["deck"], "XyZ9876543").unwrap()["fields"][1], "rot", "CLI approval visible in full pull");
+    assert_eq!(
+        find_note(&e3["deck"], "XyZ9876543").unwrap()["fields"][1],
+        "rot",
+        "CLI approval visible in full pull"
+    );
 
     // Removal approved through the CLI.
     s.post_json("/requestRemoval", Some(&bob), &json!({"remote_deck": hash, "note_guids": ["XyZ9876543"], "commit_text": "", "force_overwrite": false}))
@@ -430,7 +704,10 @@ async fn assert_fresh_full_pulls(s: &TestServer) {
     let id = commit_id(&s.only_pending(&hash).await);
     s.approve(id).await;
     let e4 = full_entry(s, &hash).await;
-    assert!(find_note(&e4["deck"], "XyZ9876543").is_none(), "CLI-approved removal visible in full pull");
+    assert!(
+        find_note(&e4["deck"], "XyZ9876543").is_none(),
+        "CLI-approved removal visible in full pull"
+    );
     assert_eq!(e4["deleted_notes"], json!(["XyZ9876543"]));
 }
 
@@ -453,12 +730,26 @@ async fn approved_suggestion_in_subdeck_and_tag_changes() {
     let bob = s.user("bob").await;
     let g = gen_deck("Sub Suggest", 9, 2);
     let hash = s.publish(&alice, &g.deck).await;
-    let (guid, path) = g.notes.iter().find(|(_, p)| p == "Sub Suggest::Part 01").unwrap().clone();
+    let (guid, path) = g
+        .notes
+        .iter()
+        .find(|(_, p)| p == "Sub Suggest::Part 01")
+        .unwrap()
+        .clone();
     let ts = sync_point().await;
-    let mut sub = child_deck(&path, vec![note(&guid, &["New Q", "New A"], &["gen", "added"])], vec![]);
+    let mut sub = child_deck(
+        &path,
+        vec![note(&guid, &["New Q", "New A"], &["gen", "added"])],
+        vec![],
+    );
     sub["note_models"] = json!([basic_model()]);
     // The note had tags ["gen", "part2"]: suggest removing part2 and adding `added`.
-    let r = s.submit(&bob, &submit_body(&hash, &path, "Sub Suggest", &sub, 9, "subdeck edit", false)).await;
+    let r = s
+        .submit(
+            &bob,
+            &submit_body(&hash, &path, "Sub Suggest", &sub, 9, "subdeck edit", false),
+        )
+        .await;
     r.expect(200, "subdeck suggestion");
     assert_eq!(s.pull_since(&hash, &ts).await, json!([]));
     let id = commit_id(&s.only_pending(&hash).await);
@@ -469,7 +760,12 @@ async fn approved_suggestion_in_subdeck_and_tag_changes() {
     assert_eq!(got.get(&path), Some(&vec![guid.clone()]), "{got:?}");
     let n = find_note(&e["deck"], &guid).unwrap();
     assert_eq!(n["fields"], json!(["New Q", "New A"]));
-    let mut tags: Vec<String> = n["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    let mut tags: Vec<String> = n["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
     tags.sort();
     assert_eq!(tags, vec!["added", "gen"]);
     assert_note_models_everywhere(e);
@@ -481,18 +777,42 @@ async fn owner_moves_note_and_empties_field() {
     let alice = s.user("alice").await;
     let g = gen_deck("Move Deck", 8, 2);
     let hash = s.publish(&alice, &g.deck).await;
-    let (guid, from) = g.notes.iter().find(|(_, p)| p == "Move Deck::Part 00").unwrap().clone();
+    let (guid, from) = g
+        .notes
+        .iter()
+        .find(|(_, p)| p == "Move Deck::Part 00")
+        .unwrap()
+        .clone();
     let ts = sync_point().await;
-    let r = force_into_subdeck(&s, &alice, &hash, "Move Deck", "Move Deck::Part 01", vec![note(&guid, &["Moved Q", ""], &["gen"])]).await;
+    let r = force_into_subdeck(
+        &s,
+        &alice,
+        &hash,
+        "Move Deck",
+        "Move Deck::Part 01",
+        vec![note(&guid, &["Moved Q", ""], &["gen"])],
+    )
+    .await;
     r.expect(200, "owner moves a note");
     let p = s.pull_since(&hash, &ts).await;
     let got = placement(&p[0]["deck"]);
-    assert_eq!(got.get("Move Deck::Part 01"), Some(&vec![guid.clone()]), "note now in Part 01: {got:?}");
+    assert_eq!(
+        got.get("Move Deck::Part 01"),
+        Some(&vec![guid.clone()]),
+        "note now in Part 01: {got:?}"
+    );
     let full = s.pull_since(&hash, FIRST_PULL_TS).await;
     let got = placement(&full[0]["deck"]);
-    assert!(!got.get(&from).unwrap().contains(&guid), "note left {from}: {got:?}");
+    assert!(
+        !got.get(&from).unwrap().contains(&guid),
+        "note left {from}: {got:?}"
+    );
     let n = find_note(&full[0]["deck"], &guid).unwrap();
-    assert_eq!(n["fields"], json!(["Moved Q", ""]), "an emptied field is pulled as \"\"");
+    assert_eq!(
+        n["fields"],
+        json!(["Moved Q", ""]),
+        "an emptied field is pulled as \"\""
+    );
 }
 
 /// There is no website to register optional tag groups on, so the owner's publish
@@ -507,22 +827,46 @@ async fn optional_tag_groups_come_from_the_owner_only() {
         "Optional Tags",
         &uuid,
         "",
-        vec![note("OptTag0001", &["q", "a"], &["keep", "AnkiCollab_Optional::Extra::more"])],
+        vec![note(
+            "OptTag0001",
+            &["q", "a"],
+            &["keep", "AnkiCollab_Optional::Extra::more"],
+        )],
         vec![],
     );
     let hash = s.publish(&alice, &deck).await;
     let p = s.pull_since(&hash, FIRST_PULL_TS).await;
-    assert_eq!(find_note(&p[0]["deck"], "OptTag0001").unwrap()["tags"], json!(["AnkiCollab_Optional::Extra::more", "keep"]));
+    assert_eq!(
+        find_note(&p[0]["deck"], "OptTag0001").unwrap()["tags"],
+        json!(["AnkiCollab_Optional::Extra::more", "keep"])
+    );
     assert_eq!(p[0]["optional_tags"], json!(["Extra"]));
 
     let ts = sync_point().await;
-    let tags = ["keep", "AnkiCollab_Optional::Extra::more", "AnkiCollab_Optional::Sneaky::x", "bobs"];
-    s.suggest(&bob, &hash, "Optional Tags", &uuid, vec![note("OptTag0001", &["q", "a"], &tags)], "tags", false)
-        .await
-        .expect(200, "tag suggestion");
+    let tags = [
+        "keep",
+        "AnkiCollab_Optional::Extra::more",
+        "AnkiCollab_Optional::Sneaky::x",
+        "bobs",
+    ];
+    s.suggest(
+        &bob,
+        &hash,
+        "Optional Tags",
+        &uuid,
+        vec![note("OptTag0001", &["q", "a"], &tags)],
+        "tags",
+        false,
+    )
+    .await
+    .expect(200, "tag suggestion");
     s.approve(commit_id(&s.only_pending(&hash).await)).await;
     let p = s.pull_since(&hash, &ts).await;
     let got = find_note(&p[0]["deck"], "OptTag0001").unwrap()["tags"].clone();
-    assert_eq!(got, json!(["AnkiCollab_Optional::Extra::more", "bobs", "keep"]), "the unregistered group is dropped");
+    assert_eq!(
+        got,
+        json!(["AnkiCollab_Optional::Extra::more", "bobs", "keep"]),
+        "the unregistered group is dropped"
+    );
     assert_eq!(p[0]["optional_tags"], json!(["Extra"]));
 }

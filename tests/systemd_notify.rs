@@ -15,7 +15,11 @@ use common::deckd_bin;
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The status code of a raw HTTP/1.1 request to `addr`.
@@ -41,7 +45,9 @@ impl Notified {
         let dir = tempfile::tempdir().unwrap();
         let socket_path = dir.path().join("notify.sock");
         let socket = UnixDatagram::bind(&socket_path).unwrap();
-        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let addr = format!("127.0.0.1:{}", free_port());
         let mut cmd = Command::new(deckd_bin());
         cmd.args(["serve", "--listen", &addr, "--data-dir"])
@@ -58,7 +64,12 @@ impl Notified {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        Notified { child: cmd.spawn().unwrap(), socket, addr, _dir: dir }
+        Notified {
+            child: cmd.spawn().unwrap(),
+            socket,
+            addr,
+            _dir: dir,
+        }
     }
 
     /// Next datagram, split into its `KEY=value` lines; `None` once PATIENCE ran out.
@@ -66,8 +77,20 @@ impl Notified {
         let mut buf = vec![0u8; 4096];
         while since.elapsed() < PATIENCE {
             match self.socket.recv(&mut buf) {
-                Ok(n) => return Some(String::from_utf8_lossy(&buf[..n]).lines().map(str::to_string).collect()),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                Ok(n) => {
+                    return Some(
+                        String::from_utf8_lossy(&buf[..n])
+                            .lines()
+                            .map(str::to_string)
+                            .collect(),
+                    )
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
                     if let Ok(Some(status)) = self.child.try_wait() {
                         panic!("deckd exited early with {status}");
                     }
@@ -83,7 +106,9 @@ impl Notified {
         let start = Instant::now();
         let mut seen = Vec::new();
         loop {
-            let Some(lines) = self.next(start) else { panic!("never got {what}; got {seen:?}") };
+            let Some(lines) = self.next(start) else {
+                panic!("never got {what}; got {seen:?}")
+            };
             let hit = lines.iter().any(|l| want(l));
             seen.extend(lines);
             if hit {
@@ -106,10 +131,19 @@ fn ready_status_watchdog_and_stopping_reach_the_notify_socket() {
 
     let before_ready = d.until("READY=1", |l| l == "READY=1");
     // READY=1 is only sent after deckd answered its own probe, so /readyz must answer now.
-    assert_eq!(http_status(&d.addr, "GET", "/readyz"), Some(200), "READY=1 arrived before /readyz answered");
-    let extend = before_ready.iter().position(|l| l.starts_with("EXTEND_TIMEOUT_USEC="));
+    assert_eq!(
+        http_status(&d.addr, "GET", "/readyz"),
+        Some(200),
+        "READY=1 arrived before /readyz answered"
+    );
+    let extend = before_ready
+        .iter()
+        .position(|l| l.starts_with("EXTEND_TIMEOUT_USEC="));
     let ready = before_ready.iter().position(|l| l == "READY=1");
-    assert!(extend.is_some() && extend < ready, "EXTEND_TIMEOUT_USEC during migrations, before READY=1: {before_ready:?}");
+    assert!(
+        extend.is_some() && extend < ready,
+        "EXTEND_TIMEOUT_USEC during migrations, before READY=1: {before_ready:?}"
+    );
 
     // WATCHDOG_USEC=1 s: pings every half second, each after a passing probe.
     d.until("a first WATCHDOG=1", |l| l == "WATCHDOG=1");
@@ -118,16 +152,36 @@ fn ready_status_watchdog_and_stopping_reach_the_notify_socket() {
     // Two counted requests (health probes are not counted), then a readable STATUS line.
     assert_eq!(http_status(&d.addr, "POST", "/CheckUserToken"), Some(200));
     assert_eq!(http_status(&d.addr, "GET", "/no/such/route"), Some(404));
-    let seen = d.until("a STATUS line counting both requests", |l| l.starts_with("STATUS=2 requests served"));
-    let status = seen.iter().rev().find(|l| l.starts_with("STATUS=2 requests served")).unwrap();
-    for part in ["0 decks", "0 pending suggestions", "RSS ", "MiB", "disk ", "| no backup yet"] {
+    let seen = d.until("a STATUS line counting both requests", |l| {
+        l.starts_with("STATUS=2 requests served")
+    });
+    let status = seen
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("STATUS=2 requests served"))
+        .unwrap();
+    for part in [
+        "0 decks",
+        "0 pending suggestions",
+        "RSS ",
+        "MiB",
+        "disk ",
+        "| no backup yet",
+    ] {
         assert!(status.contains(part), "{part:?} missing from {status}");
     }
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(d.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     d.until("STOPPING=1 after SIGTERM", |l| l == "STOPPING=1");
     let status = d.child.wait().unwrap();
-    assert!(status.success(), "deckd exits cleanly after SIGTERM: {status}");
+    assert!(
+        status.success(),
+        "deckd exits cleanly after SIGTERM: {status}"
+    );
 }
 
 #[test]
@@ -135,8 +189,13 @@ fn no_watchdog_pings_unless_systemd_asks_for_them() {
     let mut d = Notified::spawn(&[]);
     d.until("READY=1", |l| l == "READY=1");
     // The monitor refreshes STATUS every second; three refreshes without a single WATCHDOG=1.
-    let seen = (0..3).flat_map(|_| d.until("a STATUS refresh", |l| l.starts_with("STATUS="))).collect::<Vec<_>>();
-    assert!(!seen.iter().any(|l| l == "WATCHDOG=1"), "WATCHDOG=1 without WATCHDOG_USEC: {seen:?}");
+    let seen = (0..3)
+        .flat_map(|_| d.until("a STATUS refresh", |l| l.starts_with("STATUS=")))
+        .collect::<Vec<_>>();
+    assert!(
+        !seen.iter().any(|l| l == "WATCHDOG=1"),
+        "WATCHDOG=1 without WATCHDOG_USEC: {seen:?}"
+    );
 }
 
 #[test]
@@ -147,7 +206,12 @@ fn serve_as_root_without_allow_root_exits_with_a_clear_message() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(deckd_bin())
-        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{}", free_port()),
+            "--data-dir",
+        ])
         .arg(dir.path())
         .env_remove("DECKD_ALLOW_ROOT")
         .env("NO_COLOR", "1")
@@ -155,21 +219,42 @@ fn serve_as_root_without_allow_root_exits_with_a_clear_message() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "serve as root must fail; stderr: {stderr}");
-    assert!(stderr.contains("refusing to run as root") && stderr.contains("allow_root"), "unclear message: {stderr}");
-    assert!(!dir.path().join("deckd.sqlite3").exists(), "nothing is created before the refusal");
+    assert!(
+        !out.status.success(),
+        "serve as root must fail; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("refusing to run as root") && stderr.contains("allow_root"),
+        "unclear message: {stderr}"
+    );
+    assert!(
+        !dir.path().join("deckd.sqlite3").exists(),
+        "nothing is created before the refusal"
+    );
 
     // Admin commands run as whoever calls them.
-    let out =
-        Command::new(deckd_bin()).args(["user", "list", "--data-dir"]).arg(dir.path()).env_remove("DECKD_ALLOW_ROOT").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(deckd_bin())
+        .args(["user", "list", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("DECKD_ALLOW_ROOT")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The body of `GET path` on `addr` (one HTTP/1.1 request, `Connection: close`).
 fn http_body(addr: &str, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut all = String::new();
     s.read_to_string(&mut all).ok()?;
     all.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
@@ -180,13 +265,31 @@ fn http_body(addr: &str, path: &str) -> Option<String> {
 fn the_scheduler_backs_up_unattended_and_status_tells() {
     let mut d = Notified::spawn(&[("DECKD_MAINTENANCE_START_DELAY_SECS", "1")]);
     d.until("READY=1", |l| l == "READY=1");
-    let seen = d.until("STATUS naming a fresh backup", |l| l.starts_with("STATUS=") && l.contains("| last backup 0h ago"));
-    assert!(!seen.iter().any(|l| l.contains("BACKUP FAILED")), "{seen:?}");
+    let seen = d.until("STATUS naming a fresh backup", |l| {
+        l.starts_with("STATUS=") && l.contains("| last backup 0h ago")
+    });
+    assert!(
+        !seen.iter().any(|l| l.contains("BACKUP FAILED")),
+        "{seen:?}"
+    );
     let data = d._dir.path().join("data");
-    let out = Command::new(deckd_bin()).arg("--data-dir").arg(&data).args(["backup", "list"]).output().unwrap();
+    let out = Command::new(deckd_bin())
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["backup", "list"])
+        .output()
+        .unwrap();
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(listing.lines().filter(|l| l.contains("verified")).count(), 1, "one verified scheduled backup:\n{listing}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        listing.lines().filter(|l| l.contains("verified")).count(),
+        1,
+        "one verified scheduled backup:\n{listing}"
+    );
 }
 
 /// A backup that cannot run (here: the disk would be left too full) is an error in
@@ -200,16 +303,30 @@ fn a_failing_backup_shows_in_status_and_metrics() {
         ("DECKD_METRICS_LISTEN", &metrics),
     ]);
     d.until("READY=1", |l| l == "READY=1");
-    let seen = d.until("STATUS reporting the failed backup", |l| l.starts_with("STATUS=") && l.contains("| BACKUP FAILED: "));
-    let status = seen.iter().rev().find(|l| l.contains("BACKUP FAILED")).unwrap();
-    assert!(status.contains("free"), "the reason names the free space: {status}");
+    let seen = d.until("STATUS reporting the failed backup", |l| {
+        l.starts_with("STATUS=") && l.contains("| BACKUP FAILED: ")
+    });
+    let status = seen
+        .iter()
+        .rev()
+        .find(|l| l.contains("BACKUP FAILED"))
+        .unwrap();
+    assert!(
+        status.contains("free"),
+        "the reason names the free space: {status}"
+    );
     let start = Instant::now();
     loop {
         let body = http_body(&metrics, "/metrics").unwrap_or_default();
-        if body.contains("deckd_backup_failing 1") && body.contains(r#"deckd_maintenance_failures_total{job="backup"} 1"#) {
+        if body.contains("deckd_backup_failing 1")
+            && body.contains(r#"deckd_maintenance_failures_total{job="backup"} 1"#)
+        {
             break;
         }
-        assert!(start.elapsed() < PATIENCE, "/metrics never reported the failed backup:\n{body}");
+        assert!(
+            start.elapsed() < PATIENCE,
+            "/metrics never reported the failed backup:\n{body}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -29,7 +29,15 @@ fn change_9_6(force: bool) -> Value {
     if force {
         submit_body(DEMO_HASH, DEMO_NAME, DEMO_NAME, &deck, 10, "", true)
     } else {
-        submit_body(DEMO_HASH, DEMO_NAME, DEMO_NAME, &deck, 2, "More precise answer", false)
+        submit_body(
+            DEMO_HASH,
+            DEMO_NAME,
+            DEMO_NAME,
+            &deck,
+            2,
+            "More precise answer",
+            false,
+        )
     }
 }
 
@@ -57,10 +65,18 @@ fn assert_only_changed_note(pull: &Value) {
     let notes = all_notes(&e["deck"]);
     assert_eq!(notes.len(), 1, "only the changed note: {notes:?}");
     assert_eq!(notes[0]["guid"], "AbCdEf1234");
-    assert_eq!(notes[0]["fields"], json!(["What is the capital of France?", NEW_BACK]));
+    assert_eq!(
+        notes[0]["fields"],
+        json!(["What is the capital of France?", NEW_BACK])
+    );
     assert_eq!(notes[0]["tags"], json!(["geo"]));
-    let models = e["deck"]["note_models"].as_array().expect("note_models array");
-    assert!(models.iter().any(|m| m["name"] == "Basic (demo)"), "note_models lists Basic (demo): {models:?}");
+    let models = e["deck"]["note_models"]
+        .as_array()
+        .expect("note_models array");
+    assert!(
+        models.iter().any(|m| m["name"] == "Basic (demo)"),
+        "note_models lists Basic (demo): {models:?}"
+    );
     assert_eq!(e["deleted_notes"], json!([]));
     assert_eq!(e["changelog"], "");
 }
@@ -69,30 +85,58 @@ fn assert_only_changed_note(pull: &Value) {
 async fn check_deck_alive_and_subscription() {
     let Setup { s, bob, .. } = setup().await;
     let r = s
-        .post_json("/CheckDeckAlive", None, &json!({"deck_hashes": [DEMO_HASH, "gone-deck-hash"]}))
+        .post_json(
+            "/CheckDeckAlive",
+            None,
+            &json!({"deck_hashes": [DEMO_HASH, "gone-deck-hash"]}),
+        )
         .await;
     r.expect(200, "/CheckDeckAlive");
     assert_eq!(r.json(), json!(["gone-deck-hash"]));
-    let r = s.post_json("/CheckDeckAlive", None, &json!({"deck_hashes": [DEMO_HASH]})).await;
+    let r = s
+        .post_json(
+            "/CheckDeckAlive",
+            None,
+            &json!({"deck_hashes": [DEMO_HASH]}),
+        )
+        .await;
     r.expect(200, "/CheckDeckAlive known only");
     assert_eq!(r.json(), json!([]));
-    let r = s.post_json("/AddSubscription", Some(&bob), &json!({"deck_hash": DEMO_HASH})).await;
+    let r = s
+        .post_json(
+            "/AddSubscription",
+            Some(&bob),
+            &json!({"deck_hash": DEMO_HASH}),
+        )
+        .await;
     r.expect(200, "/AddSubscription");
     // Duplicates are a no-op.
-    s.post_json("/AddSubscription", Some(&bob), &json!({"deck_hash": DEMO_HASH}))
-        .await
-        .expect(200, "/AddSubscription twice");
-    s.post_json("/RemoveSubscription", Some(&bob), &json!({"deck_hash": DEMO_HASH}))
-        .await
-        .expect(200, "/RemoveSubscription");
+    s.post_json(
+        "/AddSubscription",
+        Some(&bob),
+        &json!({"deck_hash": DEMO_HASH}),
+    )
+    .await
+    .expect(200, "/AddSubscription twice");
+    s.post_json(
+        "/RemoveSubscription",
+        Some(&bob),
+        &json!({"deck_hash": DEMO_HASH}),
+    )
+    .await
+    .expect(200, "/RemoveSubscription");
 }
 
 #[tokio::test]
 async fn first_pull_matches_9_5() {
     let Setup { s, bob, .. } = setup().await;
-    s.post_json("/AddSubscription", Some(&bob), &json!({"deck_hash": DEMO_HASH}))
-        .await
-        .expect(200, "/AddSubscription");
+    s.post_json(
+        "/AddSubscription",
+        Some(&bob),
+        &json!({"deck_hash": DEMO_HASH}),
+    )
+    .await
+    .expect(200, "/AddSubscription");
     let pull = s.pull_since(DEMO_HASH, FIRST_PULL_TS).await;
     let mut expected: Value = serde_json::from_str(EXPECTED_9_5).unwrap();
     let mut actual = pull.clone();
@@ -112,13 +156,21 @@ async fn first_pull_matches_9_5() {
     // note_models is an array on every node and deck_hash echoes the key.
     for e in pull.as_array().unwrap() {
         for node in all_nodes(&e["deck"]) {
-            assert!(node["note_models"].is_array(), "note_models must be an array: {node}");
+            assert!(
+                node["note_models"].is_array(),
+                "note_models must be an array: {node}"
+            );
         }
     }
     // A second pull from the same timestamp answers the same content.
     let again = s.pull_since(DEMO_HASH, FIRST_PULL_TS).await;
     let (mut x, mut y) = (pull, again);
-    for e in x.as_array_mut().unwrap().iter_mut().chain(y.as_array_mut().unwrap()) {
+    for e in x
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .chain(y.as_array_mut().unwrap())
+    {
         sort_notes(&mut e["deck"]);
     }
     assert_eq!(x, y);
@@ -128,15 +180,26 @@ async fn first_pull_matches_9_5() {
 async fn suggestion_approved_via_cli_reaches_subscriber() {
     let Setup { s, bob, alice } = setup().await;
     let after_publish = sync_point().await;
-    assert_eq!(s.pull_since(DEMO_HASH, &after_publish).await, json!([]), "no change since publish");
-    assert!(s.pending(None).await.is_empty(), "publishing leaves nothing to review");
+    assert_eq!(
+        s.pull_since(DEMO_HASH, &after_publish).await,
+        json!([]),
+        "no change since publish"
+    );
+    assert!(
+        s.pending(None).await.is_empty(),
+        "publishing leaves nothing to review"
+    );
 
     let r = s.submit(&bob, &change_9_6(false)).await;
     r.expect(200, "bob /submitCard");
     assert_eq!(r.text, "Success");
 
     // Unreviewed: bob's next pull is still empty, and the full pull shows the old text.
-    assert_eq!(s.pull_since(DEMO_HASH, &after_publish).await, json!([]), "suggestion is not pulled");
+    assert_eq!(
+        s.pull_since(DEMO_HASH, &after_publish).await,
+        json!([]),
+        "suggestion is not pulled"
+    );
     let full = s.pull_since(DEMO_HASH, FIRST_PULL_TS).await;
     let n = find_note(&entry_for(&full, DEMO_HASH).unwrap()["deck"], "AbCdEf1234").unwrap();
     assert_eq!(n["fields"][1], "Paris");
@@ -152,10 +215,17 @@ async fn suggestion_approved_via_cli_reaches_subscriber() {
     // `review show` works for it.
     let show = s.cli(&["review", "show", &id.to_string()]).await;
     show.assert_ok();
-    assert!(show.stdout.contains(NEW_BACK), "review show prints the suggested content: {}", show.stdout);
+    assert!(
+        show.stdout.contains(NEW_BACK),
+        "review show prints the suggested content: {}",
+        show.stdout
+    );
 
     s.approve(id).await;
-    assert!(s.pending(Some(DEMO_HASH)).await.is_empty(), "approved commit leaves the queue");
+    assert!(
+        s.pending(Some(DEMO_HASH)).await.is_empty(),
+        "approved commit leaves the queue"
+    );
 
     let pull = s.pull_since(DEMO_HASH, &after_publish).await;
     assert_only_changed_note(&pull);
@@ -193,7 +263,10 @@ async fn suggestion_approved_via_cli_reaches_subscriber() {
     assert_eq!(snap["deck_name"], DEMO_NAME);
     assert_eq!(snap["info"], "More precise answer");
     assert_eq!(snap["rationale"], 2);
-    assert!(snap["author"].as_str().unwrap_or("").contains("bob"), "{snap}");
+    assert!(
+        snap["author"].as_str().unwrap_or("").contains("bob"),
+        "{snap}"
+    );
     assert!(
         snap.to_string().contains(NEW_BACK),
         "the snapshot mentions the suggested content: {snap}"
@@ -207,14 +280,20 @@ async fn owner_force_overwrite_applies_at_once() {
     let r = s.submit(&alice, &change_9_6(true)).await;
     r.expect(200, "alice auto-approve /submitCard");
     assert_eq!(r.text, "Success");
-    assert!(s.pending(None).await.is_empty(), "auto-approved change is not queued");
+    assert!(
+        s.pending(None).await.is_empty(),
+        "auto-approved change is not queued"
+    );
     let pull = s.pull_since(DEMO_HASH, &after_publish).await;
     assert_only_changed_note(&pull);
     // The full pull shows the new content too, and the untouched note is intact.
     let full = s.pull_since(DEMO_HASH, FIRST_PULL_TS).await;
     let d = &entry_for(&full, DEMO_HASH).unwrap()["deck"];
     assert_eq!(find_note(d, "AbCdEf1234").unwrap()["fields"][1], NEW_BACK);
-    assert_eq!(find_note(d, "XyZ9876543").unwrap()["fields"], json!(["Which colour is this?", "<img src=\"red1x1.png\">"]));
+    assert_eq!(
+        find_note(d, "XyZ9876543").unwrap()["fields"],
+        json!(["Which colour is this?", "<img src=\"red1x1.png\">"])
+    );
 }
 
 #[tokio::test]
@@ -223,7 +302,11 @@ async fn non_maintainer_force_overwrite_is_only_a_suggestion() {
     let after_publish = sync_point().await;
     let r = s.submit(&bob, &change_9_6(true)).await;
     r.expect(200, "bob /submitCard with force_overwrite");
-    assert_eq!(s.pull_since(DEMO_HASH, &after_publish).await, json!([]), "force_overwrite by a stranger is not applied");
+    assert_eq!(
+        s.pull_since(DEMO_HASH, &after_publish).await,
+        json!([]),
+        "force_overwrite by a stranger is not applied"
+    );
     let p = s.pending(Some(DEMO_HASH)).await;
     assert_eq!(p.len(), 1, "stored as a suggestion: {p:?}");
 }
@@ -232,13 +315,22 @@ async fn non_maintainer_force_overwrite_is_only_a_suggestion() {
 async fn denial_with_reason_notifies_author() {
     let Setup { s, bob, .. } = setup().await;
     let after_publish = sync_point().await;
-    s.submit(&bob, &change_9_6(false)).await.expect(200, "bob /submitCard");
+    s.submit(&bob, &change_9_6(false))
+        .await
+        .expect(200, "bob /submitCard");
     let id = commit_id(&s.only_pending(DEMO_HASH).await);
     s.deny(id, Some("Not a real improvement")).await;
     assert!(s.pending(Some(DEMO_HASH)).await.is_empty());
-    assert_eq!(s.pull_since(DEMO_HASH, &after_publish).await, json!([]), "denied change is never pulled");
+    assert_eq!(
+        s.pull_since(DEMO_HASH, &after_publish).await,
+        json!([]),
+        "denied change is never pulled"
+    );
     let full = s.pull_since(DEMO_HASH, FIRST_PULL_TS).await;
-    assert_eq!(find_note(&full[0]["deck"], "AbCdEf1234").unwrap()["fields"][1], "Paris");
+    assert_eq!(
+        find_note(&full[0]["deck"], "AbCdEf1234").unwrap()["fields"][1],
+        "Paris"
+    );
 
     let v = s.get("/GetNotifications", Some(&bob)).await.json();
     assert_eq!(v["unread_count"], 1, "{v}");
@@ -262,7 +354,15 @@ async fn new_note_suggestion_appears_after_approval() {
     let Setup { s, bob, .. } = setup().await;
     let after_publish = sync_point().await;
     let r = s
-        .suggest(&bob, DEMO_HASH, DEMO_NAME, DEMO_UUID, vec![note("NewNote0001", &["What is 2+2?", "4"], &["math"])], "new card", false)
+        .suggest(
+            &bob,
+            DEMO_HASH,
+            DEMO_NAME,
+            DEMO_UUID,
+            vec![note("NewNote0001", &["What is 2+2?", "4"], &["math"])],
+            "new card",
+            false,
+        )
         .await;
     r.expect(200, "new note suggestion");
     assert_eq!(s.pull_since(DEMO_HASH, &after_publish).await, json!([]));
@@ -283,9 +383,18 @@ async fn ankicollab_suffix_of_local_name_is_stripped() {
     let Setup { s, alice, .. } = setup().await;
     let after_publish = sync_point().await;
     let local = "Demo Deck (AnkiCollab)";
-    let n = note("AbCdEf1234", &["What is the capital of France?", NEW_BACK], &["geo"]);
+    let n = note(
+        "AbCdEf1234",
+        &["What is the capital of France?", NEW_BACK],
+        &["geo"],
+    );
     let deck = root_deck(local, DEMO_UUID, "Tiny demo deck", vec![n], vec![]);
-    let r = s.submit(&alice, &submit_body(DEMO_HASH, local, local, &deck, 10, "", true)).await;
+    let r = s
+        .submit(
+            &alice,
+            &submit_body(DEMO_HASH, local, local, &deck, 10, "", true),
+        )
+        .await;
     r.expect(200, "submit with ' (AnkiCollab)' suffix");
     assert_only_changed_note(&s.pull_since(DEMO_HASH, &after_publish).await);
 }
@@ -306,16 +415,35 @@ async fn unknown_notetype_from_stranger_is_rejected() {
     model["tmpls"][0]["qfmt"] = json!("{{Alpha}} / {{Gamma}}");
     model["tmpls"][0]["afmt"] = json!("{{FrontSide}}<hr id=answer>{{Beta}}");
     model["req"] = json!([[0, "all", [0, 2]]]);
-    let mut deck = root_deck(DEMO_NAME, DEMO_UUID, "", vec![note_with_model("OddNote001", &["a", "b", "c"], &[], odd_uuid)], vec![]);
+    let mut deck = root_deck(
+        DEMO_NAME,
+        DEMO_UUID,
+        "",
+        vec![note_with_model(
+            "OddNote001",
+            &["a", "b", "c"],
+            &[],
+            odd_uuid,
+        )],
+        vec![],
+    );
     deck["note_models"] = json!([model]);
-    let r = s.submit(&bob, &submit_body(DEMO_HASH, DEMO_NAME, DEMO_NAME, &deck, 3, "odd", false)).await;
+    let r = s
+        .submit(
+            &bob,
+            &submit_body(DEMO_HASH, DEMO_NAME, DEMO_NAME, &deck, 3, "odd", false),
+        )
+        .await;
     r.expect_4xx("unknown notetype");
     assert!(
         r.text.contains(&format!("Notetype Error: {odd_uuid}")),
         "text must contain `Notetype Error: {odd_uuid}`, got {:?}",
         r.text
     );
-    assert!(s.pending(Some(DEMO_HASH)).await.is_empty(), "nothing stored");
+    assert!(
+        s.pending(Some(DEMO_HASH)).await.is_empty(),
+        "nothing stored"
+    );
     assert_eq!(s.pull_since(DEMO_HASH, &after_publish).await, json!([]));
 }
 
@@ -324,15 +452,55 @@ async fn nonexistent_deck_path_is_422() {
     let Setup { s, bob, .. } = setup().await;
     // The parent "Demo Deck::Missing" does not exist, so the path cannot be created.
     let path = "Demo Deck::Missing::Sub";
-    let deck = root_deck(path, &new_uuid(), "", vec![note("LostNote01", &["x", "y"], &[])], vec![]);
-    let r = s.submit(&bob, &submit_body(DEMO_HASH, path, DEMO_NAME, &deck, 2, "lost", false)).await;
+    let deck = root_deck(
+        path,
+        &new_uuid(),
+        "",
+        vec![note("LostNote01", &["x", "y"], &[])],
+        vec![],
+    );
+    let r = s
+        .submit(
+            &bob,
+            &submit_body(DEMO_HASH, path, DEMO_NAME, &deck, 2, "lost", false),
+        )
+        .await;
     r.expect(422, "non-existent deck path");
     assert!(r.text.starts_with("Deck not found"), "{:?}", r.text);
     // An unknown (well-formed) deck hash is not found either, and a malformed one is 400.
-    let r = s.submit(&bob, &submit_body("red-blue-green-alpha-bravo-zulu", DEMO_NAME, DEMO_NAME, &tiny_deck(), 2, "x", false)).await;
+    let r = s
+        .submit(
+            &bob,
+            &submit_body(
+                "red-blue-green-alpha-bravo-zulu",
+                DEMO_NAME,
+                DEMO_NAME,
+                &tiny_deck(),
+                2,
+                "x",
+                false,
+            ),
+        )
+        .await;
     r.expect(422, "unknown deck hash");
-    assert_eq!(r.text, "Deck does not exist", "the add-on matches this exact text");
-    let r = s.submit(&bob, &submit_body("not a hash!", DEMO_NAME, DEMO_NAME, &tiny_deck(), 2, "x", false)).await;
+    assert_eq!(
+        r.text, "Deck does not exist",
+        "the add-on matches this exact text"
+    );
+    let r = s
+        .submit(
+            &bob,
+            &submit_body(
+                "not a hash!",
+                DEMO_NAME,
+                DEMO_NAME,
+                &tiny_deck(),
+                2,
+                "x",
+                false,
+            ),
+        )
+        .await;
     r.expect(400, "malformed deck hash");
 }
 
@@ -344,15 +512,34 @@ async fn semantically_equal_notetype_is_reused() {
     let twin = "22222222-3333-11ee-8888-0242ac120002";
     let mut model = basic_model();
     model["crowdanki_uuid"] = json!(twin);
-    let mut deck = root_deck(DEMO_NAME, DEMO_UUID, "", vec![note_with_model("TwinNote01", &["twin q", "twin a"], &[], twin)], vec![]);
+    let mut deck = root_deck(
+        DEMO_NAME,
+        DEMO_UUID,
+        "",
+        vec![note_with_model(
+            "TwinNote01",
+            &["twin q", "twin a"],
+            &[],
+            twin,
+        )],
+        vec![],
+    );
     deck["note_models"] = json!([model]);
-    let r = s.submit(&bob, &submit_body(DEMO_HASH, DEMO_NAME, DEMO_NAME, &deck, 3, "twin", false)).await;
+    let r = s
+        .submit(
+            &bob,
+            &submit_body(DEMO_HASH, DEMO_NAME, DEMO_NAME, &deck, 3, "twin", false),
+        )
+        .await;
     r.expect(200, "suggestion with an equal notetype under another uuid");
     let id = commit_id(&s.only_pending(DEMO_HASH).await);
     s.approve(id).await;
     let p = s.pull_since(DEMO_HASH, &after_publish).await;
     let n = find_note(&p[0]["deck"], "TwinNote01").expect("new note");
-    assert_eq!(n["note_model_uuid"], BASIC_MODEL_UUID, "re-pointed at the owner's notetype");
+    assert_eq!(
+        n["note_model_uuid"], BASIC_MODEL_UUID,
+        "re-pointed at the owner's notetype"
+    );
     let models = p[0]["deck"]["note_models"].as_array().unwrap();
     assert_eq!(models.len(), 1, "{models:?}");
     assert_eq!(models[0]["crowdanki_uuid"], BASIC_MODEL_UUID);
@@ -361,15 +548,41 @@ async fn semantically_equal_notetype_is_reused() {
 #[tokio::test]
 async fn subscription_errors() {
     let Setup { s, bob, .. } = setup().await;
-    let r = s.post_json("/AddSubscription", Some(&bob), &json!({"deck_hash": "red-blue-green-alpha-bravo-zulu"})).await;
+    let r = s
+        .post_json(
+            "/AddSubscription",
+            Some(&bob),
+            &json!({"deck_hash": "red-blue-green-alpha-bravo-zulu"}),
+        )
+        .await;
     r.expect(422, "subscribe to unknown deck");
     assert_eq!(r.text, "Could not add subscription");
-    s.post_json("/AddSubscription", Some(&bob), &json!({"deck_hash": "bad hash"})).await.expect(400, "bad hash");
-    let r = s.post_json("/RemoveSubscription", Some(&bob), &json!({"deck_hash": DEMO_HASH})).await;
+    s.post_json(
+        "/AddSubscription",
+        Some(&bob),
+        &json!({"deck_hash": "bad hash"}),
+    )
+    .await
+    .expect(400, "bad hash");
+    let r = s
+        .post_json(
+            "/RemoveSubscription",
+            Some(&bob),
+            &json!({"deck_hash": DEMO_HASH}),
+        )
+        .await;
     r.expect(404, "remove a subscription that does not exist");
     assert_eq!(r.text, "Subscription not found");
-    s.post_json("/CheckDeckAlive", None, &json!({"deck_hashes": ["Bad Hash!"]})).await.expect(400, "malformed hash");
-    let r = s.post_json("/CheckDeckAlive", None, &json!({"deck_hashes": []})).await;
+    s.post_json(
+        "/CheckDeckAlive",
+        None,
+        &json!({"deck_hashes": ["Bad Hash!"]}),
+    )
+    .await
+    .expect(400, "malformed hash");
+    let r = s
+        .post_json("/CheckDeckAlive", None, &json!({"deck_hashes": []}))
+        .await;
     r.expect(200, "empty list");
     assert_eq!(r.json(), json!([]));
 }

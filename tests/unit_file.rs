@@ -60,9 +60,12 @@ fn root() -> PathBuf {
 }
 
 fn render(toml_text: &str) -> String {
-    let doc: Ordered<Ordered<Setting>> = toml::from_str(toml_text).expect("service-settings.toml parses");
+    let doc: Ordered<Ordered<Setting>> =
+        toml::from_str(toml_text).expect("service-settings.toml parses");
     let mut out = String::new();
-    out.push_str("# Generated from dist/systemd/service-settings.toml by tests/unit_file.rs; do not edit.\n");
+    out.push_str(
+        "# Generated from dist/systemd/service-settings.toml by tests/unit_file.rs; do not edit.\n",
+    );
     out.push_str("# Regenerate with: DECKD_BLESS=1 cargo test --test unit_file\n");
     out.push_str("# Override limits with a drop-in: systemctl edit deckd\n");
     let mut seen_service = false;
@@ -84,7 +87,10 @@ fn render(toml_text: &str) -> String {
                 Setting::Bool(b) => out.push_str(&format!("{key}={b}\n")),
                 Setting::Int(i) => out.push_str(&format!("{key}={i}\n")),
                 Setting::Str(s) => {
-                    assert!(!s.contains('\n'), "{key}: newlines are not allowed in unit values");
+                    assert!(
+                        !s.contains('\n'),
+                        "{key}: newlines are not allowed in unit values"
+                    );
                     out.push_str(&format!("{key}={s}\n"));
                 }
                 Setting::List(items) => {
@@ -106,7 +112,8 @@ fn render(toml_text: &str) -> String {
 
 #[test]
 fn rendered_unit_matches_committed_file() {
-    let settings = std::fs::read_to_string(root().join("dist/systemd/service-settings.toml")).unwrap();
+    let settings =
+        std::fs::read_to_string(root().join("dist/systemd/service-settings.toml")).unwrap();
     let rendered = render(&settings);
     let unit_path = root().join("dist/systemd/deckd.service");
     if std::env::var_os("DECKD_BLESS").is_some_and(|v| v == "1") {
@@ -127,7 +134,10 @@ fn renderer_keeps_document_order_and_expands_lists() {
     let unit = render(
         "[Unit]\nZ = \"last-alpha-first\"\nA = [\"x\", \"y\"]\n[Service]\nTasksMax = 50\nPrivateTmp = true\nCapabilityBoundingSet = \"\"\n",
     );
-    let body: Vec<&str> = unit.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+    let body: Vec<&str> = unit
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
     assert_eq!(
         body,
         [
@@ -151,7 +161,8 @@ fn renderer_keeps_document_order_and_expands_lists() {
 /// well-meant edit of the data file that drops one).
 #[test]
 fn required_settings_present() {
-    let settings = std::fs::read_to_string(root().join("dist/systemd/service-settings.toml")).unwrap();
+    let settings =
+        std::fs::read_to_string(root().join("dist/systemd/service-settings.toml")).unwrap();
     let unit = render(&settings);
     for line in [
         "Type=notify",
@@ -170,5 +181,8 @@ fn required_settings_present() {
     ] {
         assert!(unit.lines().any(|l| l == line), "unit lacks `{line}`");
     }
-    assert!(unit.lines().any(|l| l.starts_with("WatchdogSec=")), "unit lacks WatchdogSec");
+    assert!(
+        unit.lines().any(|l| l.starts_with("WatchdogSec=")),
+        "unit lacks WatchdogSec"
+    );
 }

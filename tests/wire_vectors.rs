@@ -19,14 +19,23 @@ fn gzb64_vectors_decode() {
     assert_eq!(gzb64_decode(&gzb64_encode(&v)), v);
     assert_eq!(gzb64_decode(&gzb64_encode_plugin(&v)), v);
     let enc = gzb64_encode(&v);
-    assert!(!enc.contains('\n') && enc.len() % 4 == 0, "one line, padded");
+    assert!(
+        !enc.contains('\n') && enc.len() % 4 == 0,
+        "one line, padded"
+    );
 }
 
 #[test]
 fn humanhash_reference_vectors() {
-    assert_eq!(humanhash("bc0f47f9-3dd0-4657-8d7e-ee645999b95e"), "white-berlin-nineteen-white-lima-hot");
+    assert_eq!(
+        humanhash("bc0f47f9-3dd0-4657-8d7e-ee645999b95e"),
+        "white-berlin-nineteen-white-lima-hot"
+    );
     assert_eq!(humanhash(DEMO_UUID), DEMO_HASH);
-    assert_eq!(sha256_hex("alice"), "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90");
+    assert_eq!(
+        sha256_hex("alice"),
+        "2bd806c97f0e00af1a1fc3328fa763a9269723c8db8fac4f93af71db186d6e90"
+    );
 }
 
 #[tokio::test]
@@ -38,14 +47,20 @@ async fn publish_tiny_deck_gets_reference_hash() {
     let v = r.json();
     assert_eq!(v["status"], 1, "{v}");
     assert_eq!(v["message"], DEMO_HASH, "§9.3 deck hash");
-    assert!(v["bulk_operation_id"].is_string(), "bulk_operation_id must be a string: {v}");
+    assert!(
+        v["bulk_operation_id"].is_string(),
+        "bulk_operation_id must be a string: {v}"
+    );
 
     // Second publish of a root with the same name by alice → status 0.
     let r2 = s.publish_raw(&alice, &tiny_deck()).await;
     r2.expect(200, "second /createDeck");
     let v2 = r2.json();
     assert_eq!(v2["status"], 0, "{v2}");
-    assert_eq!(v2["message"], "Deck already exists. Please submit suggestions instead.");
+    assert_eq!(
+        v2["message"],
+        "Deck already exists. Please submit suggestions instead."
+    );
 }
 
 #[tokio::test]
@@ -59,7 +74,10 @@ async fn publish_hash_vector_bc0f47f9() {
         vec![note("VecNote001", &["front", "back"], &[])],
         vec![],
     );
-    assert_eq!(s.publish(&alice, &deck).await, "white-berlin-nineteen-white-lima-hot");
+    assert_eq!(
+        s.publish(&alice, &deck).await,
+        "white-berlin-nineteen-white-lima-hot"
+    );
 }
 
 #[tokio::test]
@@ -72,7 +90,9 @@ async fn publish_hash_matches_humanhash_of_random_uuids() {
         assert_eq!(h, g.hash(), "hash of root uuid {}", g.uuid);
         let parts: Vec<&str> = h.split('-').collect();
         assert_eq!(parts.len(), 6);
-        assert!(parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase())));
+        assert!(parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase())));
     }
 }
 
@@ -82,7 +102,9 @@ async fn server_accepts_foreign_gzip_writer_vector() {
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     s.publish_demo(&alice).await;
-    let r = s.post_text("/UploadDeckStats", Some(&alice), GZB64_STATS).await;
+    let r = s
+        .post_text("/UploadDeckStats", Some(&alice), GZB64_STATS)
+        .await;
     r.expect(200, "/UploadDeckStats with §9.1 vector");
     assert_eq!(r.text, "Thanks for sharing!");
 }
@@ -97,7 +119,11 @@ async fn empty_pull_decodes_to_empty_array() {
     r.expect(200, "/pullChanges without changes");
     let body = r.text.trim();
     assert!(!body.contains('\n'), "GZB64 is one line");
-    assert_eq!(gzb64_decode(body), json!([]), "decoded like {GZB64_EMPTY_ARRAY}");
+    assert_eq!(
+        gzb64_decode(body),
+        json!([]),
+        "decoded like {GZB64_EMPTY_ARRAY}"
+    );
 }
 
 #[tokio::test]
@@ -111,20 +137,31 @@ async fn ensure_ascii_envelope_with_unicode_roundtrips() {
         "Ünïcode Deck ✓",
         &uuid,
         "Beschreibung: Größe 🎉",
-        vec![note("UniNote001", &["Zürich — 東京 🎌", "naïve café"], &["städte"])],
+        vec![note(
+            "UniNote001",
+            &["Zürich — 東京 🎌", "naïve café"],
+            &["städte"],
+        )],
         vec![],
     );
     let env = create_deck_envelope(&deck);
     let encoded = gzb64_encode_plugin(&env);
     let raw = {
-        use std::io::Read;
         use base64::Engine as _;
-        let gz = base64::engine::general_purpose::STANDARD.decode(&encoded).unwrap();
+        use std::io::Read;
+        let gz = base64::engine::general_purpose::STANDARD
+            .decode(&encoded)
+            .unwrap();
         let mut s = String::new();
-        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut s).unwrap();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_string(&mut s)
+            .unwrap();
         s
     };
-    assert!(raw.is_ascii() && raw.contains("\\ud83c"), "envelope must be ASCII with surrogate escapes");
+    assert!(
+        raw.is_ascii() && raw.contains("\\ud83c"),
+        "envelope must be ASCII with surrogate escapes"
+    );
     let r = s.post_text("/createDeck", Some(&alice), encoded).await;
     r.expect(200, "/createDeck");
     let v = r.json();
@@ -149,17 +186,43 @@ async fn colliding_root_uuid_gets_another_hash() {
     let alice = s.user("alice").await;
     let bob = s.user("bob").await;
     assert_eq!(s.publish_demo(&alice).await, DEMO_HASH);
-    let deck = root_deck("Bob Deck", DEMO_UUID, "", vec![note("BobNote001", &["bob q", "bob a"], &[])], vec![]);
+    let deck = root_deck(
+        "Bob Deck",
+        DEMO_UUID,
+        "",
+        vec![note("BobNote001", &["bob q", "bob a"], &[])],
+        vec![],
+    );
     let h = s.publish(&bob, &deck).await;
     assert_ne!(h, DEMO_HASH);
     let parts: Vec<&str> = h.split('-').collect();
-    assert!([3, 5, 6].contains(&parts.len()) && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphabetic())), "{h}");
+    assert!(
+        [3, 5, 6].contains(&parts.len())
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphabetic())),
+        "{h}"
+    );
     let p = s.pull_since(&h, FIRST_PULL_TS).await;
     assert_eq!(note_guids(&p[0]["deck"]), vec!["BobNote001".to_string()]);
     let p = s.pull_since(DEMO_HASH, FIRST_PULL_TS).await;
-    assert_eq!(note_guids(&p[0]["deck"]), vec!["AbCdEf1234".to_string(), "XyZ9876543".to_string()]);
+    assert_eq!(
+        note_guids(&p[0]["deck"]),
+        vec!["AbCdEf1234".to_string(), "XyZ9876543".to_string()]
+    );
     // Same name, different owner is fine too.
-    let h2 = s.publish(&bob, &root_deck(DEMO_NAME, &new_uuid(), "", vec![note("BobNote002", &["x", "y"], &[])], vec![])).await;
+    let h2 = s
+        .publish(
+            &bob,
+            &root_deck(
+                DEMO_NAME,
+                &new_uuid(),
+                "",
+                vec![note("BobNote002", &["x", "y"], &[])],
+                vec![],
+            ),
+        )
+        .await;
     assert_ne!(h2, DEMO_HASH);
 }
 
@@ -175,7 +238,9 @@ async fn deck_stats_are_stored_for_known_notes() {
         let body = json!({"deck_hash": hash, "review_history": {"Demo Deck": {
             "AbCdEf1234": {"retention": 90, "lapses": 1, "reps": reps},
             "NotOnServer": {"retention": 50, "lapses": 0, "reps": 1}}}});
-        s.post_gzb64("/UploadDeckStats", Some(&alice), &body).await.expect(200, "/UploadDeckStats");
+        s.post_gzb64("/UploadDeckStats", Some(&alice), &body)
+            .await
+            .expect(200, "/UploadDeckStats");
     }
     let mut conn = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str("sqlite://")
         .unwrap()

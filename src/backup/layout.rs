@@ -46,7 +46,9 @@ impl Listed {
     /// Verified and its database file still has the recorded size.
     pub fn is_good(&self) -> bool {
         self.manifest.as_ref().is_some_and(|m| {
-            m.verified && std::fs::metadata(self.path.join(DB_FILE)).is_ok_and(|md| md.len() == m.database_bytes)
+            m.verified
+                && std::fs::metadata(self.path.join(DB_FILE))
+                    .is_ok_and(|md| md.len() == m.database_bytes)
         })
     }
 }
@@ -84,7 +86,10 @@ impl BackupRoot {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e).with_context(|| format!("reading backup directory {}", self.dir.display())),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("reading backup directory {}", self.dir.display()))
+            }
         };
         for entry in entries {
             let entry = entry?;
@@ -94,7 +99,11 @@ impl BackupRoot {
             }
             let path = entry.path();
             let manifest = read_manifest(&path).ok();
-            out.push(Listed { name, path, manifest });
+            out.push(Listed {
+                name,
+                path,
+                manifest,
+            });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
@@ -110,7 +119,11 @@ impl BackupRoot {
     /// A backup named on the command line: a folder name in this directory or a path.
     pub fn resolve(&self, name: &str) -> anyhow::Result<PathBuf> {
         let inside = self.dir.join(name);
-        let path = if inside.join(MANIFEST).is_file() { inside } else { PathBuf::from(name) };
+        let path = if inside.join(MANIFEST).is_file() {
+            inside
+        } else {
+            PathBuf::from(name)
+        };
         anyhow::ensure!(
             path.join(MANIFEST).is_file(),
             "{name} is not a backup (no {MANIFEST} in {} or {}); see `deckd backup list`",
@@ -123,14 +136,17 @@ impl BackupRoot {
 
 /// Reads a backup folder's manifest.
 pub fn read_manifest(dir: &Path) -> anyhow::Result<Manifest> {
-    let text = std::fs::read(dir.join(MANIFEST)).with_context(|| format!("reading {}", dir.join(MANIFEST).display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("parsing {}", dir.join(MANIFEST).display()))
+    let text = std::fs::read(dir.join(MANIFEST))
+        .with_context(|| format!("reading {}", dir.join(MANIFEST).display()))?;
+    serde_json::from_slice(&text)
+        .with_context(|| format!("parsing {}", dir.join(MANIFEST).display()))
 }
 
 /// Writes a manifest durably.
 pub fn write_manifest(dir: &Path, manifest: &Manifest) -> anyhow::Result<()> {
     let path = dir.join(MANIFEST);
-    let mut f = std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+    let mut f =
+        std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
     f.write_all(&serde_json::to_vec_pretty(manifest).expect("manifest serialises"))?;
     f.sync_all()?;
     Ok(())
@@ -143,6 +159,10 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 /// A backup folder name for `t`: UTC, sortable, safe on FAT-formatted USB sticks.
 pub fn name_for(t: time::OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second].[subsecond digits:3]Z");
-    t.to_offset(time::UtcOffset::UTC).format(&f).expect("formats")
+    let f = time::macros::format_description!(
+        "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .expect("formats")
 }

@@ -26,7 +26,11 @@ pub struct Added {
 
 /// Bytes of `media` the pool does not hold yet: what a backup will have to write.
 pub fn bytes_to_add(root: &BackupRoot, media: &BTreeMap<String, u64>) -> u64 {
-    media.iter().filter(|(h, size)| !pool_has(root, h, **size)).map(|(_, s)| *s).sum()
+    media
+        .iter()
+        .filter(|(h, size)| !pool_has(root, h, **size))
+        .map(|(_, s)| *s)
+        .sum()
 }
 
 fn pool_has(root: &BackupRoot, hash: &str, size: u64) -> bool {
@@ -45,7 +49,10 @@ pub fn add_to_pool(
     let tmp_dir = root.dir().join(".tmp-pool");
     std::fs::create_dir_all(&tmp_dir)?;
     for (hash, &size) in media {
-        anyhow::ensure!(!cancel.load(Ordering::Relaxed), "backup cancelled by shutdown");
+        anyhow::ensure!(
+            !cancel.load(Ordering::Relaxed),
+            "backup cancelled by shutdown"
+        );
         progress.inc(size);
         if pool_has(root, hash, size) {
             continue;
@@ -61,7 +68,8 @@ pub fn add_to_pool(
         let tmp = tmp_dir.join(hash);
         let _ = std::fs::remove_file(&tmp);
         if std::fs::hard_link(&source, &tmp).is_err() {
-            copy_checked(&source, &tmp, hash).with_context(|| format!("copying media file {hash} into the backup"))?;
+            copy_checked(&source, &tmp, hash)
+                .with_context(|| format!("copying media file {hash} into the backup"))?;
         }
         std::fs::rename(&tmp, &target)?;
         sync_dir(dir)?;
@@ -97,11 +105,20 @@ pub fn copy_checked(from: &Path, to: &Path, md5_hex: &str) -> anyhow::Result<()>
 
 /// Media of a manifest that is absent from the pool or has the wrong size.
 pub fn unverified(root: &BackupRoot, media: &BTreeMap<String, u64>) -> Vec<String> {
-    media.iter().filter(|(h, size)| !pool_has(root, h, **size)).map(|(h, _)| h.clone()).collect()
+    media
+        .iter()
+        .filter(|(h, size)| !pool_has(root, h, **size))
+        .map(|(h, _)| h.clone())
+        .collect()
 }
 
 /// Copies back every file of `media` the live store lacks; returns how many.
-pub fn restore_from_pool(root: &BackupRoot, live: &FileStore, media: &BTreeMap<String, u64>, progress: &ProgressBar) -> anyhow::Result<u64> {
+pub fn restore_from_pool(
+    root: &BackupRoot,
+    live: &FileStore,
+    media: &BTreeMap<String, u64>,
+    progress: &ProgressBar,
+) -> anyhow::Result<u64> {
     let mut restored = 0;
     for (hash, &size) in media {
         progress.inc(size);
@@ -110,11 +127,15 @@ pub fn restore_from_pool(root: &BackupRoot, live: &FileStore, media: &BTreeMap<S
         }
         let source = root.pool_file(hash);
         if !source.is_file() {
-            tracing::warn!(hash, "media file missing from the backup pool; it stays missing");
+            tracing::warn!(
+                hash,
+                "media file missing from the backup pool; it stays missing"
+            );
             continue;
         }
         let tmp = live.tmp_dir().join(format!("restore-{hash}"));
-        copy_checked(&source, &tmp, hash).with_context(|| format!("restoring media file {hash}"))?;
+        copy_checked(&source, &tmp, hash)
+            .with_context(|| format!("restoring media file {hash}"))?;
         let target = live.path_of(hash);
         let dir = target.parent().expect("media paths have a parent");
         std::fs::create_dir_all(dir)?;

@@ -38,13 +38,20 @@ pub struct Report {
 }
 
 /// Takes, verifies and commits one backup, then applies retention.
-pub async fn run(db: &Db, config: &Config, progress: &ProgressBar, cancel: Arc<AtomicBool>) -> anyhow::Result<Report> {
+pub async fn run(
+    db: &Db,
+    config: &Config,
+    progress: &ProgressBar,
+    cancel: Arc<AtomicBool>,
+) -> anyhow::Result<Report> {
     let root = BackupRoot::new(config.backup_path());
-    std::fs::create_dir_all(root.dir()).with_context(|| format!("creating backup directory {}", root.dir().display()))?;
+    std::fs::create_dir_all(root.dir())
+        .with_context(|| format!("creating backup directory {}", root.dir().display()))?;
     let _lock = lock::try_lock(&root.dir().join(".lock"))?
         .ok_or_else(|| anyhow::anyhow!("another backup is running in {}", root.dir().display()))?;
     remove_unfinished(&root)?;
-    let db_estimate = file_len(&config.database_path()) + file_len(&config.data_dir.join("deckd.sqlite3-wal"));
+    let db_estimate =
+        file_len(&config.database_path()) + file_len(&config.data_dir.join("deckd.sqlite3-wal"));
     space::ensure(root.dir(), db_estimate, config.backup_min_free_bytes)?;
 
     let now = time::OffsetDateTime::now_utc();
@@ -60,7 +67,8 @@ pub async fn run(db: &Db, config: &Config, progress: &ProgressBar, cancel: Arc<A
         }
     };
     let final_path = root.dir().join(&name);
-    std::fs::rename(&tmp, &final_path).with_context(|| format!("moving the backup into place at {}", final_path.display()))?;
+    std::fs::rename(&tmp, &final_path)
+        .with_context(|| format!("moving the backup into place at {}", final_path.display()))?;
     sync_dir(root.dir())?;
     let pruned = retention::prune(&root, config.backup_keep)?;
     let report = Report {
@@ -88,10 +96,18 @@ async fn write_backup(
 ) -> anyhow::Result<(Manifest, u64, u64)> {
     let db_file = tmp.join(DB_FILE);
     progress.set_message("snapshot of the database");
-    store::maintenance::snapshot_into(db, &db_file).await.context("taking the database snapshot (VACUUM INTO)")?;
+    store::maintenance::snapshot_into(db, &db_file)
+        .await
+        .context("taking the database snapshot (VACUUM INTO)")?;
     std::fs::File::open(&db_file)?.sync_all()?;
-    let problems = store::maintenance::check_file(&db_file, true).await.context("checking the snapshot")?;
-    anyhow::ensure!(problems.is_empty(), "the snapshot failed integrity_check: {}", problems.join("; "));
+    let problems = store::maintenance::check_file(&db_file, true)
+        .await
+        .context("checking the snapshot")?;
+    anyhow::ensure!(
+        problems.is_empty(),
+        "the snapshot failed integrity_check: {}",
+        problems.join("; ")
+    );
 
     let media: BTreeMap<String, u64> = store::maintenance::media_in_file(&db_file)
         .await
@@ -99,22 +115,46 @@ async fn write_backup(
         .into_iter()
         .map(|(h, s)| (h, s as u64))
         .collect();
-    space::ensure(root.dir(), media::bytes_to_add(root, &media), config.backup_min_free_bytes)?;
+    space::ensure(
+        root.dir(),
+        media::bytes_to_add(root, &media),
+        config.backup_min_free_bytes,
+    )?;
     progress.set_length(media.values().sum());
     progress.set_message("media");
-    let (root2, live, media2, pb) = (root.clone(), FileStore::open(config.media_dir())?, media.clone(), progress.clone());
-    let added = tokio::task::spawn_blocking(move || media::add_to_pool(&root2, &live, &media2, &pb, &cancel)).await??;
-    let media: BTreeMap<String, u64> = media.into_iter().filter(|(h, _)| !added.missing.contains(h)).collect();
+    let (root2, live, media2, pb) = (
+        root.clone(),
+        FileStore::open(config.media_dir())?,
+        media.clone(),
+        progress.clone(),
+    );
+    let added = tokio::task::spawn_blocking(move || {
+        media::add_to_pool(&root2, &live, &media2, &pb, &cancel)
+    })
+    .await??;
+    let media: BTreeMap<String, u64> = media
+        .into_iter()
+        .filter(|(h, _)| !added.missing.contains(h))
+        .collect();
     if !added.missing.is_empty() {
-        tracing::warn!(count = added.missing.len(), "media files were removed while the backup ran; the backup omits them");
+        tracing::warn!(
+            count = added.missing.len(),
+            "media files were removed while the backup ran; the backup omits them"
+        );
     }
     let bad = media::unverified(root, &media);
-    anyhow::ensure!(bad.is_empty(), "{} media files in the backup pool are missing or have the wrong size", bad.len());
+    anyhow::ensure!(
+        bad.is_empty(),
+        "{} media files in the backup pool are missing or have the wrong size",
+        bad.len()
+    );
 
     progress.set_message("verifying");
     let database_sha256 = sha256_file(&db_file)?;
     let manifest = Manifest {
-        created_at: now.format(&time::format_description::well_known::Rfc3339).expect("formats"),
+        created_at: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("formats"),
         created_unix: now.unix_timestamp(),
         deckd_version: env!("CARGO_PKG_VERSION").to_string(),
         database_bytes: file_len(&db_file),
@@ -133,7 +173,9 @@ async fn write_backup(
 fn remove_unfinished(root: &BackupRoot) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(root.dir())? {
         let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) && entry.file_type()?.is_dir() {
+        if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX)
+            && entry.file_type()?.is_dir()
+        {
             std::fs::remove_dir_all(entry.path())?;
         }
     }

@@ -26,13 +26,23 @@ pub struct Restored {
 const DB_FILES: [&str; 3] = ["deckd.sqlite3", "deckd.sqlite3-wal", "deckd.sqlite3-shm"];
 
 /// Restores the backup folder `backup`; the current database goes to `<data_dir>/<label>-<time>/`.
-pub async fn restore(config: &Config, backup: &Path, label: &str, progress: &ProgressBar) -> anyhow::Result<Restored> {
+pub async fn restore(
+    config: &Config,
+    backup: &Path,
+    label: &str,
+    progress: &ProgressBar,
+) -> anyhow::Result<Restored> {
     let manifest = read_manifest(backup)?;
-    anyhow::ensure!(manifest.verified, "backup {} was never verified; refusing to restore it", backup.display());
+    anyhow::ensure!(
+        manifest.verified,
+        "backup {} was never verified; refusing to restore it",
+        backup.display()
+    );
     std::fs::create_dir_all(&config.data_dir)?;
     let staged = config.data_dir.join("deckd.sqlite3.restoring");
     progress.set_message("copying the database");
-    std::fs::copy(backup.join(DB_FILE), &staged).with_context(|| format!("copying {}", backup.join(DB_FILE).display()))?;
+    std::fs::copy(backup.join(DB_FILE), &staged)
+        .with_context(|| format!("copying {}", backup.join(DB_FILE).display()))?;
     std::fs::File::open(&staged)?.sync_all()?;
     let checked = check_copy(&staged, &manifest.database_sha256).await;
     if let Err(e) = checked {
@@ -49,20 +59,37 @@ pub async fn restore(config: &Config, backup: &Path, label: &str, progress: &Pro
     let root = BackupRoot::new(backup.parent().map(Path::to_path_buf).unwrap_or_default());
     let live = FileStore::open(config.media_dir())?;
     let (pb, files) = (progress.clone(), manifest.media.clone());
-    let media_restored = tokio::task::spawn_blocking(move || media::restore_from_pool(&root, &live, &files, &pb)).await??;
+    let media_restored =
+        tokio::task::spawn_blocking(move || media::restore_from_pool(&root, &live, &files, &pb))
+            .await??;
 
     progress.set_message("verifying the restored database");
     let problems = store::maintenance::check_file(&config.database_path(), true).await?;
-    anyhow::ensure!(problems.is_empty(), "the restored database failed integrity_check: {}", problems.join("; "));
-    Ok(Restored { backup: backup.to_path_buf(), aside, media_restored })
+    anyhow::ensure!(
+        problems.is_empty(),
+        "the restored database failed integrity_check: {}",
+        problems.join("; ")
+    );
+    Ok(Restored {
+        backup: backup.to_path_buf(),
+        aside,
+        media_restored,
+    })
 }
 
 /// The copy must hash as recorded and pass `integrity_check`.
 async fn check_copy(path: &Path, sha256: &str) -> anyhow::Result<()> {
     let got = sha256_file(path)?;
-    anyhow::ensure!(got == sha256, "database file has SHA-256 {got}, the manifest says {sha256}");
+    anyhow::ensure!(
+        got == sha256,
+        "database file has SHA-256 {got}, the manifest says {sha256}"
+    );
     let problems = store::maintenance::check_file(path, true).await?;
-    anyhow::ensure!(problems.is_empty(), "integrity_check: {}", problems.join("; "));
+    anyhow::ensure!(
+        problems.is_empty(),
+        "integrity_check: {}",
+        problems.join("; ")
+    );
     Ok(())
 }
 
@@ -77,7 +104,8 @@ pub fn move_aside(data_dir: &Path, label: &str) -> anyhow::Result<Option<PathBuf
     for name in DB_FILES {
         let from = data_dir.join(name);
         if from.exists() {
-            std::fs::rename(&from, dir.join(name)).with_context(|| format!("moving {} aside", from.display()))?;
+            std::fs::rename(&from, dir.join(name))
+                .with_context(|| format!("moving {} aside", from.display()))?;
         }
     }
     sync_dir(&dir)?;

@@ -21,7 +21,8 @@ pub fn prune(root: &BackupRoot, keep: usize) -> anyhow::Result<Pruned> {
     let good: Vec<_> = root.list()?.into_iter().filter(|b| b.is_good()).collect();
     let excess = good.len().saturating_sub(keep.max(1));
     for old in &good[..excess] {
-        std::fs::remove_dir_all(&old.path).with_context(|| format!("removing old backup {}", old.path.display()))?;
+        std::fs::remove_dir_all(&old.path)
+            .with_context(|| format!("removing old backup {}", old.path.display()))?;
         pruned.backups.push(old.name.clone());
     }
     // Every remaining folder's manifest counts, good or not, so nothing still listed disappears.

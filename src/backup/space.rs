@@ -6,7 +6,8 @@ use anyhow::Context;
 
 /// Bytes available to this process on the file system holding `dir`.
 pub fn available(dir: &Path) -> anyhow::Result<u64> {
-    let st = nix::sys::statvfs::statvfs(dir).with_context(|| format!("checking free space on {}", dir.display()))?;
+    let st = nix::sys::statvfs::statvfs(dir)
+        .with_context(|| format!("checking free space on {}", dir.display()))?;
     Ok((st.blocks_available() as u64).saturating_mul(st.fragment_size() as u64))
 }
 

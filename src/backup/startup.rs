@@ -68,7 +68,9 @@ pub async fn ensure_healthy(config: &Config) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            Err(e) => tracing::error!(backup = %candidate.path.display(), error = %format!("{e:#}"), "backup unusable; trying an older one"),
+            Err(e) => {
+                tracing::error!(backup = %candidate.path.display(), error = %format!("{e:#}"), "backup unusable; trying an older one")
+            }
         }
     }
     anyhow::bail!(
@@ -82,7 +84,8 @@ pub async fn ensure_healthy(config: &Config) -> anyhow::Result<()> {
 /// Before the server opens the database: take the server lock (so `deckd restore`
 /// knows we run) and make sure the database is healthy. Hold the result while serving.
 pub async fn prepare(config: &Config) -> anyhow::Result<super::lock::Held> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let pid_file = config.data_dir.join(super::lock::PID_FILE);
     let held = super::lock::try_lock(&pid_file)?.ok_or_else(|| {
         anyhow::anyhow!(

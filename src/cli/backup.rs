@@ -56,7 +56,8 @@ pub async fn run(config: &Config, cmd: BackupCommand) -> anyhow::Result<ExitCode
         BackupCommand::Now => {
             let db = Db::open(config).await?;
             let pb = bar();
-            let result = deckd::backup::run(&db, config, &pb, Arc::new(AtomicBool::new(false))).await;
+            let result =
+                deckd::backup::run(&db, config, &pb, Arc::new(AtomicBool::new(false))).await;
             pb.finish_and_clear();
             db.close().await;
             let r = result?;
@@ -74,7 +75,10 @@ pub async fn run(config: &Config, cmd: BackupCommand) -> anyhow::Result<ExitCode
         }
         BackupCommand::List => {
             let root = BackupRoot::new(config.backup_path());
-            println!("{:<24} {:<26} {:>14} {:>8} {:>14}  verified", "name", "time", "db bytes", "media", "media bytes");
+            println!(
+                "{:<24} {:<26} {:>14} {:>8} {:>14}  verified",
+                "name", "time", "db bytes", "media", "media bytes"
+            );
             for b in root.list()? {
                 match &b.manifest {
                     Some(m) => println!(
@@ -86,7 +90,10 @@ pub async fn run(config: &Config, cmd: BackupCommand) -> anyhow::Result<ExitCode
                         m.media_bytes,
                         if b.is_good() { "yes" } else { "NO" }
                     ),
-                    None => println!("{:<24} {:<26} {:>14} {:>8} {:>14}  NO (incomplete)", b.name, "-", "-", "-", "-"),
+                    None => println!(
+                        "{:<24} {:<26} {:>14} {:>8} {:>14}  NO (incomplete)",
+                        b.name, "-", "-", "-", "-"
+                    ),
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -106,7 +113,10 @@ pub async fn restore(config: &Config, args: RestoreArgs) -> anyhow::Result<ExitC
     if let Some(aside) = done.aside {
         println!("the previous database was kept in {}", aside.display());
     }
-    println!("{} media files were brought back from the backup", done.media_restored);
+    println!(
+        "{} media files were brought back from the backup",
+        done.media_restored
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -125,8 +135,11 @@ async fn server_lock(config: &Config, stop: bool) -> anyhow::Result<Held> {
         );
     };
     eprintln!("stopping the running server (PID {pid})…");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM)
-        .with_context(|| format!("sending SIGTERM to PID {pid}"))?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .with_context(|| format!("sending SIGTERM to PID {pid}"))?;
     let start = Instant::now();
     while start.elapsed() < STOP_WAIT {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -134,5 +147,8 @@ async fn server_lock(config: &Config, stop: bool) -> anyhow::Result<Held> {
             return Ok(held);
         }
     }
-    anyhow::bail!("the server (PID {pid}) did not stop within {} s", STOP_WAIT.as_secs())
+    anyhow::bail!(
+        "the server (PID {pid}) did not stop within {} s",
+        STOP_WAIT.as_secs()
+    )
 }

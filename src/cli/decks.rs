@@ -55,28 +55,49 @@ pub async fn run(db: &Db, cmd: DeckCommand) -> anyhow::Result<ExitCode> {
             };
             let name = deckd::accounts::normalize_username(user)?;
             let mut tx = db.begin_write().await?;
-            let deck = store::decks::by_hash(&mut tx, hash).await?.with_context(|| format!("no deck {hash}"))?;
-            let u = store::users::by_name(&mut tx, &name).await?.with_context(|| format!("no user {name}"))?;
+            let deck = store::decks::by_hash(&mut tx, hash)
+                .await?
+                .with_context(|| format!("no deck {hash}"))?;
+            let u = store::users::by_name(&mut tx, &name)
+                .await?
+                .with_context(|| format!("no user {name}"))?;
             let changed = if add {
                 store::decks::add_maintainer(&mut tx, deck.id, u.id).await?
             } else {
                 store::decks::remove_maintainer(&mut tx, deck.id, u.id).await?
             };
             tx.commit().await?;
-            let verb = if add { "maintains" } else { "no longer maintains" };
+            let verb = if add {
+                "maintains"
+            } else {
+                "no longer maintains"
+            };
             let note = if changed { "" } else { " (unchanged)" };
             println!("{name} {verb} {}{note}", deck.name);
         }
-        DeckCommand::Protect { hash, notetype, field, off } => {
+        DeckCommand::Protect {
+            hash,
+            notetype,
+            field,
+            off,
+        } => {
             let mut tx = db.begin_write().await?;
-            let deck = store::decks::by_hash(&mut tx, &hash).await?.with_context(|| format!("no deck {hash}"))?;
+            let deck = store::decks::by_hash(&mut tx, &hash)
+                .await?
+                .with_context(|| format!("no deck {hash}"))?;
             let nt = store::notetypes::by_name(&mut tx, deck.owner, &notetype)
                 .await?
                 .with_context(|| format!("the deck owner has no notetype named {notetype:?}"))?;
-            anyhow::ensure!(store::notetypes::set_protected(&mut tx, nt, &field, !off).await?, "notetype {notetype:?} has no field {field:?}");
+            anyhow::ensure!(
+                store::notetypes::set_protected(&mut tx, nt, &field, !off).await?,
+                "notetype {notetype:?} has no field {field:?}"
+            );
             store::decks::bump_with_ancestors(&mut tx, deck.id, store::now_micros()).await?;
             tx.commit().await?;
-            println!("field {field:?} of {notetype:?} is {}protected", if off { "no longer " } else { "" });
+            println!(
+                "field {field:?} of {notetype:?} is {}protected",
+                if off { "no longer " } else { "" }
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

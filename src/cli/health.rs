@@ -29,7 +29,11 @@ fn reachable(mut addr: SocketAddr) -> SocketAddr {
 
 async fn probe(addr: SocketAddr) -> std::io::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    stream
+        .write_all(
+            format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
     let mut answer = Vec::new();
     stream.take(4096).read_to_end(&mut answer).await?;
     Ok(String::from_utf8_lossy(&answer).into_owned())
@@ -43,7 +47,10 @@ pub async fn run(config: &Config, args: &HealthArgs) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Ok(Ok(answer)) => {
-            eprintln!("not ready ({addr}): {}", answer.lines().next().unwrap_or("empty answer"));
+            eprintln!(
+                "not ready ({addr}): {}",
+                answer.lines().next().unwrap_or("empty answer")
+            );
             Ok(ExitCode::FAILURE)
         }
         Ok(Err(e)) => {

@@ -24,7 +24,8 @@ pub async fn run(db: &Db, config: &Config, cmd: MediaCommand) -> anyhow::Result<
     match cmd {
         MediaCommand::Gc { grace_hours } => {
             let media = Media::open(config)?;
-            let grace = Duration::from_secs(grace_hours.unwrap_or(config.media_gc_grace_hours) * 3600);
+            let grace =
+                Duration::from_secs(grace_hours.unwrap_or(config.media_gc_grace_hours) * 3600);
             let r = media.gc(db, grace).await?;
             println!(
                 "removed {} files ({} bytes); {} newly unused, {} used again; {} stale uploads and {} stray files swept",
@@ -32,15 +33,17 @@ pub async fn run(db: &Db, config: &Config, cmd: MediaCommand) -> anyhow::Result<
             );
             Ok(ExitCode::SUCCESS)
         }
-        MediaCommand::Thumbnail { hash } => match Media::open(config)?.thumbnail(db, &hash).await? {
-            Some(path) => {
-                println!("{}", path.display());
-                Ok(ExitCode::SUCCESS)
+        MediaCommand::Thumbnail { hash } => {
+            match Media::open(config)?.thumbnail(db, &hash).await? {
+                Some(path) => {
+                    println!("{}", path.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    eprintln!("{hash} is not an image; only images have previews");
+                    Ok(ExitCode::FAILURE)
+                }
             }
-            None => {
-                eprintln!("{hash} is not an image; only images have previews");
-                Ok(ExitCode::FAILURE)
-            }
-        },
+        }
     }
 }

@@ -102,7 +102,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let config = load_config(&cli, serve)?;
     if let Some(Command::CheckConfig) = cli.command {
-        print!("{}", toml::to_string_pretty(&config).context("printing configuration")?);
+        print!(
+            "{}",
+            toml::to_string_pretty(&config).context("printing configuration")?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if serve.is_some() {
@@ -121,12 +124,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     rt.block_on(async move {
         match cli.command.expect("serve handled above") {
             Command::Healthcheck(args) => health::run(&config, &args).await,
-            Command::User(cmd) => with_db(&config, |db| async move { users::run(&db, cmd).await }).await,
-            Command::Review(cmd) => with_db(&config, |db| async move { review::run(&db, cmd).await }).await,
-            Command::Deck(cmd) => with_db(&config, |db| async move { decks::run(&db, cmd).await }).await,
+            Command::User(cmd) => {
+                with_db(&config, |db| async move { users::run(&db, cmd).await }).await
+            }
+            Command::Review(cmd) => {
+                with_db(&config, |db| async move { review::run(&db, cmd).await }).await
+            }
+            Command::Deck(cmd) => {
+                with_db(&config, |db| async move { decks::run(&db, cmd).await }).await
+            }
             Command::Media(cmd) => {
                 let config = &config;
-                with_db(config, |db| async move { media::run(&db, config, cmd).await }).await
+                with_db(
+                    config,
+                    |db| async move { media::run(&db, config, cmd).await },
+                )
+                .await
             }
             Command::Backup(cmd) => backup::run(&config, cmd).await,
             Command::Restore(args) => backup::restore(&config, args).await,

@@ -49,7 +49,9 @@ fn as_json(c: &Commit) -> serde_json::Value {
 pub async fn run(db: &Db, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ReviewCommand::List { deck, json } => {
-            let pending = store::commits::pending(&mut *db.reader().acquire().await?, deck.as_deref()).await?;
+            let pending =
+                store::commits::pending(&mut *db.reader().acquire().await?, deck.as_deref())
+                    .await?;
             if json {
                 let list: Vec<_> = pending.iter().map(as_json).collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
@@ -69,11 +71,18 @@ pub async fn run(db: &Db, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
         }
         ReviewCommand::Show { commit } => show(db, commit).await?,
         ReviewCommand::Approve { commit } => {
-            let out = deckd::review::approve(db, commit, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("approved commit {commit} ({} notes changed)", out.notes_changed);
+            let out = deckd::review::approve(db, commit, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "approved commit {commit} ({} notes changed)",
+                out.notes_changed
+            );
         }
         ReviewCommand::Deny { commit, reason } => {
-            deckd::review::deny(db, commit, None, reason.as_deref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            deckd::review::deny(db, commit, None, reason.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("denied commit {commit}");
         }
     }
@@ -82,9 +91,23 @@ pub async fn run(db: &Db, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
 
 async fn show(db: &Db, id: i64) -> anyhow::Result<()> {
     let mut conn = db.reader().acquire().await?;
-    let c = store::commits::get(&mut conn, id).await?.with_context(|| format!("no commit {id}"))?;
-    println!("commit {} on {} ({}) by {}", c.id, c.deck_name, c.deck, c.author.as_deref().unwrap_or("-"));
-    println!("status: {}   reason: {} ({})   at {}", c.status, c.rationale_label, c.rationale, timestamp::rfc3339(c.created_at));
+    let c = store::commits::get(&mut conn, id)
+        .await?
+        .with_context(|| format!("no commit {id}"))?;
+    println!(
+        "commit {} on {} ({}) by {}",
+        c.id,
+        c.deck_name,
+        c.deck,
+        c.author.as_deref().unwrap_or("-")
+    );
+    println!(
+        "status: {}   reason: {} ({})   at {}",
+        c.status,
+        c.rationale_label,
+        c.rationale,
+        timestamp::rfc3339(c.created_at)
+    );
     if !c.info.is_empty() {
         println!("message: {}", c.info);
     }
@@ -93,12 +116,28 @@ async fn show(db: &Db, id: i64) -> anyhow::Result<()> {
         println!("+ new note {note}");
     }
     for f in &p.fields {
-        let name = store::commits::field_name(&mut conn, f.note, f.position).await?.unwrap_or_else(|| format!("#{}", f.position));
-        let old = store::notes::reviewed_fields(&mut conn, f.note).await?.into_iter().find(|(p, _)| *p == f.position).map(|x| x.1);
-        println!("~ note {} field {name}:\n    - {}\n    + {}", f.note, old.as_deref().unwrap_or(""), f.content);
+        let name = store::commits::field_name(&mut conn, f.note, f.position)
+            .await?
+            .unwrap_or_else(|| format!("#{}", f.position));
+        let old = store::notes::reviewed_fields(&mut conn, f.note)
+            .await?
+            .into_iter()
+            .find(|(p, _)| *p == f.position)
+            .map(|x| x.1);
+        println!(
+            "~ note {} field {name}:\n    - {}\n    + {}",
+            f.note,
+            old.as_deref().unwrap_or(""),
+            f.content
+        );
     }
     for t in &p.tags {
-        println!("{} note {} tag {}", if t.action { "+" } else { "-" }, t.note, t.content);
+        println!(
+            "{} note {} tag {}",
+            if t.action { "+" } else { "-" },
+            t.note,
+            t.content
+        );
     }
     for (note, target) in &p.moves {
         println!("> note {note} moves to deck {target}");

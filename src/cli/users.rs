@@ -24,7 +24,10 @@ pub enum UserCommand {
 fn read_password() -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
         return Ok(line.trim_end_matches(['\n', '\r']).to_string());
     }
     let first = rpassword::prompt_password("Password: ")?;
@@ -38,21 +41,32 @@ pub async fn run(db: &Db, cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Add { name } => {
             let password = read_password()?;
             let id = admin::create_user_in(db, &name, &password).await?;
-            println!("created user {} (id {id})", accounts::normalize_username(&name)?);
+            println!(
+                "created user {} (id {id})",
+                accounts::normalize_username(&name)?
+            );
         }
         UserCommand::List => {
             let mut conn = db.reader().acquire().await?;
             for u in store::users::list(&mut conn).await? {
-                println!("{}\t{}\t{}", u.id, u.username, deckd::wire::timestamp::rfc3339(u.created_at));
+                println!(
+                    "{}\t{}\t{}",
+                    u.id,
+                    u.username,
+                    deckd::wire::timestamp::rfc3339(u.created_at)
+                );
             }
         }
         UserCommand::Passwd { name } => {
             let name = accounts::normalize_username(&name)?;
             let password = read_password()?;
             accounts::check_password_strength(&password)?;
-            let phc = tokio::task::spawn_blocking(move || accounts::hash_password(&password)).await??;
+            let phc =
+                tokio::task::spawn_blocking(move || accounts::hash_password(&password)).await??;
             let mut tx = db.begin_write().await?;
-            let user = store::users::by_name(&mut tx, &name).await?.with_context(|| format!("no user {name}"))?;
+            let user = store::users::by_name(&mut tx, &name)
+                .await?
+                .with_context(|| format!("no user {name}"))?;
             store::users::set_password(&mut tx, &name, &phc).await?;
             store::tokens::remove_all_of(&mut tx, user.id).await?;
             tx.commit().await?;
@@ -61,7 +75,10 @@ pub async fn run(db: &Db, cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Remove { name } => {
             let name = accounts::normalize_username(&name)?;
             let mut tx = db.begin_write().await?;
-            anyhow::ensure!(store::users::remove(&mut tx, &name).await?, "no user {name}");
+            anyhow::ensure!(
+                store::users::remove(&mut tx, &name).await?,
+                "no user {name}"
+            );
             tx.commit().await?;
             println!("removed user {name}");
         }

@@ -15,8 +15,13 @@ pub struct LoginRequest {
     password: String,
 }
 
-pub async fn login(State(s): State<AppState>, Json(req): Json<LoginRequest>) -> AppResult<Json<Session>> {
-    accounts::login(&s.db, &req.username, &req.password).await.map(Json)
+pub async fn login(
+    State(s): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> AppResult<Json<Session>> {
+    accounts::login(&s.db, &req.username, &req.password)
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize)]
@@ -24,13 +29,20 @@ pub struct RefreshRequest {
     refresh_token: String,
 }
 
-pub async fn refresh(State(s): State<AppState>, Json(req): Json<RefreshRequest>) -> AppResult<Json<Session>> {
+pub async fn refresh(
+    State(s): State<AppState>,
+    Json(req): Json<RefreshRequest>,
+) -> AppResult<Json<Session>> {
     accounts::refresh(&s.db, &req.refresh_token).await.map(Json)
 }
 
 pub async fn remove_token(State(s): State<AppState>, User(user): User) -> AppResult<&'static str> {
     let removed = accounts::logout(&s.db, user.token_id).await?;
-    Ok(if removed { "Token successfully removed" } else { "Token not found" })
+    Ok(if removed {
+        "Token successfully removed"
+    } else {
+        "Token not found"
+    })
 }
 
 /// Bare `true` or `false`, always 200: the add-on compares the text exactly.

@@ -8,7 +8,12 @@ use crate::accounts::{self, AuthUser};
 use crate::error::{AppError, BAD_TOKEN};
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
 }
 
 /// Requires a valid token.
@@ -20,7 +25,10 @@ pub struct MaybeUser(pub Option<AuthUser>);
 impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match bearer(parts) {
             Some(token) => Ok(Self(accounts::authenticate(&state.db, token).await?)),
             None => Ok(Self(None)),
@@ -31,7 +39,10 @@ impl FromRequestParts<AppState> for MaybeUser {
 impl FromRequestParts<AppState> for User {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let MaybeUser(user) = MaybeUser::from_request_parts(parts, state).await?;
         let user = user.ok_or(AppError::Unauthorized(BAD_TOKEN))?;
         tracing::Span::current().record("user", user.username.as_str());

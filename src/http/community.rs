@@ -20,7 +20,11 @@ pub struct SubscriptionRequest {
     deck_hash: String,
 }
 
-pub async fn add_subscription(State(s): State<AppState>, User(user): User, Json(req): Json<SubscriptionRequest>) -> AppResult<&'static str> {
+pub async fn add_subscription(
+    State(s): State<AppState>,
+    User(user): User,
+    Json(req): Json<SubscriptionRequest>,
+) -> AppResult<&'static str> {
     if !deck_hash::is_valid(&req.deck_hash) {
         return Err(AppError::BadRequest("Invalid deck hash format".into()));
     }
@@ -42,15 +46,26 @@ pub async fn remove_subscription(
     let Some(deck) = store::decks::by_hash(&mut tx, &req.deck_hash).await? else {
         return Err(AppError::NotFound("Subscription not found".into()));
     };
-    if !store::subscriptions::remove(&mut tx, &accounts::user_hash(&user.username), deck.id).await? {
+    if !store::subscriptions::remove(&mut tx, &accounts::user_hash(&user.username), deck.id).await?
+    {
         return Err(AppError::NotFound("Subscription not found".into()));
     }
     tx.commit().await?;
     Ok("()")
 }
 
-pub async fn upload_deck_stats(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<&'static str> {
-    let req = body::gzb64(raw, STATS_BODY_LIMIT, s.config.max_decompressed_bytes, |r| envelope::deck_stats(r)).await?;
+pub async fn upload_deck_stats(
+    State(s): State<AppState>,
+    User(user): User,
+    raw: Body,
+) -> AppResult<&'static str> {
+    let req = body::gzb64(
+        raw,
+        STATS_BODY_LIMIT,
+        s.config.max_decompressed_bytes,
+        |r| envelope::deck_stats(r),
+    )
+    .await?;
     if !deck_hash::is_valid(&req.deck_hash) {
         return Err(AppError::BadRequest("Invalid data".into()));
     }
@@ -58,13 +73,25 @@ pub async fn upload_deck_stats(State(s): State<AppState>, User(user): User, raw:
         .review_history
         .values()
         .flat_map(|notes| notes.iter())
-        .map(|(guid, st)| Stat { guid, retention: st.retention.clamp(0, 100), lapses: st.lapses.max(0), reps: st.reps.max(0) })
+        .map(|(guid, st)| Stat {
+            guid,
+            retention: st.retention.clamp(0, 100),
+            lapses: st.lapses.max(0),
+            reps: st.reps.max(0),
+        })
         .collect();
     let mut tx = s.db.begin_write().await?;
     let Some(deck) = store::decks::by_hash(&mut tx, &req.deck_hash).await? else {
         return Err(AppError::NotFound("Deck not found".into()));
     };
-    store::stats::upsert(&mut tx, deck.root, &accounts::user_hash(&user.username), &stats, store::now_micros()).await?;
+    store::stats::upsert(
+        &mut tx,
+        deck.root,
+        &accounts::user_hash(&user.username),
+        &stats,
+        store::now_micros(),
+    )
+    .await?;
     tx.commit().await?;
     Ok("Thanks for sharing!")
 }

@@ -27,23 +27,45 @@ fn check_hash(hash: &str) -> AppResult<()> {
     }
 }
 
-pub async fn create_deck(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<Json<Value>> {
+pub async fn create_deck(
+    State(s): State<AppState>,
+    User(user): User,
+    raw: Body,
+) -> AppResult<Json<Value>> {
     let spool_dir = s.config.data_dir.clone();
-    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, move |r| envelope::create_deck(r, &spool_dir)).await?;
+    let req = body::gzb64(
+        raw,
+        s.config.max_deck_body_bytes,
+        s.config.max_decompressed_bytes,
+        move |r| envelope::create_deck(r, &spool_dir),
+    )
+    .await?;
     let answer = match publish::create_deck(&s.db, user.id, req.deck, &req.notes).await? {
         publish::Published::Created { hash } => {
             tracing::Span::current().record("deck", hash.as_str());
             tracing::info!(deck = %hash, user = %user.username, "deck published");
             json!({"status": 1, "message": hash, "bulk_operation_id": uuid::Uuid::new_v4().to_string()})
         }
-        publish::Published::Exists => json!({"status": 0, "message": "Deck already exists. Please submit suggestions instead."}),
+        publish::Published::Exists => {
+            json!({"status": 0, "message": "Deck already exists. Please submit suggestions instead."})
+        }
     };
     tokio::task::spawn_blocking(allocator::release_freed);
     Ok(Json(answer))
 }
 
-pub async fn submit_card(State(s): State<AppState>, User(user): User, raw: Body) -> AppResult<&'static str> {
-    let req = body::gzb64(raw, s.config.max_deck_body_bytes, s.config.max_decompressed_bytes, |r| envelope::submit_card(r)).await?;
+pub async fn submit_card(
+    State(s): State<AppState>,
+    User(user): User,
+    raw: Body,
+) -> AppResult<&'static str> {
+    let req = body::gzb64(
+        raw,
+        s.config.max_deck_body_bytes,
+        s.config.max_decompressed_bytes,
+        |r| envelope::submit_card(r),
+    )
+    .await?;
     let deck = req.remote_deck.clone();
     tracing::Span::current().record("deck", deck.as_str());
     suggest::submit(&s.db, user.id, req).await?;
@@ -52,7 +74,10 @@ pub async fn submit_card(State(s): State<AppState>, User(user): User, raw: Body)
     Ok("Success")
 }
 
-pub async fn pull_changes(State(s): State<AppState>, Json(req): Json<Map<String, Value>>) -> AppResult<Response> {
+pub async fn pull_changes(
+    State(s): State<AppState>,
+    Json(req): Json<Map<String, Value>>,
+) -> AppResult<Response> {
     let wanted = pull::parse_request(req)?;
     let body = s.puller.pull(wanted).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
@@ -64,28 +89,48 @@ pub struct AliveRequest {
 }
 
 /// Lists the hashes that do not exist; the add-on unsubscribes exactly those.
-pub async fn check_deck_alive(State(s): State<AppState>, Json(req): Json<AliveRequest>) -> AppResult<Json<Vec<String>>> {
+pub async fn check_deck_alive(
+    State(s): State<AppState>,
+    Json(req): Json<AliveRequest>,
+) -> AppResult<Json<Vec<String>>> {
     for h in &req.deck_hashes {
         check_hash(h)?;
     }
-    let existing = store::decks::existing_hashes(&mut *s.db.reader().acquire().await?, &req.deck_hashes).await?;
-    Ok(Json(req.deck_hashes.into_iter().filter(|h| !existing.contains(h)).collect()))
+    let existing =
+        store::decks::existing_hashes(&mut *s.db.reader().acquire().await?, &req.deck_hashes)
+            .await?;
+    Ok(Json(
+        req.deck_hashes
+            .into_iter()
+            .filter(|h| !existing.contains(h))
+            .collect(),
+    ))
 }
 
-pub async fn deck_timestamp(State(s): State<AppState>, Path(hash): Path<String>) -> AppResult<String> {
+pub async fn deck_timestamp(
+    State(s): State<AppState>,
+    Path(hash): Path<String>,
+) -> AppResult<String> {
     check_hash(&hash)?;
     let deck = store::decks::by_hash(&mut *s.db.reader().acquire().await?, &hash).await?;
-    Ok(deck.map(|d| timestamp::unix_seconds(d.last_update)).unwrap_or_else(|| "0".into()))
+    Ok(deck
+        .map(|d| timestamp::unix_seconds(d.last_update))
+        .unwrap_or_else(|| "0".into()))
 }
 
-pub async fn protected_fields(State(s): State<AppState>, Path(hash): Path<String>) -> AppResult<Json<Value>> {
+pub async fn protected_fields(
+    State(s): State<AppState>,
+    Path(hash): Path<String>,
+) -> AppResult<Json<Value>> {
     check_hash(&hash)?;
     let mut conn = s.db.reader().acquire().await?;
     let Some(deck) = store::decks::by_hash(&mut conn, &hash).await? else {
         return Ok(Json(json!([])));
     };
     let fields = pull::assemble::protected_fields(&mut conn, deck.id).await?;
-    Ok(Json(serde_json::to_value(fields).map_err(anyhow::Error::from)?))
+    Ok(Json(
+        serde_json::to_value(fields).map_err(anyhow::Error::from)?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -97,8 +142,19 @@ pub struct RemovalRequest {
     commit_text: String,
 }
 
-pub async fn request_removal(State(s): State<AppState>, User(user): User, Json(req): Json<RemovalRequest>) -> AppResult<&'static str> {
-    suggest::request_removal(&s.db, user.id, &req.remote_deck, &req.note_guids, &req.commit_text).await?;
+pub async fn request_removal(
+    State(s): State<AppState>,
+    User(user): User,
+    Json(req): Json<RemovalRequest>,
+) -> AppResult<&'static str> {
+    suggest::request_removal(
+        &s.db,
+        user.id,
+        &req.remote_deck,
+        &req.note_guids,
+        &req.commit_text,
+    )
+    .await?;
     Ok("Success")
 }
 
@@ -109,16 +165,26 @@ pub struct ChangelogRequest {
 }
 
 /// Owners and maintainers only; others get 403 (never 401, which would log them out).
-pub async fn submit_changelog(State(s): State<AppState>, User(user): User, Json(req): Json<ChangelogRequest>) -> AppResult<&'static str> {
+pub async fn submit_changelog(
+    State(s): State<AppState>,
+    User(user): User,
+    Json(req): Json<ChangelogRequest>,
+) -> AppResult<&'static str> {
     check_hash(&req.deck_hash)?;
     let message = crate::ingest::sanitize::html(req.changelog.trim());
     if message.is_empty() {
-        return Err(AppError::Unprocessable("The changelog message is empty".into()));
+        return Err(AppError::Unprocessable(
+            "The changelog message is empty".into(),
+        ));
     }
     let mut tx = s.db.begin_write().await?;
-    let deck = store::decks::by_hash(&mut tx, &req.deck_hash).await?.ok_or_else(|| AppError::NotFound("Deck not found".into()))?;
+    let deck = store::decks::by_hash(&mut tx, &req.deck_hash)
+        .await?
+        .ok_or_else(|| AppError::NotFound("Deck not found".into()))?;
     if !store::decks::can_maintain(&mut tx, deck.id, user.id).await? {
-        return Err(AppError::Forbidden("You are not authorized to add a changelog message to this deck".into()));
+        return Err(AppError::Forbidden(
+            "You are not authorized to add a changelog message to this deck".into(),
+        ));
     }
     store::changelogs::insert(&mut tx, deck.id, &message, store::now_micros()).await?;
     tx.commit().await?;

@@ -20,8 +20,8 @@ use super::AppState;
 use crate::error::{AppError, AppResult, BAD_TOKEN};
 use crate::media::download::{Manifest, ManifestRequest};
 use crate::media::names::is_md5_hex;
-use crate::media::upload::{CheckAnswer, CheckRequest, Stored};
 use crate::media::svg;
+use crate::media::upload::{CheckAnswer, CheckRequest, Stored};
 use crate::wire::deck_hash;
 
 /// Most SVGs one sanitise call may carry, as the add-on batches them.
@@ -46,13 +46,29 @@ impl FromRequestParts<AppState> for PublicBase {
             return Ok(Self(s.config.effective_public_url()));
         }
         let headers = &parts.headers;
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| {
-            !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        });
-        let Some(host) = host else { return Ok(Self(s.config.effective_public_url())) };
-        let from_proxy = parts.extensions.get::<ConnectInfo<SocketAddr>>().is_some_and(|c| s.config.trusted_proxies.contains(&c.0.ip()));
-        let https = from_proxy && headers.get("x-forwarded-proto").is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
-        Ok(Self(format!("{}://{host}", if https { "https" } else { "http" })))
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            });
+        let Some(host) = host else {
+            return Ok(Self(s.config.effective_public_url()));
+        };
+        let from_proxy = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|c| s.config.trusted_proxies.contains(&c.0.ip()));
+        let https = from_proxy
+            && headers
+                .get("x-forwarded-proto")
+                .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
+        Ok(Self(format!(
+            "{}://{host}",
+            if https { "https" } else { "http" }
+        )))
     }
 }
 
@@ -60,7 +76,9 @@ fn check_media_hash(hash: &str) -> AppResult<()> {
     if is_md5_hex(hash) {
         Ok(())
     } else {
-        Err(AppError::BadRequest("media hash must be 32 lowercase hex characters".into()))
+        Err(AppError::BadRequest(
+            "media hash must be 32 lowercase hex characters".into(),
+        ))
     }
 }
 
@@ -79,8 +97,15 @@ pub struct ConfirmRequest {
     confirmed_files: Vec<String>,
 }
 
-pub async fn confirm_bulk(State(s): State<AppState>, User(user): User, Json(req): Json<ConfirmRequest>) -> AppResult<&'static str> {
-    let n = s.media.confirm(&s.db, user.id, &req.batch_id, &req.confirmed_files).await?;
+pub async fn confirm_bulk(
+    State(s): State<AppState>,
+    User(user): User,
+    Json(req): Json<ConfirmRequest>,
+) -> AppResult<&'static str> {
+    let n = s
+        .media
+        .confirm(&s.db, user.id, &req.batch_id, &req.confirmed_files)
+        .await?;
     tracing::info!(user = %user.username, batch = %req.batch_id, recorded = n, "media confirmed");
     Ok("Thanks for sharing!")
 }
@@ -94,7 +119,11 @@ pub async fn manifest(
     Ok(Json(s.media.manifest(&s.db, user.id, &base, req).await?))
 }
 
-pub async fn missing(State(s): State<AppState>, User(_): User, Path(hash): Path<String>) -> AppResult<Json<Vec<String>>> {
+pub async fn missing(
+    State(s): State<AppState>,
+    User(_): User,
+    Path(hash): Path<String>,
+) -> AppResult<Json<Vec<String>>> {
     if !deck_hash::is_valid(&hash) {
         return Err(AppError::BadRequest("Invalid deck hash format".into()));
     }
@@ -113,9 +142,15 @@ pub struct SanitizeRequest {
 }
 
 /// Sanitises each SVG; one that is not an SVG at all is left out (the add-on then skips it).
-pub async fn sanitize_svg(User(_): User, Json(req): Json<SanitizeRequest>) -> AppResult<Json<Value>> {
+pub async fn sanitize_svg(
+    User(_): User,
+    Json(req): Json<SanitizeRequest>,
+) -> AppResult<Json<Value>> {
     let total: usize = req.svg_files.iter().map(|f| f.content.len()).sum();
-    if req.svg_files.is_empty() || req.svg_files.len() > MAX_SVG_FILES || total > MAX_SVG_BATCH_BYTES {
+    if req.svg_files.is_empty()
+        || req.svg_files.len() > MAX_SVG_FILES
+        || total > MAX_SVG_BATCH_BYTES
+    {
         return Err(AppError::BadRequest(format!(
             "svg_files must hold 1 to {MAX_SVG_FILES} files of at most {MAX_SVG_BATCH_BYTES} bytes in all"
         )));
@@ -155,7 +190,10 @@ pub async fn upload(
     check_media_hash(&hash)?;
     let token = q.token.ok_or(AppError::Unauthorized(BAD_TOKEN))?;
     let content_md5 = headers.get("content-md5").and_then(|v| v.to_str().ok());
-    let stored = s.media.receive(&s.db, &hash, &token, content_md5, body.into_data_stream()).await?;
+    let stored = s
+        .media
+        .receive(&s.db, &hash, &token, content_md5, body.into_data_stream())
+        .await?;
     tracing::info!(media = %hash, "media stored");
     Ok(Json(stored))
 }
@@ -173,21 +211,32 @@ pub async fn download(
     let etag = format!("\"{hash}\"");
     let mut fixed = HeaderMap::new();
     fixed.insert(header::CONTENT_TYPE, HeaderValue::from_static(dl.mime));
-    fixed.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is a valid header"));
+    fixed.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).expect("hex is a valid header"),
+    );
     if let Some(accel) = dl.accel {
         // nginx passes an upstream Cache-Control through the redirect; its internal
         // location adds the immutable one, so sending ours too would make two.
-        fixed.insert("x-accel-redirect", HeaderValue::from_str(&accel).expect("hex path is a valid header"));
+        fixed.insert(
+            "x-accel-redirect",
+            HeaderValue::from_str(&accel).expect("hex path is a valid header"),
+        );
         return Ok((StatusCode::OK, fixed).into_response());
     }
     fixed.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
-    let matches = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(',').any(|t| t.trim() == etag || t.trim() == "*")
-    });
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, fixed).into_response());
     }
-    let served = tower_http::services::ServeFile::new(&dl.path).oneshot(req).await.map_err(|e| AppError::Internal(e.into()))?;
+    let served = tower_http::services::ServeFile::new(&dl.path)
+        .oneshot(req)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
     let mut resp = served.map(Body::new).into_response();
     resp.headers_mut().extend(fixed);
     Ok(resp)

@@ -40,8 +40,16 @@ pub fn trace() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeSpan>
 }
 
 fn request_span(req: &Request) -> tracing::Span {
-    let id = req.extensions().get::<RequestId>().and_then(|r| r.header_value().to_str().ok()).unwrap_or("-");
-    let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|r| r.header_value().to_str().ok())
+        .unwrap_or("-");
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("unmatched");
     let empty = tracing::field::Empty;
     tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route, user = empty, deck = empty)
 }
@@ -56,8 +64,13 @@ fn is_probe(route: &str) -> bool {
 pub async fn timing(State(s): State<AppState>, req: Request, next: Next) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
-    let template = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
-    let route = template.clone().unwrap_or_else(|| req.uri().path().to_string());
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let route = template
+        .clone()
+        .unwrap_or_else(|| req.uri().path().to_string());
     let mut resp = next.run(req).await;
     let elapsed = started.elapsed();
     if let Ok(v) = HeaderValue::from_str(&format!("{:.6}", elapsed.as_secs_f64())) {
@@ -84,8 +97,15 @@ pub fn cors(config: &Config) -> CorsLayer {
     if config.cors_origins.is_empty() {
         return CorsLayer::new();
     }
-    let origins: Vec<HeaderValue> = config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-    CorsLayer::new().allow_origin(AllowOrigin::list(origins)).allow_headers(tower_http::cors::Any).allow_methods(tower_http::cors::Any)
+    let origins: Vec<HeaderValue> = config
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_headers(tower_http::cors::Any)
+        .allow_methods(tower_http::cors::Any)
 }
 
 /// The client address: the peer, or what a trusted proxy says the peer was.
@@ -105,8 +125,19 @@ impl ClientIp {
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').map(str::trim).find_map(|ip| ip.parse::<IpAddr>().ok().filter(|ip| !self.trusted.contains(ip))));
-        let real = || req.headers().get("x-real-ip").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+            .and_then(|v| {
+                v.rsplit(',').map(str::trim).find_map(|ip| {
+                    ip.parse::<IpAddr>()
+                        .ok()
+                        .filter(|ip| !self.trusted.contains(ip))
+                })
+            });
+        let real = || {
+            req.headers()
+                .get("x-real-ip")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+        };
         Some(forwarded.or_else(real).unwrap_or(peer))
     }
 }
@@ -120,23 +151,32 @@ impl KeyExtractor for ClientIp {
 }
 
 /// `login_rate_per_minute` attempts per client address, refilled evenly.
-pub fn login_rate_limit(config: &Config) -> GovernorLayer<ClientIp, governor::middleware::NoOpMiddleware, Body> {
+pub fn login_rate_limit(
+    config: &Config,
+) -> GovernorLayer<ClientIp, governor::middleware::NoOpMiddleware, Body> {
     let per = config.login_rate_per_minute.max(1);
     let governor = GovernorConfigBuilder::default()
         .per_millisecond((60_000 / u64::from(per)).max(1))
         .burst_size(per)
-        .key_extractor(ClientIp { trusted: Arc::new(config.trusted_proxies.clone()) })
+        .key_extractor(ClientIp {
+            trusted: Arc::new(config.trusted_proxies.clone()),
+        })
         .finish()
         .expect("rate limit parameters are non-zero");
     GovernorLayer::new(governor).error_handler(|e| {
         let (status, wait) = match &e {
-            GovernorError::TooManyRequests { wait_time, .. } => (axum::http::StatusCode::TOO_MANY_REQUESTS, *wait_time),
+            GovernorError::TooManyRequests { wait_time, .. } => {
+                (axum::http::StatusCode::TOO_MANY_REQUESTS, *wait_time)
+            }
             _ => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, 1),
         };
         Response::builder()
             .status(status)
             .header("retry-after", wait.max(1).to_string())
-            .body(Body::from(format!("Too many login attempts; try again in {} s", wait.max(1))))
+            .body(Body::from(format!(
+                "Too many login attempts; try again in {} s",
+                wait.max(1)
+            )))
             .expect("valid response")
     })
 }

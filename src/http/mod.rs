@@ -60,17 +60,26 @@ pub fn router(state: AppState) -> Router {
         .route("/submitChangelog", post(decks::submit_changelog))
         .route("/requestRemoval", post(decks::request_removal))
         .route("/CreateDeckLink", post(community::deck_links_unsupported))
-        .route("/CreateNewNoteLink", post(community::deck_links_unsupported))
+        .route(
+            "/CreateNewNoteLink",
+            post(community::deck_links_unsupported),
+        )
         .route("/UploadDeckStats", post(community::upload_deck_stats))
         .route("/GetNotifications", get(notifications::unread))
         .route("/GetNotificationsHistory", get(notifications::history))
         .route("/MarkNotificationsRead", post(notifications::mark_read))
-        .route("/GetCommitSnapshot/{id}", get(notifications::commit_snapshot))
+        .route(
+            "/GetCommitSnapshot/{id}",
+            get(notifications::commit_snapshot),
+        )
         .route("/media/check/bulk", post(media::check_bulk))
         .route("/media/confirm/bulk", post(media::confirm_bulk))
         .route("/media/manifest", post(media::manifest))
         .route("/media/missing/{hash}", get(media::missing))
-        .route("/media/sanitize/svg", post(media::sanitize_svg).layer(DefaultBodyLimit::max(media::SVG_BODY_LIMIT)))
+        .route(
+            "/media/sanitize/svg",
+            post(media::sanitize_svg).layer(DefaultBodyLimit::max(media::SVG_BODY_LIMIT)),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(auth)
@@ -80,14 +89,22 @@ pub fn router(state: AppState) -> Router {
     let pull = Router::new().route("/pullChanges", post(decks::pull_changes));
     let files = Router::new()
         .route("/v1/media/{hash}", get(media::download).put(media::upload))
-        .layer(DefaultBodyLimit::max(config.media_max_file_bytes as usize + 64 * 1024));
+        .layer(DefaultBodyLimit::max(
+            config.media_max_file_bytes as usize + 64 * 1024,
+        ));
     api.merge(pull)
         .merge(files)
         .layer(DefaultBodyLimit::max(config.max_small_body_bytes))
         .layer(middleware::cors(&config))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), pressure::shed_large_uploads))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pressure::shed_large_uploads,
+        ))
         .layer(CatchPanicLayer::new())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::timing))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::timing,
+        ))
         .layer(middleware::trace())
         .layer(middleware::request_id())
         .with_state(state)

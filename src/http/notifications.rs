@@ -24,7 +24,8 @@ pub async fn unread(State(s): State<AppState>, User(user): User) -> AppResult<Js
     let count = store::notifications::unread_count(&mut conn, user.id).await?;
     let items = store::notifications::unread(&mut conn, user.id, UNREAD_LIMIT).await?;
     let mut order: Vec<i64> = Vec::new();
-    let mut groups: BTreeMap<i64, (String, i64, i64, Vec<store::notifications::Item>)> = BTreeMap::new();
+    let mut groups: BTreeMap<i64, (String, i64, i64, Vec<store::notifications::Item>)> =
+        BTreeMap::new();
     for item in items {
         let g = groups.entry(item.deck_id).or_insert_with(|| {
             order.push(item.deck_id);
@@ -53,11 +54,19 @@ pub struct Page {
     limit: Option<i64>,
 }
 
-pub async fn history(State(s): State<AppState>, User(user): User, Query(page): Query<Page>) -> AppResult<Json<Value>> {
+pub async fn history(
+    State(s): State<AppState>,
+    User(user): User,
+    Query(page): Query<Page>,
+) -> AppResult<Json<Value>> {
     let offset = page.offset.unwrap_or(0).max(0);
     let limit = page.limit.unwrap_or(50).clamp(1, 200);
-    let (total, items) = store::notifications::history(&mut *s.db.reader().acquire().await?, user.id, offset, limit).await?;
-    Ok(Json(json!({"total": total, "offset": offset, "limit": limit, "items": items})))
+    let (total, items) =
+        store::notifications::history(&mut *s.db.reader().acquire().await?, user.id, offset, limit)
+            .await?;
+    Ok(Json(
+        json!({"total": total, "offset": offset, "limit": limit, "items": items}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -65,9 +74,16 @@ pub struct MarkRequest {
     ids: Vec<i64>,
 }
 
-pub async fn mark_read(State(s): State<AppState>, User(user): User, Json(req): Json<MarkRequest>) -> AppResult<Json<Value>> {
+pub async fn mark_read(
+    State(s): State<AppState>,
+    User(user): User,
+    Json(req): Json<MarkRequest>,
+) -> AppResult<Json<Value>> {
     if req.ids.len() > MARK_LIMIT {
-        return Err(AppError::JsonError(StatusCode::BAD_REQUEST, format!("at most {MARK_LIMIT} ids at once")));
+        return Err(AppError::JsonError(
+            StatusCode::BAD_REQUEST,
+            format!("at most {MARK_LIMIT} ids at once"),
+        ));
     }
     let mut tx = s.db.begin_write().await?;
     let updated = store::notifications::mark_read(&mut tx, user.id, &req.ids).await?;
@@ -76,16 +92,27 @@ pub async fn mark_read(State(s): State<AppState>, User(user): User, Json(req): J
 }
 
 /// A decided commit as its author sees it; 404 for anyone without a notification for it.
-pub async fn commit_snapshot(State(s): State<AppState>, User(user): User, Path(id): Path<i64>) -> AppResult<Json<Value>> {
+pub async fn commit_snapshot(
+    State(s): State<AppState>,
+    User(user): User,
+    Path(id): Path<i64>,
+) -> AppResult<Json<Value>> {
     let not_found = || AppError::JsonError(StatusCode::NOT_FOUND, "Commit not found".into());
     let mut conn = s.db.reader().acquire().await?;
-    let Some((status, reason)) = store::notifications::for_commit(&mut conn, user.id, id).await? else {
+    let Some((status, reason)) = store::notifications::for_commit(&mut conn, user.id, id).await?
+    else {
         return Err(not_found());
     };
-    let commit = store::commits::get(&mut conn, id).await?.ok_or_else(not_found)?;
+    let commit = store::commits::get(&mut conn, id)
+        .await?
+        .ok_or_else(not_found)?;
     let events = store::commits::events(&mut conn, id).await?;
     let reviewed = status == "approved";
-    let deleted: Vec<i64> = events.iter().filter(|e| e.kind == "note_deleted").map(|e| e.note).collect();
+    let deleted: Vec<i64> = events
+        .iter()
+        .filter(|e| e.kind == "note_deleted")
+        .map(|e| e.note)
+        .collect();
     let moves: Vec<Value> = events
         .iter()
         .filter(|e| e.kind == "note_moved")

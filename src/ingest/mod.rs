@@ -13,7 +13,8 @@ const OPTIONAL_PREFIX: &str = "AnkiCollab_Optional::";
 
 /// The optional tag group a tag belongs to, if it is one.
 pub fn optional_group(tag: &str) -> Option<&str> {
-    tag.strip_prefix(OPTIONAL_PREFIX).map(|rest| rest.split("::").next().unwrap_or(rest))
+    tag.strip_prefix(OPTIONAL_PREFIX)
+        .map(|rest| rest.split("::").next().unwrap_or(rest))
 }
 
 /// Cleans every HTML-bearing string of an uploaded tree in place.
@@ -49,7 +50,13 @@ fn sanitize_model(m: &mut NoteModel) {
         sanitize::html_in_place(&mut f.description);
     }
     for t in &mut m.tmpls {
-        for s in [&mut t.name, &mut t.qfmt, &mut t.afmt, &mut t.bqfmt, &mut t.bafmt] {
+        for s in [
+            &mut t.name,
+            &mut t.qfmt,
+            &mut t.afmt,
+            &mut t.bqfmt,
+            &mut t.bafmt,
+        ] {
             sanitize::html_in_place(s);
         }
     }

@@ -37,12 +37,21 @@ pub struct Resolver {
 
 impl Resolver {
     pub fn new(owner: i64) -> Self {
-        Self { owner, by_uuid: HashMap::new(), existing: None }
+        Self {
+            owner,
+            by_uuid: HashMap::new(),
+            existing: None,
+        }
     }
 
     /// Resolves every model of an upload. Unknown ones are created only when `allow_create`.
     /// Returns the UUIDs that matched nothing.
-    pub async fn resolve_all(&mut self, conn: &mut Conn, models: &[NoteModel], allow_create: bool) -> sqlx::Result<Vec<String>> {
+    pub async fn resolve_all(
+        &mut self,
+        conn: &mut Conn,
+        models: &[NoteModel],
+        allow_create: bool,
+    ) -> sqlx::Result<Vec<String>> {
         let mut unknown = Vec::new();
         for m in models {
             if self.by_uuid.contains_key(&m.crowdanki_uuid) {
@@ -97,7 +106,11 @@ impl Resolver {
         if self.existing.is_none() {
             self.existing = Some(store::notetypes::of_owner(conn, self.owner).await?);
         }
-        Ok(self.existing.as_ref().and_then(|all| all.iter().find(|nt| same_shape(nt, m))).map(|nt| nt.id))
+        Ok(self
+            .existing
+            .as_ref()
+            .and_then(|all| all.iter().find(|nt| same_shape(nt, m)))
+            .map(|nt| nt.id))
     }
 }
 
@@ -106,7 +119,15 @@ fn same_shape(nt: &Notetype, m: &NoteModel) -> bool {
     nt.kind == m.kind
         && nt.req == m.req
         && nt.flds.len() == m.flds.len()
-        && nt.flds.iter().zip(&m.flds).all(|(a, b)| a.name == b.name || (a.id != 0 && a.id == b.id))
+        && nt
+            .flds
+            .iter()
+            .zip(&m.flds)
+            .all(|(a, b)| a.name == b.name || (a.id != 0 && a.id == b.id))
         && nt.tmpls.len() == m.tmpls.len()
-        && nt.tmpls.iter().zip(&m.tmpls).all(|(a, b)| (a.qfmt == b.qfmt && a.afmt == b.afmt) || (a.id != 0 && a.id == b.id))
+        && nt
+            .tmpls
+            .iter()
+            .zip(&m.tmpls)
+            .all(|(a, b)| (a.qfmt == b.qfmt && a.afmt == b.afmt) || (a.id != 0 && a.id == b.id))
 }

@@ -19,13 +19,20 @@ const BATCH: usize = 500;
 /// What publishing answered.
 #[derive(Debug)]
 pub enum Published {
-    Created { hash: String },
+    Created {
+        hash: String,
+    },
     /// The owner already has a root deck of that name.
     Exists,
 }
 
 /// Publishes a deck tree owned by `owner`, its notes read from `notes`.
-pub async fn create_deck(db: &Db, owner: i64, mut deck: SpooledDeck, notes: &Spool) -> AppResult<Published> {
+pub async fn create_deck(
+    db: &Db,
+    owner: i64,
+    mut deck: SpooledDeck,
+    notes: &Spool,
+) -> AppResult<Published> {
     sanitize_all_shapes(&mut deck);
     let mut tx = db.begin_write().await?;
     if store::decks::owner_has_root_named(&mut tx, owner, &deck.name).await? {
@@ -33,7 +40,9 @@ pub async fn create_deck(db: &Db, owner: i64, mut deck: SpooledDeck, notes: &Spo
     }
     let now = now_micros();
     let mut resolver = Resolver::new(owner);
-    let unknown = resolver.resolve_all(&mut tx, &deck.note_models, true).await?;
+    let unknown = resolver
+        .resolve_all(&mut tx, &deck.note_models, true)
+        .await?;
     debug_assert!(unknown.is_empty());
 
     let hash = free_hash(&mut tx, &deck.crowdanki_uuid).await?;
@@ -52,13 +61,26 @@ pub async fn create_deck(db: &Db, owner: i64, mut deck: SpooledDeck, notes: &Spo
         },
     )
     .await?;
-    let commit = store::commits::insert(&mut tx, 1, "Deck Creation", root, owner, "applied", now).await?;
+    let commit =
+        store::commits::insert(&mut tx, 1, "Deck Creation", root, owner, "applied", now).await?;
 
     let mut seen = HashSet::new();
     let mut groups = HashSet::new();
     let mut stack: Vec<(&SpooledDeck, i64, String)> = vec![(&deck, root, deck.name.clone())];
     while let Some((node, id, path)) = stack.pop() {
-        insert_notes(&mut tx, &mut resolver, notes, node, root, id, commit, now, &mut seen, &mut groups).await?;
+        insert_notes(
+            &mut tx,
+            &mut resolver,
+            notes,
+            node,
+            root,
+            id,
+            commit,
+            now,
+            &mut seen,
+            &mut groups,
+        )
+        .await?;
         for child in node.children.iter().rev() {
             let child_path = format!("{path}::{}", child.name);
             let child_hash = free_hash(&mut tx, &child.crowdanki_uuid).await?;
@@ -117,7 +139,8 @@ async fn insert_notes(
     let mut spooled = notes.notes(node.notes);
     loop {
         // Up to BATCH notes read back and cleaned, each with its notetype and stored positions.
-        let mut batch: Vec<(Note, i64, Vec<usize>)> = Vec::with_capacity(BATCH.min(node.notes.count));
+        let mut batch: Vec<(Note, i64, Vec<usize>)> =
+            Vec::with_capacity(BATCH.min(node.notes.count));
         for note in spooled.by_ref() {
             let mut note = note.map_err(|e| DecodeError::Spool(e.to_string()))?;
             if note.guid.is_empty() || !seen.insert(note.guid.clone()) {
@@ -130,11 +153,20 @@ async fn insert_notes(
                     note.guid, note.note_model_uuid
                 )));
             };
-            let positions: Vec<usize> = nt.stored_fields(&note.fields).into_iter().map(|(i, _)| i).collect();
+            let positions: Vec<usize> = nt
+                .stored_fields(&note.fields)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
             if positions.is_empty() {
                 continue;
             }
-            groups.extend(note.tags.iter().filter_map(|t| optional_group(t)).map(str::to_string));
+            groups.extend(
+                note.tags
+                    .iter()
+                    .filter_map(|t| optional_group(t))
+                    .map(str::to_string),
+            );
             batch.push((note, nt.id, positions));
             if batch.len() == BATCH {
                 break;
@@ -149,7 +181,10 @@ async fn insert_notes(
                 guid: &note.guid,
                 notetype: *notetype,
                 anki_id: note.id,
-                fields: positions.iter().map(|&i| (i, note.fields[i].as_str())).collect(),
+                fields: positions
+                    .iter()
+                    .map(|&i| (i, note.fields[i].as_str()))
+                    .collect(),
                 tags: note.tags.iter().map(String::as_str).collect(),
             })
             .collect();

@@ -7,24 +7,54 @@ use ammonia::Builder;
 
 static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
     let mut b = Builder::default();
-    b.add_tags(["font", "span", "div", "u", "s", "audio", "video", "source", "hr", "br", "ruby", "rt", "rp"])
-        .add_generic_attributes(["style", "class", "id", "dir", "lang", "title", "align"])
-        .add_tag_attributes("font", ["color", "face", "size"])
-        .add_tag_attributes("img", ["width", "height", "alt", "title"])
-        .add_tag_attributes("audio", ["src", "controls"])
-        .add_tag_attributes("video", ["src", "controls"])
-        .add_tag_attributes("source", ["src", "type"])
-        .link_rel(None)
-        .strip_comments(true);
+    b.add_tags([
+        "font", "span", "div", "u", "s", "audio", "video", "source", "hr", "br", "ruby", "rt", "rp",
+    ])
+    .add_generic_attributes(["style", "class", "id", "dir", "lang", "title", "align"])
+    .add_tag_attributes("font", ["color", "face", "size"])
+    .add_tag_attributes("img", ["width", "height", "alt", "title"])
+    .add_tag_attributes("audio", ["src", "controls"])
+    .add_tag_attributes("video", ["src", "controls"])
+    .add_tag_attributes("source", ["src", "type"])
+    .link_rel(None)
+    .strip_comments(true);
     b
 });
 
 /// Markup that can carry script once whitespace and case are folded away; anything
 /// containing one of these goes through the allow-list cleaner.
 const SUSPECT: &[&str] = &[
-    "<script", "<iframe", "<frame", "<object", "<embed", "<applet", "<svg", "<math", "<style", "<link", "<meta",
-    "<base", "<form", "<template", "<portal", "<!--", "javascript:", "vbscript:", "livescript:", "data:", "&#",
-    "&colon", "&tab", "&newline", "srcdoc", "formaction", "xlink:", "expression(", "@import", "behavior:", "`",
+    "<script",
+    "<iframe",
+    "<frame",
+    "<object",
+    "<embed",
+    "<applet",
+    "<svg",
+    "<math",
+    "<style",
+    "<link",
+    "<meta",
+    "<base",
+    "<form",
+    "<template",
+    "<portal",
+    "<!--",
+    "javascript:",
+    "vbscript:",
+    "livescript:",
+    "data:",
+    "&#",
+    "&colon",
+    "&tab",
+    "&newline",
+    "srcdoc",
+    "formaction",
+    "xlink:",
+    "expression(",
+    "@import",
+    "behavior:",
+    "`",
 ];
 
 /// True when the text could run script in a subscriber's Anki.
@@ -33,7 +63,10 @@ fn is_suspect(input: &str) -> bool {
         return false;
     }
     let lower = input.to_ascii_lowercase();
-    let folded: String = lower.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control()).collect();
+    let folded: String = lower
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+        .collect();
     SUSPECT.iter().any(|s| folded.contains(s)) || has_event_handler(&lower)
 }
 
@@ -43,7 +76,11 @@ fn has_event_handler(lower: &str) -> bool {
     let mut i = 0;
     while let Some(pos) = lower[i..].find("on") {
         let at = i + pos;
-        let boundary = at == 0 || matches!(b[at - 1], b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'"' | b'\'');
+        let boundary = at == 0
+            || matches!(
+                b[at - 1],
+                b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'/' | b'"' | b'\''
+            );
         let mut j = at + 2;
         while j < b.len() && b[j].is_ascii_alphabetic() {
             j += 1;
@@ -108,7 +145,11 @@ mod tests {
 
     #[test]
     fn ordinary_html_is_untouched() {
-        for ok in ["{{FrontSide}}<hr id=answer>{{Back}}", "<b>x</b><br><img src=a.png>", "<div class=\"cloze\">{{c1::one}}</div>"] {
+        for ok in [
+            "{{FrontSide}}<hr id=answer>{{Back}}",
+            "<b>x</b><br><img src=a.png>",
+            "<div class=\"cloze\">{{c1::one}}</div>",
+        ] {
             assert_eq!(html(ok), ok);
         }
     }
@@ -124,7 +165,13 @@ mod tests {
             "<svg><script>alert(1)</script></svg>",
         ] {
             let clean = html(bad).to_ascii_lowercase();
-            assert!(!clean.contains("script:") && !clean.contains("onerror") && !clean.contains("onload") && !clean.contains("<script"), "{bad} -> {clean}");
+            assert!(
+                !clean.contains("script:")
+                    && !clean.contains("onerror")
+                    && !clean.contains("onload")
+                    && !clean.contains("<script"),
+                "{bad} -> {clean}"
+            );
         }
     }
 }

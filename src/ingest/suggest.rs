@@ -41,37 +41,70 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
     let mut tx = db.begin_write().await?;
     let root = find_root(&mut tx, &req.remote_deck).await?;
     let path = server_path(&req.deck_path, &req.new_name, &root.full_path);
-    let approved = req.force_overwrite && store::decks::can_maintain(&mut tx, root.id, user).await?;
+    let approved =
+        req.force_overwrite && store::decks::can_maintain(&mut tx, root.id, user).await?;
     let target = match store::decks::by_path(&mut tx, root.id, &path).await? {
         Some(d) => d.id,
         None => {
-            let (parent_path, name) = path.rsplit_once("::").ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
+            let (parent_path, name) = path
+                .rsplit_once("::")
+                .ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
             let parent = store::decks::by_path(&mut tx, root.id, parent_path)
                 .await?
                 .ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
-            new_subdeck(&mut tx, &root, parent.id, &path, name, &req.deck, now_micros()).await?
+            new_subdeck(
+                &mut tx,
+                &root,
+                parent.id,
+                &path,
+                name,
+                &req.deck,
+                now_micros(),
+            )
+            .await?
         }
     };
 
     let mut resolver = Resolver::new(root.owner);
     let allow_new_notetypes = approved || !root.restrict_notetypes;
-    let unknown = resolver.resolve_all(&mut tx, &req.deck.note_models, allow_new_notetypes).await?;
+    let unknown = resolver
+        .resolve_all(&mut tx, &req.deck.note_models, allow_new_notetypes)
+        .await?;
     if let Some(uuid) = unknown.first() {
         return Err(AppError::Unprocessable(format!("Notetype Error: {uuid}")));
     }
 
     let now = now_micros();
-    let (rationale, status) = if approved { (10, "applied") } else { (req.rationale, "pending") };
+    let (rationale, status) = if approved {
+        (10, "applied")
+    } else {
+        (req.rationale, "pending")
+    };
     let info = super::sanitize::html(&req.commit_text);
-    let commit = store::commits::insert(&mut tx, rationale, &info, root.id, user, status, now).await?;
-    let groups = store::decks::optional_tag_groups(&mut tx, root.id).await?.into_iter().collect();
-    let mut sub = Submission { root, commit, approved, now, groups, touched_decks: BTreeSet::new(), changes: 0 };
+    let commit =
+        store::commits::insert(&mut tx, rationale, &info, root.id, user, status, now).await?;
+    let groups = store::decks::optional_tag_groups(&mut tx, root.id)
+        .await?
+        .into_iter()
+        .collect();
+    let mut sub = Submission {
+        root,
+        commit,
+        approved,
+        now,
+        groups,
+        touched_decks: BTreeSet::new(),
+        changes: 0,
+    };
 
     let mut stack: Vec<(&Deck, i64, String)> = vec![(&req.deck, target, path)];
     while let Some((node, deck_id, node_path)) = stack.pop() {
         for note in &node.notes {
             let Some(nt) = resolver.get(&mut tx, &note.note_model_uuid).await? else {
-                return Err(AppError::Unprocessable(format!("Notetype Error: {}", note.note_model_uuid)));
+                return Err(AppError::Unprocessable(format!(
+                    "Notetype Error: {}",
+                    note.note_model_uuid
+                )));
             };
             process_note(&mut tx, &mut sub, deck_id, note, &nt).await?;
         }
@@ -79,7 +112,18 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
             let child_path = format!("{node_path}::{}", child.name);
             let child_id = match store::decks::by_path(&mut tx, sub.root.id, &child_path).await? {
                 Some(d) => d.id,
-                None => new_subdeck(&mut tx, &sub.root, deck_id, &child_path, &child.name, child, now).await?,
+                None => {
+                    new_subdeck(
+                        &mut tx,
+                        &sub.root,
+                        deck_id,
+                        &child_path,
+                        &child.name,
+                        child,
+                        now,
+                    )
+                    .await?
+                }
             };
             stack.push((child, child_id, child_path));
         }
@@ -100,7 +144,13 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
 }
 
 /// Stores a removal suggestion for notes of a deck (`/requestRemoval`).
-pub async fn request_removal(db: &Db, user: i64, remote_deck: &str, guids: &[String], commit_text: &str) -> AppResult<()> {
+pub async fn request_removal(
+    db: &Db,
+    user: i64,
+    remote_deck: &str,
+    guids: &[String],
+    commit_text: &str,
+) -> AppResult<()> {
     if !deck_hash::is_valid(remote_deck) {
         return Err(AppError::BadRequest("Invalid deck hash format".into()));
     }
@@ -116,7 +166,16 @@ pub async fn request_removal(db: &Db, user: i64, remote_deck: &str, guids: &[Str
         return Ok(());
     }
     let info = super::sanitize::html(commit_text);
-    let commit = store::commits::insert(&mut tx, RATIONALE_REMOVAL, &info, root.id, user, "pending", now_micros()).await?;
+    let commit = store::commits::insert(
+        &mut tx,
+        RATIONALE_REMOVAL,
+        &info,
+        root.id,
+        user,
+        "pending",
+        now_micros(),
+    )
+    .await?;
     for (_, note) in found {
         store::notes::insert_removal(&mut tx, note, commit).await?;
     }
@@ -126,11 +185,15 @@ pub async fn request_removal(db: &Db, user: i64, remote_deck: &str, guids: &[Str
 
 /// The root deck of the tree a (root or sub-) deck hash belongs to.
 async fn find_root(conn: &mut Conn, hash: &str) -> AppResult<store::decks::Deck> {
-    let deck = store::decks::by_hash(conn, hash).await?.ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))?;
+    let deck = store::decks::by_hash(conn, hash)
+        .await?
+        .ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))?;
     if deck.parent.is_none() {
         return Ok(deck);
     }
-    store::decks::by_id(conn, deck.root).await?.ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))
+    store::decks::by_id(conn, deck.root)
+        .await?
+        .ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))
 }
 
 async fn new_subdeck(
@@ -178,7 +241,10 @@ fn strip_collab_suffix(name: &str) -> String {
             s = head;
         }
     }
-    s.strip_suffix("(AnkiCollab)").unwrap_or(s).trim_end().to_string()
+    s.strip_suffix("(AnkiCollab)")
+        .unwrap_or(s)
+        .trim_end()
+        .to_string()
 }
 
 /// Drops optional tags of groups the deck does not have (unless a maintainer adds them).
@@ -200,7 +266,13 @@ fn allowed_tags<'a>(sub: &mut Submission, tags: &'a [String]) -> BTreeSet<&'a st
     out
 }
 
-async fn process_note(conn: &mut Conn, sub: &mut Submission, deck: i64, note: &Note, nt: &Resolved) -> AppResult<()> {
+async fn process_note(
+    conn: &mut Conn,
+    sub: &mut Submission,
+    deck: i64,
+    note: &Note,
+    nt: &Resolved,
+) -> AppResult<()> {
     let tags = allowed_tags(sub, &note.tags);
     let existing = store::notes::find(conn, sub.root.id, &note.guid).await?;
     match existing {
@@ -219,13 +291,35 @@ async fn process_note(conn: &mut Conn, sub: &mut Submission, deck: i64, note: &N
     }
 }
 
-async fn new_note(conn: &mut Conn, sub: &mut Submission, deck: i64, note: &Note, nt: &Resolved, tags: &BTreeSet<&str>) -> AppResult<()> {
+async fn new_note(
+    conn: &mut Conn,
+    sub: &mut Submission,
+    deck: i64,
+    note: &Note,
+    nt: &Resolved,
+    tags: &BTreeSet<&str>,
+) -> AppResult<()> {
     let fields = nt.stored_fields(&note.fields);
     if fields.is_empty() || note.guid.is_empty() {
         return Ok(());
     }
-    let bulk = BulkNote { guid: &note.guid, notetype: nt.id, anki_id: note.id, fields, tags: tags.iter().copied().collect() };
-    let ids = store::notes::insert_bulk(conn, sub.root.id, deck, sub.approved, sub.commit, sub.now, &[bulk]).await?;
+    let bulk = BulkNote {
+        guid: &note.guid,
+        notetype: nt.id,
+        anki_id: note.id,
+        fields,
+        tags: tags.iter().copied().collect(),
+    };
+    let ids = store::notes::insert_bulk(
+        conn,
+        sub.root.id,
+        deck,
+        sub.approved,
+        sub.commit,
+        sub.now,
+        &[bulk],
+    )
+    .await?;
     sub.changes += 1;
     if sub.approved {
         sub.touched_decks.insert(deck);
@@ -270,10 +364,20 @@ async fn overwrite(
     nt: &Resolved,
     tags: &BTreeSet<&str>,
 ) -> AppResult<()> {
-    if note.fields.iter().take(nt.field_count).all(String::is_empty) {
-        return Err(AppError::Unprocessable("All fields are empty; refusing to apply an empty update".into()));
+    if note
+        .fields
+        .iter()
+        .take(nt.field_count)
+        .all(String::is_empty)
+    {
+        return Err(AppError::Unprocessable(
+            "All fields are empty; refusing to apply an empty update".into(),
+        ));
     }
-    let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id).await?.into_iter().collect();
+    let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id)
+        .await?
+        .into_iter()
+        .collect();
     for pos in 0..nt.field_count {
         if nt.protected.get(pos).copied().unwrap_or(false) {
             continue;
@@ -293,9 +397,21 @@ async fn overwrite(
             _ => "field_updated",
         };
         let name = nt.field_names.get(pos).map(String::as_str);
-        event(conn, sub, n.id, kind, Some((pos as i64, name)), Some(before), Some(new)).await?;
+        event(
+            conn,
+            sub,
+            n.id,
+            kind,
+            Some((pos as i64, name)),
+            Some(before),
+            Some(new),
+        )
+        .await?;
     }
-    let old_tags: BTreeSet<String> = store::notes::reviewed_tags(conn, n.id).await?.into_iter().collect();
+    let old_tags: BTreeSet<String> = store::notes::reviewed_tags(conn, n.id)
+        .await?
+        .into_iter()
+        .collect();
     for t in tags.iter().filter(|t| !old_tags.contains(**t)) {
         store::notes::insert_tag(conn, n.id, t, true, true, sub.commit).await?;
         event(conn, sub, n.id, "tag_added", None, None, Some(t)).await?;
@@ -328,7 +444,10 @@ async fn suggest_changes(
     nt: &Resolved,
     tags: &BTreeSet<&str>,
 ) -> AppResult<()> {
-    let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id).await?.into_iter().collect();
+    let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id)
+        .await?
+        .into_iter()
+        .collect();
     for pos in 0..nt.field_count {
         if nt.protected.get(pos).copied().unwrap_or(false) {
             continue;
@@ -340,7 +459,10 @@ async fn suggest_changes(
             sub.changes += 1;
         }
     }
-    let old_tags: HashSet<String> = store::notes::reviewed_tags(conn, n.id).await?.into_iter().collect();
+    let old_tags: HashSet<String> = store::notes::reviewed_tags(conn, n.id)
+        .await?
+        .into_iter()
+        .collect();
     for t in tags.iter().filter(|t| !old_tags.contains(**t)) {
         store::notes::insert_tag(conn, n.id, t, false, true, sub.commit).await?;
         sub.changes += 1;
@@ -369,7 +491,16 @@ async fn event(
     new_text: Option<&str>,
 ) -> AppResult<()> {
     let (position, field_name) = field.map_or((None, None), |(p, n)| (Some(p), n));
-    let e = store::notes::Event { note, commit: sub.commit, kind, position, field_name, old_text, new_text, now: sub.now };
+    let e = store::notes::Event {
+        note,
+        commit: sub.commit,
+        kind,
+        position,
+        field_name,
+        old_text,
+        new_text,
+        now: sub.now,
+    };
     Ok(store::notes::insert_event(conn, e).await?)
 }
 
@@ -379,9 +510,22 @@ mod tests {
 
     #[test]
     fn maps_local_paths() {
-        assert_eq!(server_path("Demo Deck", "Demo Deck", "Demo Deck"), "Demo Deck");
-        assert_eq!(server_path("Local (AnkiCollab)::Sub", "Local (AnkiCollab)", "Demo Deck"), "Demo Deck::Sub");
-        assert_eq!(server_path("Demo Deck (AnkiCollab)_2::A::B", "Demo Deck (AnkiCollab)_2", "Demo Deck"), "Demo Deck::A::B");
+        assert_eq!(
+            server_path("Demo Deck", "Demo Deck", "Demo Deck"),
+            "Demo Deck"
+        );
+        assert_eq!(
+            server_path("Local (AnkiCollab)::Sub", "Local (AnkiCollab)", "Demo Deck"),
+            "Demo Deck::Sub"
+        );
+        assert_eq!(
+            server_path(
+                "Demo Deck (AnkiCollab)_2::A::B",
+                "Demo Deck (AnkiCollab)_2",
+                "Demo Deck"
+            ),
+            "Demo Deck::A::B"
+        );
         assert_eq!(strip_collab_suffix("X (AnkiCollab)_12"), "X");
     }
 }

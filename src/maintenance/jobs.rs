@@ -34,7 +34,9 @@ pub async fn compact(db: &Db) -> anyhow::Result<String> {
     let after = sql::pages(db).await?;
     let (busy, wal, done) = sql::checkpoint(db).await?;
     let freed = (before.page_count - after.page_count) * after.page_size;
-    Ok(format!("checkpoint {done}/{wal} WAL pages (busy {busy}); vacuum freed {freed} bytes"))
+    Ok(format!(
+        "checkpoint {done}/{wal} WAL pages (busy {busy}); vacuum freed {freed} bytes"
+    ))
 }
 
 /// Repeats a batch delete until a batch comes back short; returns the total.
@@ -60,10 +62,19 @@ pub async fn cleanup(db: &Db, config: &Config) -> anyhow::Result<String> {
     let now = now_micros();
     let cutoff = now - (config.retention_days as i64) * 86_400 * 1_000_000;
     let tokens = in_batches(db, |c| Box::pin(sql::purge_expired_tokens(c, now, BATCH))).await?;
-    let batches = in_batches(db, |c| Box::pin(store::media::purge_expired_batches(c, now / 1_000_000))).await?;
-    let read = in_batches(db, |c| Box::pin(sql::purge_read_notifications(c, cutoff, BATCH))).await?;
+    let batches = in_batches(db, |c| {
+        Box::pin(store::media::purge_expired_batches(c, now / 1_000_000))
+    })
+    .await?;
+    let read = in_batches(db, |c| {
+        Box::pin(sql::purge_read_notifications(c, cutoff, BATCH))
+    })
+    .await?;
     let stats = in_batches(db, |c| Box::pin(sql::purge_old_stats(c, cutoff, BATCH))).await?;
-    let events = in_batches(db, |c| Box::pin(sql::purge_decided_events(c, cutoff, BATCH))).await?;
+    let events = in_batches(db, |c| {
+        Box::pin(sql::purge_decided_events(c, cutoff, BATCH))
+    })
+    .await?;
     Ok(format!(
         "removed {tokens} expired tokens, {batches} expired upload batches, {read} read notifications, \
          {stats} statistics uploads and {events} events of decided suggestions"
@@ -72,8 +83,13 @@ pub async fn cleanup(db: &Db, config: &Config) -> anyhow::Result<String> {
 
 /// Media GC with the configured grace period (the `deckd media gc` logic).
 pub async fn media_gc(db: &Db, media: &Media, config: &Config) -> anyhow::Result<String> {
-    let r = media.gc(db, Duration::from_secs(config.media_gc_grace_hours * 3600)).await?;
-    Ok(format!("removed {} unused media files ({} bytes)", r.removed_files, r.removed_bytes))
+    let r = media
+        .gc(db, Duration::from_secs(config.media_gc_grace_hours * 3600))
+        .await?;
+    Ok(format!(
+        "removed {} unused media files ({} bytes)",
+        r.removed_files, r.removed_bytes
+    ))
 }
 
 /// A scheduled backup.

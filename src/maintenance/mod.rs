@@ -50,7 +50,8 @@ impl Job {
         match self {
             Job::Compact => Some(Duration::from_secs(c.maintenance_interval_secs)),
             Job::Cleanup | Job::MediaGc => Some(Duration::from_secs(c.cleanup_interval_secs)),
-            Job::Backup => (c.backup_interval_hours > 0).then(|| Duration::from_secs(c.backup_interval_hours * 3600)),
+            Job::Backup => (c.backup_interval_hours > 0)
+                .then(|| Duration::from_secs(c.backup_interval_hours * 3600)),
         }
     }
 }
@@ -77,22 +78,37 @@ pub fn spawn(m: Maintenance, mut stop: watch::Receiver<bool>) -> JoinHandle<()> 
         let newest = BackupRoot::new(m.config.backup_path())
             .good_newest_first()
             .ok()
-            .and_then(|g| g.first().and_then(|b| b.manifest.as_ref().map(|m| m.created_unix)));
+            .and_then(|g| {
+                g.first()
+                    .and_then(|b| b.manifest.as_ref().map(|m| m.created_unix))
+            });
         m.status.set_last_good_backup(newest);
         let start = Instant::now();
-        let mut due: Vec<(Job, Duration, Instant)> = [Job::Compact, Job::Cleanup, Job::MediaGc, Job::Backup]
-            .into_iter()
-            .filter_map(|j| j.interval(&m.config).map(|every| (j, every, start + first_delay(j, every, &m.config, newest))))
-            .collect();
+        let mut due: Vec<(Job, Duration, Instant)> =
+            [Job::Compact, Job::Cleanup, Job::MediaGc, Job::Backup]
+                .into_iter()
+                .filter_map(|j| {
+                    j.interval(&m.config)
+                        .map(|every| (j, every, start + first_delay(j, every, &m.config, newest)))
+                })
+                .collect();
         tracing::info!(jobs = ?due.iter().map(|(j, every, _)| (j.name(), every.as_secs())).collect::<Vec<_>>(), "maintenance scheduler started");
-        while let Some(next) = due.iter().enumerate().min_by_key(|(_, d)| d.2).map(|(i, _)| i) {
+        while let Some(next) = due
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, d)| d.2)
+            .map(|(i, _)| i)
+        {
             tokio::select! {
                 () = tokio::time::sleep_until(due[next].2) => {}
                 _ = stop.wait_for(|s| *s) => break,
             }
             let (job, every, _) = due[next];
             if (m.pressure)() {
-                tracing::info!(job = job.name(), "system under pressure; postponing maintenance job");
+                tracing::info!(
+                    job = job.name(),
+                    "system under pressure; postponing maintenance job"
+                );
                 m.status.record_skip(job.name());
                 due[next].2 = Instant::now() + every.min(PRESSURE_RETRY);
                 continue;

@@ -75,7 +75,13 @@ impl MaintenanceStatus {
 
     /// Records that a job was postponed because the system was under pressure.
     pub fn record_skip(&self, job: &'static str) {
-        self.inner.lock().expect("status lock").jobs.entry(job).or_default().skipped += 1;
+        self.inner
+            .lock()
+            .expect("status lock")
+            .jobs
+            .entry(job)
+            .or_default()
+            .skipped += 1;
     }
 
     /// Seeds the newest good backup found on disk at start.

@@ -50,7 +50,13 @@ pub struct Download {
 
 impl Media {
     /// Download URLs for the requested names that live notes of the tree use.
-    pub async fn manifest(&self, db: &Db, user: i64, base_url: &str, req: ManifestRequest) -> AppResult<Manifest> {
+    pub async fn manifest(
+        &self,
+        db: &Db,
+        user: i64,
+        base_url: &str,
+        req: ManifestRequest,
+    ) -> AppResult<Manifest> {
         if req.filenames.is_empty() {
             return Err(AppError::BadRequest("filenames must not be empty".into()));
         }
@@ -64,7 +70,8 @@ impl Media {
         let deck = store::decks::by_hash(&mut conn, &req.deck_hash)
             .await?
             .ok_or_else(|| AppError::NotFound("Deck not found".into()))?;
-        self.check_daily(&mut conn, user, Usage::Downloads, 1).await?;
+        self.check_daily(&mut conn, user, Usage::Downloads, 1)
+            .await?;
         let names = serde_json::to_string(&req.filenames).expect("strings serialise");
         let found = store::media::manifest(&mut conn, deck.root, &names).await?;
         let expires = now_secs() + self.limits.token_ttl;
@@ -72,24 +79,49 @@ impl Media {
             .into_iter()
             .map(|(filename, hash, _)| {
                 let kind = Kind::of_name(&filename).map_or("bin", |k| k.tag());
-                let grant =
-                    Grant { direction: Direction::Download, hash: hash.clone(), size: 0, user, kind_tag: kind.into(), expires };
+                let grant = Grant {
+                    direction: Direction::Download,
+                    hash: hash.clone(),
+                    size: 0,
+                    user,
+                    kind_tag: kind.into(),
+                    expires,
+                };
                 let download_url = media_url(base_url, &hash, &self.signer.sign(&grant));
-                ManifestFile { filename, download_url }
+                ManifestFile {
+                    filename,
+                    download_url,
+                }
             })
             .collect();
-        let expires_at = time::OffsetDateTime::from_unix_timestamp(expires).expect("valid time").format(&Rfc3339).expect("formats");
-        Ok(Manifest { file_count: files.len(), files, expires_at })
+        let expires_at = time::OffsetDateTime::from_unix_timestamp(expires)
+            .expect("valid time")
+            .format(&Rfc3339)
+            .expect("formats");
+        Ok(Manifest {
+            file_count: files.len(),
+            files,
+            expires_at,
+        })
     }
 
     /// Checks a download token and counts the download against the user's daily quota.
-    pub async fn authorize_download(&self, db: &Db, hash: &str, token: &str) -> AppResult<Download> {
-        let grant = self.signer.verify(token, Direction::Download, hash, now_secs()).map_err(token_refused)?;
+    pub async fn authorize_download(
+        &self,
+        db: &Db,
+        hash: &str,
+        token: &str,
+    ) -> AppResult<Download> {
+        let grant = self
+            .signer
+            .verify(token, Direction::Download, hash, now_secs())
+            .map_err(token_refused)?;
         if !self.files.contains(hash) {
             return Err(AppError::NotFound("media file not found".into()));
         }
         let mut tx = db.begin_write().await?;
-        self.check_daily(&mut tx, grant.user, Usage::Downloads, 1).await?;
+        self.check_daily(&mut tx, grant.user, Usage::Downloads, 1)
+            .await?;
         store::media::add_usage(&mut tx, grant.user, today(), Usage::Downloads, 1).await?;
         tx.commit().await?;
         Ok(Download {

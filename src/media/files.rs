@@ -57,7 +57,8 @@ impl Received {
 impl FileStore {
     /// Opens the store under `root`, creating it and its temporary directory.
     pub fn open(root: PathBuf) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(root.join("tmp")).with_context(|| format!("creating media directory {}", root.display()))?;
+        std::fs::create_dir_all(root.join("tmp"))
+            .with_context(|| format!("creating media directory {}", root.display()))?;
         Ok(Self { root })
     }
 
@@ -93,8 +94,18 @@ impl FileStore {
         E: std::fmt::Display,
     {
         let path = self.tmp_dir().join(format!("up-{}", uuid::Uuid::new_v4()));
-        let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&path).await?;
-        let mut received = Received { path, md5_hex: String::new(), md5_raw: [0; 16], size: 0, kept: false };
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await?;
+        let mut received = Received {
+            path,
+            md5_hex: String::new(),
+            md5_raw: [0; 16],
+            size: 0,
+            kept: false,
+        };
         let mut md5 = Md5::new();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| ReceiveError::Interrupted(e.to_string()))?;

@@ -45,7 +45,9 @@ impl Media {
             let doomed = store::media::expired_orphans(&mut tx, cutoff, BATCH).await?;
             for f in &doomed {
                 store::media::delete_file(&mut tx, f.id).await?;
-                self.files.remove(&f.hash).with_context(|| format!("removing media file {}", f.hash))?;
+                self.files
+                    .remove(&f.hash)
+                    .with_context(|| format!("removing media file {}", f.hash))?;
                 report.removed_files += 1;
                 report.removed_bytes += f.size as u64;
             }
@@ -92,7 +94,11 @@ impl Media {
         for chunk in candidates.chunks(BATCH as usize) {
             let mut tx = db.begin_write().await?;
             let list = serde_json::to_string(chunk).expect("strings serialise");
-            let known: std::collections::HashSet<String> = store::media::known_hashes(&mut tx, &list).await?.into_iter().collect();
+            let known: std::collections::HashSet<String> =
+                store::media::known_hashes(&mut tx, &list)
+                    .await?
+                    .into_iter()
+                    .collect();
             for hash in chunk.iter().filter(|h| !known.contains(*h)) {
                 self.files.remove(hash)?;
                 removed += 1;

@@ -77,11 +77,18 @@ impl Media {
 
     /// The nginx location to hand a download to, when deckd runs behind nginx.
     pub fn accel_path(&self, hash: &str) -> Option<String> {
-        (!self.limits.accel_prefix.is_empty()).then(|| format!("{}{}", self.limits.accel_prefix, FileStore::relative(hash)))
+        (!self.limits.accel_prefix.is_empty())
+            .then(|| format!("{}{}", self.limits.accel_prefix, FileStore::relative(hash)))
     }
 
     /// Refuses when `user` has used up today's allowance of `what` (counting `more` new ones).
-    async fn check_daily(&self, conn: &mut Conn, user: i64, what: Usage, more: u64) -> AppResult<()> {
+    async fn check_daily(
+        &self,
+        conn: &mut Conn,
+        user: i64,
+        what: Usage,
+        more: u64,
+    ) -> AppResult<()> {
         let (limit, noun) = match what {
             Usage::Uploads => (self.limits.uploads_per_day, "upload"),
             Usage::Downloads => (self.limits.downloads_per_day, "download"),
@@ -89,7 +96,9 @@ impl Media {
         let used = store::media::usage(conn, user, today(), what).await? as u64;
         if used + more > limit {
             return Err(AppError::TooManyRequests {
-                message: format!("You reached the {noun} limit of {limit} files per day. Try again tomorrow."),
+                message: format!(
+                    "You reached the {noun} limit of {limit} files per day. Try again tomorrow."
+                ),
                 retry_after: QUOTA_RETRY_SECS,
             });
         }

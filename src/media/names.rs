@@ -69,7 +69,9 @@ impl Kind {
 
 /// True for 32 lowercase hex characters, the only hash form stored or served.
 pub fn is_md5_hex(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Why a file name is refused, or `None` when it is safe to hand to another user's add-on.
@@ -98,14 +100,32 @@ mod tests {
 
     #[test]
     fn names_the_addon_sends_are_accepted() {
-        for ok in ["red1x1.png", "img_0a1b2c3d.webp", "Paris (1).JPG", "song.oga", "a+b,c%d&e.mp3", "café.svg"] {
+        for ok in [
+            "red1x1.png",
+            "img_0a1b2c3d.webp",
+            "Paris (1).JPG",
+            "song.oga",
+            "a+b,c%d&e.mp3",
+            "café.svg",
+        ] {
             assert_eq!(unsafe_name_reason(ok), None, "{ok}");
         }
     }
 
     #[test]
     fn unsafe_names_are_refused() {
-        for bad in ["../x.png", "a/b.png", "a\\b.png", ".hidden.png", "x.png ", "x.exe", "noext", "", "a\u{0}.png", "a..png"] {
+        for bad in [
+            "../x.png",
+            "a/b.png",
+            "a\\b.png",
+            ".hidden.png",
+            "x.png ",
+            "x.exe",
+            "noext",
+            "",
+            "a\u{0}.png",
+            "a..png",
+        ] {
             assert!(unsafe_name_reason(bad).is_some(), "{bad:?}");
         }
         assert!(unsafe_name_reason(&format!("{}.png", "a".repeat(252))).is_some());

@@ -12,7 +12,8 @@ use super::names::unsafe_name_reason;
 static PATTERNS: LazyLock<[Regex; 4]> = LazyLock::new(|| {
     [
         Regex::new(r"\[sound:([^\]]+)\]").expect("valid regex"),
-        Regex::new(r#"(?i)\b(?:src|xlink:href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))"#).expect("valid regex"),
+        Regex::new(r#"(?i)\b(?:src|xlink:href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))"#)
+            .expect("valid regex"),
         Regex::new(r#"(?i)url\(\s*(?:"([^"]*)"|'([^']*)'|([^)"'\s]+))\s*\)"#).expect("valid regex"),
         Regex::new(r"(latex-image-[0-9a-zA-Z]+\.png)").expect("valid regex"),
     ]
@@ -34,11 +35,21 @@ pub fn media_names(html: &str, out: &mut BTreeSet<String>) {
 
 /// Remote URLs and inline data are not media files.
 fn is_local(name: &str) -> bool {
-    !name.contains(':') || !name.split(':').next().unwrap_or("").bytes().all(|b| b.is_ascii_alphabetic())
+    !name.contains(':')
+        || !name
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic())
 }
 
 fn decode_entities(s: &str) -> String {
-    s.replace("&amp;", "&").replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+    s.replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
 }
 
 #[cfg(test)]
@@ -56,6 +67,17 @@ mod tests {
             &mut out,
         );
         let got: Vec<&str> = out.iter().map(String::as_str).collect();
-        assert_eq!(got, ["b&w.jpg", "bare.gif", "bg.webp", "hello.mp3", "latex-image-0a1b2c.png", "red1x1.png", "x.svg"]);
+        assert_eq!(
+            got,
+            [
+                "b&w.jpg",
+                "bare.gif",
+                "bg.webp",
+                "hello.mp3",
+                "latex-image-0a1b2c.png",
+                "red1x1.png",
+                "x.svg"
+            ]
+        );
     }
 }

@@ -18,8 +18,11 @@ pub fn sanitize(input: &[u8]) -> Result<String, String> {
 
 fn run(input: &[u8]) -> Result<String, String> {
     let mut out = Vec::with_capacity(input.len());
-    svg_hush::Filter::new().filter(input, &mut out).map_err(|e| e.to_string())?;
-    let text = String::from_utf8(out).map_err(|_| "sanitiser produced invalid UTF-8".to_string())?;
+    svg_hush::Filter::new()
+        .filter(input, &mut out)
+        .map_err(|e| e.to_string())?;
+    let text =
+        String::from_utf8(out).map_err(|_| "sanitiser produced invalid UTF-8".to_string())?;
     if !text.contains("<svg") {
         return Err("no <svg> element".into());
     }
@@ -40,11 +43,24 @@ mod tests {
   <rect width="10" height="10" fill="red"/>
 </svg>"#;
         let clean = sanitize(evil).unwrap();
-        for bad in ["alert", "script", "onload", "onclick", "javascript", "evil.example", "foreignObject", "iframe"] {
+        for bad in [
+            "alert",
+            "script",
+            "onload",
+            "onclick",
+            "javascript",
+            "evil.example",
+            "foreignObject",
+            "iframe",
+        ] {
             assert!(!clean.contains(bad), "{bad} survived: {clean}");
         }
         assert!(clean.contains("<rect"), "{clean}");
-        assert_eq!(sanitize(clean.as_bytes()).unwrap(), clean, "sanitising is a fixed point");
+        assert_eq!(
+            sanitize(clean.as_bytes()).unwrap(),
+            clean,
+            "sanitising is a fixed point"
+        );
     }
 
     #[test]

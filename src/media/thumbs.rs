@@ -24,7 +24,9 @@ impl Media {
         };
         drop(conn);
         // `image/png` → `png`, `image/jpeg` → `jpeg`; SVG and audio are not previewed.
-        let Some(Kind::Image(format)) = Kind::from_extension(file.mime.rsplit('/').next().unwrap_or("")) else {
+        let Some(Kind::Image(format)) =
+            Kind::from_extension(file.mime.rsplit('/').next().unwrap_or(""))
+        else {
             return Ok(None);
         };
         let dir = self.files.root().join("thumbs");
@@ -36,19 +38,28 @@ impl Media {
         let source = self.files.path_of(hash);
         let max_alloc = self.limits.image_max_alloc;
         let made = target.clone();
-        tokio::task::spawn_blocking(move || make(&source, format, max_alloc, &dir, &made)).await??;
+        tokio::task::spawn_blocking(move || make(&source, format, max_alloc, &dir, &made))
+            .await??;
         Ok(Some(target))
     }
 }
 
-fn make(source: &Path, format: image::ImageFormat, max_alloc: u64, dir: &Path, target: &Path) -> anyhow::Result<()> {
+fn make(
+    source: &Path,
+    format: image::ImageFormat,
+    max_alloc: u64,
+    dir: &Path,
+    target: &Path,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut limits = Limits::default();
     limits.max_alloc = Some(max_alloc);
     let mut reader = ImageReader::open(source)?;
     reader.set_format(format);
     reader.limits(limits);
-    let img = reader.decode().context("decoding the image for its preview")?;
+    let img = reader
+        .decode()
+        .context("decoding the image for its preview")?;
     let small = img.thumbnail(THUMB_SIZE, THUMB_SIZE);
     let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4()));
     small.save_with_format(&tmp, image::ImageFormat::Png)?;

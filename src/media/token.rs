@@ -69,9 +69,12 @@ impl Signer {
     pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
         match std::fs::read(path) {
             Ok(bytes) => {
-                let key: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| anyhow::anyhow!("{} must hold exactly 32 bytes; delete it to make a new one", path.display()))?;
+                let key: [u8; 32] = bytes.try_into().map_err(|_| {
+                    anyhow::anyhow!(
+                        "{} must hold exactly 32 bytes; delete it to make a new one",
+                        path.display()
+                    )
+                })?;
                 Ok(Self { key })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -100,22 +103,40 @@ impl Signer {
             Direction::Upload => 'u',
             Direction::Download => 'd',
         };
-        let payload = format!("{dir}|{}|{}|{}|{}|{}", g.hash, g.size, g.user, g.kind_tag, g.expires);
+        let payload = format!(
+            "{dir}|{}|{}|{}|{}|{}",
+            g.hash, g.size, g.user, g.kind_tag, g.expires
+        );
         let mut mac = self.mac();
         mac.update(payload.as_bytes());
         let sig = mac.finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(sig))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(sig)
+        )
     }
 
     /// The grant in `token` if it is genuine, unexpired and for `hash` in `direction`.
-    pub fn verify(&self, token: &str, direction: Direction, hash: &str, now: i64) -> Result<Grant, TokenError> {
+    pub fn verify(
+        &self,
+        token: &str,
+        direction: Direction,
+        hash: &str,
+        now: i64,
+    ) -> Result<Grant, TokenError> {
         let (payload, sig) = token.split_once('.').ok_or(TokenError::Invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Invalid)?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Invalid)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| TokenError::Invalid)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| TokenError::Invalid)?;
         let mut mac = self.mac();
         mac.update(&payload);
         mac.verify_slice(&sig).map_err(|_| TokenError::Invalid)?;
-        let grant = parse(std::str::from_utf8(&payload).map_err(|_| TokenError::Invalid)?).ok_or(TokenError::Invalid)?;
+        let grant = parse(std::str::from_utf8(&payload).map_err(|_| TokenError::Invalid)?)
+            .ok_or(TokenError::Invalid)?;
         if grant.direction != direction || grant.hash != hash {
             return Err(TokenError::Foreign);
         }
@@ -165,14 +186,32 @@ mod tests {
         let signer = Signer::load_or_create(&dir.path().join("k")).unwrap();
         let again = Signer::load_or_create(&dir.path().join("k")).unwrap();
         let t = signer.sign(&grant());
-        assert_eq!(again.verify(&t, Direction::Upload, &grant().hash, 999), Ok(grant()));
-        assert_eq!(signer.verify(&t, Direction::Upload, &grant().hash, 1_001), Err(TokenError::Expired));
-        assert_eq!(signer.verify(&t, Direction::Download, &grant().hash, 999), Err(TokenError::Foreign));
-        assert_eq!(signer.verify(&t, Direction::Upload, &"0".repeat(32), 999), Err(TokenError::Foreign));
+        assert_eq!(
+            again.verify(&t, Direction::Upload, &grant().hash, 999),
+            Ok(grant())
+        );
+        assert_eq!(
+            signer.verify(&t, Direction::Upload, &grant().hash, 1_001),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            signer.verify(&t, Direction::Download, &grant().hash, 999),
+            Err(TokenError::Foreign)
+        );
+        assert_eq!(
+            signer.verify(&t, Direction::Upload, &"0".repeat(32), 999),
+            Err(TokenError::Foreign)
+        );
         let other = Signer::load_or_create(&dir.path().join("other")).unwrap();
-        assert_eq!(other.verify(&t, Direction::Upload, &grant().hash, 999), Err(TokenError::Invalid));
+        assert_eq!(
+            other.verify(&t, Direction::Upload, &grant().hash, 999),
+            Err(TokenError::Invalid)
+        );
         let mut tampered = t.clone();
         tampered.insert(3, 'A');
-        assert_eq!(signer.verify(&tampered, Direction::Upload, &grant().hash, 999), Err(TokenError::Invalid));
+        assert_eq!(
+            signer.verify(&tampered, Direction::Upload, &grant().hash, 999),
+            Err(TokenError::Invalid)
+        );
     }
 }

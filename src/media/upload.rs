@@ -71,15 +71,28 @@ pub struct Stored {
 
 impl Media {
     /// Sorts the files into known, to-upload and refused, recording references to known ones.
-    pub async fn check_bulk(&self, db: &Db, user: i64, base_url: &str, req: CheckRequest) -> AppResult<CheckAnswer> {
+    pub async fn check_bulk(
+        &self,
+        db: &Db,
+        user: i64,
+        base_url: &str,
+        req: CheckRequest,
+    ) -> AppResult<CheckAnswer> {
         if req.files.is_empty() || req.files.len() > MAX_CHECK_FILES {
-            return Err(AppError::BadRequest(format!("files must list 1 to {MAX_CHECK_FILES} entries")));
+            return Err(AppError::BadRequest(format!(
+                "files must list 1 to {MAX_CHECK_FILES} entries"
+            )));
         }
         let mut tx = db.begin_write().await?;
         let deck = store::decks::by_hash(&mut tx, &req.deck_hash)
             .await?
             .ok_or_else(|| AppError::NotFound("Deck not found".into()))?;
-        let mut answer = CheckAnswer { existing_files: vec![], missing_files: vec![], failed_files: vec![], batch_id: None };
+        let mut answer = CheckAnswer {
+            existing_files: vec![],
+            missing_files: vec![],
+            failed_files: vec![],
+            batch_id: None,
+        };
         let mut promised = Vec::new();
         for f in req.files {
             let kind = match self.refusal(&f) {
@@ -97,26 +110,45 @@ impl Media {
             match store::media::by_hash(&mut tx, &f.hash).await? {
                 Some(known) if self.files.contains(&known.hash) => {
                     store::media::add_reference(&mut tx, known.id, note.id, &f.filename).await?;
-                    answer.existing_files.push(Existing { hash: f.hash, media_id: known.id });
+                    answer.existing_files.push(Existing {
+                        hash: f.hash,
+                        media_id: known.id,
+                    });
                 }
                 _ => promised.push((f, note.id, kind)),
             }
         }
         if !promised.is_empty() {
-            self.check_daily(&mut tx, user, Usage::Uploads, promised.len() as u64).await?;
+            self.check_daily(&mut tx, user, Usage::Uploads, promised.len() as u64)
+                .await?;
             let wanted: u64 = promised.iter().map(|(f, ..)| f.file_size as u64).sum();
             let stored = store::media::stored_bytes(&mut tx, user).await? as u64;
             if stored + wanted > self.limits.quota_bytes {
                 return Err(AppError::TooManyRequests {
-                    message: format!("You reached the upload limit: {stored} of {} bytes of media stored.", self.limits.quota_bytes),
+                    message: format!(
+                        "You reached the upload limit: {stored} of {} bytes of media stored.",
+                        self.limits.quota_bytes
+                    ),
                     retry_after: QUOTA_RETRY_SECS,
                 });
             }
             let batch = uuid::Uuid::new_v4().to_string();
             let now = now_secs();
-            store::media::insert_batch(&mut tx, &batch, user, deck.root, now_micros(), now + BATCH_LIFETIME_SECS).await?;
+            store::media::insert_batch(
+                &mut tx,
+                &batch,
+                user,
+                deck.root,
+                now_micros(),
+                now + BATCH_LIFETIME_SECS,
+            )
+            .await?;
             for (f, note_id, kind) in promised {
-                let file = BatchFile { hash: f.hash.clone(), note_id, file_name: f.filename.clone() };
+                let file = BatchFile {
+                    hash: f.hash.clone(),
+                    note_id,
+                    file_name: f.filename.clone(),
+                };
                 store::media::insert_batch_file(&mut tx, &batch, &file).await?;
                 let grant = Grant {
                     direction: Direction::Upload,
@@ -127,7 +159,13 @@ impl Media {
                     expires: now + self.limits.token_ttl,
                 };
                 let upload_url = media_url(base_url, &f.hash, &self.signer.sign(&grant));
-                answer.missing_files.push(Missing { hash: f.hash, note_id, filename: f.filename, file_size: f.file_size, upload_url });
+                answer.missing_files.push(Missing {
+                    hash: f.hash,
+                    note_id,
+                    filename: f.filename,
+                    file_size: f.file_size,
+                    upload_url,
+                });
             }
             answer.batch_id = Some(batch);
         }
@@ -147,38 +185,71 @@ impl Media {
     }
 
     /// Stores the body of a PUT to an upload URL after checking token, size, MD5 and content.
-    pub async fn receive<S, E>(&self, db: &Db, hash: &str, token: &str, content_md5: Option<&str>, body: S) -> AppResult<Stored>
+    pub async fn receive<S, E>(
+        &self,
+        db: &Db,
+        hash: &str,
+        token: &str,
+        content_md5: Option<&str>,
+        body: S,
+    ) -> AppResult<Stored>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let grant = self.signer.verify(token, Direction::Upload, hash, now_secs()).map_err(token_refused)?;
-        let kind = grant.kind().ok_or_else(|| AppError::BadRequest("token names an unknown file type".into()))?;
+        let grant = self
+            .signer
+            .verify(token, Direction::Upload, hash, now_secs())
+            .map_err(token_refused)?;
+        let kind = grant
+            .kind()
+            .ok_or_else(|| AppError::BadRequest("token names an unknown file type".into()))?;
         let limit = grant.size.min(self.limits.max_file);
-        let slot = self.upload_slots.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+        let slot = self
+            .upload_slots
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
         let received = self.files.receive(body, limit).await;
         drop(slot);
         let received = received.map_err(|e| match e {
-            ReceiveError::TooLarge(n) => AppError::TooLarge(format!("upload is larger than the {n} bytes announced for it")),
-            ReceiveError::Interrupted(why) => AppError::BadRequest(format!("upload was interrupted: {why}")),
+            ReceiveError::TooLarge(n) => AppError::TooLarge(format!(
+                "upload is larger than the {n} bytes announced for it"
+            )),
+            ReceiveError::Interrupted(why) => {
+                AppError::BadRequest(format!("upload was interrupted: {why}"))
+            }
             ReceiveError::Io(e) => AppError::Internal(e.into()),
         })?;
         if let Some(header) = content_md5 {
             use base64::Engine;
-            let claimed = base64::engine::general_purpose::STANDARD.decode(header.trim()).unwrap_or_default();
+            let claimed = base64::engine::general_purpose::STANDARD
+                .decode(header.trim())
+                .unwrap_or_default();
             if claimed != received.md5_raw {
-                return Err(AppError::BadRequest("Content-MD5 does not match the uploaded bytes".into()));
+                return Err(AppError::BadRequest(
+                    "Content-MD5 does not match the uploaded bytes".into(),
+                ));
             }
         }
         if received.md5_hex != hash {
-            return Err(AppError::BadRequest(format!("uploaded bytes have MD5 {}, not {hash}", received.md5_hex)));
+            return Err(AppError::BadRequest(format!(
+                "uploaded bytes have MD5 {}, not {hash}",
+                received.md5_hex
+            )));
         }
         {
             let mut conn = db.reader().acquire().await?;
-            self.check_daily(&mut conn, grant.user, Usage::Uploads, 1).await?;
+            self.check_daily(&mut conn, grant.user, Usage::Uploads, 1)
+                .await?;
         }
         let _permit = match kind {
-            Kind::Image(_) => Some(self.decode.acquire().await.map_err(|e| AppError::Internal(e.into()))?),
+            Kind::Image(_) => Some(
+                self.decode
+                    .acquire()
+                    .await
+                    .map_err(|e| AppError::Internal(e.into()))?,
+            ),
             _ => None,
         };
         let path = received.path().to_path_buf();
@@ -194,16 +265,30 @@ impl Media {
         if self.files.contains(hash) {
             drop(received);
         } else {
-            self.files.persist(received).map_err(|e| AppError::Internal(e.into()))?;
+            self.files
+                .persist(received)
+                .map_err(|e| AppError::Internal(e.into()))?;
         }
-        let media_id = store::media::insert_file(&mut tx, hash, size, kind.mime(), grant.user, now_micros()).await?;
+        let media_id =
+            store::media::insert_file(&mut tx, hash, size, kind.mime(), grant.user, now_micros())
+                .await?;
         store::media::add_usage(&mut tx, grant.user, today(), Usage::Uploads, 1).await?;
         tx.commit().await?;
-        Ok(Stored { status: "stored", hash: hash.to_string(), media_id })
+        Ok(Stored {
+            status: "stored",
+            hash: hash.to_string(),
+            media_id,
+        })
     }
 
     /// Records which notes use the uploaded files of a batch; unknown or failed files are skipped.
-    pub async fn confirm(&self, db: &Db, user: i64, batch: &str, hashes: &[String]) -> AppResult<usize> {
+    pub async fn confirm(
+        &self,
+        db: &Db,
+        user: i64,
+        batch: &str,
+        hashes: &[String],
+    ) -> AppResult<usize> {
         if batch.is_empty() {
             return Err(AppError::BadRequest("batch_id is required".into()));
         }

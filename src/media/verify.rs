@@ -14,7 +14,10 @@ use super::svg;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Refused {
     #[error("file is not a {expected} image (its bytes look like {found})")]
-    WrongImageType { expected: &'static str, found: String },
+    WrongImageType {
+        expected: &'static str,
+        found: String,
+    },
     #[error("image is too large to accept: {0}")]
     ImageTooLarge(String),
     #[error("image is corrupt or truncated: {0}")]
@@ -43,14 +46,23 @@ pub fn check(path: &Path, kind: Kind, max_alloc: u64) -> std::io::Result<Result<
     }
 }
 
-fn image(path: &Path, format: image::ImageFormat, max_alloc: u64) -> std::io::Result<Result<(), Refused>> {
+fn image(
+    path: &Path,
+    format: image::ImageFormat,
+    max_alloc: u64,
+) -> std::io::Result<Result<(), Refused>> {
     let mut head = [0u8; 64];
     let n = read_head(path, &mut head)?;
     match image::guess_format(&head[..n]) {
         Ok(found) if found == format => {}
         found => {
-            let found = found.map(|f| format!("{f:?}")).unwrap_or_else(|_| "no known image type".into());
-            return Ok(Err(Refused::WrongImageType { expected: format_name(format), found }));
+            let found = found
+                .map(|f| format!("{f:?}"))
+                .unwrap_or_else(|_| "no known image type".into());
+            return Ok(Err(Refused::WrongImageType {
+                expected: format_name(format),
+                found,
+            }));
         }
     }
     let mut limits = Limits::default();
@@ -63,7 +75,9 @@ fn image(path: &Path, format: image::ImageFormat, max_alloc: u64) -> std::io::Re
     Ok(match reader.decode() {
         Ok(_) => Ok(()),
         Err(image::ImageError::Limits(e)) => Err(Refused::ImageTooLarge(e.to_string())),
-        Err(image::ImageError::IoError(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => return Err(e),
+        Err(image::ImageError::IoError(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
+            return Err(e)
+        }
         Err(e) => Err(Refused::CorruptImage(e.to_string())),
     })
 }
@@ -72,10 +86,18 @@ fn format_name(format: image::ImageFormat) -> &'static str {
     format.extensions_str().first().copied().unwrap_or("known")
 }
 
-fn audio(path: &Path, name: &'static str, ok: fn(&[u8]) -> bool) -> std::io::Result<Result<(), Refused>> {
+fn audio(
+    path: &Path,
+    name: &'static str,
+    ok: fn(&[u8]) -> bool,
+) -> std::io::Result<Result<(), Refused>> {
     let mut head = [0u8; 4];
     let n = read_head(path, &mut head)?;
-    Ok(if ok(&head[..n]) { Ok(()) } else { Err(Refused::WrongAudioType(name)) })
+    Ok(if ok(&head[..n]) {
+        Ok(())
+    } else {
+        Err(Refused::WrongAudioType(name))
+    })
 }
 
 /// An ID3 tag or an MPEG audio frame sync.

@@ -40,9 +40,17 @@ pub async fn protected_fields(conn: &mut Conn, deck: i64) -> sqlx::Result<Vec<Pr
     let mut out: Vec<ProtectedNotetype> = Vec::new();
     for (nt, name, field_id, field_name) in store::pull::protected_fields(conn, &ids).await? {
         if out.last().map(|p| p.id) != Some(nt) {
-            out.push(ProtectedNotetype { id: nt, name, fields: Vec::new() });
+            out.push(ProtectedNotetype {
+                id: nt,
+                name,
+                fields: Vec::new(),
+            });
         }
-        out.last_mut().expect("pushed").fields.push(ProtectedField { id: field_id, name: field_name, protected: true });
+        out.last_mut().expect("pushed").fields.push(ProtectedField {
+            id: field_id,
+            name: field_name,
+            protected: true,
+        });
     }
     Ok(out)
 }
@@ -89,7 +97,10 @@ impl Out {
                 tee.extend_from_slice(&chunk);
             }
         }
-        self.tx.send(Ok(Bytes::from(chunk))).await.map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
+        self.tx
+            .send(Ok(Bytes::from(chunk)))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
     }
 
     fn json<T: Serialize + ?Sized>(&mut self, v: &T) -> io::Result<()> {
@@ -103,7 +114,12 @@ impl Out {
 
 /// Starts writing the entries of `plans` and returns the streaming body at once.
 /// `on_complete` receives the whole answer when `cache` is set and it fit.
-pub fn stream(db: Db, plans: Vec<Plan>, cache: bool, on_complete: impl FnOnce(Bytes) + Send + 'static) -> Body {
+pub fn stream(
+    db: Db,
+    plans: Vec<Plan>,
+    cache: bool,
+    on_complete: impl FnOnce(Bytes) + Send + 'static,
+) -> Body {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
     let shared = Shared::default();
     let out = Out {
@@ -125,7 +141,9 @@ pub fn stream(db: Db, plans: Vec<Plan>, cache: bool, on_complete: impl FnOnce(By
             }
         }
     });
-    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) }))
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
 }
 
 async fn write_all(db: &Db, plans: &[Plan], mut out: Out) -> io::Result<Option<Vec<u8>>> {
@@ -156,15 +174,25 @@ struct NoteOut<'a> {
 
 async fn write_entry(conn: &mut Conn, out: &mut Out, plan: &Plan) -> io::Result<()> {
     let e = io::Error::other;
-    let changed = store::pull::subtree(conn, plan.deck.id, plan.since).await.map_err(e)?;
-    let all = store::pull::subtree(conn, plan.deck.id, i64::MIN).await.map_err(e)?;
+    let changed = store::pull::subtree(conn, plan.deck.id, plan.since)
+        .await
+        .map_err(e)?;
+    let all = store::pull::subtree(conn, plan.deck.id, i64::MIN)
+        .await
+        .map_err(e)?;
     let all_ids = ids_json(&all);
-    let pairs = store::pull::notetypes_by_deck(conn, &ids_json(&changed), plan.since).await.map_err(e)?;
+    let pairs = store::pull::notetypes_by_deck(conn, &ids_json(&changed), plan.since)
+        .await
+        .map_err(e)?;
     let mut nt_ids: Vec<i64> = pairs.iter().map(|p| p.1).collect();
     nt_ids.sort_unstable();
     nt_ids.dedup();
-    let notetypes: HashMap<i64, Notetype> =
-        store::notetypes::load(conn, &nt_ids).await.map_err(e)?.into_iter().map(|n| (n.id, n)).collect();
+    let notetypes: HashMap<i64, Notetype> = store::notetypes::load(conn, &nt_ids)
+        .await
+        .map_err(e)?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
     let mut by_deck: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for (deck, nt) in &pairs {
         by_deck.entry(*deck).or_default().push(*nt);
@@ -178,16 +206,29 @@ async fn write_entry(conn: &mut Conn, out: &mut Out, plan: &Plan) -> io::Result<
         .await
         .map_err(e)?
         .into_iter()
-        .map(|(at, msg)| format!("--- Changes from {}: ---\n{msg}\n\n", timestamp::changelog_header(at)))
+        .map(|(at, msg)| {
+            format!(
+                "--- Changes from {}: ---\n{msg}\n\n",
+                timestamp::changelog_header(at)
+            )
+        })
         .collect();
     out.raw(",\"changelog\":")?;
     out.json(&changelog)?;
     out.raw(",\"deck_hash\":")?;
     out.json(&plan.hash)?;
     out.raw(",\"optional_tags\":")?;
-    out.json(&store::decks::optional_tag_groups(conn, plan.deck.id).await.map_err(e)?)?;
+    out.json(
+        &store::decks::optional_tag_groups(conn, plan.deck.id)
+            .await
+            .map_err(e)?,
+    )?;
     out.raw(",\"deleted_notes\":")?;
-    out.json(&store::pull::deleted_guids(conn, &all_ids, plan.since).await.map_err(e)?)?;
+    out.json(
+        &store::pull::deleted_guids(conn, &all_ids, plan.since)
+            .await
+            .map_err(e)?,
+    )?;
     out.raw(",\"stats_enabled\":")?;
     out.json(&plan.deck.stats_enabled)?;
     out.raw("}")
@@ -212,8 +253,14 @@ async fn write_tree(
             children.entry(p).or_default().push(i);
         }
     }
-    let root = decks.iter().position(|d| d.id == plan.deck.id).ok_or_else(|| io::Error::other("changed deck vanished"))?;
-    let mut steps = vec![Step::Open { index: root, first: true }];
+    let root = decks
+        .iter()
+        .position(|d| d.id == plan.deck.id)
+        .ok_or_else(|| io::Error::other("changed deck vanished"))?;
+    let mut steps = vec![Step::Open {
+        index: root,
+        first: true,
+    }];
     while let Some(step) = steps.pop() {
         let (index, first) = match step {
             Step::Close => {
@@ -233,8 +280,12 @@ async fn write_tree(
         out.raw(",\"name\":")?;
         out.json(&deck.name)?;
         out.raw(",\"note_models\":")?;
-        let models: Vec<&Notetype> =
-            by_deck.get(&deck.id).into_iter().flatten().filter_map(|id| notetypes.get(id)).collect();
+        let models: Vec<&Notetype> = by_deck
+            .get(&deck.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| notetypes.get(id))
+            .collect();
         out.json(&models)?;
         out.raw(",\"notes\":[")?;
         write_notes(conn, out, deck.id, plan.since, notetypes).await?;
@@ -242,32 +293,54 @@ async fn write_tree(
         steps.push(Step::Close);
         let kids = children.get(&deck.id).map(Vec::as_slice).unwrap_or(&[]);
         for (k, child) in kids.iter().enumerate().rev() {
-            steps.push(Step::Open { index: *child, first: k == 0 });
+            steps.push(Step::Open {
+                index: *child,
+                first: k == 0,
+            });
         }
     }
     Ok(())
 }
 
-async fn write_notes(conn: &mut Conn, out: &mut Out, deck: i64, since: i64, notetypes: &HashMap<i64, Notetype>) -> io::Result<()> {
+async fn write_notes(
+    conn: &mut Conn,
+    out: &mut Out,
+    deck: i64,
+    since: i64,
+    notetypes: &HashMap<i64, Notetype>,
+) -> io::Result<()> {
     let mut rows = store::pull::notes_of_deck(conn, deck, since);
     let mut first = true;
     while let Some(row) = rows.next().await {
         let row = row.map_err(io::Error::other)?;
-        let Some(nt) = notetypes.get(&row.notetype) else { continue };
+        let Some(nt) = notetypes.get(&row.notetype) else {
+            continue;
+        };
         let mut fields = vec![String::new(); nt.flds.len()];
-        let stored: Vec<(i64, String)> = serde_json::from_str(&row.fields_json).map_err(io::Error::other)?;
+        let stored: Vec<(i64, String)> =
+            serde_json::from_str(&row.fields_json).map_err(io::Error::other)?;
         for (pos, content) in stored {
             if let Some(slot) = fields.get_mut(pos as usize) {
                 *slot = content;
             }
         }
-        let mut tags: Vec<&str> = row.tags.as_deref().map(|t| t.split(' ').collect()).unwrap_or_default();
+        let mut tags: Vec<&str> = row
+            .tags
+            .as_deref()
+            .map(|t| t.split(' ').collect())
+            .unwrap_or_default();
         tags.sort_unstable();
         if !first {
             out.raw(",")?;
         }
         first = false;
-        out.json(&NoteOut { id: row.anki_id, fields, guid: &row.guid, note_model_uuid: &nt.crowdanki_uuid, tags })?;
+        out.json(&NoteOut {
+            id: row.anki_id,
+            fields,
+            guid: &row.guid,
+            note_model_uuid: &nt.crowdanki_uuid,
+            tags,
+        })?;
         out.flush(false).await?;
     }
     Ok(())

@@ -24,7 +24,12 @@ pub struct PullCache {
 
 impl PullCache {
     pub fn new(limit: usize) -> Self {
-        Self { entries: HashMap::new(), bytes: 0, limit, clock: 0 }
+        Self {
+            entries: HashMap::new(),
+            bytes: 0,
+            limit,
+            clock: 0,
+        }
     }
 
     /// The cached answer for a deck if it is still current.
@@ -50,7 +55,12 @@ impl PullCache {
             self.bytes -= old.body.len();
         }
         while self.bytes + body.len() > self.limit {
-            let Some(oldest) = self.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(k, _)| k.clone()) else {
+            let Some(oldest) = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone())
+            else {
                 break;
             };
             let e = self.entries.remove(&oldest).expect("present");
@@ -58,7 +68,14 @@ impl PullCache {
         }
         self.clock += 1;
         self.bytes += body.len();
-        self.entries.insert(hash.to_string(), Entry { version, body, last_used: self.clock });
+        self.entries.insert(
+            hash.to_string(),
+            Entry {
+                version,
+                body,
+                last_used: self.clock,
+            },
+        );
     }
 
     /// Drops every entry (memory is short); returns the bytes released.
@@ -84,8 +101,14 @@ mod tests {
         c.put("b", (1, 0), Bytes::from_static(b"bbbb"));
         assert!(c.get("a", (1, 0)).is_some());
         c.put("c", (1, 0), Bytes::from_static(b"cccc"));
-        assert!(c.get("b", (1, 0)).is_none(), "least recently used goes first");
-        assert!(c.get("a", (2, 0)).is_none(), "a newer deck clock invalidates");
+        assert!(
+            c.get("b", (1, 0)).is_none(),
+            "least recently used goes first"
+        );
+        assert!(
+            c.get("a", (2, 0)).is_none(),
+            "a newer deck clock invalidates"
+        );
         c.put("huge", (1, 0), Bytes::from(vec![0; 11]));
         assert!(c.get("huge", (1, 0)).is_none());
     }

@@ -37,7 +37,9 @@ pub struct Plan {
 /// Validates the request map: keys are deck hashes, values carry `timestamp`.
 pub fn parse_request(map: Map<String, Value>) -> AppResult<Vec<Wanted>> {
     if map.len() > MAX_KEYS {
-        return Err(AppError::BadRequest(format!("Too many deck entries (at most {MAX_KEYS})")));
+        return Err(AppError::BadRequest(format!(
+            "Too many deck entries (at most {MAX_KEYS})"
+        )));
     }
     if map.len() == 1 && !deck_hash::is_valid(map.keys().next().expect("one key")) {
         return Err(AppError::BadRequest("Invalid deck key".into()));
@@ -50,9 +52,14 @@ pub fn parse_request(map: Map<String, Value>) -> AppResult<Vec<Wanted>> {
         let ts = value
             .get("timestamp")
             .and_then(Value::as_str)
-            .ok_or_else(|| AppError::Unprocessable(format!("missing field `timestamp` for deck {hash}")))?;
-        let since = timestamp::parse_client(ts)
-            .ok_or_else(|| AppError::Unprocessable(format!("invalid timestamp {ts:?} for deck {hash}; expected YYYY-MM-DD HH:MM:SS")))?;
+            .ok_or_else(|| {
+                AppError::Unprocessable(format!("missing field `timestamp` for deck {hash}"))
+            })?;
+        let since = timestamp::parse_client(ts).ok_or_else(|| {
+            AppError::Unprocessable(format!(
+                "invalid timestamp {ts:?} for deck {hash}; expected YYYY-MM-DD HH:MM:SS"
+            ))
+        })?;
         out.push(Wanted { hash, since });
     }
     Ok(out)
@@ -68,7 +75,11 @@ pub struct Puller {
 impl Puller {
     pub fn new(db: Db, cache_bytes: usize) -> Self {
         let empty = gzb64::encode_value(&[(); 0]).expect("encoding [] cannot fail");
-        Self { db, cache: Mutex::new(PullCache::new(cache_bytes)), empty: Bytes::from(empty) }
+        Self {
+            db,
+            cache: Mutex::new(PullCache::new(cache_bytes)),
+            empty: Bytes::from(empty),
+        }
     }
 
     /// The answer body for a validated request.
@@ -76,9 +87,15 @@ impl Puller {
         let mut conn = self.db.reader().acquire().await?;
         let mut plans = Vec::new();
         for w in wanted {
-            let Some(deck) = store::decks::by_hash(&mut conn, &w.hash).await? else { continue };
+            let Some(deck) = store::decks::by_hash(&mut conn, &w.hash).await? else {
+                continue;
+            };
             if deck.last_update > w.since {
-                plans.push(Plan { hash: w.hash, since: w.since, deck });
+                plans.push(Plan {
+                    hash: w.hash,
+                    since: w.since,
+                    deck,
+                });
             }
         }
         if plans.is_empty() {
@@ -86,9 +103,19 @@ impl Puller {
         }
         let mut cache_key = None;
         if let [plan] = plans.as_slice() {
-            if plan.since < plan.deck.created_at && self.cache.lock().expect("cache lock").limit() > 0 {
-                let version = (plan.deck.last_update, store::changelogs::latest_id(&mut conn, plan.deck.id).await?);
-                if let Some(hit) = self.cache.lock().expect("cache lock").get(&plan.hash, version) {
+            if plan.since < plan.deck.created_at
+                && self.cache.lock().expect("cache lock").limit() > 0
+            {
+                let version = (
+                    plan.deck.last_update,
+                    store::changelogs::latest_id(&mut conn, plan.deck.id).await?,
+                );
+                if let Some(hit) = self
+                    .cache
+                    .lock()
+                    .expect("cache lock")
+                    .get(&plan.hash, version)
+                {
                     return Ok(Body::from(hit));
                 }
                 cache_key = Some((plan.hash.clone(), version));
@@ -96,11 +123,19 @@ impl Puller {
         }
         drop(conn);
         let this = Arc::clone(self);
-        Ok(assemble::stream(self.db.clone(), plans, cache_key.is_some(), move |body| {
-            if let Some((hash, version)) = cache_key {
-                this.cache.lock().expect("cache lock").put(&hash, version, body);
-            }
-        }))
+        Ok(assemble::stream(
+            self.db.clone(),
+            plans,
+            cache_key.is_some(),
+            move |body| {
+                if let Some((hash, version)) = cache_key {
+                    this.cache
+                        .lock()
+                        .expect("cache lock")
+                        .put(&hash, version, body);
+                }
+            },
+        ))
     }
 
     /// Drops every cached answer (called when memory runs short); returns the bytes released.

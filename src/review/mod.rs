@@ -13,9 +13,14 @@ pub struct Outcome {
 }
 
 async fn load_pending(conn: &mut Conn, id: i64) -> AppResult<Commit> {
-    let commit = store::commits::get(conn, id).await?.ok_or_else(|| AppError::NotFound(format!("no commit {id}")))?;
+    let commit = store::commits::get(conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no commit {id}")))?;
     if commit.status != "pending" {
-        return Err(AppError::Unprocessable(format!("commit {id} is already {}", commit.status)));
+        return Err(AppError::Unprocessable(format!(
+            "commit {id} is already {}",
+            commit.status
+        )));
     }
     Ok(commit)
 }
@@ -37,7 +42,10 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
         if f.position == 0 && f.content.is_empty() {
             continue;
         }
-        let old: BTreeMap<i64, String> = store::notes::reviewed_fields(&mut tx, f.note).await?.into_iter().collect();
+        let old: BTreeMap<i64, String> = store::notes::reviewed_fields(&mut tx, f.note)
+            .await?
+            .into_iter()
+            .collect();
         let before = old.get(&f.position).cloned();
         store::notes::delete_reviewed_field(&mut tx, f.note, f.position).await?;
         if !f.content.is_empty() {
@@ -49,16 +57,46 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
             _ => "field_updated",
         };
         let name = store::commits::field_name(&mut tx, f.note, f.position).await?;
-        event(&mut tx, f.note, id, kind, Some((f.position, name.as_deref())), before.as_deref(), Some(&f.content), now).await?;
+        event(
+            &mut tx,
+            f.note,
+            id,
+            kind,
+            Some((f.position, name.as_deref())),
+            before.as_deref(),
+            Some(&f.content),
+            now,
+        )
+        .await?;
         touched.insert(f.note);
     }
     for t in &pending.tags {
         if t.action {
             store::commits::accept_tag(&mut tx, t.id).await?;
-            event(&mut tx, t.note, id, "tag_added", None, None, Some(&t.content), now).await?;
+            event(
+                &mut tx,
+                t.note,
+                id,
+                "tag_added",
+                None,
+                None,
+                Some(&t.content),
+                now,
+            )
+            .await?;
         } else {
             store::notes::delete_reviewed_tag(&mut tx, t.note, &t.content).await?;
-            event(&mut tx, t.note, id, "tag_removed", None, Some(&t.content), None, now).await?;
+            event(
+                &mut tx,
+                t.note,
+                id,
+                "tag_removed",
+                None,
+                Some(&t.content),
+                None,
+                now,
+            )
+            .await?;
         }
         touched.insert(t.note);
     }
@@ -92,24 +130,55 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
     store::commits::decide(&mut tx, id, "approved", None, now).await?;
     notify(&mut tx, &commit, actor, "approved", None, now).await?;
     tx.commit().await?;
-    Ok(Outcome { notes_changed: touched.len() })
+    Ok(Outcome {
+        notes_changed: touched.len(),
+    })
 }
 
 /// Rejects a pending commit, dropping its rows and telling the author why.
-pub async fn deny(db: &Db, id: i64, actor: Option<i64>, reason: Option<&str>) -> AppResult<Outcome> {
+pub async fn deny(
+    db: &Db,
+    id: i64,
+    actor: Option<i64>,
+    reason: Option<&str>,
+) -> AppResult<Outcome> {
     let mut tx = db.begin_write().await?;
     let commit = load_pending(&mut tx, id).await?;
     let pending = store::commits::pending_rows(&mut tx, id).await?;
     let now = now_micros();
     let reason = reason.map(crate::ingest::sanitize::html);
     for f in &pending.fields {
-        let before = store::notes::reviewed_fields(&mut tx, f.note).await?.into_iter().find(|(p, _)| *p == f.position).map(|x| x.1);
+        let before = store::notes::reviewed_fields(&mut tx, f.note)
+            .await?
+            .into_iter()
+            .find(|(p, _)| *p == f.position)
+            .map(|x| x.1);
         let name = store::commits::field_name(&mut tx, f.note, f.position).await?;
         let field = Some((f.position, name.as_deref()));
-        event(&mut tx, f.note, id, "field_change_denied", field, before.as_deref(), Some(&f.content), now).await?;
+        event(
+            &mut tx,
+            f.note,
+            id,
+            "field_change_denied",
+            field,
+            before.as_deref(),
+            Some(&f.content),
+            now,
+        )
+        .await?;
     }
     for t in &pending.tags {
-        event(&mut tx, t.note, id, "tag_change_denied", None, Some(&t.content), None, now).await?;
+        event(
+            &mut tx,
+            t.note,
+            id,
+            "tag_change_denied",
+            None,
+            Some(&t.content),
+            None,
+            now,
+        )
+        .await?;
     }
     store::commits::clear_pending(&mut tx, id).await?;
     store::commits::decide(&mut tx, id, "denied", reason.as_deref(), now).await?;
@@ -118,10 +187,18 @@ pub async fn deny(db: &Db, id: i64, actor: Option<i64>, reason: Option<&str>) ->
     Ok(Outcome { notes_changed: 0 })
 }
 
-async fn notify(conn: &mut Conn, c: &Commit, actor: Option<i64>, status: &str, reason: Option<&str>, now: i64) -> AppResult<()> {
+async fn notify(
+    conn: &mut Conn,
+    c: &Commit,
+    actor: Option<i64>,
+    status: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> AppResult<()> {
     if let Some(author) = c.author_id {
         if actor != Some(author) {
-            store::notifications::insert(conn, author, c.id, c.deck_id, status, reason, now).await?;
+            store::notifications::insert(conn, author, c.id, c.deck_id, status, reason, now)
+                .await?;
         }
     }
     Ok(())
@@ -139,6 +216,15 @@ async fn event(
     now: i64,
 ) -> AppResult<()> {
     let (position, field_name) = field.map_or((None, None), |(p, n)| (Some(p), n));
-    let e = store::notes::Event { note, commit, kind, position, field_name, old_text, new_text, now };
+    let e = store::notes::Event {
+        note,
+        commit,
+        kind,
+        position,
+        field_name,
+        old_text,
+        new_text,
+        now,
+    };
     Ok(store::notes::insert_event(conn, e).await?)
 }

@@ -24,5 +24,8 @@ pub async fn since(conn: &mut Conn, root: i64, since: i64) -> sqlx::Result<Vec<(
 
 /// Id of the newest message of a deck (part of the pull cache's key).
 pub async fn latest_id(conn: &mut Conn, root: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM changelogs WHERE deck = ?").bind(root).fetch_one(conn).await
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM changelogs WHERE deck = ?")
+        .bind(root)
+        .fetch_one(conn)
+        .await
 }

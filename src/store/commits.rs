@@ -47,7 +47,15 @@ pub fn rationale_label(code: i64) -> &'static str {
 }
 
 /// Opens a commit; `status` is `pending` for suggestions and `applied` for direct writes.
-pub async fn insert(conn: &mut Conn, rationale: i64, info: &str, root: i64, user: i64, status: &str, now: i64) -> sqlx::Result<i64> {
+pub async fn insert(
+    conn: &mut Conn,
+    rationale: i64,
+    info: &str,
+    root: i64,
+    user: i64,
+    status: &str,
+    now: i64,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO commits (rationale, info, deck, user_id, created_at, status) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -85,17 +93,36 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> Commit {
 /// One commit by id.
 pub async fn get(conn: &mut Conn, id: i64) -> sqlx::Result<Option<Commit>> {
     let sql = format!("{SELECT} WHERE c.id = ?");
-    Ok(sqlx::query(&sql).bind(id).fetch_optional(conn).await?.as_ref().map(from_row))
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row))
 }
 
 /// Pending commits, oldest first, optionally of one deck tree (by root hash).
 pub async fn pending(conn: &mut Conn, deck_hash: Option<&str>) -> sqlx::Result<Vec<Commit>> {
-    let sql = format!("{SELECT} WHERE c.status = 'pending' AND (?1 IS NULL OR d.human_hash = ?1) ORDER BY c.id");
-    Ok(sqlx::query(&sql).bind(deck_hash).fetch_all(conn).await?.iter().map(from_row).collect())
+    let sql = format!(
+        "{SELECT} WHERE c.status = 'pending' AND (?1 IS NULL OR d.human_hash = ?1) ORDER BY c.id"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(deck_hash)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect())
 }
 
 /// Records a review decision.
-pub async fn decide(conn: &mut Conn, id: i64, status: &str, reason: Option<&str>, now: i64) -> sqlx::Result<()> {
+pub async fn decide(
+    conn: &mut Conn,
+    id: i64,
+    status: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE commits SET status = ?, reason = ?, decided_at = ? WHERE id = ?")
         .bind(status)
         .bind(reason)
@@ -164,14 +191,23 @@ pub async fn pending_rows(conn: &mut Conn, commit: i64) -> sqlx::Result<Pending>
 
 /// Turns a pending field row into the reviewed one (the caller removed the old reviewed row).
 pub async fn accept_field(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE fields SET reviewed = 1 WHERE id = ?").bind(id).execute(conn).await?;
+    sqlx::query("UPDATE fields SET reviewed = 1 WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Turns a pending tag addition into a reviewed tag, dropping it if the tag already exists.
 pub async fn accept_tag(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE OR IGNORE tags SET reviewed = 1, action = 1 WHERE id = ?").bind(id).execute(&mut *conn).await?;
-    sqlx::query("DELETE FROM tags WHERE id = ? AND reviewed = 0").bind(id).execute(conn).await?;
+    sqlx::query("UPDATE OR IGNORE tags SET reviewed = 1, action = 1 WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM tags WHERE id = ? AND reviewed = 0")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

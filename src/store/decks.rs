@@ -24,7 +24,8 @@ pub struct Deck {
     pub last_update: i64,
 }
 
-const COLUMNS: &str = "id, name, description, owner, parent, root, full_path, crowdanki_uuid, human_hash, \
+const COLUMNS: &str =
+    "id, name, description, owner, parent, root, full_path, crowdanki_uuid, human_hash, \
      stats_enabled, restrict_notetypes, restrict_subdecks, created_at, last_update";
 
 fn from_row(r: &SqliteRow) -> Deck {
@@ -78,7 +79,10 @@ pub async fn insert(conn: &mut Conn, d: NewDeck<'_>) -> sqlx::Result<i64> {
     .fetch_one(&mut *conn)
     .await?;
     if d.root.is_none() {
-        sqlx::query("UPDATE decks SET root = id WHERE id = ?").bind(id).execute(conn).await?;
+        sqlx::query("UPDATE decks SET root = id WHERE id = ?")
+            .bind(id)
+            .execute(conn)
+            .await?;
     }
     Ok(id)
 }
@@ -86,40 +90,67 @@ pub async fn insert(conn: &mut Conn, d: NewDeck<'_>) -> sqlx::Result<i64> {
 /// Any deck (root or subdeck) by its hash.
 pub async fn by_hash(conn: &mut Conn, hash: &str) -> sqlx::Result<Option<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE human_hash = ?");
-    Ok(sqlx::query(&sql).bind(hash).fetch_optional(conn).await?.as_ref().map(from_row))
+    Ok(sqlx::query(&sql)
+        .bind(hash)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row))
 }
 
 /// A deck by id.
 pub async fn by_id(conn: &mut Conn, id: i64) -> sqlx::Result<Option<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE id = ?");
-    Ok(sqlx::query(&sql).bind(id).fetch_optional(conn).await?.as_ref().map(from_row))
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row))
 }
 
 /// A deck of one tree by its `::`-joined path.
 pub async fn by_path(conn: &mut Conn, root: i64, full_path: &str) -> sqlx::Result<Option<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE root = ? AND full_path = ?");
-    Ok(sqlx::query(&sql).bind(root).bind(full_path).fetch_optional(conn).await?.as_ref().map(from_row))
+    Ok(sqlx::query(&sql)
+        .bind(root)
+        .bind(full_path)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(from_row))
 }
 
 /// Every deck of a tree, parents before children, siblings by id.
 pub async fn tree(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE root = ? ORDER BY id");
-    Ok(sqlx::query(&sql).bind(root).fetch_all(conn).await?.iter().map(from_row).collect())
+    Ok(sqlx::query(&sql)
+        .bind(root)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect())
 }
 
 /// Whether the owner already has a root deck of that name.
 pub async fn owner_has_root_named(conn: &mut Conn, owner: i64, name: &str) -> sqlx::Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decks WHERE owner = ? AND parent IS NULL AND name = ?")
-        .bind(owner)
-        .bind(name)
-        .fetch_one(conn)
-        .await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM decks WHERE owner = ? AND parent IS NULL AND name = ?",
+    )
+    .bind(owner)
+    .bind(name)
+    .fetch_one(conn)
+    .await?;
     Ok(n > 0)
 }
 
 /// Whether a hash is already used by some deck.
 pub async fn hash_taken(conn: &mut Conn, hash: &str) -> sqlx::Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decks WHERE human_hash = ?").bind(hash).fetch_one(conn).await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM decks WHERE human_hash = ?")
+        .bind(hash)
+        .fetch_one(conn)
+        .await?;
     Ok(n > 0)
 }
 
@@ -163,8 +194,11 @@ pub async fn add_maintainer(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Resu
 
 /// Removes a co-maintainer; returns false if they were not one.
 pub async fn remove_maintainer(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("DELETE FROM maintainers WHERE deck = ? AND user_id = ?").bind(deck).bind(user).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM maintainers WHERE deck = ? AND user_id = ?")
+        .bind(deck)
+        .bind(user)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -217,10 +251,12 @@ pub async fn list_roots(conn: &mut Conn) -> sqlx::Result<Vec<RootSummary>> {
 /// Which of these hashes name an existing deck.
 pub async fn existing_hashes(conn: &mut Conn, hashes: &[String]) -> sqlx::Result<Vec<String>> {
     let json = serde_json::to_string(hashes).expect("strings serialise");
-    sqlx::query_scalar("SELECT human_hash FROM decks WHERE human_hash IN (SELECT value FROM json_each(?))")
-        .bind(json)
-        .fetch_all(conn)
-        .await
+    sqlx::query_scalar(
+        "SELECT human_hash FROM decks WHERE human_hash IN (SELECT value FROM json_each(?))",
+    )
+    .bind(json)
+    .fetch_all(conn)
+    .await
 }
 
 /// Optional tag groups registered on a root deck.
@@ -232,17 +268,32 @@ pub async fn optional_tag_groups(conn: &mut Conn, root: i64) -> sqlx::Result<Vec
 }
 
 /// Registers or removes an optional tag group on a root deck.
-pub async fn set_optional_tag_group(conn: &mut Conn, root: i64, group: &str, on: bool) -> sqlx::Result<bool> {
+pub async fn set_optional_tag_group(
+    conn: &mut Conn,
+    root: i64,
+    group: &str,
+    on: bool,
+) -> sqlx::Result<bool> {
     let sql = if on {
         "INSERT OR IGNORE INTO optional_tags (deck, tag_group) VALUES (?, ?)"
     } else {
         "DELETE FROM optional_tags WHERE deck = ? AND tag_group = ?"
     };
-    Ok(sqlx::query(sql).bind(root).bind(group).execute(conn).await?.rows_affected() == 1)
+    Ok(sqlx::query(sql)
+        .bind(root)
+        .bind(group)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
 }
 
 /// Turns review statistics collection on or off for a root deck.
 pub async fn set_stats_enabled(conn: &mut Conn, root: i64, on: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE decks SET stats_enabled = ? WHERE id = ?").bind(on).bind(root).execute(conn).await?;
+    sqlx::query("UPDATE decks SET stats_enabled = ? WHERE id = ?")
+        .bind(on)
+        .bind(root)
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -21,23 +21,33 @@ pub struct Pages {
 pub async fn pages(db: &Db) -> sqlx::Result<Pages> {
     let mut conn = db.writer.acquire().await?;
     Ok(Pages {
-        page_count: sqlx::query_scalar("PRAGMA page_count").fetch_one(&mut *conn).await?,
-        freelist: sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&mut *conn).await?,
-        page_size: sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut *conn).await?,
+        page_count: sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&mut *conn)
+            .await?,
+        freelist: sqlx::query_scalar("PRAGMA freelist_count")
+            .fetch_one(&mut *conn)
+            .await?,
+        page_size: sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&mut *conn)
+            .await?,
     })
 }
 
 /// Frees up to `max_pages` pages at the end of the file; one short write lock per call.
 pub async fn incremental_vacuum(db: &Db, max_pages: i64) -> sqlx::Result<()> {
     let mut conn = db.writer.acquire().await?;
-    sqlx::query(&format!("PRAGMA incremental_vacuum({max_pages})")).fetch_all(&mut *conn).await?;
+    sqlx::query(&format!("PRAGMA incremental_vacuum({max_pages})"))
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// Copies the WAL back into the database and truncates it: `(busy, wal pages, checkpointed pages)`.
 pub async fn checkpoint(db: &Db) -> sqlx::Result<(i64, i64, i64)> {
     let mut conn = db.writer.acquire().await?;
-    let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *conn).await?;
+    let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok((row.get(0), row.get(1), row.get(2)))
 }
 
@@ -52,7 +62,11 @@ pub async fn purge_expired_tokens(conn: &mut Conn, now: i64, limit: i64) -> sqlx
 }
 
 /// Deletes up to `limit` read notifications created before `cutoff`.
-pub async fn purge_read_notifications(conn: &mut Conn, cutoff: i64, limit: i64) -> sqlx::Result<u64> {
+pub async fn purge_read_notifications(
+    conn: &mut Conn,
+    cutoff: i64,
+    limit: i64,
+) -> sqlx::Result<u64> {
     let done = sqlx::query(
         "DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE is_read = 1 AND created_at < ? LIMIT ?)",
     )
@@ -92,19 +106,30 @@ pub async fn purge_decided_events(conn: &mut Conn, cutoff: i64, limit: i64) -> s
 /// Writes a consistent copy of the live database to `target` without blocking writers (WAL).
 pub async fn snapshot_into(db: &Db, target: &Path) -> sqlx::Result<()> {
     let mut conn = db.reader.acquire().await?;
-    sqlx::query("VACUUM INTO ?").bind(target.to_string_lossy().into_owned()).execute(&mut *conn).await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(target.to_string_lossy().into_owned())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// Opens a database file that must already exist, outside the pools.
 async fn open_file(path: &Path) -> sqlx::Result<sqlx::SqliteConnection> {
-    SqliteConnectOptions::from_str("sqlite://")?.filename(path).create_if_missing(false).connect().await
+    SqliteConnectOptions::from_str("sqlite://")?
+        .filename(path)
+        .create_if_missing(false)
+        .connect()
+        .await
 }
 
 /// `PRAGMA integrity_check` (thorough) or `quick_check` on a file: the problems found, empty when healthy.
 pub async fn check_file(path: &Path, thorough: bool) -> sqlx::Result<Vec<String>> {
     let mut conn = open_file(path).await?;
-    let sql = if thorough { "PRAGMA integrity_check" } else { "PRAGMA quick_check" };
+    let sql = if thorough {
+        "PRAGMA integrity_check"
+    } else {
+        "PRAGMA quick_check"
+    };
     let rows: Vec<String> = sqlx::query_scalar(sql).fetch_all(&mut conn).await?;
     conn.close().await?;
     Ok(rows.into_iter().filter(|r| r != "ok").collect())
@@ -113,7 +138,9 @@ pub async fn check_file(path: &Path, thorough: bool) -> sqlx::Result<Vec<String>
 /// Every media file (`hash`, `size`) a database file records, e.g. a fresh snapshot.
 pub async fn media_in_file(path: &Path) -> sqlx::Result<Vec<(String, i64)>> {
     let mut conn = open_file(path).await?;
-    let rows = sqlx::query_as("SELECT hash, size FROM media_files ORDER BY hash").fetch_all(&mut conn).await?;
+    let rows = sqlx::query_as("SELECT hash, size FROM media_files ORDER BY hash")
+        .fetch_all(&mut conn)
+        .await?;
     conn.close().await?;
     Ok(rows)
 }

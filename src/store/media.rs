@@ -42,12 +42,27 @@ impl Usage {
 
 /// The stored file with this MD5, if any.
 pub async fn by_hash(conn: &mut Conn, hash: &str) -> sqlx::Result<Option<MediaFile>> {
-    let row = sqlx::query("SELECT id, hash, size, mime FROM media_files WHERE hash = ?").bind(hash).fetch_optional(conn).await?;
-    Ok(row.map(|r| MediaFile { id: r.get(0), hash: r.get(1), size: r.get(2), mime: r.get(3) }))
+    let row = sqlx::query("SELECT id, hash, size, mime FROM media_files WHERE hash = ?")
+        .bind(hash)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| MediaFile {
+        id: r.get(0),
+        hash: r.get(1),
+        size: r.get(2),
+        mime: r.get(3),
+    }))
 }
 
 /// Records a stored file (or revives an existing row), returning its id.
-pub async fn insert_file(conn: &mut Conn, hash: &str, size: u64, mime: &str, uploader: i64, now: i64) -> sqlx::Result<i64> {
+pub async fn insert_file(
+    conn: &mut Conn,
+    hash: &str,
+    size: u64,
+    mime: &str,
+    uploader: i64,
+    now: i64,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO media_files (hash, size, mime, uploader, created_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(hash) DO UPDATE SET orphaned_at = NULL RETURNING id",
@@ -72,12 +87,24 @@ pub async fn add_reference(conn: &mut Conn, media: i64, note: i64, name: &str) -
     .bind(name)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE media_files SET orphaned_at = NULL WHERE id = ? AND orphaned_at IS NOT NULL").bind(media).execute(conn).await?;
+    sqlx::query(
+        "UPDATE media_files SET orphaned_at = NULL WHERE id = ? AND orphaned_at IS NOT NULL",
+    )
+    .bind(media)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Opens an upload batch for `user` on tree `root`.
-pub async fn insert_batch(conn: &mut Conn, id: &str, user: i64, root: i64, now: i64, expires: i64) -> sqlx::Result<()> {
+pub async fn insert_batch(
+    conn: &mut Conn,
+    id: &str,
+    user: i64,
+    root: i64,
+    now: i64,
+    expires: i64,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO media_batches (id, user_id, root, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
         .bind(id)
         .bind(user)
@@ -102,7 +129,13 @@ pub async fn insert_batch_file(conn: &mut Conn, batch: &str, f: &BatchFile) -> s
 }
 
 /// The files of `user`'s unexpired batch `batch` whose hashes are in `hashes` (a JSON array).
-pub async fn batch_files(conn: &mut Conn, batch: &str, user: i64, hashes: &str, now: i64) -> sqlx::Result<Vec<BatchFile>> {
+pub async fn batch_files(
+    conn: &mut Conn,
+    batch: &str,
+    user: i64,
+    hashes: &str,
+    now: i64,
+) -> sqlx::Result<Vec<BatchFile>> {
     let rows = sqlx::query(
         "SELECT f.hash, f.note_id, f.file_name FROM media_batch_files f JOIN media_batches b ON b.id = f.batch
          WHERE b.id = ? AND b.user_id = ? AND b.expires_at >= ? AND f.hash IN (SELECT value FROM json_each(?))",
@@ -113,42 +146,84 @@ pub async fn batch_files(conn: &mut Conn, batch: &str, user: i64, hashes: &str, 
     .bind(hashes)
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(|r| BatchFile { hash: r.get(0), note_id: r.get(1), file_name: r.get(2) }).collect())
+    Ok(rows
+        .iter()
+        .map(|r| BatchFile {
+            hash: r.get(0),
+            note_id: r.get(1),
+            file_name: r.get(2),
+        })
+        .collect())
 }
 
 /// Deletes batches past their expiry (their promises can no longer be confirmed).
 pub async fn purge_expired_batches(conn: &mut Conn, now: i64) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM media_batches WHERE expires_at < ?").bind(now).execute(conn).await?.rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM media_batches WHERE expires_at < ?")
+            .bind(now)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Bytes of media first uploaded by `user`.
 pub async fn stored_bytes(conn: &mut Conn, user: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM media_files WHERE uploader = ?").bind(user).fetch_one(conn).await
+    sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM media_files WHERE uploader = ?")
+        .bind(user)
+        .fetch_one(conn)
+        .await
 }
 
 /// Today's count of `usage` for `user`.
 pub async fn usage(conn: &mut Conn, user: i64, day: i64, usage: Usage) -> sqlx::Result<i64> {
-    let sql = format!("SELECT COALESCE((SELECT {} FROM media_usage WHERE user_id = ? AND day = ?), 0)", usage.column());
-    sqlx::query_scalar(&sql).bind(user).bind(day).fetch_one(conn).await
+    let sql = format!(
+        "SELECT COALESCE((SELECT {} FROM media_usage WHERE user_id = ? AND day = ?), 0)",
+        usage.column()
+    );
+    sqlx::query_scalar(&sql)
+        .bind(user)
+        .bind(day)
+        .fetch_one(conn)
+        .await
 }
 
 /// Adds `n` to today's count of `usage` for `user`.
-pub async fn add_usage(conn: &mut Conn, user: i64, day: i64, usage: Usage, n: i64) -> sqlx::Result<()> {
+pub async fn add_usage(
+    conn: &mut Conn,
+    user: i64,
+    day: i64,
+    usage: Usage,
+    n: i64,
+) -> sqlx::Result<()> {
     let col = usage.column();
     let sql = format!(
         "INSERT INTO media_usage (user_id, day, {col}) VALUES (?, ?, ?) ON CONFLICT(user_id, day) DO UPDATE SET {col} = {col} + excluded.{col}"
     );
-    sqlx::query(&sql).bind(user).bind(day).bind(n).execute(conn).await?;
+    sqlx::query(&sql)
+        .bind(user)
+        .bind(day)
+        .bind(n)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Usage counters older than `before_day` are no longer needed.
 pub async fn purge_usage(conn: &mut Conn, before_day: i64) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM media_usage WHERE day < ?").bind(before_day).execute(conn).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM media_usage WHERE day < ?")
+        .bind(before_day)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 /// `(file name, hash, mime)` for each requested name (a JSON array) used by a live note of tree `root`.
-pub async fn manifest(conn: &mut Conn, root: i64, names: &str) -> sqlx::Result<Vec<(String, String, String)>> {
+pub async fn manifest(
+    conn: &mut Conn,
+    root: i64,
+    names: &str,
+) -> sqlx::Result<Vec<(String, String, String)>> {
     sqlx::query_as(
         "SELECT r.file_name, MIN(m.hash), MIN(m.mime) FROM media_references r
          JOIN notes n ON n.id = r.note_id JOIN media_files m ON m.id = r.media_id
@@ -187,11 +262,13 @@ const LIVE_REFERENCE: &str =
 
 /// Marks files no live note uses as orphaned from `now`, and unmarks files used again.
 pub async fn mark_orphans(conn: &mut Conn, now: i64) -> sqlx::Result<(u64, u64)> {
-    let marked = sqlx::query(&format!("UPDATE media_files SET orphaned_at = ? WHERE orphaned_at IS NULL AND NOT {LIVE_REFERENCE}"))
-        .bind(now)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let marked = sqlx::query(&format!(
+        "UPDATE media_files SET orphaned_at = ? WHERE orphaned_at IS NULL AND NOT {LIVE_REFERENCE}"
+    ))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     let revived = sqlx::query(&format!("UPDATE media_files SET orphaned_at = NULL WHERE orphaned_at IS NOT NULL AND {LIVE_REFERENCE}"))
         .execute(conn)
         .await?
@@ -200,7 +277,11 @@ pub async fn mark_orphans(conn: &mut Conn, now: i64) -> sqlx::Result<(u64, u64)>
 }
 
 /// Up to `limit` files orphaned since before `cutoff` and still unused.
-pub async fn expired_orphans(conn: &mut Conn, cutoff: i64, limit: i64) -> sqlx::Result<Vec<MediaFile>> {
+pub async fn expired_orphans(
+    conn: &mut Conn,
+    cutoff: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<MediaFile>> {
     let rows = sqlx::query(&format!(
         "SELECT id, hash, size, mime FROM media_files WHERE orphaned_at < ? AND NOT {LIVE_REFERENCE} ORDER BY id LIMIT ?"
     ))
@@ -208,16 +289,32 @@ pub async fn expired_orphans(conn: &mut Conn, cutoff: i64, limit: i64) -> sqlx::
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(|r| MediaFile { id: r.get(0), hash: r.get(1), size: r.get(2), mime: r.get(3) }).collect())
+    Ok(rows
+        .iter()
+        .map(|r| MediaFile {
+            id: r.get(0),
+            hash: r.get(1),
+            size: r.get(2),
+            mime: r.get(3),
+        })
+        .collect())
 }
 
 /// Forgets a file (its references to deleted notes go with it).
 pub async fn delete_file(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM media_files WHERE id = ?").bind(id).execute(conn).await?;
+    sqlx::query("DELETE FROM media_files WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Whether a row exists for each hash in `hashes` (a JSON array): the known ones.
 pub async fn known_hashes(conn: &mut Conn, hashes: &str) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT hash FROM media_files WHERE hash IN (SELECT value FROM json_each(?))").bind(hashes).fetch_all(conn).await
+    sqlx::query_scalar(
+        "SELECT hash FROM media_files WHERE hash IN (SELECT value FROM json_each(?))",
+    )
+    .bind(hashes)
+    .fetch_all(conn)
+    .await
 }

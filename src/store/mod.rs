@@ -22,7 +22,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::sqlite::{
-    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -79,7 +80,10 @@ impl Db {
             .connect_with(writer_options)
             .await
             .with_context(|| format!("opening database {}", path.display()))?;
-        MIGRATOR.run(&writer).await.context("applying database migrations")?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .context("applying database migrations")?;
         let reader = SqlitePoolOptions::new()
             .max_connections(config.read_connections)
             .min_connections(0)
@@ -88,8 +92,14 @@ impl Db {
             .connect_with(common.read_only(true))
             .await
             .context("opening read connections")?;
-        let stream_slots = Arc::new(Semaphore::new(config.read_connections.saturating_sub(1).max(1) as usize));
-        Ok(Self { writer, reader, stream_slots })
+        let stream_slots = Arc::new(Semaphore::new(
+            config.read_connections.saturating_sub(1).max(1) as usize,
+        ));
+        Ok(Self {
+            writer,
+            reader,
+            stream_slots,
+        })
     }
 
     /// Starts a write transaction that holds the write lock from its first statement.
@@ -104,14 +114,24 @@ impl Db {
 
     /// Starts a read transaction for a streamed response, waiting for a stream slot first.
     pub async fn begin_stream(&self) -> sqlx::Result<StreamRead> {
-        let slot = self.stream_slots.clone().acquire_owned().await.map_err(|_| sqlx::Error::PoolClosed)?;
-        Ok(StreamRead { tx: self.reader.begin().await?, _slot: slot })
+        let slot = self
+            .stream_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        Ok(StreamRead {
+            tx: self.reader.begin().await?,
+            _slot: slot,
+        })
     }
 
     /// True when the database answers and every embedded migration is applied.
     pub async fn is_ready(&self) -> bool {
         let applied: Result<i64, _> =
-            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1").fetch_one(&self.reader).await;
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+                .fetch_one(&self.reader)
+                .await;
         matches!(applied, Ok(n) if n as usize == MIGRATOR.iter().count())
     }
 

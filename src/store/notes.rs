@@ -84,7 +84,13 @@ pub async fn insert_bulk(
     let id_of: HashMap<&str, i64> = ids.iter().map(|(guid, id)| (guid.as_str(), *id)).collect();
     let content: Vec<NoteContent> = notes
         .iter()
-        .filter_map(|n| id_of.get(n.guid).map(|&id| NoteContent { id, fields: &n.fields, tags: &n.tags }))
+        .filter_map(|n| {
+            id_of.get(n.guid).map(|&id| NoteContent {
+                id,
+                fields: &n.fields,
+                tags: &n.tags,
+            })
+        })
         .collect();
     let json = serde_json::to_string(&content).expect("note content serialises");
     sqlx::query(
@@ -120,38 +126,63 @@ struct NoteContent<'a> {
 
 /// Reviewed `(position, content)` rows of a note.
 pub async fn reviewed_fields(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<(i64, String)>> {
-    sqlx::query_as("SELECT position, content FROM fields WHERE note = ? AND reviewed = 1 ORDER BY position")
+    sqlx::query_as(
+        "SELECT position, content FROM fields WHERE note = ? AND reviewed = 1 ORDER BY position",
+    )
+    .bind(note)
+    .fetch_all(conn)
+    .await
+}
+
+/// Reviewed tags of a note.
+pub async fn reviewed_tags(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT content FROM tags WHERE note = ? AND reviewed = 1 ORDER BY content")
         .bind(note)
         .fetch_all(conn)
         .await
 }
 
-/// Reviewed tags of a note.
-pub async fn reviewed_tags(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT content FROM tags WHERE note = ? AND reviewed = 1 ORDER BY content").bind(note).fetch_all(conn).await
-}
-
 /// Adds a field row (reviewed content or a pending suggestion).
-pub async fn insert_field(conn: &mut Conn, note: i64, pos: i64, content: &str, reviewed: bool, commit: i64) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO fields (note, position, content, reviewed, commit_id) VALUES (?, ?, ?, ?, ?)")
-        .bind(note)
-        .bind(pos)
-        .bind(content)
-        .bind(reviewed)
-        .bind(commit)
-        .execute(conn)
-        .await?;
+pub async fn insert_field(
+    conn: &mut Conn,
+    note: i64,
+    pos: i64,
+    content: &str,
+    reviewed: bool,
+    commit: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO fields (note, position, content, reviewed, commit_id) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(note)
+    .bind(pos)
+    .bind(content)
+    .bind(reviewed)
+    .bind(commit)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Removes the reviewed field at a position, if any.
 pub async fn delete_reviewed_field(conn: &mut Conn, note: i64, pos: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM fields WHERE note = ? AND position = ? AND reviewed = 1").bind(note).bind(pos).execute(conn).await?;
+    sqlx::query("DELETE FROM fields WHERE note = ? AND position = ? AND reviewed = 1")
+        .bind(note)
+        .bind(pos)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Adds a tag row; a duplicate reviewed tag is ignored.
-pub async fn insert_tag(conn: &mut Conn, note: i64, content: &str, reviewed: bool, add: bool, commit: i64) -> sqlx::Result<()> {
+pub async fn insert_tag(
+    conn: &mut Conn,
+    note: i64,
+    content: &str,
+    reviewed: bool,
+    add: bool,
+    commit: i64,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT OR IGNORE INTO tags (note, content, reviewed, action, commit_id) VALUES (?, ?, ?, ?, ?)")
         .bind(note)
         .bind(content)
@@ -165,32 +196,59 @@ pub async fn insert_tag(conn: &mut Conn, note: i64, content: &str, reviewed: boo
 
 /// Removes a reviewed tag.
 pub async fn delete_reviewed_tag(conn: &mut Conn, note: i64, content: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM tags WHERE note = ? AND content = ? AND reviewed = 1").bind(note).bind(content).execute(conn).await?;
+    sqlx::query("DELETE FROM tags WHERE note = ? AND content = ? AND reviewed = 1")
+        .bind(note)
+        .bind(content)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Drops every pending field and tag row of a note.
 pub async fn delete_pending_content(conn: &mut Conn, note: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM fields WHERE note = ? AND reviewed = 0").bind(note).execute(&mut *conn).await?;
-    sqlx::query("DELETE FROM tags WHERE note = ? AND reviewed = 0").bind(note).execute(&mut *conn).await?;
-    sqlx::query("DELETE FROM note_moves WHERE note = ?").bind(note).execute(conn).await?;
+    sqlx::query("DELETE FROM fields WHERE note = ? AND reviewed = 0")
+        .bind(note)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM tags WHERE note = ? AND reviewed = 0")
+        .bind(note)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM note_moves WHERE note = ?")
+        .bind(note)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Moves a note to another deck of its tree.
 pub async fn set_deck(conn: &mut Conn, note: i64, deck: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE notes SET deck = ? WHERE id = ?").bind(deck).bind(note).execute(conn).await?;
+    sqlx::query("UPDATE notes SET deck = ? WHERE id = ?")
+        .bind(deck)
+        .bind(note)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Points a note at another notetype (a suggestion changed it or it was re-resolved).
 pub async fn set_notetype(conn: &mut Conn, note: i64, notetype: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE notes SET notetype = ? WHERE id = ?").bind(notetype).bind(note).execute(conn).await?;
+    sqlx::query("UPDATE notes SET notetype = ? WHERE id = ?")
+        .bind(notetype)
+        .bind(note)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Sets the review and deletion state of a note and bumps its clock.
-pub async fn set_state(conn: &mut Conn, note: i64, reviewed: bool, deleted: bool, now: i64) -> sqlx::Result<()> {
+pub async fn set_state(
+    conn: &mut Conn,
+    note: i64,
+    reviewed: bool,
+    deleted: bool,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE notes SET reviewed = ?, deleted = ?, last_update = ? WHERE id = ?")
         .bind(reviewed)
         .bind(deleted)
@@ -203,7 +261,10 @@ pub async fn set_state(conn: &mut Conn, note: i64, reviewed: bool, deleted: bool
 
 /// Deletes a note row outright (a denied new-note suggestion).
 pub async fn delete(conn: &mut Conn, note: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM notes WHERE id = ?").bind(note).execute(conn).await?;
+    sqlx::query("DELETE FROM notes WHERE id = ?")
+        .bind(note)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -261,7 +322,11 @@ pub async fn insert_event(conn: &mut Conn, e: Event<'_>) -> sqlx::Result<()> {
 }
 
 /// Guids of a tree that resolve to existing, live notes, with their ids.
-pub async fn live_ids_by_guid(conn: &mut Conn, root: i64, guids: &[String]) -> sqlx::Result<Vec<(String, i64)>> {
+pub async fn live_ids_by_guid(
+    conn: &mut Conn,
+    root: i64,
+    guids: &[String],
+) -> sqlx::Result<Vec<(String, i64)>> {
     let json = serde_json::to_string(guids).expect("strings serialise");
     sqlx::query_as("SELECT guid, id FROM notes WHERE root = ? AND deleted = 0 AND guid IN (SELECT value FROM json_each(?))")
         .bind(root)
@@ -272,5 +337,8 @@ pub async fn live_ids_by_guid(conn: &mut Conn, root: i64, guids: &[String]) -> s
 
 /// The deck a note currently sits in.
 pub async fn deck_of(conn: &mut Conn, note: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT deck FROM notes WHERE id = ?").bind(note).fetch_optional(conn).await
+    sqlx::query_scalar("SELECT deck FROM notes WHERE id = ?")
+        .bind(note)
+        .fetch_optional(conn)
+        .await
 }

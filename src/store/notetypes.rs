@@ -61,7 +61,11 @@ pub struct NotetypeTemplate {
 
 /// The notetype of `owner` with this CrowdAnki UUID.
 pub async fn find(conn: &mut Conn, guid: &str, owner: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM notetypes WHERE guid = ? AND owner = ?").bind(guid).bind(owner).fetch_optional(conn).await
+    sqlx::query_scalar("SELECT id FROM notetypes WHERE guid = ? AND owner = ?")
+        .bind(guid)
+        .bind(owner)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Inserts an (already sanitised) notetype for `owner`.
@@ -158,8 +162,10 @@ pub async fn load(conn: &mut Conn, ids: &[i64]) -> sqlx::Result<Vec<Notetype>> {
 
 /// Every notetype of an owner, for matching uploads against existing ones.
 pub async fn of_owner(conn: &mut Conn, owner: i64) -> sqlx::Result<Vec<Notetype>> {
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM notetypes WHERE owner = ?").bind(owner).fetch_all(&mut *conn).await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM notetypes WHERE owner = ?")
+        .bind(owner)
+        .fetch_all(&mut *conn)
+        .await?;
     load(conn, &ids).await
 }
 
@@ -214,20 +220,28 @@ async fn templates(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<NotetypeT
 
 /// Notetypes used by live notes of a tree.
 pub async fn used_in_tree(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT DISTINCT notetype FROM notes WHERE root = ? AND deleted = 0 ORDER BY notetype")
-        .bind(root)
-        .fetch_all(conn)
-        .await
+    sqlx::query_scalar(
+        "SELECT DISTINCT notetype FROM notes WHERE root = ? AND deleted = 0 ORDER BY notetype",
+    )
+    .bind(root)
+    .fetch_all(conn)
+    .await
 }
 
 /// Marks a field (by name) of a notetype protected or not; returns false if no such field.
-pub async fn set_protected(conn: &mut Conn, notetype: i64, field: &str, on: bool) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE notetype_fields SET protected = ? WHERE notetype = ? AND name = ?")
-        .bind(on)
-        .bind(notetype)
-        .bind(field)
-        .execute(conn)
-        .await?;
+pub async fn set_protected(
+    conn: &mut Conn,
+    notetype: i64,
+    field: &str,
+    on: bool,
+) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("UPDATE notetype_fields SET protected = ? WHERE notetype = ? AND name = ?")
+            .bind(on)
+            .bind(notetype)
+            .bind(field)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -20,7 +20,15 @@ pub struct Item {
 }
 
 /// Notifies a commit's author of a decision.
-pub async fn insert(conn: &mut Conn, user: i64, commit: i64, deck: i64, status: &str, reason: Option<&str>, now: i64) -> sqlx::Result<()> {
+pub async fn insert(
+    conn: &mut Conn,
+    user: i64,
+    commit: i64,
+    deck: i64,
+    status: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO notifications (user_id, commit_id, deck, status, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(user)
         .bind(commit)
@@ -33,7 +41,8 @@ pub async fn insert(conn: &mut Conn, user: i64, commit: i64, deck: i64, status: 
     Ok(())
 }
 
-const SELECT: &str = "SELECT n.id, n.commit_id, n.deck, d.name, n.status, n.reason, n.created_at, n.is_read
+const SELECT: &str =
+    "SELECT n.id, n.commit_id, n.deck, d.name, n.status, n.reason, n.created_at, n.is_read
      FROM notifications n JOIN decks d ON d.id = n.deck";
 
 fn from_row(r: &sqlx::sqlite::SqliteRow) -> Item {
@@ -52,20 +61,45 @@ fn from_row(r: &sqlx::sqlite::SqliteRow) -> Item {
 /// Unread notifications of a user, newest first.
 pub async fn unread(conn: &mut Conn, user: i64, limit: i64) -> sqlx::Result<Vec<Item>> {
     let sql = format!("{SELECT} WHERE n.user_id = ? AND n.is_read = 0 ORDER BY n.id DESC LIMIT ?");
-    Ok(sqlx::query(&sql).bind(user).bind(limit).fetch_all(conn).await?.iter().map(from_row).collect())
+    Ok(sqlx::query(&sql)
+        .bind(user)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect())
 }
 
 /// Count of unread notifications of a user.
 pub async fn unread_count(conn: &mut Conn, user: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND is_read = 0").bind(user).fetch_one(conn).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND is_read = 0")
+        .bind(user)
+        .fetch_one(conn)
+        .await
 }
 
 /// A page of all notifications of a user, newest first, with the total count.
-pub async fn history(conn: &mut Conn, user: i64, offset: i64, limit: i64) -> sqlx::Result<(i64, Vec<Item>)> {
-    let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = ?").bind(user).fetch_one(&mut *conn).await?;
+pub async fn history(
+    conn: &mut Conn,
+    user: i64,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<(i64, Vec<Item>)> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = ?")
+        .bind(user)
+        .fetch_one(&mut *conn)
+        .await?;
     let sql = format!("{SELECT} WHERE n.user_id = ? ORDER BY n.id DESC LIMIT ? OFFSET ?");
-    let items = sqlx::query(&sql).bind(user).bind(limit).bind(offset).fetch_all(conn).await?.iter().map(from_row).collect();
+    let items = sqlx::query(&sql)
+        .bind(user)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect();
     Ok((total, items))
 }
 
@@ -81,7 +115,11 @@ pub async fn mark_read(conn: &mut Conn, user: i64, ids: &[i64]) -> sqlx::Result<
 }
 
 /// The decision a user was notified of for a commit, if any: `(status, reason)`.
-pub async fn for_commit(conn: &mut Conn, user: i64, commit: i64) -> sqlx::Result<Option<(String, Option<String>)>> {
+pub async fn for_commit(
+    conn: &mut Conn,
+    user: i64,
+    commit: i64,
+) -> sqlx::Result<Option<(String, Option<String>)>> {
     sqlx::query_as("SELECT status, reason FROM notifications WHERE user_id = ? AND commit_id = ? ORDER BY id DESC LIMIT 1")
         .bind(user)
         .bind(commit)

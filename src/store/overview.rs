@@ -17,10 +17,16 @@ pub async fn read(db: &Db) -> sqlx::Result<Overview> {
         sqlx::query_as("SELECT (SELECT COUNT(*) FROM decks WHERE parent IS NULL), (SELECT COUNT(*) FROM commits WHERE status = 'pending')")
             .fetch_one(db.reader())
             .await?;
-    Ok(Overview { decks, pending_suggestions })
+    Ok(Overview {
+        decks,
+        pending_suggestions,
+    })
 }
 
 /// `SELECT 1` through the read pool: proves a connection can be had and answers.
 pub async fn ping(db: &Db) -> sqlx::Result<()> {
-    sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(db.reader()).await.map(|_| ())
+    sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(db.reader())
+        .await
+        .map(|_| ())
 }

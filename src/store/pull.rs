@@ -19,7 +19,11 @@ pub struct NoteRow {
 }
 
 /// Streams the live, reviewed notes of one deck changed after `since`, by id.
-pub fn notes_of_deck<'c>(conn: &'c mut Conn, deck: i64, since: i64) -> BoxStream<'c, sqlx::Result<NoteRow>> {
+pub fn notes_of_deck<'c>(
+    conn: &'c mut Conn,
+    deck: i64,
+    since: i64,
+) -> BoxStream<'c, sqlx::Result<NoteRow>> {
     sqlx::query(
         "SELECT n.anki_id, n.guid, n.notetype,
             (SELECT json_group_array(json_array(f.position, f.content)) FROM fields f WHERE f.note = n.id AND f.reviewed = 1),
@@ -39,7 +43,11 @@ pub fn notes_of_deck<'c>(conn: &'c mut Conn, deck: i64, since: i64) -> BoxStream
 }
 
 /// `(deck, notetype)` pairs used by the notes a pull will return.
-pub async fn notetypes_by_deck(conn: &mut Conn, decks: &str, since: i64) -> sqlx::Result<Vec<(i64, i64)>> {
+pub async fn notetypes_by_deck(
+    conn: &mut Conn,
+    decks: &str,
+    since: i64,
+) -> sqlx::Result<Vec<(i64, i64)>> {
     sqlx::query_as(
         "SELECT DISTINCT deck, notetype FROM notes WHERE deck IN (SELECT value FROM json_each(?)) AND reviewed = 1 AND deleted = 0
          AND last_update > ? ORDER BY deck, notetype",
@@ -62,7 +70,10 @@ pub async fn deleted_guids(conn: &mut Conn, decks: &str, since: i64) -> sqlx::Re
 }
 
 /// Protected fields of notetypes used in these decks: `(notetype id, notetype name, field id, field name)`.
-pub async fn protected_fields(conn: &mut Conn, decks: &str) -> sqlx::Result<Vec<(i64, String, i64, String)>> {
+pub async fn protected_fields(
+    conn: &mut Conn,
+    decks: &str,
+) -> sqlx::Result<Vec<(i64, String, i64, String)>> {
     let rows = sqlx::query(
         "SELECT nt.id, nt.name, f.anki_id, f.name FROM notetype_fields f JOIN notetypes nt ON nt.id = f.notetype
          WHERE f.protected = 1
@@ -72,11 +83,18 @@ pub async fn protected_fields(conn: &mut Conn, decks: &str) -> sqlx::Result<Vec<
     .bind(decks)
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect())
 }
 
 /// A deck and all its descendants that changed after `since` (all of them for `since` = MIN), by id.
-pub async fn subtree(conn: &mut Conn, deck: i64, since: i64) -> sqlx::Result<Vec<super::decks::Deck>> {
+pub async fn subtree(
+    conn: &mut Conn,
+    deck: i64,
+    since: i64,
+) -> sqlx::Result<Vec<super::decks::Deck>> {
     let ids: Vec<i64> = sqlx::query_scalar(
         "WITH RECURSIVE down(id) AS (SELECT ? UNION SELECT d.id FROM decks d JOIN down ON d.parent = down.id)
          SELECT d.id FROM decks d JOIN down ON d.id = down.id WHERE d.last_update > ? ORDER BY d.id",

@@ -16,7 +16,13 @@ pub struct Stat<'a> {
 /// Upserts figures for the notes of a tree that exist; returns how many were stored.
 /// CROSS JOIN keeps the uploaded list as the outer loop, so each figure is one lookup in
 /// notes' (root, guid) index instead of a scan of the tree per figure.
-pub async fn upsert(conn: &mut Conn, root: i64, user_hash: &str, stats: &[Stat<'_>], now: i64) -> sqlx::Result<u64> {
+pub async fn upsert(
+    conn: &mut Conn,
+    root: i64,
+    user_hash: &str,
+    stats: &[Stat<'_>],
+    now: i64,
+) -> sqlx::Result<u64> {
     let json = serde_json::to_string(stats).expect("stats serialise");
     let done = sqlx::query(
         "INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at)

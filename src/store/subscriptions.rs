@@ -14,7 +14,10 @@ pub async fn add(conn: &mut Conn, user_hash: &str, deck: i64) -> sqlx::Result<()
 
 /// Removes a subscription; returns false if there was none.
 pub async fn remove(conn: &mut Conn, user_hash: &str, deck: i64) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query("DELETE FROM subscriptions WHERE user_hash = ? AND deck = ?").bind(user_hash).bind(deck).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM subscriptions WHERE user_hash = ? AND deck = ?")
+        .bind(user_hash)
+        .bind(deck)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }

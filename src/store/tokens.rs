@@ -78,10 +78,19 @@ pub async fn take_refresh(conn: &mut Conn, refresh_hash: &[u8]) -> sqlx::Result<
 
 /// Removes one token pair; false if it was already gone.
 pub async fn remove(conn: &mut Conn, token_id: i64) -> sqlx::Result<bool> {
-    Ok(sqlx::query("DELETE FROM auth_tokens WHERE id = ?").bind(token_id).execute(conn).await?.rows_affected() > 0)
+    Ok(sqlx::query("DELETE FROM auth_tokens WHERE id = ?")
+        .bind(token_id)
+        .execute(conn)
+        .await?
+        .rows_affected()
+        > 0)
 }
 
 /// Logs a user out everywhere; returns how many token pairs were removed.
 pub async fn remove_all_of(conn: &mut Conn, user_id: i64) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?").bind(user_id).execute(conn).await?.rows_affected())
+    Ok(sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?")
+        .bind(user_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }

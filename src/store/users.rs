@@ -24,13 +24,15 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> User {
 
 /// Inserts an account; fails on a duplicate name.
 pub async fn insert(conn: &mut Conn, username: &str, password_hash: &str) -> sqlx::Result<i64> {
-    sqlx::query("INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id")
-        .bind(username)
-        .bind(password_hash)
-        .bind(now_micros())
-        .fetch_one(conn)
-        .await
-        .map(|r| r.get(0))
+    sqlx::query(
+        "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .bind(now_micros())
+    .fetch_one(conn)
+    .await
+    .map(|r| r.get(0))
 }
 
 /// Looks an account up by its (already lower-cased) name.
@@ -44,12 +46,18 @@ pub async fn by_name(conn: &mut Conn, username: &str) -> sqlx::Result<Option<Use
 
 /// Every account, oldest first.
 pub async fn list(conn: &mut Conn) -> sqlx::Result<Vec<User>> {
-    let rows = sqlx::query("SELECT id, username, password_hash, created_at FROM users ORDER BY id").fetch_all(conn).await?;
+    let rows = sqlx::query("SELECT id, username, password_hash, created_at FROM users ORDER BY id")
+        .fetch_all(conn)
+        .await?;
     Ok(rows.iter().map(from_row).collect())
 }
 
 /// Replaces the password hash; returns false when no such user exists.
-pub async fn set_password(conn: &mut Conn, username: &str, password_hash: &str) -> sqlx::Result<bool> {
+pub async fn set_password(
+    conn: &mut Conn,
+    username: &str,
+    password_hash: &str,
+) -> sqlx::Result<bool> {
     let done = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
         .bind(password_hash)
         .bind(username)
@@ -60,11 +68,17 @@ pub async fn set_password(conn: &mut Conn, username: &str, password_hash: &str) 
 
 /// Deletes an account and its tokens; its decks go with it.
 pub async fn remove(conn: &mut Conn, username: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM users WHERE username = ?").bind(username).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM users WHERE username = ?")
+        .bind(username)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// The name behind an id, for notifications and snapshots.
 pub async fn name_of(conn: &mut Conn, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT username FROM users WHERE id = ?").bind(id).fetch_optional(conn).await
+    sqlx::query_scalar("SELECT username FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }

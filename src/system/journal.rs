@@ -75,7 +75,10 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = Fields::new();
-        attrs.record(&mut Collect { fields: &mut fields, message: None });
+        attrs.record(&mut Collect {
+            fields: &mut fields,
+            message: None,
+        });
         span.extensions_mut().insert(SpanFields(fields));
     }
 
@@ -83,7 +86,10 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
         if let Some(SpanFields(fields)) = extensions.get_mut::<SpanFields>() {
-            values.record(&mut Collect { fields, message: None });
+            values.record(&mut Collect {
+                fields,
+                message: None,
+            });
         }
     }
 
@@ -97,13 +103,25 @@ where
             }
         }
         let mut message = String::new();
-        event.record(&mut Collect { fields: &mut fields, message: Some(&mut message) });
+        event.record(&mut Collect {
+            fields: &mut fields,
+            message: Some(&mut message),
+        });
         let meta = event.metadata();
         // Records bridged from the `log` crate carry their origin in `log.*` fields.
-        let target = fields.remove("log.target").unwrap_or_else(|| meta.target().to_string());
-        let module = fields.remove("log.module_path").or_else(|| meta.module_path().map(str::to_string));
-        let file = fields.remove("log.file").or_else(|| meta.file().map(str::to_string));
-        let line = fields.remove("log.line").and_then(|l| l.parse().ok()).or(meta.line());
+        let target = fields
+            .remove("log.target")
+            .unwrap_or_else(|| meta.target().to_string());
+        let module = fields
+            .remove("log.module_path")
+            .or_else(|| meta.module_path().map(str::to_string));
+        let file = fields
+            .remove("log.file")
+            .or_else(|| meta.file().map(str::to_string));
+        let line = fields
+            .remove("log.line")
+            .and_then(|l| l.parse().ok())
+            .or(meta.line());
         self.sink.log(
             &log::Record::builder()
                 .level(level(meta.level()))
@@ -141,7 +159,11 @@ mod tests {
     struct Pairs<'a>(&'a mut BTreeMap<String, String>);
 
     impl<'kvs> log::kv::VisitSource<'kvs> for Pairs<'_> {
-        fn visit_pair(&mut self, key: log::kv::Key<'kvs>, value: log::kv::Value<'kvs>) -> Result<(), log::kv::Error> {
+        fn visit_pair(
+            &mut self,
+            key: log::kv::Key<'kvs>,
+            value: log::kv::Value<'kvs>,
+        ) -> Result<(), log::kv::Error> {
             self.0.insert(key.to_string(), value.to_string());
             Ok(())
         }
@@ -154,7 +176,11 @@ mod tests {
         fn log(&self, record: &log::Record<'_>) {
             let mut fields = BTreeMap::new();
             record.key_values().visit(&mut Pairs(&mut fields)).unwrap();
-            self.0.lock().unwrap().push(Seen { level: record.level(), message: record.args().to_string(), fields });
+            self.0.lock().unwrap().push(Seen {
+                level: record.level(),
+                message: record.args().to_string(),
+                fields,
+            });
         }
         fn flush(&self) {}
     }
@@ -164,11 +190,21 @@ mod tests {
         let keep = Keep::default();
         let subscriber = tracing_subscriber::registry().with(JournalLayer::new(keep.clone()));
         tracing::subscriber::with_default(subscriber, || {
-            let span =
-                tracing::info_span!("request", request_id = "r-1", method = "POST", route = "/submitCard", user = tracing::field::Empty);
+            let span = tracing::info_span!(
+                "request",
+                request_id = "r-1",
+                method = "POST",
+                route = "/submitCard",
+                user = tracing::field::Empty
+            );
             let _entered = span.enter();
             span.record("user", "alice");
-            tracing::info!(deck = "hot-zulu", status = 200u16, latency_ms = 7u64, "request served");
+            tracing::info!(
+                deck = "hot-zulu",
+                status = 200u16,
+                latency_ms = 7u64,
+                "request served"
+            );
             tracing::warn!(method = "PUT", "overrides the span's method");
         });
         let seen = keep.0.lock().unwrap().clone();
@@ -185,21 +221,37 @@ mod tests {
             ("latency_ms", "7"),
         ];
         for (k, v) in want {
-            assert_eq!(seen[0].fields.get(k).map(String::as_str), Some(v), "{k} in {:?}", seen[0].fields);
+            assert_eq!(
+                seen[0].fields.get(k).map(String::as_str),
+                Some(v),
+                "{k} in {:?}",
+                seen[0].fields
+            );
         }
-        assert!(!seen[0].fields.contains_key("message"), "the message is MESSAGE, not a field");
+        assert!(
+            !seen[0].fields.contains_key("message"),
+            "the message is MESSAGE, not a field"
+        );
         assert_eq!(seen[1].level, log::Level::Warn);
-        assert_eq!(seen[1].fields["method"], "PUT", "an event's own field wins over its span's");
+        assert_eq!(
+            seen[1].fields["method"], "PUT",
+            "an event's own field wins over its span's"
+        );
     }
 
     #[test]
     fn events_outside_spans_still_arrive() {
         let keep = Keep::default();
         let subscriber = tracing_subscriber::registry().with(JournalLayer::new(keep.clone()));
-        tracing::subscriber::with_default(subscriber, || tracing::error!(error = "disk full", "backup failed"));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(error = "disk full", "backup failed")
+        });
         let seen = keep.0.lock().unwrap().clone();
         assert_eq!(seen.len(), 1);
-        assert_eq!((seen[0].level, seen[0].message.as_str()), (log::Level::Error, "backup failed"));
+        assert_eq!(
+            (seen[0].level, seen[0].message.as_str()),
+            (log::Level::Error, "backup failed")
+        );
         assert_eq!(seen[0].fields["error"], "disk full");
     }
 }

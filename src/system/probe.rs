@@ -24,13 +24,17 @@ pub enum ProbeError {
 
 /// Checks both halves; each gets `timeout` on its own.
 pub async fn alive(db: &Db, http: SocketAddr, timeout: Duration) -> Result<(), ProbeError> {
-    tokio::time::timeout(timeout, store::overview::ping(db)).await.map_err(|_| ProbeError::Timeout("database", timeout))??;
+    tokio::time::timeout(timeout, store::overview::ping(db))
+        .await
+        .map_err(|_| ProbeError::Timeout("database", timeout))??;
     http_alive(http, timeout).await
 }
 
 /// Connects to our own listener and expects `200` for `GET /healthz`.
 pub async fn http_alive(addr: SocketAddr, timeout: Duration) -> Result<(), ProbeError> {
-    tokio::time::timeout(timeout, get_healthz(addr)).await.map_err(|_| ProbeError::Timeout("HTTP listener", timeout))?
+    tokio::time::timeout(timeout, get_healthz(addr))
+        .await
+        .map_err(|_| ProbeError::Timeout("HTTP listener", timeout))?
 }
 
 async fn get_healthz(addr: SocketAddr) -> Result<(), ProbeError> {
@@ -83,14 +87,22 @@ mod tests {
     async fn a_backlog_nobody_accepts_fails_the_probe() {
         // A bound socket whose owner never calls accept (a SIGSTOPped process looks like this).
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let err = http_alive(listener.local_addr().unwrap(), SHORT).await.unwrap_err();
+        let err = http_alive(listener.local_addr().unwrap(), SHORT)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ProbeError::Timeout(..)), "{err}");
     }
 
     #[tokio::test]
     async fn a_closed_port_and_a_wrong_status_fail_the_probe() {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        assert!(http_alive(addr, SHORT).await.is_err(), "nothing listens any more");
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        assert!(
+            http_alive(addr, SHORT).await.is_err(),
+            "nothing listens any more"
+        );
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -98,10 +110,15 @@ mod tests {
             let (mut conn, _) = listener.accept().await.unwrap();
             let mut buf = [0u8; 512];
             let _ = conn.read(&mut buf).await;
-            conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+            conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
         });
         let err = http_alive(addr, SHORT).await.unwrap_err();
-        assert!(matches!(err, ProbeError::BadAnswer(ref s) if s.contains("503")), "{err}");
+        assert!(
+            matches!(err, ProbeError::BadAnswer(ref s) if s.contains("503")),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -113,15 +130,26 @@ mod tests {
             let mut buf = [0u8; 512];
             let n = conn.read(&mut buf).await.unwrap();
             assert!(buf[..n].starts_with(b"GET /healthz HTTP/1.1\r\n"));
-            conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await.unwrap();
+            conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
         });
         http_alive(addr, SHORT).await.unwrap();
     }
 
     #[test]
     fn wildcard_binds_are_probed_on_loopback() {
-        assert_eq!(reachable("0.0.0.0:80".parse().unwrap()), "127.0.0.1:80".parse().unwrap());
-        assert_eq!(reachable("[::]:80".parse().unwrap()), "[::1]:80".parse().unwrap());
-        assert_eq!(reachable("10.0.0.2:80".parse().unwrap()), "10.0.0.2:80".parse().unwrap());
+        assert_eq!(
+            reachable("0.0.0.0:80".parse().unwrap()),
+            "127.0.0.1:80".parse().unwrap()
+        );
+        assert_eq!(
+            reachable("[::]:80".parse().unwrap()),
+            "[::1]:80".parse().unwrap()
+        );
+        assert_eq!(
+            reachable("10.0.0.2:80".parse().unwrap()),
+            "10.0.0.2:80".parse().unwrap()
+        );
     }
 }

@@ -19,8 +19,13 @@ mod tests {
 
     #[test]
     fn root_needs_explicit_permission() {
-        let err = refuse_root(Uid::from_raw(0), false).unwrap_err().to_string();
-        assert!(err.contains("refusing to run as root") && err.contains("allow_root"), "{err}");
+        let err = refuse_root(Uid::from_raw(0), false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("refusing to run as root") && err.contains("allow_root"),
+            "{err}"
+        );
         refuse_root(Uid::from_raw(0), true).unwrap();
         refuse_root(Uid::from_raw(1000), false).unwrap();
     }

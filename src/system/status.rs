@@ -10,20 +10,31 @@ fn plural(n: i64, one: &str, many: &str) -> String {
 }
 
 /// One line, most important first; figures the system lacks are left out.
-pub fn line(requests: u64, overview: Option<Overview>, sample: &Sample, memory_pressure: bool) -> String {
+pub fn line(
+    requests: u64,
+    overview: Option<Overview>,
+    sample: &Sample,
+    memory_pressure: bool,
+) -> String {
     let mut parts = vec![format!("{requests} requests served")];
     if let Some(o) = overview {
         parts.push(plural(o.decks, "deck", "decks"));
-        parts.push(plural(o.pending_suggestions, "pending suggestion", "pending suggestions"));
+        parts.push(plural(
+            o.pending_suggestions,
+            "pending suggestion",
+            "pending suggestions",
+        ));
     }
     if let Some(rss) = sample.rss_bytes {
         parts.push(format!("RSS {:.1} MiB", rss as f64 / MIB));
     }
     if let Some(c) = sample.cgroup {
         match (c.limit(), c.percent_of_limit()) {
-            (Some(limit), Some(pct)) => {
-                parts.push(format!("memory {:.1} of {:.0} MiB ({pct:.0}%)", c.current as f64 / MIB, limit as f64 / MIB))
-            }
+            (Some(limit), Some(pct)) => parts.push(format!(
+                "memory {:.1} of {:.0} MiB ({pct:.0}%)",
+                c.current as f64 / MIB,
+                limit as f64 / MIB
+            )),
             _ => parts.push(format!("memory {:.1} MiB", c.current as f64 / MIB)),
         }
     }
@@ -52,16 +63,26 @@ mod tests {
     fn reads_like_a_sentence() {
         let sample = Sample {
             rss_bytes: Some(12 * 1024 * 1024),
-            cgroup: Some(CgroupMemory { current: 56 << 20, high: Some(224 << 20), max: Some(256 << 20), pressure_some_avg10: None }),
+            cgroup: Some(CgroupMemory {
+                current: 56 << 20,
+                high: Some(224 << 20),
+                max: Some(256 << 20),
+                pressure_some_avg10: None,
+            }),
             cpu_percent: Some(3.2),
             temperature_celsius: Some(48.3),
             ..Sample::default()
         };
-        let overview = Overview { decks: 1, pending_suggestions: 2 };
+        let overview = Overview {
+            decks: 1,
+            pending_suggestions: 2,
+        };
         assert_eq!(
             line(42, Some(overview), &sample, false),
             "42 requests served, 1 deck, 2 pending suggestions, RSS 12.0 MiB, memory 56.0 of 224 MiB (25%), CPU 3%, 48°C"
         );
-        assert!(line(0, None, &Sample::default(), true).ends_with("MEMORY SHORT: large uploads paused"));
+        assert!(
+            line(0, None, &Sample::default(), true).ends_with("MEMORY SHORT: large uploads paused")
+        );
     }
 }

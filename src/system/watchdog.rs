@@ -16,7 +16,9 @@ const MAX_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Ping period when systemd asked for a watchdog (`WatchdogSec=`), else `None`.
 pub fn ping_interval() -> Option<Duration> {
-    sd_notify::watchdog_enabled().map(|timeout| timeout / 2).filter(|every| !every.is_zero())
+    sd_notify::watchdog_enabled()
+        .map(|timeout| timeout / 2)
+        .filter(|every| !every.is_zero())
 }
 
 /// Probes every `every` and pings only on success, until shutdown begins.
@@ -46,7 +48,12 @@ pub async fn run(db: Db, http: SocketAddr, every: Duration, mut stop: watch::Rec
 }
 
 /// One beat: probe, and call `ping` (`WATCHDOG=1` in production) only if it passed.
-pub async fn beat(db: &Db, http: SocketAddr, timeout: Duration, ping: impl FnOnce()) -> Result<(), ProbeError> {
+pub async fn beat(
+    db: &Db,
+    http: SocketAddr,
+    timeout: Duration,
+    ping: impl FnOnce(),
+) -> Result<(), ProbeError> {
     probe::alive(db, http, timeout).await?;
     ping();
     Ok(())
@@ -71,7 +78,9 @@ mod tests {
             while let Ok((mut conn, _)) = listener.accept().await {
                 let mut buf = [0u8; 512];
                 let _ = conn.read(&mut buf).await;
-                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+                let _ = conn
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await;
             }
         });
         addr
@@ -86,18 +95,32 @@ mod tests {
             pings.fetch_add(1, Ordering::SeqCst);
         };
 
-        beat(&db, healthy_listener().await, SHORT, ping).await.unwrap();
+        beat(&db, healthy_listener().await, SHORT, ping)
+            .await
+            .unwrap();
         assert_eq!(pings.load(Ordering::SeqCst), 1, "a passing probe pings");
 
         // A listener whose backlog nobody accepts: what a wedged or SIGSTOPped server looks like.
         let wedged = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let err = beat(&db, wedged.local_addr().unwrap(), SHORT, ping).await.unwrap_err();
+        let err = beat(&db, wedged.local_addr().unwrap(), SHORT, ping)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ProbeError::Timeout(..)), "{err}");
-        assert_eq!(pings.load(Ordering::SeqCst), 1, "a failing HTTP probe must not ping");
+        assert_eq!(
+            pings.load(Ordering::SeqCst),
+            1,
+            "a failing HTTP probe must not ping"
+        );
 
         db.close().await;
-        let err = beat(&db, healthy_listener().await, SHORT, ping).await.unwrap_err();
+        let err = beat(&db, healthy_listener().await, SHORT, ping)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ProbeError::Database(_)), "{err}");
-        assert_eq!(pings.load(Ordering::SeqCst), 1, "a database that does not answer must not ping");
+        assert_eq!(
+            pings.load(Ordering::SeqCst),
+            1,
+            "a database that does not answer must not ping"
+        );
     }
 }

@@ -53,7 +53,11 @@ pub struct NoteModel {
     pub sortf: i64,
     #[serde(default)]
     pub req: Vec<Requirement>,
-    #[serde(rename = "originalStockKind", default, deserialize_with = "null_as_default")]
+    #[serde(
+        rename = "originalStockKind",
+        default,
+        deserialize_with = "null_as_default"
+    )]
     pub original_stock_kind: i64,
     pub flds: Vec<Field>,
     pub tmpls: Vec<Template>,
@@ -114,15 +118,26 @@ pub struct Requirement {
 #[serde(untagged)]
 enum RequirementWire {
     Tuple(i64, String, Vec<i64>),
-    Object { card_ord: i64, kind: String, field_ords: Vec<i64> },
+    Object {
+        card_ord: i64,
+        kind: String,
+        field_ords: Vec<i64>,
+    },
 }
 
 impl From<RequirementWire> for Requirement {
     fn from(w: RequirementWire) -> Self {
         match w {
-            RequirementWire::Tuple(card_ord, kind, field_ords) | RequirementWire::Object { card_ord, kind, field_ords } => {
-                Self { card_ord, kind, field_ords }
-            }
+            RequirementWire::Tuple(card_ord, kind, field_ords)
+            | RequirementWire::Object {
+                card_ord,
+                kind,
+                field_ords,
+            } => Self {
+                card_ord,
+                kind,
+                field_ords,
+            },
         }
     }
 }

@@ -59,7 +59,9 @@ pub struct DeckStats {
 fn reader_error(e: ReaderError) -> DecodeError {
     match e {
         ReaderError::IoError { error, .. } => classify(&error),
-        ReaderError::MaxNestingDepthExceeded { .. } => DecodeError::Json("JSON nested too deeply".into()),
+        ReaderError::MaxNestingDepthExceeded { .. } => {
+            DecodeError::Json("JSON nested too deeply".into())
+        }
         other => DecodeError::Json(other.to_string()),
     }
 }
@@ -77,7 +79,9 @@ where
     DeckOf<N>: for<'de> Deserialize<'de>,
 {
     if json.peek().map_err(reader_error)? != ValueType::String {
-        return Err(DecodeError::Json("`deck` must be a string holding the deck JSON".into()));
+        return Err(DecodeError::Json(
+            "`deck` must be a string holding the deck JSON".into(),
+        ));
     }
     let text = json.next_string_reader().map_err(reader_error)?;
     let mut de = serde_json::Deserializer::from_reader(text);
@@ -99,7 +103,10 @@ fn each_member<R: Read>(
     body: R,
     mut on_member: impl FnMut(&str, &mut JsonStreamReader<R>) -> Result<(), DecodeError>,
 ) -> Result<(), DecodeError> {
-    let settings = ReaderSettings { max_nesting_depth: Some(MAX_DEPTH), ..ReaderSettings::default() };
+    let settings = ReaderSettings {
+        max_nesting_depth: Some(MAX_DEPTH),
+        ..ReaderSettings::default()
+    };
     let mut json = JsonStreamReader::new_custom(body, settings);
     if json.peek().map_err(reader_error)? != ValueType::Object {
         return Err(DecodeError::Json("expected a JSON object".into()));
@@ -113,7 +120,10 @@ fn each_member<R: Read>(
     json.consume_trailing_whitespace().map_err(reader_error)
 }
 
-fn next<R: Read, T: for<'de> Deserialize<'de>>(json: &mut JsonStreamReader<R>, key: &str) -> Result<T, DecodeError> {
+fn next<R: Read, T: for<'de> Deserialize<'de>>(
+    json: &mut JsonStreamReader<R>,
+    key: &str,
+) -> Result<T, DecodeError> {
     json.deserialize_next().map_err(|e| match serde_error(e) {
         DecodeError::Json(msg) => DecodeError::Json(format!("`{key}`: {msg}")),
         other => other,
@@ -152,8 +162,12 @@ pub fn submit_card<R: Read>(body: R) -> Result<SubmitCard, DecodeError> {
             "new_name" => new_name = Some(next::<R, String>(json, name)?),
             "deck" => deck = Some(read_deck::<R, _>(json)?),
             "rationale" => rationale = next::<R, Option<i64>>(json, name)?.unwrap_or(0),
-            "commit_text" => commit_text = next::<R, Option<String>>(json, name)?.unwrap_or_default(),
-            "force_overwrite" => force_overwrite = next::<R, Option<bool>>(json, name)?.unwrap_or(false),
+            "commit_text" => {
+                commit_text = next::<R, Option<String>>(json, name)?.unwrap_or_default()
+            }
+            "force_overwrite" => {
+                force_overwrite = next::<R, Option<bool>>(json, name)?.unwrap_or(false)
+            }
             _ => json.skip_value().map_err(reader_error)?,
         }
         Ok(())

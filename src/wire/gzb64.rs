@@ -49,7 +49,11 @@ pub struct BodyCap<R> {
 
 impl<R: Read> BodyCap<R> {
     pub fn new(inner: R, limit: usize) -> Self {
-        Self { inner, left: limit, limit }
+        Self {
+            inner,
+            left: limit,
+            limit,
+        }
     }
 }
 
@@ -93,10 +97,12 @@ struct TagBase64<R>(R);
 
 impl<R: Read> Read for TagBase64<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf).map_err(|e| match e.get_ref().map(|i| i.is::<Layer>()) {
-            Some(true) => e,
-            _ => io::Error::new(io::ErrorKind::InvalidData, Layer::Base64),
-        })
+        self.0
+            .read(buf)
+            .map_err(|e| match e.get_ref().map(|i| i.is::<Layer>()) {
+                Some(true) => e,
+                _ => io::Error::new(io::ErrorKind::InvalidData, Layer::Base64),
+            })
     }
 }
 
@@ -121,7 +127,11 @@ impl<R: Read> Read for InflateCap<R> {
 /// Wraps a raw GZB64 body into a reader of the JSON it carries.
 pub fn decoder<R: Read>(body: R, max_inflated: u64) -> impl Read {
     let b64 = base64::read::DecoderReader::new(SkipWhitespace(body), &STANDARD);
-    InflateCap { inner: MultiGzDecoder::new(TagBase64(b64)), left: max_inflated, limit: max_inflated }
+    InflateCap {
+        inner: MultiGzDecoder::new(TagBase64(b64)),
+        left: max_inflated,
+        limit: max_inflated,
+    }
 }
 
 /// Turns an I/O error from the decoder pipeline into the reason a client should read.
@@ -144,7 +154,9 @@ pub fn classify(err: &io::Error) -> DecodeError {
     }
     match err.kind() {
         io::ErrorKind::UnexpectedEof => DecodeError::Truncated,
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => DecodeError::NotGzip(err.to_string()),
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            DecodeError::NotGzip(err.to_string())
+        }
         _ => DecodeError::Transport(err.to_string()),
     }
 }
@@ -162,11 +174,15 @@ pub fn classify_json(err: serde_json::Error) -> DecodeError {
 }
 
 /// A writer that GZB64-encodes everything written into `W` (gzip first, then base64).
-pub type Encoder<W> = GzEncoder<base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, W>>;
+pub type Encoder<W> =
+    GzEncoder<base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, W>>;
 
 /// Starts a GZB64 encoder; call [`finish`] to flush the gzip trailer and base64 padding.
 pub fn encoder<W: Write>(out: W) -> Encoder<W> {
-    GzEncoder::new(base64::write::EncoderWriter::new(out, &STANDARD), Compression::fast())
+    GzEncoder::new(
+        base64::write::EncoderWriter::new(out, &STANDARD),
+        Compression::fast(),
+    )
 }
 
 /// Completes an encoder and hands back the sink.
@@ -193,7 +209,10 @@ mod tests {
 
     #[test]
     fn protocol_vectors() {
-        assert_eq!(decode("H4sIAAAAAAACA4uOBQApu0wNAgAAAA==", 1 << 20).unwrap(), serde_json::json!([]));
+        assert_eq!(
+            decode("H4sIAAAAAAACA4uOBQApu0wNAgAAAA==", 1 << 20).unwrap(),
+            serde_json::json!([])
+        );
         let v = decode("H4sIAAAAAAACAw3L2wmAMAwAwFVKvs0CLlOCDU2wJNCHoqW76/3fhMTHGYWawB5AvOM7ykC1pNmRNUtnNmyUkAqZGsMWoPKlfEfR1r0+/5xrfbX+zOJLAAAA", 1 << 20).unwrap();
         assert_eq!(v["deck_hash"], "hot-zulu-indigo-eighteen-sad-alanine");
         let round = encode_value(&v).unwrap();
@@ -202,10 +221,22 @@ mod tests {
 
     #[test]
     fn bad_bodies_are_classified() {
-        assert!(matches!(decode("not base64 at all!", 1 << 20), Err(DecodeError::NotBase64)));
-        assert!(matches!(decode("aGVsbG8gd29ybGQ=", 1 << 20), Err(DecodeError::NotGzip(_))));
+        assert!(matches!(
+            decode("not base64 at all!", 1 << 20),
+            Err(DecodeError::NotBase64)
+        ));
+        assert!(matches!(
+            decode("aGVsbG8gd29ybGQ=", 1 << 20),
+            Err(DecodeError::NotGzip(_))
+        ));
         let good = encode_value(&serde_json::json!({"a": "x".repeat(1000)})).unwrap();
-        assert!(matches!(decode(&good[..good.len() / 2 / 4 * 4], 1 << 20), Err(DecodeError::Truncated)));
-        assert!(matches!(decode(&good, 100), Err(DecodeError::TooLarge(100))));
+        assert!(matches!(
+            decode(&good[..good.len() / 2 / 4 * 4], 1 << 20),
+            Err(DecodeError::Truncated)
+        ));
+        assert!(matches!(
+            decode(&good, 100),
+            Err(DecodeError::TooLarge(100))
+        ));
     }
 }

@@ -56,17 +56,25 @@ impl<'de> Visitor<'de> for SpanVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NotesSpan, A::Error> {
         RECORDING.with(|cell| {
             let mut recording = cell.borrow_mut();
-            let r = recording.as_mut().ok_or_else(|| A::Error::custom("notes can only be read into a spool"))?;
+            let r = recording
+                .as_mut()
+                .ok_or_else(|| A::Error::custom("notes can only be read into a spool"))?;
             let start = r.written;
             let mut count = 0;
             while let Some(note) = seq.next_element::<Note>()? {
                 let mut line = serde_json::to_vec(&note).map_err(A::Error::custom)?;
                 line.push(b'\n');
-                r.out.write_all(&line).map_err(|e| A::Error::custom(SpoolFailed(e)))?;
+                r.out
+                    .write_all(&line)
+                    .map_err(|e| A::Error::custom(SpoolFailed(e)))?;
                 r.written += line.len() as u64;
                 count += 1;
             }
-            Ok(NotesSpan { start, len: r.written - start, count })
+            Ok(NotesSpan {
+                start,
+                len: r.written - start,
+                count,
+            })
         })
     }
 }
@@ -90,25 +98,37 @@ pub struct Spool {
 
 impl Spool {
     /// Runs `parse` while the notes it meets go to a new spool file in `dir`.
-    pub fn record<T>(dir: &Path, parse: impl FnOnce() -> Result<T, DecodeError>) -> Result<(T, Spool), DecodeError> {
+    pub fn record<T>(
+        dir: &Path,
+        parse: impl FnOnce() -> Result<T, DecodeError>,
+    ) -> Result<(T, Spool), DecodeError> {
         let spool_error = |e: io::Error| DecodeError::Spool(e.to_string());
         let file = tempfile::tempfile_in(dir).map_err(spool_error)?;
         let out = BufWriter::new(file.try_clone().map_err(spool_error)?);
         RECORDING.with(|cell| *cell.borrow_mut() = Some(Recorder { out, written: 0 }));
         let parsed = parse();
-        let recorder = RECORDING.with(|cell| cell.borrow_mut().take()).expect("the recorder set above");
+        let recorder = RECORDING
+            .with(|cell| cell.borrow_mut().take())
+            .expect("the recorder set above");
         let value = parsed.map_err(|e| match e {
             DecodeError::Json(msg) if msg.contains(SPOOL_FAILED) => DecodeError::Spool(msg),
             other => other,
         })?;
-        recorder.out.into_inner().map_err(|e| spool_error(e.into_error()))?;
+        recorder
+            .out
+            .into_inner()
+            .map_err(|e| spool_error(e.into_error()))?;
         Ok((value, Spool { file }))
     }
 
     /// A node's notes, in upload order. Reads are positional, so several readers never
     /// disturb each other; each batch is a few hundred KiB from the page cache.
     pub fn notes(&self, span: NotesSpan) -> impl Iterator<Item = serde_json::Result<Note>> + '_ {
-        let lines = BufReader::new(At { file: &self.file, pos: span.start, end: span.start + span.len });
+        let lines = BufReader::new(At {
+            file: &self.file,
+            pos: span.start,
+            end: span.start + span.len,
+        });
         serde_json::Deserializer::from_reader(lines).into_iter::<Note>()
     }
 }
@@ -149,15 +169,35 @@ mod tests {
         })
         .unwrap();
         assert_eq!((deck.notes.count, deck.children[0].notes.count), (2, 1));
-        let guids = |span| spool.notes(span).map(|n| n.unwrap().guid).collect::<Vec<_>>();
+        let guids = |span| {
+            spool
+                .notes(span)
+                .map(|n| n.unwrap().guid)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(guids(deck.notes), ["r1", "r2"]);
         assert_eq!(guids(deck.children[0].notes), ["c1"]);
-        assert_eq!(spool.notes(deck.children[0].notes).next().unwrap().unwrap().tags, ["t"]);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the spool file has no name to leave behind");
+        assert_eq!(
+            spool
+                .notes(deck.children[0].notes)
+                .next()
+                .unwrap()
+                .unwrap()
+                .tags,
+            ["t"]
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "the spool file has no name to leave behind"
+        );
     }
 
     #[test]
     fn notes_outside_a_recording_are_an_error() {
-        assert!(serde_json::from_str::<SpooledDeck>(r#"{"crowdanki_uuid": "r", "name": "R", "notes": []}"#).is_err());
+        assert!(serde_json::from_str::<SpooledDeck>(
+            r#"{"crowdanki_uuid": "r", "name": "R", "notes": []}"#
+        )
+        .is_err());
     }
 }

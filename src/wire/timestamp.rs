@@ -14,7 +14,11 @@ pub fn parse_client(ts: &str) -> Option<i64> {
     let dt = PrimitiveDateTime::parse(&main, &fmt).ok()?.assume_utc();
     let mut micros = (dt.unix_timestamp_nanos() / 1_000) as i64;
     if !frac.is_empty() {
-        let digits: String = frac.chars().take_while(|c| c.is_ascii_digit()).take(6).collect();
+        let digits: String = frac
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .take(6)
+            .collect();
         let scale = 10i64.pow(6 - digits.len() as u32);
         micros += digits.parse::<i64>().ok()? * scale;
     }
@@ -22,7 +26,8 @@ pub fn parse_client(ts: &str) -> Option<i64> {
 }
 
 fn to_datetime(micros: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(micros as i128 * 1_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// `MM/DD/YYYY HH:MM`, the changelog header format.
@@ -39,7 +44,11 @@ pub fn rfc3339(micros: i64) -> String {
 
 /// Seconds with a fractional part, as `/GetDeckTimestamp` answers.
 pub fn unix_seconds(micros: i64) -> String {
-    format!("{}.{:06}", micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000))
+    format!(
+        "{}.{:06}",
+        micros.div_euclid(1_000_000),
+        micros.rem_euclid(1_000_000)
+    )
 }
 
 #[cfg(test)]

@@ -72,7 +72,10 @@ pub fn gzb64_decode(s: &str) -> Value {
     dec.read_to_end(&mut out)
         .unwrap_or_else(|e| panic!("response is not gzip ({e}): {}", preview(s)));
     serde_json::from_slice(&out).unwrap_or_else(|e| {
-        panic!("gzip payload is not JSON ({e}): {}", preview(&String::from_utf8_lossy(&out)))
+        panic!(
+            "gzip payload is not JSON ({e}): {}",
+            preview(&String::from_utf8_lossy(&out))
+        )
     })
 }
 
@@ -223,7 +226,13 @@ pub fn child_deck(name: &str, notes: Vec<Value>, children: Vec<Value>) -> Value 
 }
 
 /// A root deck node in the shape of §9.3 with the Basic (demo) notetype.
-pub fn root_deck(name: &str, uuid: &str, desc: &str, notes: Vec<Value>, children: Vec<Value>) -> Value {
+pub fn root_deck(
+    name: &str,
+    uuid: &str,
+    desc: &str,
+    notes: Vec<Value>,
+    children: Vec<Value>,
+) -> Value {
     let mut d = tiny_deck();
     d["name"] = json!(name);
     d["crowdanki_uuid"] = json!(uuid);
@@ -275,12 +284,17 @@ pub fn gen_deck(name: &str, n_notes: usize, n_subdecks: usize) -> GenDeck {
         let node = i % n_nodes;
         let front = format!("Question {i} of {name}");
         let back = format!("Answer {i}");
-        buckets[node].push(note(&guid, &[&front, &back], &["gen", &format!("part{node}")]));
+        buckets[node].push(note(
+            &guid,
+            &[&front, &back],
+            &["gen", &format!("part{node}")],
+        ));
         notes.push((guid, paths[node].clone()));
     }
     let mut buckets = buckets.into_iter();
     let root_notes = buckets.next().unwrap();
-    let mut child_notes: Vec<Vec<Value>> = (0..n_subdecks).map(|_| buckets.next().unwrap()).collect();
+    let mut child_notes: Vec<Vec<Value>> =
+        (0..n_subdecks).map(|_| buckets.next().unwrap()).collect();
     let mut children = Vec::new();
     if n_subdecks > 0 {
         let grand_notes = buckets.next().unwrap();
@@ -291,8 +305,20 @@ pub fn gen_deck(name: &str, n_notes: usize, n_subdecks: usize) -> GenDeck {
             children.push(child_deck(&format!("Part {i:02}"), ns, vec![]));
         }
     }
-    let deck = root_deck(name, &uuid, &format!("Generated deck {name}"), root_notes, children);
-    GenDeck { deck, name: name.to_string(), uuid, notes, paths }
+    let deck = root_deck(
+        name,
+        &uuid,
+        &format!("Generated deck {name}"),
+        root_notes,
+        children,
+    );
+    GenDeck {
+        deck,
+        name: name.to_string(),
+        uuid,
+        notes,
+        paths,
+    }
 }
 
 /// `{"deck": "<crowdanki json string>"}` as sent to /createDeck.
@@ -354,8 +380,10 @@ pub fn find_note(deck: &Value, guid: &str) -> Option<Value> {
 }
 
 pub fn note_guids(deck: &Value) -> Vec<String> {
-    let mut g: Vec<String> =
-        all_notes(deck).iter().map(|n| n["guid"].as_str().unwrap_or("").to_string()).collect();
+    let mut g: Vec<String> = all_notes(deck)
+        .iter()
+        .map(|n| n["guid"].as_str().unwrap_or("").to_string())
+        .collect();
     g.sort();
     g
 }
@@ -402,7 +430,11 @@ fn includes_rec(a: &Value, e: &Value, path: &str, errs: &mut Vec<String>) {
         }
         (Value::Array(aa), Value::Array(ea)) => {
             if aa.len() != ea.len() {
-                errs.push(format!("{path}: array length {} != expected {} (got {a})", aa.len(), ea.len()));
+                errs.push(format!(
+                    "{path}: array length {} != expected {} (got {a})",
+                    aa.len(),
+                    ea.len()
+                ));
                 return;
             }
             for (i, (av, ev)) in aa.iter().zip(ea).enumerate() {
@@ -489,7 +521,11 @@ impl Resp {
     #[track_caller]
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| {
-            panic!("expected a JSON body (status {}): {e}: {}", self.status, preview(&self.text))
+            panic!(
+                "expected a JSON body (status {}): {e}: {}",
+                self.status,
+                preview(&self.text)
+            )
         })
     }
     /// Decodes a GZB64 body (the /pullChanges answer).
@@ -499,7 +535,12 @@ impl Resp {
     }
     #[track_caller]
     pub fn expect(&self, status: u16, what: &str) -> &Self {
-        assert_eq!(self.status, status, "{what}: unexpected status, body: {}", preview(&self.text));
+        assert_eq!(
+            self.status,
+            status,
+            "{what}: unexpected status, body: {}",
+            preview(&self.text)
+        );
         self
     }
     #[track_caller]
@@ -513,7 +554,9 @@ impl Resp {
         self
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| v.to_str().unwrap_or("").to_string())
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("").to_string())
     }
 }
 
@@ -574,7 +617,12 @@ pub fn deckd_bin() -> &'static str {
 
 /// Runs the deckd binary (blocking). `DECKD_*` variables of the test process are
 /// removed; `envs` are added. `stdin` (if any) is written and then closed.
-pub fn run_cli_blocking(args: &[String], stdin: Option<&str>, envs: &[(String, String)], cwd: &Path) -> CliOut {
+pub fn run_cli_blocking(
+    args: &[String],
+    stdin: Option<&str>,
+    envs: &[(String, String)],
+    cwd: &Path,
+) -> CliOut {
     let mut cmd = Command::new(deckd_bin());
     cmd.args(args).current_dir(cwd);
     for (k, _) in std::env::vars() {
@@ -590,7 +638,11 @@ pub fn run_cli_blocking(args: &[String], stdin: Option<&str>, envs: &[(String, S
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn deckd binary");
     if let Some(input) = stdin {
@@ -633,10 +685,19 @@ fn wait_with_timeout(mut child: std::process::Child, limit: Duration) -> std::pr
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    std::process::Output { status, stdout: t1.join().unwrap(), stderr: t2.join().unwrap() }
+    std::process::Output {
+        status,
+        stdout: t1.join().unwrap(),
+        stderr: t2.join().unwrap(),
+    }
 }
 
-pub async fn run_cli(args: Vec<String>, stdin: Option<String>, envs: Vec<(String, String)>, cwd: PathBuf) -> CliOut {
+pub async fn run_cli(
+    args: Vec<String>,
+    stdin: Option<String>,
+    envs: Vec<(String, String)>,
+    cwd: PathBuf,
+) -> CliOut {
     tokio::task::spawn_blocking(move || run_cli_blocking(&args, stdin.as_deref(), &envs, &cwd))
         .await
         .unwrap()
@@ -737,12 +798,21 @@ impl TestServer {
                     Err(std::sync::mpsc::TryRecvError::Empty) => {}
                 }
             }
-            if let Ok(r) = self.http.get(self.url("/readyz")).timeout(Duration::from_secs(5)).send().await {
+            if let Ok(r) = self
+                .http
+                .get(self.url("/readyz"))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+            {
                 if r.status().as_u16() == 200 {
                     return;
                 }
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "server never answered /readyz with 200");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "server never answered /readyz with 200"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -752,7 +822,9 @@ impl TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.done.take().and_then(|d| d.recv_timeout(Duration::from_secs(15)).ok())
+        self.done
+            .take()
+            .and_then(|d| d.recv_timeout(Duration::from_secs(15)).ok())
     }
 
     pub fn base_url(&self) -> &str {
@@ -773,7 +845,13 @@ impl TestServer {
 
     // ------------------------------------------------------------------ raw HTTP
 
-    pub async fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Body) -> Resp {
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Body,
+    ) -> Resp {
         self.try_request(method, path, token, body)
             .await
             .unwrap_or_else(|e| panic!("request {path} failed: {e}"))
@@ -781,7 +859,13 @@ impl TestServer {
 
     /// Like [`request`](Self::request) but transport errors (e.g. the server closed
     /// the connection before answering) are returned instead of panicking.
-    pub async fn try_request(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Body) -> Result<Resp, String> {
+    pub async fn try_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Body,
+    ) -> Result<Resp, String> {
         let mut rb = self.http.request(method, self.url(path));
         if let Some(t) = token {
             rb = rb.header("Authorization", format!("Bearer {t}"));
@@ -798,11 +882,21 @@ impl TestServer {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let text = r.text().await.map_err(|e| format!("reading body: {e:?}"))?;
-        Ok(Resp { status, text, headers })
+        Ok(Resp {
+            status,
+            text,
+            headers,
+        })
     }
 
     /// Sends a request with an arbitrary Authorization header value (or none).
-    pub async fn request_auth_header(&self, method: reqwest::Method, path: &str, auth: Option<&str>, body: Body) -> Resp {
+    pub async fn request_auth_header(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Body,
+    ) -> Resp {
         let mut rb = self.http.request(method, self.url(path));
         if let Some(a) = auth {
             rb = rb.header("Authorization", a);
@@ -815,24 +909,40 @@ impl TestServer {
             Body::Text(s) => rb.header("Content-Type", "text/plain").body(s),
             Body::Raw(ct, b) => rb.header("Content-Type", ct).body(b),
         };
-        let r = rb.send().await.unwrap_or_else(|e| panic!("request {path} failed: {e}"));
+        let r = rb
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {path} failed: {e}"));
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap();
-        Resp { status, text, headers }
+        Resp {
+            status,
+            text,
+            headers,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
-        self.request(reqwest::Method::GET, path, token, Body::None).await
+        self.request(reqwest::Method::GET, path, token, Body::None)
+            .await
     }
     pub async fn post_empty(&self, path: &str, token: Option<&str>) -> Resp {
-        self.request(reqwest::Method::POST, path, token, Body::None).await
+        self.request(reqwest::Method::POST, path, token, Body::None)
+            .await
     }
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
-        self.request(reqwest::Method::POST, path, token, Body::Json(body.clone())).await
+        self.request(reqwest::Method::POST, path, token, Body::Json(body.clone()))
+            .await
     }
-    pub async fn post_text(&self, path: &str, token: Option<&str>, body: impl Into<String>) -> Resp {
-        self.request(reqwest::Method::POST, path, token, Body::Text(body.into())).await
+    pub async fn post_text(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: impl Into<String>,
+    ) -> Resp {
+        self.request(reqwest::Method::POST, path, token, Body::Text(body.into()))
+            .await
     }
     /// POST with a GZB64 body built from `v` the way the plugin does.
     pub async fn post_gzb64(&self, path: &str, token: Option<&str>, v: &Value) -> Resp {
@@ -848,14 +958,22 @@ impl TestServer {
     }
 
     pub async fn login_raw(&self, name: &str, password: &str) -> Resp {
-        self.post_json("/login", None, &json!({"username": name, "password": password})).await
+        self.post_json(
+            "/login",
+            None,
+            &json!({"username": name, "password": password}),
+        )
+        .await
     }
 
     /// Logs in and returns the access token.
     pub async fn login(&self, name: &str, password: &str) -> String {
         let r = self.login_raw(name, password).await;
         r.expect(200, &format!("login as {name}"));
-        r.json()["token"].as_str().expect("token in login answer").to_string()
+        r.json()["token"]
+            .as_str()
+            .expect("token in login answer")
+            .to_string()
     }
 
     /// Creates `name` with [`password_for`] and returns an access token.
@@ -867,7 +985,8 @@ impl TestServer {
     // ------------------------------------------------------------------ decks
 
     pub async fn publish_raw(&self, token: &str, deck: &Value) -> Resp {
-        self.post_gzb64("/createDeck", Some(token), &create_deck_envelope(deck)).await
+        self.post_gzb64("/createDeck", Some(token), &create_deck_envelope(deck))
+            .await
     }
 
     /// Publishes `deck` and returns its hash (asserts `status == 1`).
@@ -903,7 +1022,11 @@ impl TestServer {
         let deck = root_deck(root_name, root_uuid, "", notes, vec![]);
         let rationale = if force { 10 } else { 2 };
         let text = if force { "" } else { commit_text };
-        self.submit(token, &submit_body(hash, root_name, root_name, &deck, rationale, text, force)).await
+        self.submit(
+            token,
+            &submit_body(hash, root_name, root_name, &deck, rationale, text, force),
+        )
+        .await
     }
 
     // ------------------------------------------------------------------ pulls
@@ -934,17 +1057,33 @@ impl TestServer {
     }
 
     pub async fn cli_stdin(&self, args: &[&str], stdin: Option<&str>) -> CliOut {
-        let mut full = vec!["--data-dir".to_string(), self.dir.path().display().to_string()];
+        let mut full = vec![
+            "--data-dir".to_string(),
+            self.dir.path().display().to_string(),
+        ];
         full.extend(args.iter().map(|s| s.to_string()));
-        run_cli(full, stdin.map(|s| s.to_string()), vec![], self.dir.path().to_path_buf()).await
+        run_cli(
+            full,
+            stdin.map(|s| s.to_string()),
+            vec![],
+            self.dir.path().to_path_buf(),
+        )
+        .await
     }
 
     /// Runs the CLI with exactly `args` (no implicit --data-dir) and extra env vars.
-    pub async fn cli_raw(&self, args: &[&str], stdin: Option<&str>, envs: &[(&str, &str)]) -> CliOut {
+    pub async fn cli_raw(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        envs: &[(&str, &str)],
+    ) -> CliOut {
         run_cli(
             args.iter().map(|s| s.to_string()).collect(),
             stdin.map(|s| s.to_string()),
-            envs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            envs.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             self.dir.path().to_path_buf(),
         )
         .await
@@ -952,7 +1091,8 @@ impl TestServer {
 
     /// `deckd user add NAME` with the password on stdin.
     pub async fn cli_user_add(&self, name: &str, password: &str) -> CliOut {
-        self.cli_stdin(&["user", "add", name], Some(&format!("{password}\n"))).await
+        self.cli_stdin(&["user", "add", name], Some(&format!("{password}\n")))
+            .await
     }
 
     /// `review list --json [--deck HASH]`, parsed.
@@ -967,11 +1107,15 @@ impl TestServer {
         let v: Value = serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| {
             panic!("`review list --json` printed no JSON ({e}): {}", out.stdout)
         });
-        v.as_array().unwrap_or_else(|| panic!("`review list --json` must print an array: {v}")).clone()
+        v.as_array()
+            .unwrap_or_else(|| panic!("`review list --json` must print an array: {v}"))
+            .clone()
     }
 
     pub async fn approve(&self, id: i64) {
-        self.cli(&["review", "approve", &id.to_string()]).await.assert_ok();
+        self.cli(&["review", "approve", &id.to_string()])
+            .await
+            .assert_ok();
     }
 
     pub async fn deny(&self, id: i64, reason: Option<&str>) {
@@ -987,7 +1131,11 @@ impl TestServer {
     /// The single pending commit of `deck` (asserts there is exactly one).
     pub async fn only_pending(&self, deck: &str) -> Value {
         let p = self.pending(Some(deck)).await;
-        assert_eq!(p.len(), 1, "expected exactly one pending commit for {deck}, got {p:?}");
+        assert_eq!(
+            p.len(),
+            1,
+            "expected exactly one pending commit for {deck}, got {p:?}"
+        );
         p[0].clone()
     }
 }

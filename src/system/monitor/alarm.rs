@@ -18,7 +18,11 @@ pub struct Alarm {
 
 impl Alarm {
     pub fn new(name: &'static str, threshold: f64) -> Self {
-        Self { name, threshold, raised: false }
+        Self {
+            name,
+            threshold,
+            raised: false,
+        }
     }
 
     /// Feeds one reading; an unknown value (`None`) changes nothing.
@@ -29,7 +33,11 @@ impl Alarm {
             return None;
         }
         self.raised = above;
-        Some(if above { Change::Raised(value) } else { Change::Cleared(value) })
+        Some(if above {
+            Change::Raised(value)
+        } else {
+            Change::Cleared(value)
+        })
     }
 
     /// True while the last known value was at or above the threshold.

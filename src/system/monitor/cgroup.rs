@@ -25,7 +25,8 @@ impl CgroupMemory {
 
     /// Use as a percentage of [`Self::limit`].
     pub fn percent_of_limit(&self) -> Option<f64> {
-        self.limit().map(|limit| self.current as f64 * 100.0 / limit as f64)
+        self.limit()
+            .map(|limit| self.current as f64 * 100.0 / limit as f64)
     }
 }
 
@@ -70,7 +71,10 @@ mod tests {
         std::fs::write(dir.path().join("memory.current"), "900\n").unwrap();
         std::fs::write(dir.path().join("memory.max"), "max\n").unwrap();
         let m = read(dir.path()).unwrap();
-        assert_eq!((m.current, m.limit(), m.pressure_some_avg10), (900, None, None));
+        assert_eq!(
+            (m.current, m.limit(), m.pressure_some_avg10),
+            (900, None, None)
+        );
         std::fs::write(dir.path().join("memory.max"), "1000\n").unwrap();
         assert_eq!(read(dir.path()).unwrap().percent_of_limit(), Some(90.0));
         std::fs::write(dir.path().join("memory.high"), "1800\n").unwrap();
@@ -80,6 +84,9 @@ mod tests {
         )
         .unwrap();
         let m = read(dir.path()).unwrap();
-        assert_eq!((m.limit(), m.percent_of_limit(), m.pressure_some_avg10), (Some(1800), Some(50.0), Some(12.5)));
+        assert_eq!(
+            (m.limit(), m.percent_of_limit(), m.pressure_some_avg10),
+            (Some(1800), Some(50.0), Some(12.5))
+        );
     }
 }

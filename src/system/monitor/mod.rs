@@ -50,10 +50,20 @@ impl Alarms {
             let (name, threshold) = (alarm.name, alarm.threshold);
             match alarm.update(value) {
                 Some(Change::Raised(v)) => {
-                    tracing::warn!(resource = name, value = v, threshold, "{name} high: {v:.1}{unit} (threshold {threshold}{unit})")
+                    tracing::warn!(
+                        resource = name,
+                        value = v,
+                        threshold,
+                        "{name} high: {v:.1}{unit} (threshold {threshold}{unit})"
+                    )
                 }
                 Some(Change::Cleared(v)) => {
-                    tracing::info!(resource = name, value = v, threshold, "{name} back to normal: {v:.1}{unit}")
+                    tracing::info!(
+                        resource = name,
+                        value = v,
+                        threshold,
+                        "{name} back to normal: {v:.1}{unit}"
+                    )
                 }
                 None => {}
             }
@@ -65,8 +75,10 @@ impl Alarms {
 /// Host RAM alone never sheds load: other programs' use is not deckd's to fix.
 pub fn memory_short(sample: &Sample, config: &Config) -> bool {
     let Some(c) = sample.cgroup else { return false };
-    c.percent_of_limit().is_some_and(|p| p >= config.memory_warn_percent)
-        || c.pressure_some_avg10.is_some_and(|p| p >= config.memory_pressure_warn_percent)
+    c.percent_of_limit()
+        .is_some_and(|p| p >= config.memory_warn_percent)
+        || c.pressure_some_avg10
+            .is_some_and(|p| p >= config.memory_pressure_warn_percent)
 }
 
 /// Samples every `monitor_interval_secs` until shutdown begins.
@@ -75,9 +87,15 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     let cgroup_dir = config.monitor_cgroup_dir.clone().or_else(cgroup::own_dir);
     match &cgroup_dir {
         Some(dir) => tracing::debug!(dir = %dir.display(), "watching cgroup memory"),
-        None => tracing::info!("no cgroup v2 memory files found: no load shedding, RAM use is only warned about"),
+        None => tracing::info!(
+            "no cgroup v2 memory files found: no load shedding, RAM use is only warned about"
+        ),
     }
-    let mut sampler = Sampler::new(Sources { cgroup_dir, data_dir: config.data_dir.clone(), thermal_dir: THERMAL_DIR.into() });
+    let mut sampler = Sampler::new(Sources {
+        cgroup_dir,
+        data_dir: config.data_dir.clone(),
+        thermal_dir: THERMAL_DIR.into(),
+    });
     let mut alarms = Alarms::new(&config);
     let mut ticks = tokio::time::interval(Duration::from_secs(config.monitor_interval_secs));
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -93,8 +111,15 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         prometheus::publish(&sample, short);
         prometheus::maintenance(&state.maintenance.snapshot());
         prometheus::upkeep();
-        let overview = store::overview::read(&state.db).await.inspect_err(|e| tracing::warn!(error = %e, "counting decks failed")).ok();
-        notify::status(&format!("{} | {}", status::line(state.vitals.requests(), overview, &sample, short), state.maintenance.status_line()));
+        let overview = store::overview::read(&state.db)
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "counting decks failed"))
+            .ok();
+        notify::status(&format!(
+            "{} | {}",
+            status::line(state.vitals.requests(), overview, &sample, short),
+            state.maintenance.status_line()
+        ));
     }
 }
 
@@ -104,7 +129,10 @@ fn protect(state: &AppState, short: bool) {
     if short {
         let freed = state.puller.clear_cache();
         if !was_short {
-            tracing::warn!(freed_bytes = freed, "memory is short: refusing large uploads and emptying the pull cache");
+            tracing::warn!(
+                freed_bytes = freed,
+                "memory is short: refusing large uploads and emptying the pull cache"
+            );
         }
     } else if was_short {
         tracing::info!("memory pressure is over: large uploads are accepted again");

@@ -35,7 +35,9 @@ pub struct Sample {
 impl Sample {
     /// The memory figure thresholds apply to: the cgroup limit if there is one, else RAM.
     pub fn memory_percent(&self) -> Option<f64> {
-        self.cgroup.and_then(|c| c.percent_of_limit()).or(self.host_memory_percent)
+        self.cgroup
+            .and_then(|c| c.percent_of_limit())
+            .or(self.host_memory_percent)
     }
 }
 
@@ -55,14 +57,21 @@ pub struct Sampler {
 
 impl Sampler {
     pub fn new(sources: Sources) -> Self {
-        Self { sources, previous: None }
+        Self {
+            sources,
+            previous: None,
+        }
     }
 
     /// Reads everything once; slow only by a few small file reads.
     pub fn sample(&mut self) -> Sample {
         let now = Instant::now();
-        let own = procfs::process::Process::myself().and_then(|p| p.stat()).ok();
-        let host = procfs::KernelStats::current().ok().map(|k| host_ticks(&k.total));
+        let own = procfs::process::Process::myself()
+            .and_then(|p| p.stat())
+            .ok();
+        let host = procfs::KernelStats::current()
+            .ok()
+            .map(|k| host_ticks(&k.total));
         let mut sample = Sample {
             rss_bytes: own.as_ref().map(|s| s.rss_bytes().get()),
             host_memory_percent: host_memory_percent(),
@@ -72,19 +81,28 @@ impl Sampler {
         };
         (sample.disk_used_percent, sample.disk_free_bytes) = disk(&self.sources.data_dir).unzip();
         let own_ticks = own.map(|s| s.utime + s.stime);
-        if let (Some(prev), Some(own_ticks), Some((busy, total))) = (&self.previous, own_ticks, host) {
+        if let (Some(prev), Some(own_ticks), Some((busy, total))) =
+            (&self.previous, own_ticks, host)
+        {
             let seconds = now.duration_since(prev.at).as_secs_f64();
             if seconds > 0.0 {
-                let used = own_ticks.saturating_sub(prev.own_ticks) as f64 / procfs::ticks_per_second() as f64;
+                let used = own_ticks.saturating_sub(prev.own_ticks) as f64
+                    / procfs::ticks_per_second() as f64;
                 sample.cpu_percent = Some(used * 100.0 / seconds);
             }
             let total = total.saturating_sub(prev.host_total);
             if total > 0 {
-                sample.host_cpu_percent = Some(busy.saturating_sub(prev.host_busy) as f64 * 100.0 / total as f64);
+                sample.host_cpu_percent =
+                    Some(busy.saturating_sub(prev.host_busy) as f64 * 100.0 / total as f64);
             }
         }
         self.previous = match (own_ticks, host) {
-            (Some(own_ticks), Some((host_busy, host_total))) => Some(Previous { at: now, own_ticks, host_busy, host_total }),
+            (Some(own_ticks), Some((host_busy, host_total))) => Some(Previous {
+                at: now,
+                own_ticks,
+                host_busy,
+                host_total,
+            }),
             _ => None,
         };
         sample
@@ -94,14 +112,20 @@ impl Sampler {
 /// (busy, total) jiffies of all cores.
 fn host_ticks(t: &procfs::CpuTime) -> (u64, u64) {
     let idle = t.idle + t.iowait.unwrap_or(0);
-    let busy = t.user + t.nice + t.system + t.irq.unwrap_or(0) + t.softirq.unwrap_or(0) + t.steal.unwrap_or(0);
+    let busy = t.user
+        + t.nice
+        + t.system
+        + t.irq.unwrap_or(0)
+        + t.softirq.unwrap_or(0)
+        + t.steal.unwrap_or(0);
     (busy, busy + idle)
 }
 
 fn host_memory_percent() -> Option<f64> {
     let m = procfs::Meminfo::current().ok()?;
     let available = m.mem_available?;
-    (m.mem_total > 0).then(|| m.mem_total.saturating_sub(available) as f64 * 100.0 / m.mem_total as f64)
+    (m.mem_total > 0)
+        .then(|| m.mem_total.saturating_sub(available) as f64 * 100.0 / m.mem_total as f64)
 }
 
 /// (used percent as `df` computes it, bytes free for unprivileged users).
@@ -109,8 +133,15 @@ fn disk(dir: &Path) -> Option<(f64, u64)> {
     let s = nix::sys::statvfs::statvfs(dir).ok()?;
     let used = s.blocks().saturating_sub(s.blocks_free()) as f64;
     let usable = used + s.blocks_available() as f64;
-    let percent = if usable > 0.0 { used * 100.0 / usable } else { 0.0 };
-    Some((percent, s.blocks_available() as u64 * s.fragment_size() as u64))
+    let percent = if usable > 0.0 {
+        used * 100.0 / usable
+    } else {
+        0.0
+    };
+    Some((
+        percent,
+        s.blocks_available() as u64 * s.fragment_size() as u64,
+    ))
 }
 
 /// The hottest `thermal_zone*/temp` (millidegrees Celsius) under `dir`.
@@ -119,7 +150,13 @@ fn temperature(dir: &Path) -> Option<f64> {
         .ok()?
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("thermal_zone"))
-        .filter_map(|e| std::fs::read_to_string(e.path().join("temp")).ok()?.trim().parse::<i64>().ok())
+        .filter_map(|e| {
+            std::fs::read_to_string(e.path().join("temp"))
+                .ok()?
+                .trim()
+                .parse::<i64>()
+                .ok()
+        })
         .map(|milli| milli as f64 / 1000.0)
         .reduce(f64::max)
 }
@@ -137,15 +174,31 @@ mod tests {
             std::fs::write(thermal.path().join(zone).join("temp"), milli).unwrap();
         }
         std::fs::create_dir(thermal.path().join("cooling_device0")).unwrap();
-        let mut sampler =
-            Sampler::new(Sources { cgroup_dir: None, data_dir: data.path().to_path_buf(), thermal_dir: thermal.path().to_path_buf() });
+        let mut sampler = Sampler::new(Sources {
+            cgroup_dir: None,
+            data_dir: data.path().to_path_buf(),
+            thermal_dir: thermal.path().to_path_buf(),
+        });
         let first = sampler.sample();
         assert!(first.rss_bytes.is_some_and(|b| b > 0), "{first:?}");
         assert_eq!(first.cpu_percent, None, "a rate needs two samples");
-        assert_eq!(first.temperature_celsius, Some(71.5), "the hottest zone counts");
-        assert!(first.disk_used_percent.is_some_and(|p| (0.0..=100.0).contains(&p)), "{first:?}");
+        assert_eq!(
+            first.temperature_celsius,
+            Some(71.5),
+            "the hottest zone counts"
+        );
+        assert!(
+            first
+                .disk_used_percent
+                .is_some_and(|p| (0.0..=100.0).contains(&p)),
+            "{first:?}"
+        );
         assert!(first.disk_free_bytes.is_some());
-        assert_eq!(first.memory_percent(), first.host_memory_percent, "no cgroup: RAM decides");
+        assert_eq!(
+            first.memory_percent(),
+            first.host_memory_percent,
+            "no cgroup: RAM decides"
+        );
         let second = sampler.sample();
         assert!(second.cpu_percent.is_some_and(|p| p >= 0.0), "{second:?}");
     }
