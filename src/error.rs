@@ -5,6 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::store::full::{anyhow_is_storage_full, is_storage_full, StorageFull};
 use crate::wire::gzb64::DecodeError;
 
 /// Errors a request (or an admin command) can end in.
@@ -33,15 +34,25 @@ pub enum AppError {
     JsonError(StatusCode, String),
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// The data directory's disk is full: 507 with Retry-After, never a server fault.
+    #[error(transparent)]
+    StorageFull(#[from] StorageFull),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        if is_storage_full(&e) {
+            tracing::warn!(error = %e, "the disk is full");
+            return Self::StorageFull(StorageFull);
+        }
         Self::Internal(e.into())
     }
 }
+
+/// What a client is told to wait after a full disk.
+const STORAGE_FULL_RETRY_SECS: u64 = 60;
 
 /// Answer to a missing, unknown or expired bearer token.
 pub const BAD_TOKEN: &str = "Unauthorized: missing, invalid or expired token";
@@ -69,6 +80,8 @@ impl AppError {
             Self::Decode(DecodeError::BodyTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Decode(DecodeError::Spool(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Decode(_) => StatusCode::BAD_REQUEST,
+            Self::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
+            Self::Internal(e) if anyhow_is_storage_full(e) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -78,6 +91,10 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         if let Self::Internal(e) = &self {
+            if status == StatusCode::INSUFFICIENT_STORAGE {
+                tracing::warn!(error = format!("{e:#}"), "the disk is full");
+                return Self::StorageFull(StorageFull).into_response();
+            }
             tracing::error!(error = format!("{e:#}"), "request failed");
             return (status, "Internal Error occurred. Damn!").into_response();
         }
@@ -88,6 +105,7 @@ impl IntoResponse for AppError {
         let retry_after = match &self {
             Self::Unavailable(_) | Self::Decode(DecodeError::Spool(_)) => Some(30),
             Self::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            Self::StorageFull(_) => Some(STORAGE_FULL_RETRY_SECS),
             _ => None,
         };
         if let Some(secs) = retry_after {

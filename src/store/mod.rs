@@ -4,6 +4,7 @@
 pub mod changelogs;
 pub mod commits;
 pub mod decks;
+pub mod full;
 pub mod maintenance;
 pub mod media;
 pub mod notes;
@@ -25,7 +26,7 @@ use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Sqlite, SqliteConnection, Transaction};
+use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
@@ -77,6 +78,7 @@ impl Db {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(60))
+            .after_release(|conn, _| Box::pin(still_usable(conn)))
             .connect_with(writer_options)
             .await
             .with_context(|| format!("opening database {}", path.display()))?;
@@ -142,8 +144,72 @@ impl Db {
     }
 }
 
+/// Whether the writer can go back to the pool. When SQLite rolls a transaction back by
+/// itself (a COMMIT or statement that failed with SQLITE_FULL), sqlx's ROLLBACK fails and
+/// its transaction depth stays above zero, so every later `BEGIN` would be refused until
+/// a restart; such a connection is closed instead and the pool opens a fresh one.
+async fn still_usable(conn: &mut SqliteConnection) -> sqlx::Result<bool> {
+    // The rollback of a dropped transaction is queued on the connection's worker; a ping
+    // runs after it, so the depth read below is the one that rollback left.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("the writer connection was left inside a transaction (SQLite rolled it back itself); reopening it");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Current time as integer unix microseconds, the unit of every stored time.
 pub fn now_micros() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     (now.unix_timestamp_nanos() / 1_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_writer_recovers_after_sqlite_rolled_back_a_full_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&Config::for_data_dir(dir.path())).await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("CREATE TABLE filler (b BLOB)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // The database may not grow on this connection: the insert fails with SQLITE_FULL
+        // and SQLite rolls the whole transaction back by itself.
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("PRAGMA max_page_count = 1")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let e = sqlx::query("INSERT INTO filler VALUES (zeroblob(1000000))")
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
+        assert!(full::is_storage_full(&e), "{e:?}");
+        drop(tx);
+
+        for _ in 0..3 {
+            let mut tx = db
+                .begin_write()
+                .await
+                .expect("a write transaction after the full one");
+            sqlx::query("INSERT INTO filler VALUES (zeroblob(10000))")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filler")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        assert_eq!(rows, 3);
+        db.close().await;
+    }
 }
