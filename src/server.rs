@@ -35,6 +35,12 @@ pub async fn launch(
     let db =
         notify::extending_start_timeout("applying database migrations", Db::open(&config)).await?;
     let media = Media::open(&config)?;
+    if let Err(e) = crate::media::leftovers::sweep(&config) {
+        tracing::warn!(
+            error = format!("{e:#}"),
+            "could not remove the temporary files of an interrupted run"
+        );
+    }
     let metrics = match config.metrics_listen {
         Some(addr) => Some(prometheus::Endpoint::bind(addr).await?),
         None => None,

@@ -105,7 +105,9 @@ impl Media {
         })
     }
 
-    /// Checks a download token and counts the download against the user's daily quota.
+    /// Checks a download token and the user's daily quota, then counts the download.
+    /// Counting is best effort: a stored file is served even when the counter cannot be
+    /// written (a full disk), so reads go on.
     pub async fn authorize_download(
         &self,
         db: &Db,
@@ -119,15 +121,27 @@ impl Media {
         if !self.files.contains(hash) {
             return Err(AppError::NotFound("media file not found".into()));
         }
-        let mut tx = db.begin_write().await?;
-        self.check_daily(&mut tx, grant.user, Usage::Downloads, 1)
-            .await?;
-        store::media::add_usage(&mut tx, grant.user, today(), Usage::Downloads, 1).await?;
-        tx.commit().await?;
+        self.check_daily(
+            &mut *db.reader().acquire().await?,
+            grant.user,
+            Usage::Downloads,
+            1,
+        )
+        .await?;
+        if let Err(e) = count_download(db, grant.user).await {
+            tracing::warn!(error = %e, user = grant.user, "counting a download failed; serving it anyway");
+        }
         Ok(Download {
             path: self.files.path_of(hash),
             mime: grant.kind().map_or("application/octet-stream", Kind::mime),
             accel: self.accel_path(hash),
         })
     }
+}
+
+async fn count_download(db: &Db, user: i64) -> AppResult<()> {
+    let mut tx = db.begin_write().await?;
+    store::media::add_usage(&mut tx, user, today(), Usage::Downloads, 1).await?;
+    tx.commit().await?;
+    Ok(())
 }

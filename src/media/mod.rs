@@ -4,6 +4,7 @@
 pub mod download;
 pub mod files;
 pub mod gc;
+pub mod leftovers;
 pub mod missing;
 pub mod names;
 pub mod scan;
