@@ -114,7 +114,7 @@ pub fn gzb64_encode_plugin(envelope: &Value) -> String {
 fn preview(s: &str) -> String {
     let mut p: String = s.chars().take(300).collect();
     if s.chars().count() > 300 {
-        p.push_str("…");
+        p.push('…');
     }
     p
 }
@@ -1009,6 +1009,7 @@ impl TestServer {
     }
 
     /// Suggests `notes` for the root deck `root_name` of `hash` (deck_path = new_name = root_name).
+    #[allow(clippy::too_many_arguments)]
     pub async fn suggest(
         &self,
         token: &str,
