@@ -141,7 +141,8 @@ pub struct SanitizeRequest {
     svg_files: Vec<SvgFile>,
 }
 
-/// Sanitises each SVG; one that is not an SVG at all is left out (the add-on then skips it).
+/// Sanitises each SVG; one that is not an SVG at all is left out (the add-on then skips
+/// it), one beyond the sanitiser's limits (nesting, element count) refuses the batch.
 pub async fn sanitize_svg(
     User(_): User,
     Json(req): Json<SanitizeRequest>,
@@ -156,22 +157,25 @@ pub async fn sanitize_svg(
         )));
     }
     let out = tokio::task::spawn_blocking(move || {
-        req.svg_files
-            .into_iter()
-            .filter_map(|f| match svg::sanitize(f.content.as_bytes()) {
+        let mut out = Vec::new();
+        for f in req.svg_files {
+            match svg::sanitize(f.content.as_bytes()) {
                 Ok(content) => {
                     let hash = hex::encode(Md5::digest(content.as_bytes()));
-                    Some(json!({"filename": f.filename, "content": content, "hash": hash}))
+                    out.push(json!({"filename": f.filename, "content": content, "hash": hash}));
+                }
+                Err(why) if why.is_limit() => {
+                    return Err(AppError::Unprocessable(format!("{}: {why}", f.filename)))
                 }
                 Err(why) => {
-                    tracing::info!(file = %f.filename, why, "SVG refused by the sanitiser");
-                    None
+                    tracing::info!(file = %f.filename, %why, "SVG refused by the sanitiser")
                 }
-            })
-            .collect::<Vec<_>>()
+            }
+        }
+        Ok(out)
     })
     .await
-    .map_err(|e| AppError::Internal(e.into()))?;
+    .map_err(|e| AppError::Internal(e.into()))??;
     Ok(Json(json!({ "sanitized_files": out })))
 }
 

@@ -36,10 +36,10 @@ pub fn sanitize_shape<N>(deck: &mut DeckOf<N>) {
     }
 }
 
-/// A note's fields lose active HTML; unsafe tags are dropped.
+/// A note's fields and tags are made safe wherever a card template places them.
 pub fn sanitize_note(note: &mut Note) {
-    note.fields.iter_mut().for_each(sanitize::html_in_place);
-    note.tags.retain(|t| sanitize::tag_is_safe(t));
+    note.fields.iter_mut().for_each(sanitize::field_in_place);
+    sanitize::clean_tags(&mut note.tags);
 }
 
 fn sanitize_model(m: &mut NoteModel) {

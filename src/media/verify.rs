@@ -119,7 +119,7 @@ fn read_head(path: &Path, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// A stored SVG must be exactly what the sanitiser makes of it.
 pub fn svg_is_clean(bytes: &[u8]) -> Result<(), Refused> {
-    let clean = svg::sanitize(bytes).map_err(Refused::InvalidSvg)?;
+    let clean = svg::sanitize(bytes).map_err(|e| Refused::InvalidSvg(e.to_string()))?;
     if clean.as_bytes() == bytes {
         Ok(())
     } else {

@@ -1,28 +1,23 @@
 //! HTML cleaning for everything a subscriber's Anki will render: no script, no event
-//! handler, no `javascript:` URL, while ordinary card HTML survives.
+//! handler, no `javascript:` URL, no URL in an inline style, while ordinary card HTML
+//! survives.
+//!
+//! Fields get the strict rule ([`field_in_place`]) because Anki pastes them into card
+//! templates as raw text: between tags, inside quoted attributes, next to each other.
+//! Tags get the rule of [`clean_tags`]. Deck names, descriptions and notetype templates
+//! are never pasted into a template; they keep their bytes unless they look active, and
+//! then go through the same allow-list cleaner ([`html`]).
 
-use std::sync::LazyLock;
+mod cleaner;
+mod fields;
+mod style;
+mod tags;
 
-use ammonia::Builder;
+pub use fields::field_in_place;
+pub use tags::clean_tags;
 
-static CLEANER: LazyLock<Builder<'static>> = LazyLock::new(|| {
-    let mut b = Builder::default();
-    b.add_tags([
-        "font", "span", "div", "u", "s", "audio", "video", "source", "hr", "br", "ruby", "rt", "rp",
-    ])
-    .add_generic_attributes(["style", "class", "id", "dir", "lang", "title", "align"])
-    .add_tag_attributes("font", ["color", "face", "size"])
-    .add_tag_attributes("img", ["width", "height", "alt", "title"])
-    .add_tag_attributes("audio", ["src", "controls"])
-    .add_tag_attributes("video", ["src", "controls"])
-    .add_tag_attributes("source", ["src", "type"])
-    .link_rel(None)
-    .strip_comments(true);
-    b
-});
-
-/// Markup that can carry script once whitespace and case are folded away; anything
-/// containing one of these goes through the allow-list cleaner.
+/// Markup that can carry script once whitespace and case are folded away; a name,
+/// description or template containing one of these goes through the allow-list cleaner.
 const SUSPECT: &[&str] = &[
     "<script",
     "<iframe",
@@ -53,7 +48,8 @@ const SUSPECT: &[&str] = &[
     "xlink:",
     "expression(",
     "@import",
-    "behavior:",
+    "behavior",
+    "url(",
     "`",
 ];
 
@@ -96,19 +92,19 @@ fn has_event_handler(lower: &str) -> bool {
     false
 }
 
-/// Cleans HTML. Ordinary card HTML passes through byte for byte; anything that could
-/// carry script is rebuilt by ammonia's allow-list.
+/// Cleans a name, description, template or message. Ordinary markup passes through
+/// byte for byte; anything that could carry script is rebuilt by the allow-list.
 pub fn html(input: &str) -> String {
     if !is_suspect(input) {
         return input.to_string();
     }
-    CLEANER.clean(input).to_string()
+    cleaner::clean(input)
 }
 
-/// Cleans in place (only allocates when something had to be removed).
+/// [`html`] in place (only allocates when something had to be removed).
 pub fn html_in_place(s: &mut String) {
     if is_suspect(s) {
-        *s = CLEANER.clean(s).to_string();
+        *s = cleaner::clean(s);
     }
 }
 
@@ -118,11 +114,6 @@ pub fn css(input: &mut String) {
     if lower.contains("</style") || lower.contains("<script") {
         *input = input.replace('<', "\\3c ");
     }
-}
-
-/// Tags are plain words; anything with markup or whitespace is refused.
-pub fn tag_is_safe(tag: &str) -> bool {
-    !tag.is_empty() && tag.len() <= 256 && !tag.contains(['<', '>', '"', ' ', '\t', '\n', '\r'])
 }
 
 #[cfg(test)]
@@ -163,6 +154,7 @@ mod tests {
             "<img src=x /onload=alert(1)>",
             "<IMG SRC=x ONERROR=alert(1)>",
             "<svg><script>alert(1)</script></svg>",
+            "<div style=\"background:url(javascript:alert(1))\">x</div>",
         ] {
             let clean = html(bad).to_ascii_lowercase();
             assert!(
