@@ -44,6 +44,15 @@ pub struct Config {
     pub slow_request_ms: u64,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Seconds a client may take to send a request's headers; the same timer closes a
+    /// keep-alive connection that sits idle this long between requests.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may go without a byte arriving before it is answered 408;
+    /// an upload that keeps sending, however slowly, is never cut off.
+    pub body_read_timeout_secs: u64,
+    /// Client connections served at once; more wait in the kernel's accept queue, so idle
+    /// sockets cannot use up the file descriptors the database and media files need.
+    pub max_connections: usize,
     /// Default tracing filter, e.g. `info` or `deckd=debug,sqlx=warn`.
     pub log_level: String,
     /// When set (e.g. `/_deckd_media/`), downloads are handed to nginx with `X-Accel-Redirect`.
@@ -127,6 +136,9 @@ impl Default for Config {
             cors_origins: Vec::new(),
             slow_request_ms: 500,
             shutdown_grace_secs: 10,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            max_connections: 512,
             log_level: "info".into(),
             media_accel_prefix: String::new(),
             media_max_file_bytes: 10 * 1024 * 1024,
@@ -221,6 +233,18 @@ impl Config {
         anyhow::ensure!(
             self.login_rate_per_minute >= 1,
             "login_rate_per_minute must be at least 1"
+        );
+        anyhow::ensure!(
+            self.header_read_timeout_secs >= 1,
+            "header_read_timeout_secs must be at least 1"
+        );
+        anyhow::ensure!(
+            self.body_read_timeout_secs >= 1,
+            "body_read_timeout_secs must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_connections >= 1,
+            "max_connections must be at least 1"
         );
         if !self.public_url.is_empty() {
             anyhow::ensure!(

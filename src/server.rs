@@ -1,6 +1,6 @@
 //! Running the HTTP server: open the store, bind the routes, tell systemd when it is
-//! really ready, keep the watchdog and the monitor going, serve until shutdown, then
-//! drain in-flight requests for a bounded time.
+//! really ready, keep the watchdog and the monitor going, serve until shutdown (with
+//! timeouts for slow clients), then drain in-flight requests for a bounded time.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +19,8 @@ use crate::pull::Puller;
 use crate::store::Db;
 use crate::system::vitals::Vitals;
 use crate::system::{monitor, notify, probe, prometheus, readiness, watchdog};
+
+mod connections;
 
 /// Serves on `listener` until `shutdown` resolves; tests pass a port-0 listener.
 pub async fn launch(
@@ -66,7 +68,7 @@ pub async fn launch(
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "deckd is serving");
 
-    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         notify::stopping();
@@ -74,22 +76,16 @@ pub async fn launch(
     });
     spawn_companions(&state, addr, metrics, &stop_rx);
     let jobs = maintenance::spawn(scheduler, stop_rx.clone());
-    let mut drain_rx = stop_rx.clone();
-    let serve = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = stop_rx.wait_for(|stop| *stop).await;
-        tracing::info!("shutting down: draining requests");
-    });
-    let deadline = async move {
-        let _ = drain_rx.wait_for(|stop| *stop).await;
-        tokio::time::sleep(grace).await;
+    let limits = connections::Limits {
+        header_read_timeout: Duration::from_secs(state.config.header_read_timeout_secs),
+        max_connections: state.config.max_connections,
     };
-    tokio::select! {
-        served = serve => served.context("serving HTTP")?,
-        () = deadline => tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; stopping anyway"),
+    let open = connections::serve(listener, app, limits, stop_rx).await;
+    if tokio::time::timeout(grace, open.shutdown()).await.is_err() {
+        tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "requests still running after the grace period; stopping anyway"
+        );
     }
     if tokio::time::timeout(grace, jobs).await.is_err() {
         tracing::warn!("a maintenance job was still running at shutdown");

@@ -262,6 +262,94 @@ async fn truncated_and_corrupt_images_are_refused() {
     f.refused("x.webp", vec![0u8; 500], 422).await;
 }
 
+/// A 138-byte little-endian TIFF whose header claims one LZW-compressed 8×8 grey strip
+/// that holds garbage instead of LZW codes.
+fn lzw_tiff_garbage() -> Vec<u8> {
+    let entries: [(u16, u16, u32); 9] = [
+        (256, 3, 8),   // ImageWidth
+        (257, 3, 8),   // ImageLength
+        (258, 3, 8),   // BitsPerSample
+        (259, 3, 5),   // Compression = LZW
+        (262, 3, 1),   // PhotometricInterpretation = BlackIsZero
+        (273, 4, 122), // StripOffsets
+        (277, 3, 1),   // SamplesPerPixel
+        (278, 3, 8),   // RowsPerStrip
+        (279, 4, 16),  // StripByteCounts
+    ];
+    let mut t = b"II*\0".to_vec();
+    t.extend(8u32.to_le_bytes());
+    t.extend((entries.len() as u16).to_le_bytes());
+    for (tag, kind, value) in entries {
+        t.extend(tag.to_le_bytes());
+        t.extend(kind.to_le_bytes());
+        t.extend(1u32.to_le_bytes());
+        t.extend(value.to_le_bytes());
+    }
+    t.extend(0u32.to_le_bytes());
+    t.extend([
+        0xFFu8, 0xFE, 0x00, 0x13, 0x37, 0xFF, 0xFF, 0xFF, 0x80, 0x01, 0xFF, 0x7F, 0x55, 0xAA, 0xFF,
+        0xFF,
+    ]);
+    assert_eq!(t.len(), 138);
+    t
+}
+
+/// `bytes` with `len` bytes from `at` (a fraction of the length) overwritten by a pattern
+/// that no decoder reads as valid structure.
+fn scrambled(bytes: &[u8], at: f64, len: usize) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let start = ((bytes.len() as f64) * at) as usize;
+    for (i, b) in out.iter_mut().skip(start).take(len).enumerate() {
+        *b = [0xFF, 0x00, 0xFE, 0x13][i % 4];
+    }
+    out
+}
+
+/// Real images of every accepted type, truncated and corrupted, are refused with 422 and a
+/// clear text; none makes the decoder's error surface as a 500.
+#[tokio::test]
+async fn corrupt_images_of_every_type_are_refused_with_422() {
+    let f = fixture().await;
+    let text = f.refused("x.tiff", lzw_tiff_garbage(), 422).await;
+    assert!(text.contains("corrupt or truncated"), "LZW TIFF: {text}");
+    for (format, name) in [
+        (ImageFormat::Png, "x.png"),
+        (ImageFormat::Jpeg, "x.jpg"),
+        (ImageFormat::Gif, "x.gif"),
+        (ImageFormat::WebP, "x.webp"),
+        (ImageFormat::Bmp, "x.bmp"),
+        (ImageFormat::Tiff, "x.tif"),
+    ] {
+        let real = image_bytes(format, 48, 40, 7);
+        for cut in [real.len() / 3, real.len() / 2, real.len() - 7] {
+            let text = f.refused(name, real[..cut].to_vec(), 422).await;
+            assert!(
+                text.contains("corrupt or truncated"),
+                "{name} cut to {cut} of {} bytes: {text}",
+                real.len()
+            );
+        }
+        let header_only = &real[..real.len().min(40)];
+        f.refused(name, header_only.to_vec(), 422).await;
+        if format != ImageFormat::Bmp && format != ImageFormat::Tiff {
+            // Uncompressed pixels (BMP, plain TIFF) stay an image whatever their values.
+            let text = f.refused(name, scrambled(&real, 0.5, 24), 422).await;
+            assert!(
+                text.contains("corrupt or truncated"),
+                "{name} scrambled: {text}"
+            );
+        }
+    }
+    for svg in [
+        &b"<svg xmlns=\"http://www.w3.org/2000/svg\"><rect width="[..],
+        b"\x89PNG\r\n\x1a\n garbage",
+        b"\xff\xfe<\x00s\x00v\x00g\x00",
+    ] {
+        let text = f.refused("x.svg", svg.to_vec(), 422).await;
+        assert!(text.contains("SVG"), "{svg:?}: {text}");
+    }
+}
+
 /// A real 8×8 PNG whose header claims 12000×12000 pixels: decoding would need 430 MB.
 fn png_bomb() -> Vec<u8> {
     let mut png = image_bytes(ImageFormat::Png, 8, 8, 3);

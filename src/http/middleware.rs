@@ -1,5 +1,6 @@
 //! Cross-cutting layers: request ids and tracing, `X-Process-Time`, request counts
-//! and slow-request warnings, CORS, and the per-IP login rate limit.
+//! and slow-request warnings, CORS, and the per-IP login rate limit keyed on the client
+//! address that trusted proxies vouch for.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, Response};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Response};
 use axum::middleware::Next;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::KeyExtractor;
@@ -108,7 +109,8 @@ pub fn cors(config: &Config) -> CorsLayer {
         .allow_methods(tower_http::cors::Any)
 }
 
-/// The client address: the peer, or what a trusted proxy says the peer was.
+/// The client address: the peer, or what trusted proxies vouch the client was
+/// (docs/forwarded-addresses.md).
 #[derive(Clone)]
 pub struct ClientIp {
     trusted: Arc<Vec<IpAddr>>,
@@ -118,28 +120,45 @@ impl ClientIp {
     /// Resolves the client address of a request.
     pub fn of<T>(&self, req: &axum::http::Request<T>) -> Option<IpAddr> {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
-        if !self.trusted.contains(&peer) {
-            return Some(peer);
-        }
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.rsplit(',').map(str::trim).find_map(|ip| {
-                    ip.parse::<IpAddr>()
-                        .ok()
-                        .filter(|ip| !self.trusted.contains(ip))
-                })
-            });
-        let real = || {
-            req.headers()
-                .get("x-real-ip")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok())
-        };
-        Some(forwarded.or_else(real).unwrap_or(peer))
+        Some(client_address(peer, req.headers(), &self.trusted))
     }
+}
+
+/// Walks `X-Forwarded-For` from the right, one hop per trusted proxy: the peer, when
+/// trusted, vouches for the rightmost entry; that entry, when it is a trusted proxy too,
+/// vouches for the next one to its left, and so on. The first untrusted address is the
+/// client. An entry that is not an address ends the walk at the last proxy that was
+/// believed, and every header line counts, in order, so a client's own header line
+/// ahead of the proxy's cannot stand in for it. `X-Real-IP` is never believed: it names
+/// one hop and cannot be checked against the chain.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|t| t.to_canonical() == ip);
+    let mut client = peer.to_canonical();
+    let lines: Vec<&HeaderValue> = headers.get_all("x-forwarded-for").iter().collect();
+    let hops = lines.iter().rev().flat_map(|line| match line.to_str() {
+        Ok(text) => text.rsplit(',').map(parse_hop).collect::<Vec<_>>(),
+        Err(_) => vec![None],
+    });
+    for hop in hops {
+        if !is_trusted(client) {
+            break;
+        }
+        match hop {
+            Some(ip) => client = ip,
+            None => break,
+        }
+    }
+    client
+}
+
+/// One `X-Forwarded-For` entry: an address, optionally with a port (`[v6]:port`, `v4:port`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    let ip = hop
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))?;
+    Some(ip.to_canonical())
 }
 
 impl KeyExtractor for ClientIp {

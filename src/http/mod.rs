@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod body;
+pub mod body_timeout;
 pub mod community;
 pub mod decks;
 pub mod health;
@@ -101,6 +102,10 @@ pub fn router(state: AppState) -> Router {
             pressure::shed_large_uploads,
         ))
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body_timeout::answer_408,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::timing,

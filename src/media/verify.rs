@@ -10,6 +10,8 @@ use image::{ImageReader, Limits};
 use super::names::Kind;
 use super::svg;
 
+mod jpeg_end;
+
 /// Why a file was refused; every variant is the uploader's fault (a 4xx).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Refused {
@@ -22,6 +24,8 @@ pub enum Refused {
     ImageTooLarge(String),
     #[error("image is corrupt or truncated: {0}")]
     CorruptImage(String),
+    #[error("image uses an encoding that cannot be checked, so it is refused: {0}")]
+    UnsupportedImage(String),
     #[error("file is not {0} audio")]
     WrongAudioType(&'static str),
     #[error("SVG is not valid: {0}")]
@@ -72,14 +76,34 @@ fn image(
     let mut reader = ImageReader::open(path)?;
     reader.set_format(format);
     reader.limits(limits);
-    Ok(match reader.decode() {
-        Ok(_) => Ok(()),
-        Err(image::ImageError::Limits(e)) => Err(Refused::ImageTooLarge(e.to_string())),
-        Err(image::ImageError::IoError(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
-            return Err(e)
+    match reader.decode() {
+        Ok(_)
+            if format == image::ImageFormat::Jpeg
+                && !jpeg_end::reaches_end(std::fs::File::open(path)?)? =>
+        {
+            Ok(Err(Refused::CorruptImage(
+                "the JPEG ends before its end-of-image marker".into(),
+            )))
         }
-        Err(e) => Err(Refused::CorruptImage(e.to_string())),
-    })
+        Ok(_) => Ok(Ok(())),
+        Err(e) => refusal(e),
+    }
+}
+
+/// Every decoder error is the file's fault except a failed read of the spooled file
+/// itself, which the operating system reports with an error number. Decoders raise
+/// `IoError`s of their own (an LZW strip in a TIFF that is garbage, a file that ends early):
+/// those carry no error number and are refusals too.
+fn refusal(e: image::ImageError) -> std::io::Result<Result<(), Refused>> {
+    use image::ImageError as E;
+    Ok(Err(match e {
+        E::IoError(e) if e.raw_os_error().is_some() => return Err(e),
+        E::Limits(e) => Refused::ImageTooLarge(e.to_string()),
+        E::Unsupported(e) => Refused::UnsupportedImage(e.to_string()),
+        e @ (E::IoError(_) | E::Decoding(_) | E::Parameter(_) | E::Encoding(_)) => {
+            Refused::CorruptImage(e.to_string())
+        }
+    }))
 }
 
 fn format_name(format: image::ImageFormat) -> &'static str {

@@ -1,0 +1,80 @@
+//! Accepting HTTP/1.1 connections with the defences against slow clients that hyper
+//! offers: a header read timeout, which also closes keep-alive connections that stay
+//! idle (hyper starts it whenever a connection waits for the next request head), and a
+//! cap on open connections so that idle sockets cannot use up the unit's file
+//! descriptors. Stopping drains connections gracefully; the caller bounds the drain.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tower::{Service, ServiceExt};
+
+/// How the listener treats its clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time from waiting for a request head (new or idle connection) to having all of it.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+}
+
+/// Pause after a failed accept (e.g. out of file descriptors) before trying again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// Serves `app` until `stop` turns true and answers the handle that drains what is open.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) -> GracefulShutdown {
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the connection semaphore is never closed"),
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                    continue;
+                }
+            },
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let service = match make_service.call(peer).await {
+            Ok(service) => service,
+            Err(never) => match never {},
+        };
+        let hyper_service =
+            hyper::service::service_fn(move |req: Request<Incoming>| service.clone().oneshot(req));
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(tcp), hyper_service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    tracing::info!(open = graceful.count(), "shutting down: draining requests");
+    graceful
+}
