@@ -43,6 +43,17 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
     let path = server_path(&req.deck_path, &req.new_name, &root.full_path);
     let approved =
         req.force_overwrite && store::decks::can_maintain(&mut tx, root.id, user).await?;
+    let now = now_micros();
+    let (rationale, status) = if approved {
+        (10, "applied")
+    } else {
+        (req.rationale, "pending")
+    };
+    let info = super::sanitize::html(&req.commit_text);
+    let commit =
+        store::commits::insert(&mut tx, rationale, &info, root.id, user, status, now).await?;
+    let hidden = (!approved).then_some(commit);
+    let mut new_decks = 0;
     let target = match store::decks::by_path(&mut tx, root.id, &path).await? {
         Some(d) => d.id,
         None => {
@@ -52,14 +63,9 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
             let parent = store::decks::by_path(&mut tx, root.id, parent_path)
                 .await?
                 .ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
+            new_decks += 1;
             new_subdeck(
-                &mut tx,
-                &root,
-                parent.id,
-                &path,
-                name,
-                &req.deck,
-                now_micros(),
+                &mut tx, &root, parent.id, &path, name, &req.deck, hidden, now,
             )
             .await?
         }
@@ -74,15 +80,6 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
         return Err(AppError::Unprocessable(format!("Notetype Error: {uuid}")));
     }
 
-    let now = now_micros();
-    let (rationale, status) = if approved {
-        (10, "applied")
-    } else {
-        (req.rationale, "pending")
-    };
-    let info = super::sanitize::html(&req.commit_text);
-    let commit =
-        store::commits::insert(&mut tx, rationale, &info, root.id, user, status, now).await?;
     let groups = store::decks::optional_tag_groups(&mut tx, root.id)
         .await?
         .into_iter()
@@ -94,8 +91,9 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
         now,
         groups,
         touched_decks: BTreeSet::new(),
-        changes: 0,
+        changes: new_decks,
     };
+    let mut visited = vec![target];
 
     let mut stack: Vec<(&Deck, i64, String)> = vec![(&req.deck, target, path)];
     while let Some((node, deck_id, node_path)) = stack.pop() {
@@ -113,6 +111,7 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
             let child_id = match store::decks::by_path(&mut tx, sub.root.id, &child_path).await? {
                 Some(d) => d.id,
                 None => {
+                    sub.changes += 1;
                     new_subdeck(
                         &mut tx,
                         &sub.root,
@@ -120,21 +119,27 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
                         &child_path,
                         &child.name,
                         child,
+                        hidden,
                         now,
                     )
                     .await?
                 }
             };
+            visited.push(child_id);
             stack.push((child, child_id, child_path));
+        }
+    }
+    if sub.approved {
+        // An auto-approved change into a suggested (still hidden) subdeck makes it public.
+        for deck in &visited {
+            store::decks::publish_with_ancestors(&mut tx, *deck).await?;
+        }
+        for group in &sub.groups {
+            store::decks::set_optional_tag_group(&mut tx, sub.root.id, group, true).await?;
         }
     }
     for deck in &sub.touched_decks {
         store::decks::bump_with_ancestors(&mut tx, *deck, now).await?;
-    }
-    if sub.approved {
-        for group in &sub.groups {
-            store::decks::set_optional_tag_group(&mut tx, sub.root.id, group, true).await?;
-        }
     }
     if sub.changes == 0 && !sub.approved {
         store::commits::decide(&mut tx, commit, "denied", Some("nothing to change"), now).await?;
@@ -196,6 +201,9 @@ async fn find_root(conn: &mut Conn, hash: &str) -> AppResult<store::decks::Deck>
         .ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))
 }
 
+/// Creates a subdeck of the tree; with `hidden` set it stays out of pulls until that
+/// suggestion is approved.
+#[allow(clippy::too_many_arguments)]
 async fn new_subdeck(
     conn: &mut Conn,
     root: &store::decks::Deck,
@@ -203,6 +211,7 @@ async fn new_subdeck(
     path: &str,
     name: &str,
     node: &Deck,
+    hidden: Option<i64>,
     now: i64,
 ) -> AppResult<i64> {
     if root.restrict_subdecks {
@@ -220,7 +229,11 @@ async fn new_subdeck(
         human_hash: &hash,
         now,
     };
-    Ok(store::decks::insert(conn, new).await?)
+    let id = store::decks::insert(conn, new).await?;
+    if let Some(commit) = hidden {
+        store::decks::mark_pending(conn, id, commit).await?;
+    }
+    Ok(id)
 }
 
 /// Maps the add-on's local deck path onto the server's tree (PROTOCOL.md §1.3).

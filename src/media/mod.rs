@@ -7,6 +7,7 @@ pub mod gc;
 pub mod leftovers;
 pub mod missing;
 pub mod names;
+pub mod rights;
 pub mod scan;
 pub mod svg;
 pub mod thumbs;

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use super::files::ReceiveError;
 use super::names::{is_md5_hex, unsafe_name_reason, Kind};
+use super::rights::{reference_for, Reference};
 use super::token::{Direction, Grant};
 use super::{media_url, now_secs, today, verify, Media, BATCH_LIFETIME_SECS, QUOTA_RETRY_SECS};
 use crate::error::{AppError, AppResult};
 use crate::store::media::{BatchFile, Usage};
-use crate::store::{self, now_micros, Db};
+use crate::store::{self, now_micros, Conn, Db};
 
 /// Most files one check may list, as the add-on batches them.
 pub const MAX_CHECK_FILES: usize = 100;
@@ -107,9 +108,16 @@ impl Media {
                 answer.failed_files.push(f);
                 continue;
             };
+            let Some(reference) =
+                reference_for(&mut tx, user, deck.root, note.deck, note.id).await?
+            else {
+                tracing::debug!(hash = %f.hash, note = %f.note_guid, "media refused: the note is neither the user's to edit nor in a suggestion of theirs");
+                answer.failed_files.push(f);
+                continue;
+            };
             match store::media::by_hash(&mut tx, &f.hash).await? {
                 Some(known) if self.files.contains(&known.hash) => {
-                    store::media::add_reference(&mut tx, known.id, note.id, &f.filename).await?;
+                    record(&mut tx, reference, user, known.id, note.id, &f.filename).await?;
                     answer.existing_files.push(Existing {
                         hash: f.hash,
                         media_id: known.id,
@@ -281,7 +289,8 @@ impl Media {
         })
     }
 
-    /// Records which notes use the uploaded files of a batch; unknown or failed files are skipped.
+    /// Records which notes use the uploaded files of a batch (attached, or left with the
+    /// uploader's suggestion); unknown or failed files and notes the user may not touch are skipped.
     pub async fn confirm(
         &self,
         db: &Db,
@@ -295,15 +304,43 @@ impl Media {
         let list = serde_json::to_string(hashes).expect("strings serialise");
         let mut tx = db.begin_write().await?;
         let files = store::media::batch_files(&mut tx, batch, user, &list, now_secs()).await?;
+        let root = store::media::batch_root(&mut tx, batch).await?;
         let mut recorded = 0;
         for f in files {
+            let (Some(root), Some(deck)) = (root, store::notes::deck_of(&mut tx, f.note_id).await?)
+            else {
+                continue;
+            };
+            // Rights are judged again: they may have changed since the check.
+            let Some(reference) = reference_for(&mut tx, user, root, deck, f.note_id).await? else {
+                continue;
+            };
             if let Some(stored) = store::media::by_hash(&mut tx, &f.hash).await? {
-                store::media::add_reference(&mut tx, stored.id, f.note_id, &f.file_name).await?;
+                record(&mut tx, reference, user, stored.id, f.note_id, &f.file_name).await?;
                 recorded += 1;
             }
         }
         tx.commit().await?;
         Ok(recorded)
+    }
+}
+
+/// Attaches a reference at once or leaves it with the suggestion it belongs to.
+async fn record(
+    conn: &mut Conn,
+    reference: Reference,
+    user: i64,
+    media: i64,
+    note: i64,
+    name: &str,
+) -> sqlx::Result<()> {
+    match reference {
+        Reference::Attach => {
+            store::media::attach_reference(conn, media, note, name, user, now_micros()).await
+        }
+        Reference::Suggest(commit) => {
+            store::media::suggest_reference(conn, commit, media, note, name).await
+        }
     }
 }
 

@@ -36,7 +36,7 @@ pub struct ProtectedField {
 
 /// Protected fields of the notetypes a deck subtree uses.
 pub async fn protected_fields(conn: &mut Conn, deck: i64) -> sqlx::Result<Vec<ProtectedNotetype>> {
-    let ids = ids_json(&store::pull::subtree(conn, deck, i64::MIN).await?);
+    let ids = ids_json(&public(store::pull::subtree(conn, deck, i64::MIN).await?));
     let mut out: Vec<ProtectedNotetype> = Vec::new();
     for (nt, name, field_id, field_name) in store::pull::protected_fields(conn, &ids).await? {
         if out.last().map(|p| p.id) != Some(nt) {
@@ -53,6 +53,12 @@ pub async fn protected_fields(conn: &mut Conn, deck: i64) -> sqlx::Result<Vec<Pr
         });
     }
     Ok(out)
+}
+
+/// Drops decks that exist only for a pending suggestion: unreviewed content is never pulled.
+fn public(mut decks: Vec<store::decks::Deck>) -> Vec<store::decks::Deck> {
+    decks.retain(|d| d.pending_commit.is_none());
+    decks
 }
 
 fn ids_json(decks: &[store::decks::Deck]) -> String {
@@ -174,12 +180,16 @@ struct NoteOut<'a> {
 
 async fn write_entry(conn: &mut Conn, out: &mut Out, plan: &Plan) -> io::Result<()> {
     let e = io::Error::other;
-    let changed = store::pull::subtree(conn, plan.deck.id, plan.since)
-        .await
-        .map_err(e)?;
-    let all = store::pull::subtree(conn, plan.deck.id, i64::MIN)
-        .await
-        .map_err(e)?;
+    let changed = public(
+        store::pull::subtree(conn, plan.deck.id, plan.since)
+            .await
+            .map_err(e)?,
+    );
+    let all = public(
+        store::pull::subtree(conn, plan.deck.id, i64::MIN)
+            .await
+            .map_err(e)?,
+    );
     let all_ids = ids_json(&all);
     let pairs = store::pull::notetypes_by_deck(conn, &ids_json(&changed), plan.since)
         .await

@@ -90,7 +90,7 @@ impl Puller {
             let Some(deck) = store::decks::by_hash(&mut conn, &w.hash).await? else {
                 continue;
             };
-            if deck.last_update > w.since {
+            if deck.pending_commit.is_none() && deck.last_update > w.since {
                 plans.push(Plan {
                     hash: w.hash,
                     since: w.since,

@@ -25,7 +25,9 @@ async fn load_pending(conn: &mut Conn, id: i64) -> AppResult<Commit> {
     Ok(commit)
 }
 
-/// Applies a pending commit. `actor` is the reviewing user, if known (no self-notification).
+/// Applies a pending commit, making public the subdecks it created and attaching the media
+/// references it carries. `actor` is the reviewing user, if known (no self-notification);
+/// without one (the admin CLI) the references count as the tree owner's.
 pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome> {
     let mut tx = db.begin_write().await?;
     let commit = load_pending(&mut tx, id).await?;
@@ -123,8 +125,22 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
             decks.insert(d);
         }
     }
+    decks.extend(store::decks::pending_of_commit(&mut tx, id).await?);
     for deck in &decks {
+        store::decks::publish_with_ancestors(&mut tx, *deck).await?;
         store::decks::bump_with_ancestors(&mut tx, *deck, now).await?;
+    }
+    let reviewer = match actor {
+        Some(user) => user,
+        None => {
+            store::decks::by_id(&mut tx, commit.deck_id)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("no deck for commit {id}")))?
+                .owner
+        }
+    };
+    for (media, note, name) in store::media::suggested_references(&mut tx, id).await? {
+        store::media::attach_reference(&mut tx, media, note, &name, reviewer, now).await?;
     }
     store::commits::clear_pending(&mut tx, id).await?;
     store::commits::decide(&mut tx, id, "approved", None, now).await?;
@@ -181,6 +197,10 @@ pub async fn deny(
         .await?;
     }
     store::commits::clear_pending(&mut tx, id).await?;
+    // Subdecks only this suggestion wanted go; one another suggestion still fills stays hidden.
+    for deck in store::decks::pending_of_commit(&mut tx, id).await? {
+        store::decks::delete_if_unused(&mut tx, deck).await?;
+    }
     store::commits::decide(&mut tx, id, "denied", reason.as_deref(), now).await?;
     notify(&mut tx, &commit, actor, "denied", reason.as_deref(), now).await?;
     tx.commit().await?;

@@ -115,6 +115,29 @@ pub async fn pending(conn: &mut Conn, deck_hash: Option<&str>) -> sqlx::Result<V
         .collect())
 }
 
+/// The newest pending suggestion of `user` on tree `root` that has rows for `note`
+/// (the note itself, or field, tag or move changes to it).
+pub async fn pending_touching_note(
+    conn: &mut Conn,
+    user: i64,
+    root: i64,
+    note: i64,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT c.id FROM commits c WHERE c.status = 'pending' AND c.user_id = ?1 AND c.deck = ?2 AND (
+             EXISTS (SELECT 1 FROM notes n WHERE n.id = ?3 AND n.commit_id = c.id AND n.reviewed = 0)
+             OR EXISTS (SELECT 1 FROM fields f WHERE f.note = ?3 AND f.commit_id = c.id AND f.reviewed = 0)
+             OR EXISTS (SELECT 1 FROM tags t WHERE t.note = ?3 AND t.commit_id = c.id AND t.reviewed = 0)
+             OR EXISTS (SELECT 1 FROM note_moves m WHERE m.note = ?3 AND m.commit_id = c.id))
+         ORDER BY c.id DESC LIMIT 1",
+    )
+    .bind(user)
+    .bind(root)
+    .bind(note)
+    .fetch_optional(conn)
+    .await
+}
+
 /// Records a review decision.
 pub async fn decide(
     conn: &mut Conn,
@@ -218,6 +241,7 @@ pub async fn clear_pending(conn: &mut Conn, commit: i64) -> sqlx::Result<()> {
         "DELETE FROM tags WHERE commit_id = ? AND reviewed = 0",
         "DELETE FROM note_moves WHERE commit_id = ?",
         "DELETE FROM removal_suggestions WHERE commit_id = ?",
+        "DELETE FROM media_reference_suggestions WHERE commit_id = ?",
         "DELETE FROM notes WHERE commit_id = ? AND reviewed = 0",
     ] {
         sqlx::query(sql).bind(commit).execute(&mut *conn).await?;

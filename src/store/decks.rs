@@ -22,11 +22,13 @@ pub struct Deck {
     pub restrict_subdecks: bool,
     pub created_at: i64,
     pub last_update: i64,
+    /// The pending suggestion this deck exists for; `None` once the deck is public.
+    pub pending_commit: Option<i64>,
 }
 
 const COLUMNS: &str =
     "id, name, description, owner, parent, root, full_path, crowdanki_uuid, human_hash, \
-     stats_enabled, restrict_notetypes, restrict_subdecks, created_at, last_update";
+     stats_enabled, restrict_notetypes, restrict_subdecks, created_at, last_update, pending_commit";
 
 fn from_row(r: &SqliteRow) -> Deck {
     Deck {
@@ -44,6 +46,7 @@ fn from_row(r: &SqliteRow) -> Deck {
         restrict_subdecks: r.get(11),
         created_at: r.get(12),
         last_update: r.get(13),
+        pending_commit: r.get(14),
     }
 }
 
@@ -85,6 +88,50 @@ pub async fn insert(conn: &mut Conn, d: NewDeck<'_>) -> sqlx::Result<i64> {
             .await?;
     }
     Ok(id)
+}
+
+/// Hides a new deck from pulls until suggestion `commit` is approved.
+pub async fn mark_pending(conn: &mut Conn, deck: i64, commit: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE decks SET pending_commit = ? WHERE id = ?")
+        .bind(commit)
+        .bind(deck)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes a deck and every hidden ancestor public (a deck is never public under a hidden one).
+pub async fn publish_with_ancestors(conn: &mut Conn, deck: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT d.parent FROM decks d JOIN up ON d.id = up.id WHERE d.parent IS NOT NULL)
+         UPDATE decks SET pending_commit = NULL WHERE pending_commit IS NOT NULL AND id IN (SELECT id FROM up)",
+    )
+    .bind(deck)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Decks still hidden for suggestion `commit`, deepest (newest) first.
+pub async fn pending_of_commit(conn: &mut Conn, commit: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT id FROM decks WHERE pending_commit = ? ORDER BY id DESC")
+        .bind(commit)
+        .fetch_all(conn)
+        .await
+}
+
+/// Deletes a hidden deck that holds nothing (no notes, subdecks or moves into it); true if it went.
+pub async fn delete_if_unused(conn: &mut Conn, deck: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM decks WHERE id = ?1 AND pending_commit IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM notes WHERE deck = ?1)
+           AND NOT EXISTS (SELECT 1 FROM decks WHERE parent = ?1)
+           AND NOT EXISTS (SELECT 1 FROM note_moves WHERE target_deck = ?1)",
+    )
+    .bind(deck)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Any deck (root or subdeck) by its hash.

@@ -76,17 +76,74 @@ pub async fn insert_file(
     .await
 }
 
-/// Records that `note` uses file `media` under `name` (the newest name wins).
-pub async fn add_reference(conn: &mut Conn, media: i64, note: i64, name: &str) -> sqlx::Result<()> {
+/// Records, for someone with the deck's rights, that `note` uses file `media` under
+/// `name`: the note's earlier file of that name and its earlier name for `media` give way.
+pub async fn attach_reference(
+    conn: &mut Conn,
+    media: i64,
+    note: i64,
+    name: &str,
+    by: i64,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO media_references (media_id, note_id, file_name) VALUES (?, ?, ?)
-         ON CONFLICT(media_id, note_id) DO UPDATE SET file_name = excluded.file_name",
+        "DELETE FROM media_references WHERE note_id = ? AND file_name = ? AND media_id <> ?",
     )
+    .bind(note)
+    .bind(name)
+    .bind(media)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO media_references (media_id, note_id, file_name, attached_by, attached_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(media_id, note_id) DO UPDATE SET file_name = excluded.file_name,
+             attached_by = excluded.attached_by, attached_at = excluded.attached_at",
+    )
+    .bind(media)
+    .bind(note)
+    .bind(name)
+    .bind(by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    unmark_orphan(conn, media).await
+}
+
+/// Records a reference a pending suggestion asks for; it takes effect only on approval.
+pub async fn suggest_reference(
+    conn: &mut Conn,
+    commit: i64,
+    media: i64,
+    note: i64,
+    name: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO media_reference_suggestions (commit_id, media_id, note_id, file_name) VALUES (?, ?, ?, ?)
+         ON CONFLICT(commit_id, media_id, note_id) DO UPDATE SET file_name = excluded.file_name",
+    )
+    .bind(commit)
     .bind(media)
     .bind(note)
     .bind(name)
     .execute(&mut *conn)
     .await?;
+    unmark_orphan(conn, media).await
+}
+
+/// The references suggestion `commit` asks for, as `(media, note, name)`.
+pub async fn suggested_references(
+    conn: &mut Conn,
+    commit: i64,
+) -> sqlx::Result<Vec<(i64, i64, String)>> {
+    sqlx::query_as(
+        "SELECT media_id, note_id, file_name FROM media_reference_suggestions WHERE commit_id = ? ORDER BY note_id, media_id",
+    )
+    .bind(commit)
+    .fetch_all(conn)
+    .await
+}
+
+async fn unmark_orphan(conn: &mut Conn, media: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE media_files SET orphaned_at = NULL WHERE id = ? AND orphaned_at IS NOT NULL",
     )
@@ -156,6 +213,14 @@ pub async fn batch_files(
         .collect())
 }
 
+/// The tree an upload batch was opened for.
+pub async fn batch_root(conn: &mut Conn, batch: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT root FROM media_batches WHERE id = ?")
+        .bind(batch)
+        .fetch_optional(conn)
+        .await
+}
+
 /// Deletes batches past their expiry (their promises can no longer be confirmed).
 pub async fn purge_expired_batches(conn: &mut Conn, now: i64) -> sqlx::Result<u64> {
     Ok(
@@ -218,17 +283,31 @@ pub async fn purge_usage(conn: &mut Conn, before_day: i64) -> sqlx::Result<u64> 
         .rows_affected())
 }
 
-/// `(file name, hash, mime)` for each requested name (a JSON array) used by a live note of tree `root`.
+/// `(file name, hash, mime)` for each requested name (a JSON array) used by a live,
+/// reviewed note of tree `root`. When a name stands for several files, the reference
+/// made by someone who holds the rights over that note's deck wins, then the newest,
+/// then the smaller hash, so the answer never depends on who merely uploaded.
 pub async fn manifest(
     conn: &mut Conn,
     root: i64,
     names: &str,
 ) -> sqlx::Result<Vec<(String, String, String)>> {
     sqlx::query_as(
-        "SELECT r.file_name, MIN(m.hash), MIN(m.mime) FROM media_references r
-         JOIN notes n ON n.id = r.note_id JOIN media_files m ON m.id = r.media_id
-         WHERE n.root = ? AND n.deleted = 0 AND r.file_name IN (SELECT value FROM json_each(?))
-         GROUP BY r.file_name ORDER BY r.file_name",
+        "WITH RECURSIVE rights(deck, user_id) AS (
+             SELECT id, owner FROM decks WHERE root = ?1
+             UNION SELECT m.deck, m.user_id FROM maintainers m JOIN decks d ON d.id = m.deck WHERE d.root = ?1
+             UNION SELECT d.id, r.user_id FROM decks d JOIN rights r ON d.parent = r.deck
+         ),
+         ranked AS (
+             SELECT r.file_name, m.hash, m.mime, ROW_NUMBER() OVER (
+                 PARTITION BY r.file_name
+                 ORDER BY EXISTS (SELECT 1 FROM rights g WHERE g.deck = n.deck AND g.user_id = r.attached_by) DESC,
+                          r.attached_at DESC, m.hash
+             ) AS pick
+             FROM media_references r JOIN notes n ON n.id = r.note_id JOIN media_files m ON m.id = r.media_id
+             WHERE n.root = ?1 AND n.reviewed = 1 AND n.deleted = 0 AND r.file_name IN (SELECT value FROM json_each(?2))
+         )
+         SELECT file_name, hash, mime FROM ranked WHERE pick = 1 ORDER BY file_name",
     )
     .bind(root)
     .bind(names)
@@ -257,8 +336,10 @@ pub fn reviewed_contents<'c>(conn: &'c mut Conn, root: i64) -> BoxStream<'c, sql
     .boxed()
 }
 
+/// A file is live while a live note uses it or a pending suggestion asks for it.
 const LIVE_REFERENCE: &str =
-    "EXISTS (SELECT 1 FROM media_references r JOIN notes n ON n.id = r.note_id WHERE r.media_id = media_files.id AND n.deleted = 0)";
+    "(EXISTS (SELECT 1 FROM media_references r JOIN notes n ON n.id = r.note_id WHERE r.media_id = media_files.id AND n.deleted = 0)
+      OR EXISTS (SELECT 1 FROM media_reference_suggestions s WHERE s.media_id = media_files.id))";
 
 /// Marks files no live note uses as orphaned from `now`, and unmarks files used again.
 pub async fn mark_orphans(conn: &mut Conn, now: i64) -> sqlx::Result<(u64, u64)> {
