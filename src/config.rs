@@ -34,6 +34,18 @@ pub struct Config {
     pub max_small_body_bytes: usize,
     /// Cap on decompressed GZB64 payloads (gzip-bomb guard).
     pub max_decompressed_bytes: u64,
+    /// Longest string in any uploaded JSON (a note field, a template, CSS), in decoded bytes.
+    pub max_json_string_bytes: u64,
+    /// Memory a published deck's tree may keep while it is decoded (names, descriptions,
+    /// notetypes and the note being read; the notes themselves go to a spool file).
+    pub max_deck_tree_bytes: u64,
+    /// Memory a suggestion (`/submitCard`) may keep: its whole tree is held while it is applied.
+    pub max_suggestion_bytes: u64,
+    /// Memory a statistics upload (`/UploadDeckStats`) may keep.
+    pub max_stats_bytes: u64,
+    /// Memory all uploads being decoded at once may keep together; an upload that would
+    /// go past it is answered 429 with Retry-After.
+    pub decode_memory_bytes: u64,
     /// Login attempts allowed per client IP per minute.
     pub login_rate_per_minute: u32,
     /// Proxies whose `X-Forwarded-For`/`X-Real-IP` headers are believed.
@@ -128,6 +140,11 @@ impl Default for Config {
             max_deck_body_bytes: 250 * 1024 * 1024,
             max_small_body_bytes: 2 * 1024 * 1024,
             max_decompressed_bytes: 256 * 1024 * 1024,
+            max_json_string_bytes: 4 * 1024 * 1024,
+            max_deck_tree_bytes: 8 * 1024 * 1024,
+            max_suggestion_bytes: 24 * 1024 * 1024,
+            max_stats_bytes: 16 * 1024 * 1024,
+            decode_memory_bytes: 32 * 1024 * 1024,
             login_rate_per_minute: 30,
             trusted_proxies: vec![
                 IpAddr::from([127, 0, 0, 1]),
@@ -230,6 +247,22 @@ impl Config {
             self.max_small_body_bytes >= 1024,
             "max_small_body_bytes must be at least 1024"
         );
+        anyhow::ensure!(
+            self.max_json_string_bytes >= 1024,
+            "max_json_string_bytes must be at least 1024"
+        );
+        for (key, value) in [
+            ("max_deck_tree_bytes", self.max_deck_tree_bytes),
+            ("max_suggestion_bytes", self.max_suggestion_bytes),
+            ("max_stats_bytes", self.max_stats_bytes),
+        ] {
+            anyhow::ensure!(
+                value >= self.max_json_string_bytes && value <= self.decode_memory_bytes,
+                "{key} = {value} must lie between max_json_string_bytes ({}) and decode_memory_bytes ({})",
+                self.max_json_string_bytes,
+                self.decode_memory_bytes
+            );
+        }
         anyhow::ensure!(
             self.login_rate_per_minute >= 1,
             "login_rate_per_minute must be at least 1"

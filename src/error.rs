@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::store::full::{anyhow_is_storage_full, is_storage_full, StorageFull};
 use crate::wire::gzb64::DecodeError;
+use crate::wire::json_guard::Exceeded;
 
 /// Errors a request (or an admin command) can end in.
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +78,11 @@ impl AppError {
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::JsonError(status, _) => *status,
-            Self::Decode(DecodeError::BodyTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Decode(DecodeError::BodyTooLarge(_) | DecodeError::TooLarge(_)) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            Self::Decode(DecodeError::Limit(Exceeded::Busy)) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Decode(DecodeError::Limit(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Decode(DecodeError::Spool(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Decode(_) => StatusCode::BAD_REQUEST,
             Self::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
@@ -104,6 +109,7 @@ impl IntoResponse for AppError {
         let mut resp = (status, self.to_string()).into_response();
         let retry_after = match &self {
             Self::Unavailable(_) | Self::Decode(DecodeError::Spool(_)) => Some(30),
+            Self::Decode(DecodeError::Limit(Exceeded::Busy)) => Some(60),
             Self::TooManyRequests { retry_after, .. } => Some(*retry_after),
             Self::StorageFull(_) => Some(STORAGE_FULL_RETRY_SECS),
             _ => None,

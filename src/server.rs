@@ -50,6 +50,7 @@ pub async fn launch(
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let state = AppState {
         puller: Arc::new(Puller::new(db.clone(), config.pull_cache_bytes)),
+        decoding: crate::wire::meter::Pool::new(config.decode_memory_bytes),
         db: db.clone(),
         config: Arc::new(config),
         media,

@@ -59,11 +59,16 @@ pub async fn upload_deck_stats(
     User(user): User,
     raw: Body,
 ) -> AppResult<&'static str> {
-    let req = body::gzb64(
+    let max_string = s.config.max_json_string_bytes;
+    let budget = s
+        .decoding
+        .budget("the statistics", s.config.max_stats_bytes);
+    let (req, _decoded) = body::gzb64(
         raw,
         STATS_BODY_LIMIT,
         s.config.max_decompressed_bytes,
-        |r| envelope::deck_stats(r),
+        budget,
+        move |r| envelope::deck_stats(r, max_string),
     )
     .await?;
     if !deck_hash::is_valid(&req.deck_hash) {

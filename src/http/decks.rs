@@ -32,12 +32,16 @@ pub async fn create_deck(
     User(user): User,
     raw: Body,
 ) -> AppResult<Json<Value>> {
-    let spool_dir = s.config.data_dir.clone();
-    let req = body::gzb64(
+    let (spool_dir, max_string) = (s.config.data_dir.clone(), s.config.max_json_string_bytes);
+    let budget = s
+        .decoding
+        .budget("the deck's tree", s.config.max_deck_tree_bytes);
+    let (req, _decoded) = body::gzb64(
         raw,
         s.config.max_deck_body_bytes,
         s.config.max_decompressed_bytes,
-        move |r| envelope::create_deck(r, &spool_dir),
+        budget,
+        move |r| envelope::create_deck(r, &spool_dir, max_string),
     )
     .await?;
     let answer = match publish::create_deck(&s.db, user.id, req.deck, &req.notes).await? {
@@ -59,11 +63,16 @@ pub async fn submit_card(
     User(user): User,
     raw: Body,
 ) -> AppResult<&'static str> {
-    let req = body::gzb64(
+    let max_string = s.config.max_json_string_bytes;
+    let budget = s
+        .decoding
+        .budget("the suggestion", s.config.max_suggestion_bytes);
+    let (req, _decoded) = body::gzb64(
         raw,
         s.config.max_deck_body_bytes,
         s.config.max_decompressed_bytes,
-        |r| envelope::submit_card(r),
+        budget,
+        move |r| envelope::submit_card(r, max_string),
     )
     .await?;
     let deck = req.remote_deck.clone();

@@ -38,6 +38,8 @@ pub struct AppState {
     pub vitals: Arc<Vitals>,
     /// Maintenance and backup outcomes, for STATUS and /metrics.
     pub maintenance: Arc<MaintenanceStatus>,
+    /// The memory uploads being decoded may keep together (`decode_memory_bytes`).
+    pub decoding: crate::wire::meter::Pool,
 }
 
 /// Every route the add-on calls (PROTOCOL.md §1.2) plus health checks.

@@ -15,6 +15,9 @@ use crate::wire::spool::{Spool, SpooledDeck};
 
 /// Notes per bulk insert statement.
 const BATCH: usize = 500;
+/// Field bytes per bulk insert statement: a batch of big notes is cut short, so a deck of
+/// notes near the string limit never holds 500 of them at once.
+const BATCH_BYTES: usize = 2 * 1024 * 1024;
 
 /// What publishing answered.
 #[derive(Debug)]
@@ -141,6 +144,7 @@ async fn insert_notes(
         // Up to BATCH notes read back and cleaned, each with its notetype and stored positions.
         let mut batch: Vec<(Note, i64, Vec<usize>)> =
             Vec::with_capacity(BATCH.min(node.notes.count));
+        let mut batch_bytes = 0;
         for note in spooled.by_ref() {
             let mut note = note.map_err(|e| DecodeError::Spool(e.to_string()))?;
             if note.guid.is_empty() || !seen.insert(note.guid.clone()) {
@@ -167,8 +171,12 @@ async fn insert_notes(
                     .filter_map(|t| optional_group(t))
                     .map(str::to_string),
             );
+            batch_bytes += positions
+                .iter()
+                .map(|&i| note.fields[i].len())
+                .sum::<usize>();
             batch.push((note, nt.id, positions));
-            if batch.len() == BATCH {
+            if batch.len() == BATCH || batch_bytes >= BATCH_BYTES {
                 break;
             }
         }

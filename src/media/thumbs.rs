@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use image::{ImageReader, Limits};
+use image::ImageReader;
 
 use super::names::Kind;
 use super::Media;
@@ -52,11 +52,9 @@ fn make(
     target: &Path,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut limits = Limits::default();
-    limits.max_alloc = Some(max_alloc);
     let mut reader = ImageReader::open(source)?;
     reader.set_format(format);
-    reader.limits(limits);
+    reader.limits(super::verify::decode_limits(max_alloc));
     let img = reader
         .decode()
         .context("decoding the image for its preview")?;

@@ -69,13 +69,9 @@ fn image(
             }));
         }
     }
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DIMENSION);
-    limits.max_image_height = Some(MAX_DIMENSION);
-    limits.max_alloc = Some(max_alloc);
     let mut reader = ImageReader::open(path)?;
     reader.set_format(format);
-    reader.limits(limits);
+    reader.limits(decode_limits(max_alloc));
     match reader.decode() {
         Ok(_)
             if format == image::ImageFormat::Jpeg
@@ -104,6 +100,15 @@ fn refusal(e: image::ImageError) -> std::io::Result<Result<(), Refused>> {
             Refused::CorruptImage(e.to_string())
         }
     }))
+}
+
+/// The bounds every image decode runs under: its width, height and the memory it may allocate.
+pub fn decode_limits(max_alloc: u64) -> Limits {
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(max_alloc);
+    limits
 }
 
 fn format_name(format: image::ImageFormat) -> &'static str {

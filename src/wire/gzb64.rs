@@ -8,6 +8,8 @@ use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use super::json_guard::Exceeded;
+
 /// Why a GZB64 body could not be read; each maps to one clear 4xx answer.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -27,6 +29,10 @@ pub enum DecodeError {
     Transport(String),
     #[error("The server could not keep the upload on disk right now ({0}); please retry later.")]
     Spool(String),
+    /// A string, the nesting or the memory a decode keeps went past its limit (or the
+    /// shared pool is in use by other uploads).
+    #[error("{0}")]
+    Limit(#[from] Exceeded),
 }
 
 /// Marks which layer of the pipeline an I/O error came from.
@@ -138,6 +144,9 @@ pub fn decoder<R: Read>(body: R, max_inflated: u64) -> impl Read {
 pub fn classify(err: &io::Error) -> DecodeError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = err.get_ref().map(|e| e as _);
     while let Some(e) = source {
+        if let Some(limit) = e.downcast_ref::<Exceeded>() {
+            return DecodeError::Limit(limit.clone());
+        }
         if let Some(layer) = e.downcast_ref::<Layer>() {
             return match layer {
                 Layer::Body(limit) => DecodeError::BodyTooLarge(*limit),

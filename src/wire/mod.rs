@@ -5,5 +5,7 @@ pub mod crowdanki;
 pub mod deck_hash;
 pub mod envelope;
 pub mod gzb64;
+pub mod json_guard;
+pub mod meter;
 pub mod spool;
 pub mod timestamp;

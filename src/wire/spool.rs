@@ -17,6 +17,7 @@ use serde::de::{Deserialize, Deserializer, Error as _, SeqAccess, Visitor};
 
 use super::crowdanki::{DeckOf, Note};
 use super::gzb64::DecodeError;
+use super::meter;
 
 /// A deck tree whose notes are in a [`Spool`].
 pub type SpooledDeck = DeckOf<NotesSpan>;
@@ -61,6 +62,7 @@ impl<'de> Visitor<'de> for SpanVisitor {
                 .ok_or_else(|| A::Error::custom("notes can only be read into a spool"))?;
             let start = r.written;
             let mut count = 0;
+            let kept = meter::retained();
             while let Some(note) = seq.next_element::<Note>()? {
                 let mut line = serde_json::to_vec(&note).map_err(A::Error::custom)?;
                 line.push(b'\n');
@@ -69,6 +71,8 @@ impl<'de> Visitor<'de> for SpanVisitor {
                     .map_err(|e| A::Error::custom(SpoolFailed(e)))?;
                 r.written += line.len() as u64;
                 count += 1;
+                // The note is on disk now: what it cost the meter is free again.
+                meter::release_to(kept);
             }
             Ok(NotesSpan {
                 start,

@@ -1,0 +1,189 @@
+//! Hostile uploads against the real binary: huge strings and millions of notes, alone and
+//! four at once, must each get a clear 4xx while the server's memory high-water mark
+//! (VmHWM in /proc/<pid>/status) stays under the 64 MiB budget, and the server keeps
+//! serving afterwards. Bodies are generated and gzipped on the fly, so the test never
+//! holds the decompressed payload either.
+mod common;
+#[path = "support/spawned.rs"]
+mod spawned;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::{
+    create_deck_envelope, gzb64_encode_plugin, tiny_deck, BASIC_MODEL_UUID, DEMO_HASH, DEMO_NAME,
+};
+use spawned::{Answer, Spawned};
+
+/// The memory budget of deckd on a small board (BENCHMARKS.md).
+const BUDGET_KIB: u64 = 64 * 1024;
+
+/// base64(gzip(text)) of text written in pieces by `write`, never held whole.
+fn gzb64_streamed(write: impl FnOnce(&mut dyn Write)) -> String {
+    let b64 = base64::write::EncoderStringWriter::new(&base64::engine::general_purpose::STANDARD);
+    let mut gz = flate2::write::GzEncoder::new(b64, flate2::Compression::fast());
+    write(&mut gz);
+    gz.finish().unwrap().into_inner()
+}
+
+/// `/createDeck` whose deck has one note whose first field is `len` bytes of `a`.
+fn huge_string_deck(len: usize) -> String {
+    gzb64_streamed(|w| {
+        write!(
+            w,
+            r#"{{"deck": "{{\"crowdanki_uuid\": \"5d1bd1e2-7a55-4a2b-9c57-7e1f5b3c0a11\", \"name\": \"Huge\", \"note_models\": [], \"notes\": [{{\"guid\": \"huge1\", \"note_model_uuid\": \"{BASIC_MODEL_UUID}\", \"fields\": [\""#
+        )
+        .unwrap();
+        let chunk = vec![b'a'; 1 << 20];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            w.write_all(&chunk[..n]).unwrap();
+            left -= n;
+        }
+        w.write_all(br#"\", \"b\"]}]}"}"#).unwrap();
+    })
+}
+
+/// `/submitCard` for the demo deck carrying `count` tiny notes.
+fn many_notes_suggestion(count: usize) -> String {
+    gzb64_streamed(|w| {
+        write!(w, r#"{{"remote_deck": "{DEMO_HASH}", "deck_path": "{DEMO_NAME}", "new_name": "{DEMO_NAME}", "rationale": 1, "commit_text": "many", "deck": "{{\"crowdanki_uuid\": \"6f1d2c8e-3b4a-11ef-9a7c-0242ac120002\", \"name\": \"{DEMO_NAME}\", \"notes\": ["#).unwrap();
+        for i in 0..count {
+            let sep = if i == 0 { "" } else { "," };
+            write!(w, r#"{sep}{{\"guid\": \"n{i}\", \"fields\": [\"q\", \"a\"], \"note_model_uuid\": \"{BASIC_MODEL_UUID}\"}}"#).unwrap();
+        }
+        w.write_all(br#"]}"}"#).unwrap();
+    })
+}
+
+/// A refusal the add-on can show: 413, or 429 with Retry-After while other big uploads decode.
+fn assert_refused(a: &Answer, what: &str) {
+    let clear = a.status == 413 || (a.status == 429 && a.retry_after);
+    assert!(
+        clear,
+        "{what}: expected 413 (or 429 with Retry-After), got {} {}",
+        a.status,
+        a.text.chars().take(300).collect::<String>()
+    );
+}
+
+/// Sends `body` to `path` `copies` times at once; answers every reply.
+async fn attack(
+    server: &Spawned,
+    token: &str,
+    path: &str,
+    body: &str,
+    copies: usize,
+) -> Vec<Answer> {
+    futures_util::future::join_all((0..copies).map(|_| server.post(path, token, body.to_string())))
+        .await
+}
+
+/// Waits (bounded) until the server's resident set falls back under `kib`.
+async fn wait_rss_below(server: &Spawned, kib: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut every = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        every.tick().await;
+        let rss = server.status_kb("VmRSS:");
+        if rss < kib || Instant::now() > deadline {
+            return rss;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_uploads_stay_under_the_memory_budget() {
+    let mut server = Spawned::start(&[]).await;
+    let token = server.user("attacker").await;
+    let published = server
+        .post(
+            "/createDeck",
+            &token,
+            gzb64_encode_plugin(&create_deck_envelope(&tiny_deck())),
+        )
+        .await;
+    assert_eq!(
+        published.status, 200,
+        "publishing the demo deck: {}",
+        published.text
+    );
+    let idle = server.status_kb("VmRSS:");
+
+    let bodies = [
+        ("/createDeck", huge_string_deck(64 << 20), "a 64 MiB string"),
+        (
+            "/createDeck",
+            huge_string_deck(250 << 20),
+            "a 250 MiB string",
+        ),
+        (
+            "/submitCard",
+            many_notes_suggestion(2_000_000),
+            "a 2-million-note suggestion",
+        ),
+    ];
+    let mut report = Vec::new();
+    let mut answers = Vec::new();
+    let mut hwm = 0;
+    for copies in [1, 4] {
+        for (path, body, what) in &bodies[if copies == 1 { 0 } else { 1 }..] {
+            let what = format!("{copies} x {what}");
+            server.reset_peak();
+            let got = attack(&server, &token, path, body, copies).await;
+            let statuses: Vec<u16> = got.iter().map(|a| a.status).collect();
+            let peak = server.status_kb("VmHWM:");
+            hwm = hwm.max(peak);
+            report.push(format!(
+                "{what} ({} KiB of GZB64): {statuses:?}, peak VmHWM {peak} KiB",
+                body.len() / 1024
+            ));
+            answers.push((what, got));
+        }
+    }
+    let after = wait_rss_below(&server, idle + 16 * 1024).await;
+    eprintln!(
+        "idle VmRSS {idle} KiB\n{}\nVmRSS afterwards {after} KiB",
+        report.join("\n")
+    );
+
+    for (what, got) in &answers {
+        got.iter().for_each(|a| assert_refused(a, what));
+        assert!(
+            got.iter().any(|a| a.status == 413),
+            "{what}: at least one copy must be decoded and refused as too large"
+        );
+    }
+    assert!(server.alive(), "deckd exited under the attack");
+    assert!(
+        hwm < BUDGET_KIB,
+        "deckd's memory high-water mark reached {hwm} KiB (budget {BUDGET_KIB} KiB):\n{}",
+        report.join("\n")
+    );
+    assert!(
+        after < idle + 16 * 1024,
+        "memory did not go back to the system: VmRSS {after} KiB, idle was {idle} KiB"
+    );
+
+    let mut deck = tiny_deck();
+    deck["name"] = serde_json::json!("Still Serving");
+    deck["crowdanki_uuid"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
+    let again = server
+        .post(
+            "/createDeck",
+            &token,
+            gzb64_encode_plugin(&create_deck_envelope(&deck)),
+        )
+        .await;
+    assert_eq!(
+        again.status, 200,
+        "publishing after the attack: {}",
+        again.text
+    );
+    assert!(
+        again.text.contains("\"status\":1"),
+        "publishing after the attack: {}",
+        again.text
+    );
+}
