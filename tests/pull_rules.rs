@@ -452,7 +452,10 @@ async fn timestamp_rule_is_strict_and_incremental() {
     let ts2 = sync_point().await;
     let p1 = s.pull_since(&hash, &ts1).await;
     let n = find_note(&p1[0]["deck"], "XyZ9876543").expect("changed note");
-    assert_eq!(n["fields"][1], "<img src=\"red1x1.png\"> red");
+    assert_eq!(
+        n["fields"][1], "<img src=red1x1.png> red",
+        "stored fields write attribute values unquoted (tests/sanitize.rs)"
+    );
     let mut tags: Vec<String> = n["tags"]
         .as_array()
         .unwrap()
