@@ -5,7 +5,8 @@
 #
 # Backed by nixpkgs: nixos/modules/services/web-servers/nginx/default.nix
 # (recommendedGzipSettings, recommendedOptimisation, recommendedProxySettings,
-# recommendedTlsSettings, proxyTimeout, user), .../nginx/vhost-options.nix (default,
+# recommendedTlsSettings, proxyTimeout, user; recommendedOptimisation sets keepalive_timeout
+# at http level, which a server-level one overrides), .../nginx/vhost-options.nix (default,
 # enableACME, forceSSL, extraConfig, locations) and .../nginx/location-options.nix
 # (proxyPass, extraConfig). nginx inherits add_header only into locations that define
 # none, so the media location repeats the security headers.
@@ -83,8 +84,18 @@ in
       type = types.str;
       default = "600s";
       description = ''
-        Body, send and proxy read/send timeouts: a 250 MB upload over a slow home
-        uplink (about 3.5 Mbit/s) takes ten minutes.
+        Proxy read/send timeouts: how long nginx waits for deckd without a byte, e.g.
+        while a Pi parses a 250 MB deck or an upload waits for a free upload slot.
+      '';
+    };
+
+    clientIdleTimeout = mkOption {
+      type = types.str;
+      default = "60s";
+      description = ''
+        Body and send timeouts: idle time between two reads from or writes to a
+        client (never a total, so a slow upload that keeps sending is not cut off).
+        The add-on itself gives up after 30 s without a byte.
       '';
     };
   };
@@ -113,8 +124,12 @@ in
 
         extraConfig = ''
           client_max_body_size ${n.clientMaxBodySize};
-          client_body_timeout ${n.uploadTimeout};
-          send_timeout ${n.uploadTimeout};
+          # Slow clients: headers within 10 s, idle keep-alive connections closed after
+          # 30 s (overrides recommendedOptimisation's http-level 65 s).
+          client_header_timeout 10s;
+          keepalive_timeout 30s;
+          client_body_timeout ${n.clientIdleTimeout};
+          send_timeout ${n.clientIdleTimeout};
           ${securityHeaders}
         '';
 
