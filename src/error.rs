@@ -82,6 +82,8 @@ impl AppError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             Self::Decode(DecodeError::Limit(Exceeded::Busy)) => StatusCode::TOO_MANY_REQUESTS,
+            // Nesting is a malformed document, not a big one (as serde_json's own limit).
+            Self::Decode(DecodeError::Limit(Exceeded::Depth(_))) => StatusCode::BAD_REQUEST,
             Self::Decode(DecodeError::Limit(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Decode(DecodeError::Spool(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Decode(_) => StatusCode::BAD_REQUEST,

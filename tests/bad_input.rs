@@ -205,9 +205,10 @@ async fn send_text(s: &TestServer, path: &str, token: &str, body: String, what: 
 
 #[track_caller]
 fn assert_400_with_text(r: &Resp, what: &str) {
-    assert_eq!(
-        r.status,
-        400,
+    // A bomb may trip the longest-string guard before the decompressed cap: 413 then.
+    let bomb = what.contains("gzip bomb");
+    assert!(
+        r.status == 400 || (bomb && r.status == 413),
         "{what}: expected 400, got {} {:?}",
         r.status,
         r.text.chars().take(200).collect::<String>()

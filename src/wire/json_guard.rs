@@ -27,7 +27,7 @@ pub struct Limits {
     pub charge: bool,
 }
 
-/// Which limit a stream went past; each is the uploader's doing (a 413).
+/// Which limit a stream went past; each is the uploader's doing (a 413; too deep a 400).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Exceeded {
     #[error("Invalid data: a string is longer than {0} bytes")]
