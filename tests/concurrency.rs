@@ -116,8 +116,8 @@ async fn concurrent_suggestions_are_all_queued_and_approvable() {
     let e = entry_for(&p, &hash).expect("entry after approvals");
     let notes = all_notes(&e["deck"]);
     assert_eq!(notes.len(), WRITERS, "exactly the edited notes: {notes:?}");
-    for i in 0..WRITERS {
-        let n = find_note(&e["deck"], &root_guids[i]).unwrap();
+    for (i, guid) in root_guids.iter().enumerate().take(WRITERS) {
+        let n = find_note(&e["deck"], guid).unwrap();
         assert_eq!(n["fields"][1], format!("edited by writer{i}"));
     }
 }
@@ -161,9 +161,9 @@ async fn concurrent_owner_force_overwrites_all_apply() {
     let p = s.pull_since(&hash, &ts).await;
     let e = entry_for(&p, &hash).unwrap();
     assert_eq!(all_notes(&e["deck"]).len(), WRITERS);
-    for i in 0..WRITERS {
+    for (i, guid) in guids.iter().enumerate().take(WRITERS) {
         assert_eq!(
-            find_note(&e["deck"], &guids[i]).unwrap()["fields"][1],
+            find_note(&e["deck"], guid).unwrap()["fields"][1],
             format!("forced {i}")
         );
     }

@@ -197,7 +197,7 @@ async fn approval_through_the_domain_function_publishes_the_subdeck() {
     let db = deckd::store::Db::open(s.config())
         .await
         .expect("open the server's database");
-    let owner = deckd::store::users::by_name(&mut *db.reader().acquire().await.unwrap(), "alice")
+    let owner = deckd::store::users::by_name(&mut db.reader().acquire().await.unwrap(), "alice")
         .await
         .unwrap()
         .unwrap();
