@@ -232,3 +232,19 @@ async fn owners_auto_approved_subdeck_applies_at_once() {
         "incremental pull"
     );
 }
+
+#[tokio::test]
+async fn force_overwrite_from_a_non_maintainer_is_only_a_suggestion() {
+    let s = TestServer::start_with(|c| c.pull_cache_bytes = 0).await;
+    let alice = s.user("alice").await;
+    let bob = s.user("bob").await;
+    let (hash, _) = publish(&s, &alice).await;
+    suggest_subdeck(&s, &bob, &hash, true)
+        .await
+        .expect(200, "bob's forced subdeck is taken as a suggestion");
+    assert_eq!(s.pending(Some(&hash)).await.len(), 1, "it waits for review");
+    assert!(
+        !has_sub(&s.pull_since(&hash, FIRST_PULL_TS).await, &hash),
+        "and stays private"
+    );
+}
