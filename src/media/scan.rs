@@ -44,12 +44,46 @@ fn is_local(name: &str) -> bool {
             .all(|b| b.is_ascii_alphabetic())
 }
 
+/// Undoes the character references the field cleaner writes, named and numeric alike
+/// (`my&#32;photo.jpg` is the unquoted attribute form of `my photo.jpg`).
 fn decode_entities(s: &str) -> String {
-    s.replace("&amp;", "&")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match rest
+            .find(';')
+            .and_then(|end| Some((entity(&rest[1..end])?, end)))
+        {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The character one reference (without `&` and `;`) stands for.
+fn entity(name: &str) -> Option<char> {
+    let code = match name {
+        "amp" => return Some('&'),
+        "quot" => return Some('"'),
+        "apos" => return Some('\''),
+        "lt" => return Some('<'),
+        "gt" => return Some('>'),
+        _ => match name.strip_prefix('#')? {
+            hex if hex.starts_with(['x', 'X']) => u32::from_str_radix(&hex[1..], 16).ok()?,
+            dec => dec.parse().ok()?,
+        },
+    };
+    char::from_u32(code)
 }
 
 #[cfg(test)]
@@ -63,18 +97,20 @@ mod tests {
             r#"[sound:hello.mp3] <img src="red1x1.png"> <IMG SRC='b&amp;w.jpg'> <img src=bare.gif>
                <image xlink:href="x.svg"/> <div style="background: url('bg.webp')"></div>
                latex-image-0a1b2c.png <img src="https://example.org/remote.png"> <img src="data:image/png;base64,AAA">
-               <img src="../escape.png"> <img src="sub/dir.png">"#,
+               <img src="../escape.png"> <img src="sub/dir.png"> <img src=my&#32;photo&#x2E;png> <img src=a&b.png>"#,
             &mut out,
         );
         let got: Vec<&str> = out.iter().map(String::as_str).collect();
         assert_eq!(
             got,
             [
+                "a&b.png",
                 "b&w.jpg",
                 "bare.gif",
                 "bg.webp",
                 "hello.mp3",
                 "latex-image-0a1b2c.png",
+                "my photo.png",
                 "red1x1.png",
                 "x.svg"
             ]
