@@ -99,13 +99,20 @@ pub struct AuthUser {
 }
 
 async fn issue(db: &Db, user_id: i64) -> AppResult<Session> {
+    let mut tx = db.begin_write().await?;
+    let session = issue_in(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// Stores a fresh pair for `user_id` inside the caller's transaction.
+async fn issue_in(conn: &mut store::Conn, user_id: i64) -> AppResult<Session> {
     let token = Alphanumeric.sample_string(&mut rand::rng(), 48);
     let refresh_token = Alphanumeric.sample_string(&mut rand::rng(), 64);
     let now = now_micros();
     let expires = now + ACCESS_DAYS * DAY_MICROS;
-    let mut tx = db.begin_write().await?;
     store::tokens::insert(
-        &mut tx,
+        conn,
         user_id,
         &token_hash(&token),
         &token_hash(&refresh_token),
@@ -113,7 +120,6 @@ async fn issue(db: &Db, user_id: i64) -> AppResult<Session> {
         now + REFRESH_DAYS * DAY_MICROS,
     )
     .await?;
-    tx.commit().await?;
     Ok(Session {
         token,
         refresh_token,
@@ -140,15 +146,17 @@ pub async fn login(db: &Db, username: &str, password: &str) -> AppResult<Session
     }
 }
 
-/// Trades a refresh token for a new pair; the old pair stops working.
+/// Trades a refresh token for a new pair in one transaction: the old pair stops working
+/// only once the new one is stored, so a failed write (a full disk) leaves the old valid.
 pub async fn refresh(db: &Db, refresh_token: &str) -> AppResult<Session> {
     let mut tx = db.begin_write().await?;
-    let user = store::tokens::take_refresh(&mut tx, &token_hash(refresh_token)).await?;
+    let Some(user_id) = store::tokens::take_refresh(&mut tx, &token_hash(refresh_token)).await?
+    else {
+        return Err(AppError::Unauthorized(BAD_REFRESH));
+    };
+    let session = issue_in(&mut tx, user_id).await?;
     tx.commit().await?;
-    match user {
-        Some(id) => issue(db, id).await,
-        None => Err(AppError::Unauthorized(BAD_REFRESH)),
-    }
+    Ok(session)
 }
 
 /// Resolves a bearer token to its user, or `None` if it is unknown or expired.

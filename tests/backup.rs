@@ -288,7 +288,7 @@ async fn running_out_of_space_mid_snapshot_keeps_the_last_good_backup() {
     // Stopped, so the live WAL is empty and only the snapshot has to grow past the limit.
     s.stop().expect("server stopped").expect("clean stop");
 
-    let mut cmd = std::process::Command::new(deckd_bin());
+    let mut cmd = deckd_command();
     cmd.args([
         "--data-dir",
         &s.data_dir().display().to_string(),

@@ -427,7 +427,7 @@ async fn serve_subcommand_runs_a_server() {
     add.assert_ok();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut child = std::process::Command::new(deckd_bin())
+    let mut child = deckd_command()
         .args([
             "serve",
             "--listen",

@@ -8,7 +8,7 @@ mod spawned;
 
 use common::media::{mp3_bytes, red1x1_png};
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use spawned::{fill, integrity, Deckd, Place};
 
 /// The note of the demo deck whose field shows `red1x1.png`.
@@ -104,6 +104,11 @@ async fn a_full_disk_answers_clearly_keeps_serving_reads_and_recovers_without_re
 async fn run(s: &Deckd) {
     let alice = s.login("alice").await;
     let bob = s.login("bob").await;
+    let bob_session = s.login_raw("bob").await;
+    let mut bob_refresh = bob_session.json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let r = s.publish_raw(&alice, &tiny_deck()).await;
     r.expect(200, "publish the demo deck");
     assert_eq!(r.json()["message"], DEMO_HASH);
@@ -191,6 +196,21 @@ async fn run(s: &Deckd) {
         }
     }
     full_or_ok(&s.login_raw("alice").await, "/login");
+    // A refresh that cannot be stored must leave the old pair working.
+    let refreshed = s
+        .post_json(
+            "/refreshToken",
+            None,
+            &json!({"refresh_token": bob_refresh}),
+        )
+        .await;
+    full_or_ok(&refreshed, "/refreshToken");
+    if refreshed.status == 200 {
+        bob_refresh = refreshed.json()["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    }
     full_or_ok(
         &s.upload_stats(&bob, DEMO_HASH, TEXT_NOTE).await,
         "/UploadDeckStats",
@@ -245,6 +265,16 @@ async fn run(s: &Deckd) {
     s.login_raw("alice")
         .await
         .expect(200, "/login after space was freed");
+    s.post_json(
+        "/refreshToken",
+        None,
+        &json!({"refresh_token": bob_refresh}),
+    )
+    .await
+    .expect(
+        200,
+        "/refreshToken after space was freed, with the pair from before",
+    );
     s.upload_stats(&bob, DEMO_HASH, TEXT_NOTE)
         .await
         .expect(200, "/UploadDeckStats after space was freed");

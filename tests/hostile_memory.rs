@@ -4,16 +4,16 @@
 //! serving afterwards. Bodies are generated and gzipped on the fly, so the test never
 //! holds the decompressed payload either.
 mod common;
-#[path = "support/spawned.rs"]
 mod spawned;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use common::Resp;
 use common::{
     create_deck_envelope, gzb64_encode_plugin, tiny_deck, BASIC_MODEL_UUID, DEMO_HASH, DEMO_NAME,
 };
-use spawned::{Answer, Spawned};
+use spawned::Deckd;
 
 /// The memory budget of deckd on a small board (BENCHMARKS.md).
 const BUDGET_KIB: u64 = 64 * 1024;
@@ -58,8 +58,8 @@ fn many_notes_suggestion(count: usize) -> String {
 }
 
 /// A refusal the add-on can show: 413, or 429 with Retry-After while other big uploads decode.
-fn assert_refused(a: &Answer, what: &str) {
-    let clear = a.status == 413 || (a.status == 429 && a.retry_after);
+fn assert_refused(a: &Resp, what: &str) {
+    let clear = a.status == 413 || (a.status == 429 && a.headers.contains_key("retry-after"));
     assert!(
         clear,
         "{what}: expected 413 (or 429 with Retry-After), got {} {}",
@@ -69,19 +69,15 @@ fn assert_refused(a: &Answer, what: &str) {
 }
 
 /// Sends `body` to `path` `copies` times at once; answers every reply.
-async fn attack(
-    server: &Spawned,
-    token: &str,
-    path: &str,
-    body: &str,
-    copies: usize,
-) -> Vec<Answer> {
-    futures_util::future::join_all((0..copies).map(|_| server.post(path, token, body.to_string())))
-        .await
+async fn attack(server: &Deckd, token: &str, path: &str, body: &str, copies: usize) -> Vec<Resp> {
+    futures_util::future::join_all(
+        (0..copies).map(|_| server.post_text(path, token, body.to_string())),
+    )
+    .await
 }
 
 /// Waits (bounded) until the server's resident set falls back under `kib`.
-async fn wait_rss_below(server: &Spawned, kib: u64) -> u64 {
+async fn wait_rss_below(server: &Deckd, kib: u64) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut every = tokio::time::interval(Duration::from_millis(50));
     loop {
@@ -95,10 +91,10 @@ async fn wait_rss_below(server: &Spawned, kib: u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hostile_uploads_stay_under_the_memory_budget() {
-    let mut server = Spawned::start(&[]).await;
+    let mut server = Deckd::start_temp(&[]).await;
     let token = server.user("attacker").await;
     let published = server
-        .post(
+        .post_text(
             "/createDeck",
             &token,
             gzb64_encode_plugin(&create_deck_envelope(&tiny_deck())),
@@ -143,10 +139,12 @@ async fn hostile_uploads_stay_under_the_memory_budget() {
         }
     }
     let after = wait_rss_below(&server, idle + 16 * 1024).await;
-    eprintln!(
+    let summary = format!(
         "idle VmRSS {idle} KiB\n{}\nVmRSS afterwards {after} KiB",
         report.join("\n")
     );
+    eprintln!("{summary}");
+    write_results(&summary);
 
     for (what, got) in &answers {
         got.iter().for_each(|a| assert_refused(a, what));
@@ -170,7 +168,7 @@ async fn hostile_uploads_stay_under_the_memory_budget() {
     deck["name"] = serde_json::json!("Still Serving");
     deck["crowdanki_uuid"] = serde_json::json!(uuid::Uuid::new_v4().to_string());
     let again = server
-        .post(
+        .post_text(
             "/createDeck",
             &token,
             gzb64_encode_plugin(&create_deck_envelope(&deck)),
@@ -186,4 +184,19 @@ async fn hostile_uploads_stay_under_the_memory_budget() {
         "publishing after the attack: {}",
         again.text
     );
+}
+
+/// Writes the figures of this run to benches/results/reliability-memory.md.
+fn write_results(summary: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches/results/reliability-memory.md");
+    let text = format!(
+        "# Hostile uploads against the real binary\n\n\
+         Command: `cargo test --profile ci --test hostile_memory -- --nocapture` \
+         (budget: VmHWM under {BUDGET_KIB} KiB for every attack).\n\n\
+         Each line: attack (body size), statuses answered, the server's peak VmHWM during it.\n\n\
+         ```\n{summary}\n```\n"
+    );
+    std::fs::write(&path, text)
+        .unwrap_or_else(|e| eprintln!("could not write {}: {e}", path.display()));
 }

@@ -6,10 +6,10 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::deckd_bin;
+use common::deckd_command;
 
 /// Safety net against a hung test; no assertion depends on it.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -49,7 +49,7 @@ impl Notified {
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         let addr = format!("127.0.0.1:{}", free_port());
-        let mut cmd = Command::new(deckd_bin());
+        let mut cmd = deckd_command();
         cmd.args(["serve", "--listen", &addr, "--data-dir"])
             .arg(dir.path().join("data"))
             .env("NOTIFY_SOCKET", &socket_path)
@@ -205,7 +205,7 @@ fn serve_as_root_without_allow_root_exits_with_a_clear_message() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(deckd_bin())
+    let out = deckd_command()
         .args([
             "serve",
             "--listen",
@@ -233,7 +233,7 @@ fn serve_as_root_without_allow_root_exits_with_a_clear_message() {
     );
 
     // Admin commands run as whoever calls them.
-    let out = Command::new(deckd_bin())
+    let out = deckd_command()
         .args(["user", "list", "--data-dir"])
         .arg(dir.path())
         .env_remove("DECKD_ALLOW_ROOT")
@@ -273,7 +273,7 @@ fn the_scheduler_backs_up_unattended_and_status_tells() {
         "{seen:?}"
     );
     let data = d._dir.path().join("data");
-    let out = Command::new(deckd_bin())
+    let out = deckd_command()
         .arg("--data-dir")
         .arg(&data)
         .args(["backup", "list"])

@@ -615,6 +615,18 @@ pub fn deckd_bin() -> &'static str {
     env!("CARGO_BIN_EXE_deckd")
 }
 
+/// The deckd binary as a command whose environment holds none of the test process's
+/// `DECKD_*` variables: test knobs such as `DECKD_FUZZ_SEED` are not server settings, and
+/// the server refuses variables it does not know.
+pub fn deckd_command() -> Command {
+    let mut cmd = Command::new(deckd_bin());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("DECKD_")) {
+        cmd.env_remove(k);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
 /// Runs the deckd binary (blocking). `DECKD_*` variables of the test process are
 /// removed; `envs` are added. `stdin` (if any) is written and then closed.
 pub fn run_cli_blocking(
@@ -623,14 +635,8 @@ pub fn run_cli_blocking(
     envs: &[(String, String)],
     cwd: &Path,
 ) -> CliOut {
-    let mut cmd = Command::new(deckd_bin());
+    let mut cmd = deckd_command();
     cmd.args(args).current_dir(cwd);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DECKD_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("NO_COLOR", "1");
     // Tests run as root in CI; `serve` refuses root unless told otherwise.
     if args.iter().any(|a| a == "serve") {
         cmd.env("DECKD_ALLOW_ROOT", "1");

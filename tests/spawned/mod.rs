@@ -1,5 +1,6 @@
-//! The real `deckd` binary as a child process, for tests that kill it or give it a
-//! small file system of its own, and the add-on's requests against it over HTTP.
+//! The real `deckd` binary as a child process, for tests that kill it, give it a small
+//! file system of its own or measure its memory (`/proc/<pid>/status`), and the add-on's
+//! requests against it over HTTP.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -11,8 +12,8 @@ use serde_json::{json, Value};
 
 use crate::common::media::{content_md5, listing, md5_hex};
 use crate::common::{
-    create_deck_envelope, deckd_bin, gzb64_encode_plugin, http_client, password_for, sub_value,
-    Resp,
+    create_deck_envelope, deckd_bin, deckd_command, gzb64_encode_plugin, http_client, password_for,
+    sub_value, Resp,
 };
 
 /// Where the server keeps its data.
@@ -33,6 +34,8 @@ pub struct Deckd {
     inner_dir: PathBuf,
     on_tmpfs: bool,
     log: PathBuf,
+    /// The directory [`Deckd::start_temp`] made, removed with the server.
+    _temp: Option<tempfile::TempDir>,
 }
 
 /// Exit code of the start script when the tmpfs could not be mounted.
@@ -51,8 +54,29 @@ impl Deckd {
     /// Starts a server on `place` with `users` created first (password [`password_for`]);
     /// `log` receives its stderr. Waits until `/readyz` answers 200.
     pub async fn start(place: &Place, users: &[&str], log: &Path) -> Deckd {
+        Self::start_with(place, users, &[], log).await
+    }
+
+    /// A server in a temporary directory of its own with extra `env` settings; its log
+    /// goes next to the data.
+    pub async fn start_temp(env: &[(&str, &str)]) -> Deckd {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let log = temp.path().join("deckd.log");
+        let place = Place::Dir(temp.path().join("data"));
+        let mut server = Self::start_with(&place, &[], env, &log).await;
+        server._temp = Some(temp);
+        server
+    }
+
+    /// [`Deckd::start`] with extra `DECKD_*` settings in `env`.
+    pub async fn start_with(
+        place: &Place,
+        users: &[&str],
+        env: &[(&str, &str)],
+        log: &Path,
+    ) -> Deckd {
         match place {
-            Place::Dir(dir) => Self::spawn(dir, None, users, &[], log)
+            Place::Dir(dir) => Self::spawn(dir, None, users, &[], env, log)
                 .await
                 .unwrap_or_else(|e| panic!("{e}")),
             Place::Tmpfs {
@@ -73,6 +97,7 @@ impl Deckd {
                         Some((mount_point, *size_mb)),
                         users,
                         flags,
+                        env,
                         log,
                     )
                     .await
@@ -95,6 +120,7 @@ impl Deckd {
         tmpfs: Option<(&PathBuf, u32)>,
         users: &[&str],
         flags: &[&str],
+        env: &[(&str, &str)],
         log: &Path,
     ) -> Result<Deckd, String> {
         let port = free_port();
@@ -140,6 +166,9 @@ impl Deckd {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = cmd.spawn().map_err(|e| format!("spawning: {e}"))?;
         let mut server = Deckd {
             child,
@@ -148,6 +177,7 @@ impl Deckd {
             inner_dir: dir.to_path_buf(),
             on_tmpfs: tmpfs.is_some(),
             log: log.to_path_buf(),
+            _temp: None,
         };
         server.wait_ready().await?;
         Ok(server)
@@ -213,7 +243,71 @@ impl Deckd {
         let _ = self.child.wait();
     }
 
+    /// A `kB` figure of the server process from /proc/<pid>/status, e.g. `VmHWM:`.
+    pub fn status_kb(&self, key: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("server status");
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in /proc/{}/status", self.child.id()))
+    }
+
+    /// Resets the server's VmHWM to its current VmRSS, so the next figure is one attack's peak.
+    pub fn reset_peak(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").expect("reset VmHWM");
+    }
+
+    /// True while the server process has not exited.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Creates `name` (password [`password_for`]) through the real CLI while the server
+    /// runs, and answers an access token.
+    pub async fn user(&self, name: &str) -> String {
+        assert!(
+            !self.on_tmpfs,
+            "user() needs the data directory in our own namespace"
+        );
+        let mut cli = deckd_command()
+            .args(["user", "add", name, "--data-dir"])
+            .arg(&self.inner_dir)
+            .env("DECKD_ALLOW_ROOT", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn deckd user add");
+        cli.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{}\n", password_for(name)).as_bytes())
+            .unwrap();
+        let done = tokio::task::spawn_blocking(move || cli.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(done.success(), "deckd user add {name} failed");
+        self.login(name).await
+    }
+
     // ------------------------------------------------------------------ requests
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs a text body (a GZB64 upload) with a bearer token.
+    pub async fn post_text(&self, path: &str, token: &str, body: String) -> Resp {
+        self.send(
+            self.post(path, Some(token))
+                .header("Content-Type", "text/plain")
+                .body(body),
+        )
+        .await
+    }
 
     /// Sends a request; a transport error is answered as status 0 with the error as text.
     pub async fn send(&self, rb: reqwest::RequestBuilder) -> Resp {
