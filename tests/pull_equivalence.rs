@@ -1,0 +1,259 @@
+//! Pull answers mean the same whichever path builds them. For one fixed database state
+//! (text that needs escaping, two notetypes, a note with fewer fields than its notetype,
+//! unsorted tags, subdecks, an edit and a deletion) the decoded answers are kept in
+//! tests/fixtures/pull-golden.json; the answer built from SQL, the one served from the
+//! cache, a multi-deck answer and an incremental one must all match it.
+//!
+//! After an intended change of what a pull contains:
+//! `DECKD_BLESS=1 cargo test --profile ci --test pull_equivalence` rewrites the fixture.
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const GOLDEN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/pull-golden.json"
+);
+const ROOT_UUID: &str = "1d0c0b5e-8f39-4c59-9d1e-3a9a3f6d0001";
+const SMALL_UUID: &str = "1d0c0b5e-8f39-4c59-9d1e-3a9a3f6d0002";
+const THREE_UUID: &str = "1d0c0b5e-8f39-4c59-9d1e-3a9a3f6d00aa";
+
+fn fixed_note(id: u64, guid: &str, model: &str, fields: &[&str], tags: &[&str]) -> Value {
+    let mut n = note_with_model(guid, fields, tags, model);
+    n["id"] = json!(id);
+    n
+}
+
+fn fixed_child(uuid: &str, name: &str, notes: Vec<Value>, children: Vec<Value>) -> Value {
+    let mut d = child_deck(name, notes, children);
+    d["crowdanki_uuid"] = json!(uuid);
+    d["id"] = json!(1_700_000_000_900u64);
+    d
+}
+
+/// A second notetype with three fields.
+fn three_field_model() -> Value {
+    let mut m = basic_model();
+    m["crowdanki_uuid"] = json!(THREE_UUID);
+    m["name"] = json!("Three fields");
+    let mut extra = m["flds"][1].clone();
+    extra["name"] = json!("Extra");
+    extra["ord"] = json!(2);
+    m["flds"].as_array_mut().unwrap().push(extra);
+    m
+}
+
+fn golden_deck() -> Value {
+    let b = BASIC_MODEL_UUID;
+    let notes = vec![
+        fixed_note(
+            1_700_000_000_001,
+            "GoldQuote1",
+            b,
+            &[
+                "\"quoted\" and \\backslash\\ and a\ttab",
+                "line one\nline two",
+            ],
+            &["zeta", "alpha", "Beta", "ünïcode"],
+        ),
+        fixed_note(
+            1_700_000_000_002,
+            "GoldUnicode",
+            b,
+            &["日本語 🎉 — “curly”", "<b>bold</b> &amp; <i>it</i>"],
+            &[],
+        ),
+        fixed_note(
+            1_700_000_000_003,
+            "GoldShort3",
+            THREE_UUID,
+            &["only the first of three"],
+            &["short"],
+        ),
+        fixed_note(
+            1_700_000_000_004,
+            "GoldThree4",
+            THREE_UUID,
+            &["front", "", "extra text"],
+            &["x::y", "a"],
+        ),
+        fixed_note(
+            1_700_000_000_005,
+            "GoldGoner5",
+            b,
+            &["to be removed", "later"],
+            &["gone"],
+        ),
+    ];
+    let grand = fixed_child(
+        "1d0c0b5e-8f39-4c59-9d1e-3a9a3f6d0013",
+        "Nested",
+        vec![fixed_note(
+            1_700_000_000_006,
+            "GoldNested",
+            b,
+            &["deep", "down"],
+            &["nested"],
+        )],
+        vec![],
+    );
+    let part = fixed_child(
+        "1d0c0b5e-8f39-4c59-9d1e-3a9a3f6d0012",
+        "Part A",
+        vec![fixed_note(
+            1_700_000_000_007,
+            "GoldPartA7",
+            THREE_UUID,
+            &["in a subdeck", "b", "c"],
+            &[],
+        )],
+        vec![grand],
+    );
+    let empty = fixed_child(
+        "1d0c0b5e-8f39-4c59-9d1e-3a9a3f6d0014",
+        "Empty",
+        vec![],
+        vec![],
+    );
+    let mut deck = root_deck(
+        "Golden Deck",
+        ROOT_UUID,
+        "A description with \"quotes\" & <b>markup</b>",
+        notes,
+        vec![part, empty],
+    );
+    deck["note_models"]
+        .as_array_mut()
+        .unwrap()
+        .push(three_field_model());
+    deck
+}
+
+fn small_deck() -> Value {
+    root_deck(
+        "Golden Small",
+        SMALL_UUID,
+        "",
+        vec![
+            fixed_note(
+                1_700_000_000_101,
+                "GoldSmall1",
+                BASIC_MODEL_UUID,
+                &["one", "1"],
+                &["s"],
+            ),
+            fixed_note(
+                1_700_000_000_102,
+                "GoldSmall2",
+                BASIC_MODEL_UUID,
+                &["two", "2"],
+                &[],
+            ),
+        ],
+        vec![],
+    )
+}
+
+/// Changelog headers carry the server's clock; everything else is fixed by the state.
+fn normalise(mut v: Value) -> Value {
+    for e in v.as_array_mut().expect("array") {
+        if let Some(c) = e.get_mut("changelog") {
+            let text = c.as_str().unwrap_or_default();
+            let kept: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.starts_with("--- Changes from "))
+                .collect();
+            *c = json!(kept.join("\n"));
+        }
+    }
+    v
+}
+
+#[tokio::test]
+async fn every_pull_path_answers_the_same_for_the_same_state() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let golden_hash = s.publish(&alice, &golden_deck()).await;
+    let small_hash = s.publish(&alice, &small_deck()).await;
+    let mid = sync_point().await;
+
+    // The owner edits a note and removes another.
+    let edited = fixed_note(
+        1_700_000_000_004,
+        "GoldThree4",
+        THREE_UUID,
+        &["front, edited", "now filled", "extra text"],
+        &["a", "edited"],
+    );
+    let mut edit = root_deck("Golden Deck", ROOT_UUID, "", vec![edited], vec![]);
+    edit["note_models"]
+        .as_array_mut()
+        .unwrap()
+        .push(three_field_model());
+    s.submit(
+        &alice,
+        &submit_body(
+            &golden_hash,
+            "Golden Deck",
+            "Golden Deck",
+            &edit,
+            10,
+            "",
+            true,
+        ),
+    )
+    .await
+    .expect(200, "owner's direct edit");
+    s.post_json(
+        "/requestRemoval",
+        Some(&alice),
+        &json!({"remote_deck": golden_hash, "note_guids": ["GoldGoner5"], "commit_text": "duplicate", "force_overwrite": false}),
+    )
+    .await
+    .expect(200, "removal request");
+    s.approve(commit_id(&s.only_pending(&golden_hash).await))
+        .await;
+
+    let first = json!({ &golden_hash: sub_value(FIRST_PULL_TS) });
+    let built = normalise(s.pull(&first).await);
+    let cached = normalise(s.pull(&first).await);
+    let small = normalise(s.pull_since(&small_hash, FIRST_PULL_TS).await);
+    let both = normalise(
+        s.pull(&json!({ &golden_hash: sub_value(FIRST_PULL_TS), &small_hash: sub_value(FIRST_PULL_TS) }))
+            .await,
+    );
+    let since = normalise(s.pull_since(&golden_hash, &mid).await);
+
+    assert_eq!(
+        built, cached,
+        "the cached answer differs from the built one"
+    );
+    let mut expected_both: Vec<Value> = vec![built[0].clone(), small[0].clone()];
+    expected_both.sort_by_key(|e| e["deck_hash"].as_str().unwrap().to_string());
+    let mut got_both = both.as_array().unwrap().clone();
+    got_both.sort_by_key(|e| e["deck_hash"].as_str().unwrap().to_string());
+    assert_eq!(
+        got_both, expected_both,
+        "a two-deck answer must hold exactly the single-deck answers"
+    );
+
+    let answers = json!({"full": built, "small": small, "since_edit": since});
+    if std::env::var_os("DECKD_BLESS").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(std::path::Path::new(GOLDEN).parent().unwrap()).unwrap();
+        std::fs::write(
+            GOLDEN,
+            serde_json::to_string_pretty(&answers).unwrap() + "\n",
+        )
+        .unwrap();
+        return;
+    }
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(GOLDEN).expect("fixture present")).unwrap();
+    for key in ["full", "small", "since_edit"] {
+        assert_eq!(
+            answers[key], golden[key],
+            "the {key} answer no longer matches tests/fixtures/pull-golden.json"
+        );
+    }
+}
