@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -80,7 +79,7 @@ impl Write for Shared {
 
 /// The encoder plus the channel to the response, and an optional copy for the cache.
 struct Out {
-    enc: gzb64::Encoder<Shared>,
+    enc: Option<gzb64::Encoder<Shared>>,
     shared: Shared,
     tx: mpsc::Sender<io::Result<Bytes>>,
     tee: Option<Vec<u8>>,
@@ -109,12 +108,18 @@ impl Out {
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
     }
 
+    fn encoder(&mut self) -> &mut gzb64::Encoder<Shared> {
+        self.enc
+            .as_mut()
+            .expect("the encoder is only taken at the end")
+    }
+
     fn json<T: Serialize + ?Sized>(&mut self, v: &T) -> io::Result<()> {
-        serde_json::to_writer(&mut self.enc, v).map_err(io::Error::other)
+        serde_json::to_writer(self.encoder(), v).map_err(io::Error::other)
     }
 
     fn raw(&mut self, s: &str) -> io::Result<()> {
-        self.enc.write_all(s.as_bytes())
+        self.encoder().write_all(s.as_bytes())
     }
 }
 
@@ -129,7 +134,14 @@ pub fn stream(
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
     let shared = Shared::default();
     let out = Out {
-        enc: gzb64::encoder(shared.clone()),
+        enc: Some(gzb64::encoder_with(
+            shared.clone(),
+            if cache {
+                gzb64::Effort::Cached
+            } else {
+                gzb64::Effort::Streamed
+            },
+        )),
         shared,
         tx: tx.clone(),
         tee: cache.then(Vec::new),
@@ -163,19 +175,11 @@ async fn write_all(db: &Db, plans: &[Plan], mut out: Out) -> io::Result<Option<V
         write_entry(tx, &mut out, plan).await?;
     }
     out.raw("]")?;
-    let enc = std::mem::replace(&mut out.enc, gzb64::encoder(Shared::default()));
-    gzb64::finish(enc)?;
+    if let Some(enc) = out.enc.take() {
+        gzb64::finish(enc)?;
+    }
     out.flush(true).await?;
     Ok(out.tee.take())
-}
-
-#[derive(Serialize)]
-struct NoteOut<'a> {
-    id: i64,
-    fields: Vec<String>,
-    guid: &'a str,
-    note_model_uuid: &'a str,
-    tags: Vec<&'a str>,
 }
 
 async fn write_entry(conn: &mut Conn, out: &mut Out, plan: &Plan) -> io::Result<()> {
@@ -298,7 +302,7 @@ async fn write_tree(
             .collect();
         out.json(&models)?;
         out.raw(",\"notes\":[")?;
-        write_notes(conn, out, deck.id, plan.since, notetypes).await?;
+        write_notes(conn, out, deck.id, plan.since).await?;
         out.raw("],\"children\":[")?;
         steps.push(Step::Close);
         let kids = children.get(&deck.id).map(Vec::as_slice).unwrap_or(&[]);
@@ -312,46 +316,28 @@ async fn write_tree(
     Ok(())
 }
 
-async fn write_notes(
-    conn: &mut Conn,
-    out: &mut Out,
-    deck: i64,
-    since: i64,
-    notetypes: &HashMap<i64, Notetype>,
-) -> io::Result<()> {
-    let mut rows = store::pull::notes_of_deck(conn, deck, since);
+/// Notes per SQL round trip: about 300 KB of JSON for notes of ordinary size.
+const NOTES_PER_BATCH: i64 = 500;
+
+async fn write_notes(conn: &mut Conn, out: &mut Out, deck: i64, since: i64) -> io::Result<()> {
+    let mut after = i64::MIN;
     let mut first = true;
-    while let Some(row) = rows.next().await {
-        let row = row.map_err(io::Error::other)?;
-        let Some(nt) = notetypes.get(&row.notetype) else {
-            continue;
+    loop {
+        let batch = store::pull::notes_json_batch(conn, deck, since, after, NOTES_PER_BATCH)
+            .await
+            .map_err(io::Error::other)?;
+        let (Some(json), Some(last)) = (batch.json, batch.last_id) else {
+            return Ok(());
         };
-        let mut fields = vec![String::new(); nt.flds.len()];
-        let stored: Vec<(i64, String)> =
-            serde_json::from_str(&row.fields_json).map_err(io::Error::other)?;
-        for (pos, content) in stored {
-            if let Some(slot) = fields.get_mut(pos as usize) {
-                *slot = content;
-            }
-        }
-        let mut tags: Vec<&str> = row
-            .tags
-            .as_deref()
-            .map(|t| t.split(' ').collect())
-            .unwrap_or_default();
-        tags.sort_unstable();
         if !first {
             out.raw(",")?;
         }
         first = false;
-        out.json(&NoteOut {
-            id: row.anki_id,
-            fields,
-            guid: &row.guid,
-            note_model_uuid: &nt.crowdanki_uuid,
-            tags,
-        })?;
+        out.raw(&json)?;
         out.flush(false).await?;
+        if batch.count < NOTES_PER_BATCH {
+            return Ok(());
+        }
+        after = last;
     }
-    Ok(())
 }

@@ -186,11 +186,35 @@ pub fn classify_json(err: serde_json::Error) -> DecodeError {
 pub type Encoder<W> =
     GzEncoder<base64::write::EncoderWriter<'static, base64::engine::GeneralPurpose, W>>;
 
+/// How hard an answer is compressed. A streamed answer is built for one request, so it
+/// trades a little size for CPU; an answer kept in the cache is built once and sent
+/// many times, so it is compressed harder (zlib-rs, 3.2 MB of pulled JSON: level 2 →
+/// 419 KB in 18 ms, level 6 → 321 KB in 92 ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effort {
+    Streamed,
+    Cached,
+}
+
+impl Effort {
+    fn level(self) -> Compression {
+        match self {
+            Effort::Streamed => Compression::new(2),
+            Effort::Cached => Compression::new(6),
+        }
+    }
+}
+
 /// Starts a GZB64 encoder; call [`finish`] to flush the gzip trailer and base64 padding.
 pub fn encoder<W: Write>(out: W) -> Encoder<W> {
+    encoder_with(out, Effort::Streamed)
+}
+
+/// [`encoder`] with a chosen compression effort.
+pub fn encoder_with<W: Write>(out: W, effort: Effort) -> Encoder<W> {
     GzEncoder::new(
         base64::write::EncoderWriter::new(out, &STANDARD),
-        Compression::fast(),
+        effort.level(),
     )
 }
 
