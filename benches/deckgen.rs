@@ -107,3 +107,32 @@ pub fn to_addon_json(deck: &Value) -> String {
     serde::Serialize::serialize(deck, &mut ser).expect("serialise");
     String::from_utf8(out).expect("utf-8")
 }
+
+/// The owner's edit of `deck`: the same tree holding only notes `start..start + count`
+/// (by the number in their guid), each with a changed first field.
+pub fn edited(deck: &Value, start: u64, count: u64, round: u64) -> Value {
+    let mut out = deck.clone();
+    keep_edited(&mut out, start..start + count, round);
+    out
+}
+
+fn keep_edited(node: &mut Value, range: std::ops::Range<u64>, round: u64) {
+    if let Some(notes) = node["notes"].as_array_mut() {
+        notes.retain(|n| {
+            let guid = n["guid"].as_str().unwrap_or_default();
+            let number = guid[guid.len().saturating_sub(8)..]
+                .parse::<u64>()
+                .unwrap_or(u64::MAX);
+            range.contains(&number)
+        });
+        for n in notes.iter_mut() {
+            let first = n["fields"][0].as_str().unwrap_or_default().to_string();
+            n["fields"][0] = json!(format!("{first} (edit {round})"));
+        }
+    }
+    if let Some(children) = node["children"].as_array_mut() {
+        for c in children {
+            keep_edited(c, range.clone(), round);
+        }
+    }
+}

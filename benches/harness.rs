@@ -50,6 +50,11 @@ impl Server {
         panic!("deckd did not start");
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A `kB` figure from /proc/<pid>/status, e.g. `VmRSS:` or `VmHWM:`.
     pub fn status_kb(&self, key: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
@@ -109,6 +114,20 @@ pub fn gzb64(v: &Value) -> String {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(v.to_string().as_bytes()).unwrap();
     base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())
+}
+
+/// Decodes a GZB64 answer (base64 of gzip of JSON).
+pub fn gzb64_decode(text: &str) -> Value {
+    use base64::Engine;
+    use std::io::Read;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .expect("base64 answer");
+    let mut json = String::new();
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .read_to_string(&mut json)
+        .expect("gzip answer");
+    serde_json::from_str(&json).expect("JSON answer")
 }
 
 /// Latency figures of one load run.

@@ -76,6 +76,11 @@ pub async fn launch(
         let _ = stop_tx.send(true);
     });
     spawn_companions(&state, addr, metrics, &stop_rx);
+    tokio::spawn(crate::pull::fill::run(
+        db.clone(),
+        state.puller.unfilled(),
+        stop_rx.clone(),
+    ));
     let jobs = maintenance::spawn(scheduler, stop_rx.clone());
     let limits = connections::Limits {
         header_read_timeout: Duration::from_secs(state.config.header_read_timeout_secs),

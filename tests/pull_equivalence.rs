@@ -155,6 +155,32 @@ fn small_deck() -> Value {
     )
 }
 
+/// Waits until `pulled_notes` holds a copy of `notes` notes (the background fill).
+async fn wait_until_stored(s: &TestServer, notes: i64) {
+    use sqlx::ConnectOptions;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(s.data_dir().join("deckd.sqlite3"))
+        .read_only(true)
+        .connect()
+        .await
+        .expect("open the database read-only");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM pulled_notes")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if stored >= notes {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {stored} of {notes} pulled notes were stored"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Changelog headers carry the server's clock; everything else is fixed by the state.
 fn normalise(mut v: Value) -> Value {
     for e in v.as_array_mut().expect("array") {
@@ -176,6 +202,11 @@ async fn every_pull_path_answers_the_same_for_the_same_state() {
     let alice = s.user("alice").await;
     let golden_hash = s.publish(&alice, &golden_deck()).await;
     let small_hash = s.publish(&alice, &small_deck()).await;
+    // A first pull builds every note's object and wakes the task that stores them; the
+    // edits below then change notes whose stored copies must not be served.
+    s.pull(&json!({ &golden_hash: sub_value(FIRST_PULL_TS) }))
+        .await;
+    wait_until_stored(&s, 8).await;
     let mid = sync_point().await;
 
     // The owner edits a note and removes another.

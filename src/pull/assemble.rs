@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Body;
 use bytes::Bytes;
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use super::Plan;
 use crate::store::{self, notetypes::Notetype, Conn, Db};
@@ -84,6 +84,8 @@ struct Out {
     tx: mpsc::Sender<io::Result<Bytes>>,
     tee: Option<Vec<u8>>,
     tee_limit: usize,
+    /// Note objects built because no stored copy existed.
+    built: i64,
 }
 
 impl Out {
@@ -124,31 +126,24 @@ impl Out {
 }
 
 /// Starts writing the entries of `plans` and returns the streaming body at once.
-/// `on_complete` receives the whole answer when `cache` is set and it fit.
+/// `on_complete` receives the whole answer when `cache` is set and it fit; `unfilled`
+/// is notified when note objects had to be built for want of a stored copy.
 pub fn stream(
     db: Db,
     plans: Vec<Plan>,
     cache: bool,
+    unfilled: Arc<Notify>,
     on_complete: impl FnOnce(Bytes) + Send + 'static,
 ) -> Body {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
-    let shared = Shared::default();
-    let out = Out {
-        enc: Some(gzb64::encoder_with(
-            shared.clone(),
-            if cache {
-                gzb64::Effort::Cached
-            } else {
-                gzb64::Effort::Streamed
-            },
-        )),
-        shared,
-        tx: tx.clone(),
-        tee: cache.then(Vec::new),
-        tee_limit: 64 * 1024 * 1024,
+    let effort = if cache {
+        gzb64::Effort::Cached
+    } else {
+        gzb64::Effort::Streamed
     };
+    let sender = tx.clone();
     tokio::spawn(async move {
-        match write_all(&db, &plans, out).await {
+        match write_all(&db, &plans, effort, sender, &unfilled).await {
             Ok(Some(whole)) => on_complete(Bytes::from(whole)),
             Ok(None) => {}
             Err(e) => {
@@ -164,21 +159,41 @@ pub fn stream(
     }))
 }
 
-async fn write_all(db: &Db, plans: &[Plan], mut out: Out) -> io::Result<Option<Vec<u8>>> {
+/// Writes every entry; the encoder (a few hundred KB of compressor state) exists only
+/// once a stream slot is held, so a thousand waiting pulls cost almost nothing.
+async fn write_all(
+    db: &Db,
+    plans: &[Plan],
+    effort: gzb64::Effort,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    unfilled: &Notify,
+) -> io::Result<Option<Vec<u8>>> {
     let mut read = db.begin_stream().await.map_err(io::Error::other)?;
-    let tx = &mut read.tx;
+    let shared = Shared::default();
+    let mut out = Out {
+        enc: Some(gzb64::encoder_with(shared.clone(), effort)),
+        shared,
+        tx,
+        tee: (effort == gzb64::Effort::Cached).then(Vec::new),
+        tee_limit: 64 * 1024 * 1024,
+        built: 0,
+    };
+    let conn = &mut read.tx;
     out.raw("[")?;
     for (i, plan) in plans.iter().enumerate() {
         if i > 0 {
             out.raw(",")?;
         }
-        write_entry(tx, &mut out, plan).await?;
+        write_entry(conn, &mut out, plan).await?;
     }
     out.raw("]")?;
     if let Some(enc) = out.enc.take() {
         gzb64::finish(enc)?;
     }
     out.flush(true).await?;
+    if out.built > 0 {
+        unfilled.notify_one();
+    }
     Ok(out.tee.take())
 }
 
@@ -326,18 +341,18 @@ async fn write_notes(conn: &mut Conn, out: &mut Out, deck: i64, since: i64) -> i
         let batch = store::pull::notes_json_batch(conn, deck, since, after, NOTES_PER_BATCH)
             .await
             .map_err(io::Error::other)?;
-        let (Some(json), Some(last)) = (batch.json, batch.last_id) else {
-            return Ok(());
-        };
-        if !first {
-            out.raw(",")?;
+        out.built += batch.built;
+        if let Some(json) = batch.json {
+            if !first {
+                out.raw(",")?;
+            }
+            first = false;
+            out.raw(&json)?;
+            out.flush(false).await?;
         }
-        first = false;
-        out.raw(&json)?;
-        out.flush(false).await?;
-        if batch.count < NOTES_PER_BATCH {
-            return Ok(());
+        match batch.last_id {
+            Some(last) if batch.count == NOTES_PER_BATCH => after = last,
+            _ => return Ok(()),
         }
-        after = last;
     }
 }

@@ -3,8 +3,11 @@
 
 pub mod assemble;
 pub mod cache;
+pub mod fill;
 
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -70,6 +73,8 @@ pub struct Puller {
     db: Db,
     cache: Mutex<PullCache>,
     empty: Bytes,
+    /// Wakes [`fill::run`] after a pull built note objects that had no stored copy.
+    unfilled: Arc<Notify>,
 }
 
 impl Puller {
@@ -79,7 +84,13 @@ impl Puller {
             db,
             cache: Mutex::new(PullCache::new(cache_bytes)),
             empty: Bytes::from(empty),
+            unfilled: Arc::new(Notify::new()),
         }
+    }
+
+    /// What the task that stores pulled note objects waits on.
+    pub fn unfilled(&self) -> Arc<Notify> {
+        self.unfilled.clone()
     }
 
     /// The answer body for a validated request.
@@ -127,6 +138,7 @@ impl Puller {
             self.db.clone(),
             plans,
             cache_key.is_some(),
+            self.unfilled.clone(),
             move |body| {
                 if let Some((hash, version)) = cache_key {
                     this.cache

@@ -4,19 +4,37 @@ use sqlx::Row;
 
 use super::Conn;
 
-/// Pulled notes of one deck, already written as JSON objects by SQLite and joined by
-/// commas: one round trip and no per-note work in Rust for hundreds of notes.
+/// A note's JSON object as a pull sends it, for the note `n`: fields in the notetype's
+/// field order (missing ones empty), tags sorted; `''` when every reviewed field is
+/// empty (such notes are not pulled). `pulled_notes` keeps a copy of this per note.
+const NOTE_JSON: &str = "CASE WHEN EXISTS (SELECT 1 FROM fields f WHERE f.note = n.id AND f.reviewed = 1 AND f.content <> '')
+    THEN json_object(
+      'id', n.anki_id,
+      'fields', json((SELECT json_group_array(c) FROM (
+          SELECT coalesce(f.content, '') AS c FROM notetype_fields nf
+          LEFT JOIN fields f ON f.note = n.id AND f.reviewed = 1 AND f.position = nf.ord
+          WHERE nf.notetype = n.notetype ORDER BY nf.ord))),
+      'guid', n.guid,
+      'note_model_uuid', (SELECT nt.guid FROM notetypes nt WHERE nt.id = n.notetype),
+      'tags', json((SELECT json_group_array(content) FROM (
+          SELECT t.content FROM tags t WHERE t.note = n.id AND t.reviewed = 1 ORDER BY t.content))))
+    ELSE '' END";
+
+/// Pulled notes of one deck as JSON objects joined by commas: one round trip and no
+/// per-note work in Rust for hundreds of notes.
 #[derive(Debug, sqlx::FromRow)]
 pub struct NoteBatch {
     pub json: Option<String>,
-    /// The last note id in the batch, where the next batch starts.
+    /// The last note id looked at, where the next batch starts.
     pub last_id: Option<i64>,
+    /// Notes looked at (including ones left out for empty fields).
     pub count: i64,
+    /// Notes whose object had to be built because `pulled_notes` had no copy.
+    pub built: i64,
 }
 
 /// Up to `limit` live, reviewed notes of `deck` changed after `since` with id above
-/// `after`, in id order. Fields are listed by the notetype's field order (missing ones
-/// empty), tags sorted; notes whose fields are all empty are left out.
+/// `after`, in id order.
 pub async fn notes_json_batch(
     conn: &mut Conn,
     deck: i64,
@@ -24,31 +42,38 @@ pub async fn notes_json_batch(
     after: i64,
     limit: i64,
 ) -> sqlx::Result<NoteBatch> {
-    sqlx::query_as(
-        "SELECT group_concat(j, ',' ORDER BY id) AS json, max(id) AS last_id, count(*) AS count FROM (
-           SELECT n.id AS id, json_object(
-             'id', n.anki_id,
-             'fields', json((SELECT json_group_array(coalesce(f.content, '') ORDER BY nf.ord)
-                             FROM notetype_fields nf
-                             LEFT JOIN fields f ON f.note = n.id AND f.reviewed = 1 AND f.position = nf.ord
-                             WHERE nf.notetype = n.notetype)),
-             'guid', n.guid,
-             'note_model_uuid', nt.guid,
-             'tags', json((SELECT json_group_array(t.content ORDER BY t.content)
-                           FROM tags t WHERE t.note = n.id AND t.reviewed = 1))
-           ) AS j
-           FROM notes n JOIN notetypes nt ON nt.id = n.notetype
-           WHERE n.deck = ? AND n.reviewed = 1 AND n.deleted = 0 AND n.last_update > ? AND n.id > ?
-             AND EXISTS (SELECT 1 FROM fields f WHERE f.note = n.id AND f.reviewed = 1 AND f.content <> '')
+    let sql = format!(
+        "SELECT group_concat(CASE WHEN j <> '' THEN j END, ',') AS json, max(id) AS last_id,
+                count(*) AS count, coalesce(sum(built), 0) AS built FROM (
+           SELECT n.id AS id, coalesce(p.json, {NOTE_JSON}) AS j, p.note IS NULL AS built
+           FROM notes n LEFT JOIN pulled_notes p ON p.note = n.id
+           WHERE n.deck = ? AND n.reviewed = 1 AND n.deleted = 0 AND n.id > ? AND n.last_update > ?
            ORDER BY n.id LIMIT ?
-         )",
-    )
-    .bind(deck)
-    .bind(since)
-    .bind(after)
-    .bind(limit)
-    .fetch_one(conn)
-    .await
+         )"
+    );
+    sqlx::query_as(&sql)
+        .bind(deck)
+        .bind(after)
+        .bind(since)
+        .bind(limit)
+        .fetch_one(conn)
+        .await
+}
+
+/// Stores the pulled object of up to `limit` notes that have none; answers how many.
+pub async fn fill_pulled_notes(conn: &mut Conn, limit: i64) -> sqlx::Result<u64> {
+    let sql = format!(
+        "INSERT INTO pulled_notes (note, json)
+         SELECT n.id, {NOTE_JSON} FROM notes n
+         WHERE n.reviewed = 1 AND n.deleted = 0
+           AND NOT EXISTS (SELECT 1 FROM pulled_notes p WHERE p.note = n.id)
+         LIMIT ?"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(limit)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 /// `(deck, notetype)` pairs used by the notes a pull will return.

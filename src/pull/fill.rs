@@ -1,0 +1,39 @@
+//! Stores the pulled JSON object of notes that have none (new or changed notes), off the
+//! request path: a pull that had to build objects wakes this task, which fills them in
+//! small write transactions so other writers wait at most a few milliseconds.
+
+use std::sync::Arc;
+
+use tokio::sync::{watch, Notify};
+
+use crate::store::{self, Db};
+
+/// Notes stored per write transaction.
+const NOTES_PER_FILL: i64 = 500;
+
+/// Runs until `stop`; fills once at start (a database from before `pulled_notes`, or
+/// notes written while the server was down) and again each time `wake` is notified.
+pub async fn run(db: Db, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = fill_all(&db, &stop).await {
+            tracing::debug!(error = %e, "storing pulled notes failed; pulls build them meanwhile");
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn fill_all(db: &Db, stop: &watch::Receiver<bool>) -> sqlx::Result<()> {
+    while !*stop.borrow() {
+        let mut tx = db.begin_write().await?;
+        let stored = store::pull::fill_pulled_notes(&mut tx, NOTES_PER_FILL).await?;
+        tx.commit().await?;
+        if stored < NOTES_PER_FILL as u64 {
+            return Ok(());
+        }
+        tokio::task::yield_now().await;
+    }
+    Ok(())
+}
