@@ -66,6 +66,20 @@ impl Target {
         }
     }
 
+    /// Restarts a spawned deckd on the same data with its pull caches off; false for
+    /// another server.
+    fn restart_uncached(&mut self) -> bool {
+        let Some((server, dir)) = self._spawned.take() else {
+            return false;
+        };
+        drop(server);
+        let server = Server::start(&dir.path().join("data"), &[("DECKD_PULL_CACHE_BYTES", "0")]);
+        self.base = server.base.clone();
+        self.pid = Some(server.pid());
+        self._spawned = Some((server, dir));
+        true
+    }
+
     fn status_kb(&self, key: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
         status
@@ -186,7 +200,7 @@ async fn main() {
     if args.iter().any(|a| a == "--list") {
         return;
     }
-    let t = Target::from_args(&args);
+    let mut t = Target::from_args(&args);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1_100)
         .timeout(Duration::from_secs(120))
@@ -388,6 +402,30 @@ async fn main() {
     let pullable = started.elapsed();
     let publish_peak = t.peak_mb();
     let loaded_mb = t.status_kb("VmRSS:").map(|k| k as f64 / 1024.0);
+
+    // The same pulls with every cache off: what the database path alone delivers.
+    if t.restart_uncached() {
+        let (h5, h2) = (hash5k.clone(), hash2.clone());
+        sweep(
+            &mut rows,
+            &t,
+            &http,
+            "two-deck full pull, caches off",
+            |c| if c == 1 { 40 } else { (160 / c).max(2) },
+            move |_| json!({&h5: sub(INITIAL_TS), &h2: sub(INITIAL_TS)}),
+        )
+        .await;
+        let h5 = hash5k.clone();
+        sweep(
+            &mut rows,
+            &t,
+            &http,
+            "single-deck full pull, caches off",
+            |c| if c == 1 { 40 } else { (160 / c).max(2) },
+            move |_| json!({&h5: sub(INITIAL_TS)}),
+        )
+        .await;
+    }
 
     let mb = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1} MB"));
     let command = if args.is_empty() {

@@ -254,7 +254,15 @@ async fn every_pull_path_answers_the_same_for_the_same_state() {
         s.pull(&json!({ &golden_hash: sub_value(FIRST_PULL_TS), &small_hash: sub_value(FIRST_PULL_TS) }))
             .await,
     );
+    let both_again = normalise(
+        s.pull(&json!({ &golden_hash: sub_value(FIRST_PULL_TS), &small_hash: sub_value(FIRST_PULL_TS) }))
+            .await,
+    );
     let since = normalise(s.pull_since(&golden_hash, &mid).await);
+    assert_eq!(
+        both, both_again,
+        "a two-deck answer from kept per-deck parts differs from the first one"
+    );
 
     assert_eq!(
         built, cached,

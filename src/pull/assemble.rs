@@ -77,11 +77,40 @@ impl Write for Shared {
     }
 }
 
-/// The encoder plus the channel to the response, and an optional copy for the cache.
+/// What an entry is compressed into: a whole GZB64 answer, or one gzip member of a
+/// deck's entry that answers for several decks are put together from.
+enum Compressor {
+    Gzb64(Box<gzb64::Encoder<Shared>>),
+    Gzip(flate2::write::GzEncoder<Shared>),
+}
+
+impl Compressor {
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Compressor::Gzb64(enc) => gzb64::finish(*enc).map(drop),
+            Compressor::Gzip(enc) => enc.finish().map(drop),
+        }
+    }
+}
+
+impl Write for Compressor {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Compressor::Gzb64(enc) => enc.write(buf),
+            Compressor::Gzip(enc) => enc.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The encoder plus the channel to the response (none while building a member), and a
+/// copy for the cache.
 struct Out {
-    enc: Option<gzb64::Encoder<Shared>>,
+    enc: Option<Compressor>,
     shared: Shared,
-    tx: mpsc::Sender<io::Result<Bytes>>,
+    tx: Option<mpsc::Sender<io::Result<Bytes>>>,
     tee: Option<Vec<u8>>,
     tee_limit: usize,
     /// Note objects built because no stored copy existed.
@@ -104,13 +133,17 @@ impl Out {
                 tee.extend_from_slice(&chunk);
             }
         }
-        self.tx
-            .send(Ok(Bytes::from(chunk)))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
+        match &self.tx {
+            Some(tx) => tx
+                .send(Ok(Bytes::from(chunk)))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away")),
+            None if self.tee.is_some() => Ok(()),
+            None => Err(io::Error::other("a deck entry too large to keep in memory")),
+        }
     }
 
-    fn encoder(&mut self) -> &mut gzb64::Encoder<Shared> {
+    fn encoder(&mut self) -> &mut Compressor {
         self.enc
             .as_mut()
             .expect("the encoder is only taken at the end")
@@ -171,9 +204,12 @@ async fn write_all(
     let mut read = db.begin_stream().await.map_err(io::Error::other)?;
     let shared = Shared::default();
     let mut out = Out {
-        enc: Some(gzb64::encoder_with(shared.clone(), effort)),
+        enc: Some(Compressor::Gzb64(Box::new(gzb64::encoder_with(
+            shared.clone(),
+            effort,
+        )))),
         shared,
-        tx,
+        tx: Some(tx),
         tee: (effort == gzb64::Effort::Cached).then(Vec::new),
         tee_limit: 64 * 1024 * 1024,
         built: 0,
@@ -188,7 +224,7 @@ async fn write_all(
     }
     out.raw("]")?;
     if let Some(enc) = out.enc.take() {
-        gzb64::finish(enc)?;
+        enc.finish()?;
     }
     out.flush(true).await?;
     if out.built > 0 {
@@ -196,6 +232,37 @@ async fn write_all(
     }
     Ok(out.tee.take())
 }
+
+/// One deck's entry as a complete gzip member, compressed hard because it is kept.
+pub async fn entry_member(db: &Db, plan: &Plan, unfilled: &Notify) -> io::Result<Vec<u8>> {
+    let mut read = db.begin_stream().await.map_err(io::Error::other)?;
+    let shared = Shared::default();
+    let mut out = Out {
+        enc: Some(Compressor::Gzip(gzb64::gzip_with(
+            shared.clone(),
+            gzb64::Effort::Cached,
+        ))),
+        shared,
+        tx: None,
+        tee: Some(Vec::new()),
+        tee_limit: MEMBER_LIMIT,
+        built: 0,
+    };
+    write_entry(&mut read.tx, &mut out, plan).await?;
+    if let Some(enc) = out.enc.take() {
+        enc.finish()?;
+    }
+    out.flush(true).await?;
+    if out.built > 0 {
+        unfilled.notify_one();
+    }
+    out.tee
+        .take()
+        .ok_or_else(|| io::Error::other("a deck entry too large to keep in memory"))
+}
+
+/// The largest compressed deck entry built in memory (a 50,000-note deck is about 4 MB).
+const MEMBER_LIMIT: usize = 64 * 1024 * 1024;
 
 async fn write_entry(conn: &mut Conn, out: &mut Out, plan: &Plan) -> io::Result<()> {
     let e = io::Error::other;

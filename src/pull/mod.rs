@@ -4,6 +4,7 @@
 pub mod assemble;
 pub mod cache;
 pub mod fill;
+pub mod members;
 
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +22,10 @@ use crate::wire::{deck_hash, gzb64, timestamp};
 /// Upper bound on deck keys in one pull (the official server stops at 50; the add-on
 /// sends every subscription at once, so deckd allows far more).
 const MAX_KEYS: usize = 5_000;
+
+/// Most decks in one answer put together from kept per-deck members; a request for
+/// more is streamed from the database.
+const MAX_MEMBER_DECKS: usize = 64;
 
 /// One deck a client asks about.
 #[derive(Debug, Clone)]
@@ -72,6 +77,8 @@ pub fn parse_request(map: Map<String, Value>) -> AppResult<Vec<Wanted>> {
 pub struct Puller {
     db: Db,
     cache: Mutex<PullCache>,
+    /// Per-deck entries of full pulls as gzip members, for answers about several decks.
+    members: Mutex<PullCache>,
     empty: Bytes,
     /// Wakes [`fill::run`] after a pull built note objects that had no stored copy.
     unfilled: Arc<Notify>,
@@ -82,7 +89,8 @@ impl Puller {
         let empty = gzb64::encode_value(&[(); 0]).expect("encoding [] cannot fail");
         Self {
             db,
-            cache: Mutex::new(PullCache::new(cache_bytes)),
+            cache: Mutex::new(PullCache::new(cache_bytes / 2)),
+            members: Mutex::new(PullCache::new(cache_bytes / 2)),
             empty: Bytes::from(empty),
             unfilled: Arc::new(Notify::new()),
         }
@@ -112,11 +120,25 @@ impl Puller {
         if plans.is_empty() {
             return Ok(Body::from(self.empty.clone()));
         }
+        let cache_on = self.cache.lock().expect("cache lock").limit() > 0;
+        if cache_on
+            && (2..=MAX_MEMBER_DECKS).contains(&plans.len())
+            && plans.iter().all(|p| p.since < p.deck.created_at)
+        {
+            let mut versioned = Vec::with_capacity(plans.len());
+            for plan in plans {
+                let version = (
+                    plan.deck.last_update,
+                    store::changelogs::latest_id(&mut conn, plan.deck.id).await?,
+                );
+                versioned.push((plan, version));
+            }
+            drop(conn);
+            return Ok(members::stream(Arc::clone(self), versioned));
+        }
         let mut cache_key = None;
         if let [plan] = plans.as_slice() {
-            if plan.since < plan.deck.created_at
-                && self.cache.lock().expect("cache lock").limit() > 0
-            {
+            if plan.since < plan.deck.created_at && cache_on {
                 let version = (
                     plan.deck.last_update,
                     store::changelogs::latest_id(&mut conn, plan.deck.id).await?,
@@ -153,5 +175,6 @@ impl Puller {
     /// Drops every cached answer (called when memory runs short); returns the bytes released.
     pub fn clear_cache(&self) -> usize {
         self.cache.lock().expect("cache lock").clear()
+            + self.members.lock().expect("cache lock").clear()
     }
 }

@@ -218,6 +218,20 @@ pub fn encoder_with<W: Write>(out: W, effort: Effort) -> Encoder<W> {
     )
 }
 
+/// A plain gzip encoder (no base64) with the same settings: whole gzip members that a
+/// GZB64 answer can concatenate, since the add-on's `gzip.decompress` reads every member.
+pub fn gzip_with<W: Write>(out: W, effort: Effort) -> GzEncoder<W> {
+    GzEncoder::new(out, effort.level())
+}
+
+/// `text` as one complete gzip member.
+pub fn member(text: &str) -> Vec<u8> {
+    let mut enc = gzip_with(Vec::new(), Effort::Cached);
+    enc.write_all(text.as_bytes())
+        .expect("writing to memory cannot fail");
+    enc.finish().expect("writing to memory cannot fail")
+}
+
 /// Completes an encoder and hands back the sink.
 pub fn finish<W: Write>(enc: Encoder<W>) -> io::Result<W> {
     let mut b64 = enc.finish()?;
