@@ -181,6 +181,26 @@ async fn wait_until_stored(s: &TestServer, notes: i64) {
     }
 }
 
+/// The answer decoded the add-on's way, `json.loads(gzip.decompress(base64.b64decode(...)))`,
+/// through the project's Python client helpers.
+fn decoded_like_the_addon(body: &str) -> Value {
+    use std::io::Write;
+    let mut py = std::process::Command::new("python3")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pyclient"))
+        .args([
+            "-c",
+            "import sys, json, deckd_wire; print(json.dumps(deckd_wire.ungzb64(sys.stdin.read())))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is needed to decode answers as the add-on does");
+    py.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = py.wait_with_output().unwrap();
+    assert!(out.status.success(), "python3 could not decode the answer");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Changelog headers carry the server's clock; everything else is fixed by the state.
 fn normalise(mut v: Value) -> Value {
     for e in v.as_array_mut().expect("array") {
@@ -259,6 +279,14 @@ async fn every_pull_path_answers_the_same_for_the_same_state() {
             .await,
     );
     let since = normalise(s.pull_since(&golden_hash, &mid).await);
+    let raw = s
+        .pull_raw(&json!({ &golden_hash: sub_value(FIRST_PULL_TS), &small_hash: sub_value(FIRST_PULL_TS) }))
+        .await;
+    assert_eq!(
+        normalise(decoded_like_the_addon(&raw.text)),
+        both,
+        "Python's gzip.decompress, as the add-on decodes, reads a different answer"
+    );
     assert_eq!(
         both, both_again,
         "a two-deck answer from kept per-deck parts differs from the first one"
