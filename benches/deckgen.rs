@@ -1,5 +1,7 @@
 //! Generates CrowdAnki decks shaped like real shared decks: a root with subdecks,
 //! one Basic notetype, ~800 bytes of pretty-printed JSON per note (5,000 notes ≈ 4 MB).
+//! Each benchmark binary includes this file and uses part of it.
+#![allow(dead_code)]
 
 use serde_json::{json, Value};
 

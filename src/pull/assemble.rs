@@ -81,7 +81,7 @@ impl Write for Shared {
 /// deck's entry that answers for several decks are put together from.
 enum Compressor {
     Gzb64(Box<gzb64::Encoder<Shared>>),
-    Gzip(flate2::write::GzEncoder<Shared>),
+    Gzip(Box<flate2::write::GzEncoder<Shared>>),
 }
 
 impl Compressor {
@@ -238,10 +238,10 @@ pub async fn entry_member(db: &Db, plan: &Plan, unfilled: &Notify) -> io::Result
     let mut read = db.begin_stream().await.map_err(io::Error::other)?;
     let shared = Shared::default();
     let mut out = Out {
-        enc: Some(Compressor::Gzip(gzb64::gzip_with(
+        enc: Some(Compressor::Gzip(Box::new(gzb64::gzip_with(
             shared.clone(),
             gzb64::Effort::Cached,
-        ))),
+        )))),
         shared,
         tx: None,
         tee: Some(Vec::new()),
