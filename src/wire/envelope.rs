@@ -6,7 +6,7 @@
 //! (its notes go to a [`Spool`] file).
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -91,11 +91,18 @@ where
         json.next_string_reader().map_err(reader_error)?,
         inner_limits(max_string),
     );
-    let mut de = serde_json::Deserializer::from_reader(text);
+    // serde_json reads a byte at a time: the buffer turns that into 4 KiB reads through
+    // the guard and the string reader (a 50 MB deck spent a sixth of its publish there).
+    // What the guard charges includes this read-ahead, so it stays small.
+    let mut de =
+        serde_json::Deserializer::from_reader(io::BufReader::with_capacity(READ_BUF, text));
     let deck = DeckOf::<N>::deserialize(&mut de).map_err(|e| deck_error(classify_json(e)))?;
     de.end().map_err(|e| deck_error(classify_json(e)))?;
     Ok(deck)
 }
+
+/// Bytes read at once from a body under a serde_json parser.
+const READ_BUF: usize = 4 * 1024;
 
 /// The limits of a document whose parsed tree stays in memory (a deck, statistics).
 fn inner_limits(max_string: u64) -> Limits {
@@ -244,7 +251,10 @@ pub fn submit_card<R: Read>(body: R, max_string: u64) -> Result<SubmitCard, Deco
 
 /// Decodes a `/UploadDeckStats` JSON stream; its tree is bounded like a deck's.
 pub fn deck_stats<R: Read>(body: R, max_string: u64) -> Result<DeckStats, DecodeError> {
-    let mut de = serde_json::Deserializer::from_reader(Guard::new(body, inner_limits(max_string)));
+    let mut de = serde_json::Deserializer::from_reader(io::BufReader::with_capacity(
+        READ_BUF,
+        Guard::new(body, inner_limits(max_string)),
+    ));
     let stats = DeckStats::deserialize(&mut de).map_err(classify_json)?;
     de.end().map_err(classify_json)?;
     Ok(stats)
@@ -325,8 +335,9 @@ mod tests {
             create_deck(body.as_bytes(), dir.path(), 4096)
         });
         assert_eq!(published.unwrap().deck.notes.count, 2000);
+        // One note at a time, plus the parser's read-ahead.
         assert!(
-            kept.peak() < 8192,
+            kept.peak() < 8192 + READ_BUF as u64,
             "only one note at a time is kept: {}",
             kept.peak()
         );
