@@ -168,28 +168,17 @@ pub fn stream(
     unfilled: Arc<Notify>,
     on_complete: impl FnOnce(Bytes) + Send + 'static,
 ) -> Body {
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
     let effort = if cache {
         gzb64::Effort::Cached
     } else {
         gzb64::Effort::Streamed
     };
-    let sender = tx.clone();
-    tokio::spawn(async move {
-        match write_all(&db, &plans, effort, sender, &unfilled).await {
-            Ok(Some(whole)) => on_complete(Bytes::from(whole)),
-            Ok(None) => {}
-            Err(e) => {
-                if e.kind() != io::ErrorKind::BrokenPipe {
-                    tracing::error!(error = %e, "pull failed while streaming");
-                }
-                let _ = tx.send(Err(e)).await;
-            }
+    super::body::streamed(move |tx| async move {
+        if let Some(whole) = write_all(&db, &plans, effort, tx, &unfilled).await? {
+            on_complete(Bytes::from(whole));
         }
-    });
-    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
+        Ok(())
+    })
 }
 
 /// Writes every entry; the encoder (a few hundred KB of compressor state) exists only

@@ -25,18 +25,7 @@ static CLOSE: LazyLock<Vec<u8>> = LazyLock::new(|| gzb64::member("]"));
 
 /// Starts the answer for `plans` (each with the version its member must have).
 pub fn stream(puller: Arc<Puller>, plans: Vec<(Plan, Version)>) -> Body {
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
-    tokio::spawn(async move {
-        if let Err(e) = write(&puller, &plans, &tx).await {
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                tracing::error!(error = %e, "pull failed while streaming");
-            }
-            let _ = tx.send(Err(e)).await;
-        }
-    });
-    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
+    super::body::streamed(move |tx| async move { write(&puller, &plans, &tx).await })
 }
 
 async fn write(

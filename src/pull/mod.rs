@@ -2,6 +2,7 @@
 //! GZB64 stream (PROTOCOL.md §2.3). Full pulls of a single deck are cached.
 
 pub mod assemble;
+mod body;
 pub mod cache;
 pub mod fill;
 pub mod members;
