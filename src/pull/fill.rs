@@ -25,13 +25,16 @@ pub async fn run(db: Db, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// One pass in note id order; a copy deleted behind the pass is stored on the next wake.
 async fn fill_all(db: &Db, stop: &watch::Receiver<bool>) -> sqlx::Result<()> {
+    let mut after = i64::MIN;
     while !*stop.borrow() {
         let mut tx = db.begin_write().await?;
-        let stored = store::pull::fill_pulled_notes(&mut tx, NOTES_PER_FILL).await?;
+        let (stored, last) = store::pull::fill_pulled_notes(&mut tx, after, NOTES_PER_FILL).await?;
         tx.commit().await?;
-        if stored < NOTES_PER_FILL as u64 {
-            return Ok(());
+        match last {
+            Some(last) if stored == NOTES_PER_FILL as u64 => after = last,
+            _ => return Ok(()),
         }
         tokio::task::yield_now().await;
     }

@@ -60,20 +60,27 @@ pub async fn notes_json_batch(
         .await
 }
 
-/// Stores the pulled object of up to `limit` notes that have none; answers how many.
-pub async fn fill_pulled_notes(conn: &mut Conn, limit: i64) -> sqlx::Result<u64> {
+/// Stores the pulled object of up to `limit` notes with id above `after` that have none;
+/// answers how many and the last note id stored.
+pub async fn fill_pulled_notes(
+    conn: &mut Conn,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<(u64, Option<i64>)> {
     let sql = format!(
         "INSERT INTO pulled_notes (note, json)
          SELECT n.id, {NOTE_JSON} FROM notes n
-         WHERE n.reviewed = 1 AND n.deleted = 0
+         WHERE n.id > ? AND n.reviewed = 1 AND n.deleted = 0
            AND NOT EXISTS (SELECT 1 FROM pulled_notes p WHERE p.note = n.id)
-         LIMIT ?"
+         ORDER BY n.id LIMIT ?
+         RETURNING note"
     );
-    Ok(sqlx::query(&sql)
+    let stored: Vec<i64> = sqlx::query_scalar(&sql)
+        .bind(after)
         .bind(limit)
-        .execute(conn)
-        .await?
-        .rows_affected())
+        .fetch_all(conn)
+        .await?;
+    Ok((stored.len() as u64, stored.iter().copied().max()))
 }
 
 /// `(deck, notetype)` pairs used by the notes a pull will return.
