@@ -5,6 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::domain::DomainError;
 use crate::store::full::{anyhow_is_storage_full, is_storage_full, StorageFull};
 use crate::wire::gzb64::DecodeError;
 use crate::wire::json_guard::Exceeded;
@@ -49,6 +50,33 @@ impl From<sqlx::Error> for AppError {
             return Self::StorageFull(StorageFull);
         }
         Self::Internal(e.into())
+    }
+}
+
+/// The status and wording a domain error has on routes without their own; handlers
+/// whose add-on answer differs map those variants before this.
+impl From<DomainError> for AppError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::InvalidHash(_) => Self::BadRequest("Invalid deck hash format".into()),
+            DomainError::NoDeck(_) => Self::NotFound("Deck not found".into()),
+            DomainError::NotSubscribed => Self::NotFound("Subscription not found".into()),
+            DomainError::EmptyChangelog => {
+                Self::Unprocessable("The changelog message is empty".into())
+            }
+            e @ (DomainError::NotMaintainer | DomainError::NotOwner) => {
+                Self::Forbidden(e.to_string())
+            }
+            e @ (DomainError::NoUser(_)
+            | DomainError::NoNotetype(_)
+            | DomainError::NoField { .. }) => Self::NotFound(e.to_string()),
+            e
+            @ (DomainError::UserExists(_) | DomainError::TooMany(_) | DomainError::Invalid(_)) => {
+                Self::BadRequest(e.to_string())
+            }
+            DomainError::Storage(e) => e.into(),
+            DomainError::Internal(e) => Self::Internal(e),
+        }
     }
 }
 

@@ -2,9 +2,9 @@
 //! add-on's wire protocol, on one SQLite file.
 
 pub mod accounts;
-pub mod admin;
 pub mod backup;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ingest;

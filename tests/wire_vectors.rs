@@ -226,34 +226,79 @@ async fn colliding_root_uuid_gets_another_hash() {
     assert_ne!(h2, DEMO_HASH);
 }
 
-/// §9.6 stats upload: figures for the tree's notes are stored (an unknown guid is
-/// skipped), and a second upload replaces the first.
+/// §9.6 stats upload: dropped (still answered as the add-on expects) until the deck asks
+/// for statistics; then figures for the tree's notes are stored (an unknown guid is
+/// skipped), and a second upload replaces the first. The switch reaches subscribers in
+/// the pull's `stats_enabled`.
 #[tokio::test]
-async fn deck_stats_are_stored_for_known_notes() {
+async fn deck_stats_are_stored_for_known_notes_once_the_deck_asks() {
     use sqlx::{ConnectOptions, Connection};
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     let hash = s.publish_demo(&alice).await;
-    for reps in [12, 13] {
-        let body = json!({"deck_hash": hash, "review_history": {"Demo Deck": {
+    let upload = |reps: i64| {
+        json!({"deck_hash": hash, "review_history": {"Demo Deck": {
             "AbCdEf1234": {"retention": 90, "lapses": 1, "reps": reps},
-            "NotOnServer": {"retention": 50, "lapses": 0, "reps": 1}}}});
-        s.post_gzb64("/UploadDeckStats", Some(&alice), &body)
+            "NotOnServer": {"retention": 50, "lapses": 0, "reps": 1}}}})
+    };
+    let stored = || async {
+        let mut conn =
+            <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str("sqlite://")
+                .unwrap()
+                .filename(s.config().database_path())
+                .connect()
+                .await
+                .unwrap();
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT n.guid, st.retention, st.lapses, st.reps FROM note_stats st JOIN notes n ON n.id = st.note ORDER BY n.guid",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+        rows
+    };
+
+    let r = s
+        .post_gzb64("/UploadDeckStats", Some(&alice), &upload(11))
+        .await;
+    r.expect(200, "/UploadDeckStats while the deck does not ask");
+    assert_eq!(r.text, "Thanks for sharing!");
+    assert_eq!(
+        stored().await,
+        vec![],
+        "nothing kept for a deck that did not ask"
+    );
+    assert_eq!(
+        s.pull_since(&hash, FIRST_PULL_TS).await[0]["stats_enabled"],
+        false
+    );
+
+    let on = s.cli(&["deck", "stats", &hash, "on"]).await;
+    assert!(on.ok(), "{on:?}");
+    assert!(on.stdout.contains("asks subscribers"), "{on:?}");
+    let again = s.cli(&["deck", "stats", &hash, "on"]).await;
+    assert!(again.stdout.contains("(unchanged)"), "{again:?}");
+    let p = s.pull_since(&hash, FIRST_PULL_TS).await;
+    assert_eq!(p[0]["stats_enabled"], true);
+    for reps in [12, 13] {
+        s.post_gzb64("/UploadDeckStats", Some(&alice), &upload(reps))
             .await
             .expect(200, "/UploadDeckStats");
     }
-    let mut conn = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str("sqlite://")
-        .unwrap()
-        .filename(s.config().database_path())
-        .connect()
+    assert_eq!(stored().await, vec![("AbCdEf1234".to_string(), 90, 1, 13)]);
+
+    let off = s.cli(&["deck", "stats", &hash, "off"]).await;
+    assert!(off.ok(), "{off:?}");
+    s.post_gzb64("/UploadDeckStats", Some(&alice), &upload(14))
         .await
-        .unwrap();
-    let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT n.guid, st.retention, st.lapses, st.reps FROM note_stats st JOIN notes n ON n.id = st.note ORDER BY n.guid",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
-    conn.close().await.unwrap();
-    assert_eq!(rows, vec![("AbCdEf1234".to_string(), 90, 1, 13)]);
+        .expect(200, "/UploadDeckStats after the deck stopped asking");
+    assert_eq!(stored().await, vec![("AbCdEf1234".to_string(), 90, 1, 13)]);
+    let bad = s
+        .cli(&["deck", "stats", "no-such-deck-hash-here", "on"])
+        .await;
+    assert!(
+        !bad.ok() && bad.stderr.contains("no deck no-such-deck-hash-here"),
+        "{bad:?}"
+    );
 }

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Subcommand;
+use deckd::domain::{self, Actor};
 use deckd::store::{self, Db};
 use deckd::wire::timestamp;
 
@@ -23,6 +23,16 @@ pub enum DeckCommand {
         #[arg(long)]
         off: bool,
     },
+    /// Ask subscribers to share review statistics of the deck tree (`on`), or stop (`off`);
+    /// uploads for a deck that does not ask are dropped.
+    Stats { hash: String, switch: Switch },
+}
+
+/// A setting turned on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,27 +63,14 @@ pub async fn run(db: &Db, cmd: DeckCommand) -> anyhow::Result<ExitCode> {
                 MaintainerCommand::Add { hash, user } => (hash, user, true),
                 MaintainerCommand::Remove { hash, user } => (hash, user, false),
             };
-            let name = deckd::accounts::normalize_username(user)?;
-            let mut tx = db.begin_write().await?;
-            let deck = store::decks::by_hash(&mut tx, hash)
-                .await?
-                .with_context(|| format!("no deck {hash}"))?;
-            let u = store::users::by_name(&mut tx, &name)
-                .await?
-                .with_context(|| format!("no user {name}"))?;
-            let changed = if add {
-                store::decks::add_maintainer(&mut tx, deck.id, u.id).await?
-            } else {
-                store::decks::remove_maintainer(&mut tx, deck.id, u.id).await?
-            };
-            tx.commit().await?;
+            let done = domain::decks::set_maintainer(db, Actor::Admin, hash, user, add).await?;
             let verb = if add {
                 "maintains"
             } else {
                 "no longer maintains"
             };
-            let note = if changed { "" } else { " (unchanged)" };
-            println!("{name} {verb} {}{note}", deck.name);
+            let note = if done.changed { "" } else { " (unchanged)" };
+            println!("{} {verb} {}{note}", done.user, done.deck);
         }
         DeckCommand::Protect {
             hash,
@@ -81,23 +78,22 @@ pub async fn run(db: &Db, cmd: DeckCommand) -> anyhow::Result<ExitCode> {
             field,
             off,
         } => {
-            let mut tx = db.begin_write().await?;
-            let deck = store::decks::by_hash(&mut tx, &hash)
-                .await?
-                .with_context(|| format!("no deck {hash}"))?;
-            let nt = store::notetypes::by_name(&mut tx, deck.owner, &notetype)
-                .await?
-                .with_context(|| format!("the deck owner has no notetype named {notetype:?}"))?;
-            anyhow::ensure!(
-                store::notetypes::set_protected(&mut tx, nt, &field, !off).await?,
-                "notetype {notetype:?} has no field {field:?}"
-            );
-            store::decks::bump_with_ancestors(&mut tx, deck.id, store::now_micros()).await?;
-            tx.commit().await?;
+            domain::decks::set_protected(db, Actor::Admin, &hash, &notetype, &field, !off).await?;
             println!(
                 "field {field:?} of {notetype:?} is {}protected",
                 if off { "no longer " } else { "" }
             );
+        }
+        DeckCommand::Stats { hash, switch } => {
+            let on = switch == Switch::On;
+            let changed = domain::decks::set_stats(db, Actor::Admin, &hash, on).await?;
+            let state = if on {
+                "asks subscribers for review statistics"
+            } else {
+                "no longer asks for review statistics"
+            };
+            let note = if changed { "" } else { " (unchanged)" };
+            println!("deck {hash} {state}{note}");
         }
     }
     Ok(ExitCode::SUCCESS)

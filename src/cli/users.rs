@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
+use deckd::domain;
 use deckd::store::{self, Db};
-use deckd::{accounts, admin};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -40,11 +40,8 @@ pub async fn run(db: &Db, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         UserCommand::Add { name } => {
             let password = read_password()?;
-            let id = admin::create_user_in(db, &name, &password).await?;
-            println!(
-                "created user {} (id {id})",
-                accounts::normalize_username(&name)?
-            );
+            let user = domain::users::create(db, &name, &password).await?;
+            println!("created user {} (id {})", user.name, user.id);
         }
         UserCommand::List => {
             let mut conn = db.reader().acquire().await?;
@@ -58,28 +55,12 @@ pub async fn run(db: &Db, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             }
         }
         UserCommand::Passwd { name } => {
-            let name = accounts::normalize_username(&name)?;
             let password = read_password()?;
-            accounts::check_password_strength(&password)?;
-            let phc =
-                tokio::task::spawn_blocking(move || accounts::hash_password(&password)).await??;
-            let mut tx = db.begin_write().await?;
-            let user = store::users::by_name(&mut tx, &name)
-                .await?
-                .with_context(|| format!("no user {name}"))?;
-            store::users::set_password(&mut tx, &name, &phc).await?;
-            store::tokens::remove_all_of(&mut tx, user.id).await?;
-            tx.commit().await?;
+            let name = domain::users::set_password(db, &name, &password).await?;
             println!("password of {name} changed; existing sessions were logged out");
         }
         UserCommand::Remove { name } => {
-            let name = accounts::normalize_username(&name)?;
-            let mut tx = db.begin_write().await?;
-            anyhow::ensure!(
-                store::users::remove(&mut tx, &name).await?,
-                "no user {name}"
-            );
-            tx.commit().await?;
+            let name = domain::users::remove(db, &name).await?;
             println!("removed user {name}");
         }
     }

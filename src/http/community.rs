@@ -7,10 +7,9 @@ use serde::Deserialize;
 
 use super::auth::User;
 use super::{body, AppState};
-use crate::accounts;
+use crate::domain::{self, DomainError};
 use crate::error::{AppError, AppResult};
-use crate::store::{self, stats::Stat};
-use crate::wire::{deck_hash, envelope};
+use crate::wire::envelope;
 
 /// Review statistics bodies: the official server's 50 MB, well below the deck routes' 250 MB.
 const STATS_BODY_LIMIT: usize = 50 * 1024 * 1024;
@@ -25,15 +24,12 @@ pub async fn add_subscription(
     User(user): User,
     Json(req): Json<SubscriptionRequest>,
 ) -> AppResult<&'static str> {
-    if !deck_hash::is_valid(&req.deck_hash) {
-        return Err(AppError::BadRequest("Invalid deck hash format".into()));
-    }
-    let mut tx = s.db.begin_write().await?;
-    let deck = store::decks::by_hash(&mut tx, &req.deck_hash)
-        .await?
-        .ok_or_else(|| AppError::Unprocessable("Could not add subscription".into()))?;
-    store::subscriptions::add(&mut tx, &accounts::user_hash(&user.username), deck.id).await?;
-    tx.commit().await?;
+    domain::subscriptions::subscribe(&s.db, &user.username, &req.deck_hash)
+        .await
+        .map_err(|e| match e {
+            DomainError::NoDeck(_) => AppError::Unprocessable("Could not add subscription".into()),
+            e => e.into(),
+        })?;
     Ok("()")
 }
 
@@ -42,18 +38,18 @@ pub async fn remove_subscription(
     User(user): User,
     Json(req): Json<SubscriptionRequest>,
 ) -> AppResult<&'static str> {
-    let mut tx = s.db.begin_write().await?;
-    let Some(deck) = store::decks::by_hash(&mut tx, &req.deck_hash).await? else {
-        return Err(AppError::NotFound("Subscription not found".into()));
-    };
-    if !store::subscriptions::remove(&mut tx, &accounts::user_hash(&user.username), deck.id).await?
-    {
-        return Err(AppError::NotFound("Subscription not found".into()));
-    }
-    tx.commit().await?;
+    domain::subscriptions::unsubscribe(&s.db, &user.username, &req.deck_hash)
+        .await
+        .map_err(|e| match e {
+            DomainError::InvalidHash(_) | DomainError::NoDeck(_) | DomainError::NotSubscribed => {
+                AppError::NotFound("Subscription not found".into())
+            }
+            e => e.into(),
+        })?;
     Ok("()")
 }
 
+/// Figures for a deck that does not ask for them are dropped; the add-on ignores the answer.
 pub async fn upload_deck_stats(
     State(s): State<AppState>,
     User(user): User,
@@ -71,33 +67,12 @@ pub async fn upload_deck_stats(
         move |r| envelope::deck_stats(r, max_string),
     )
     .await?;
-    if !deck_hash::is_valid(&req.deck_hash) {
-        return Err(AppError::BadRequest("Invalid data".into()));
-    }
-    let stats: Vec<Stat> = req
-        .review_history
-        .values()
-        .flat_map(|notes| notes.iter())
-        .map(|(guid, st)| Stat {
-            guid,
-            retention: st.retention.clamp(0, 100),
-            lapses: st.lapses.max(0),
-            reps: st.reps.max(0),
-        })
-        .collect();
-    let mut tx = s.db.begin_write().await?;
-    let Some(deck) = store::decks::by_hash(&mut tx, &req.deck_hash).await? else {
-        return Err(AppError::NotFound("Deck not found".into()));
-    };
-    store::stats::upsert(
-        &mut tx,
-        deck.root,
-        &accounts::user_hash(&user.username),
-        &stats,
-        store::now_micros(),
-    )
-    .await?;
-    tx.commit().await?;
+    domain::stats::upload(&s.db, &user.username, &req)
+        .await
+        .map_err(|e| match e {
+            DomainError::InvalidHash(_) => AppError::BadRequest("Invalid data".into()),
+            e => e.into(),
+        })?;
     Ok("Thanks for sharing!")
 }
 

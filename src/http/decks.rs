@@ -12,20 +12,13 @@ use serde_json::{json, Map, Value};
 
 use super::auth::User;
 use super::{body, AppState};
+use crate::domain::{self, Actor, DomainError};
 use crate::error::{AppError, AppResult};
 use crate::ingest::{publish, suggest};
 use crate::pull;
 use crate::store;
 use crate::system::allocator;
-use crate::wire::{deck_hash, envelope, timestamp};
-
-fn check_hash(hash: &str) -> AppResult<()> {
-    if deck_hash::is_valid(hash) {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest("Invalid deck hash format".into()))
-    }
-}
+use crate::wire::{envelope, timestamp};
 
 pub async fn create_deck(
     State(s): State<AppState>,
@@ -103,7 +96,7 @@ pub async fn check_deck_alive(
     Json(req): Json<AliveRequest>,
 ) -> AppResult<Json<Vec<String>>> {
     for h in &req.deck_hashes {
-        check_hash(h)?;
+        domain::decks::check_hash(h)?;
     }
     let existing =
         store::decks::existing_hashes(&mut *s.db.reader().acquire().await?, &req.deck_hashes)
@@ -120,7 +113,7 @@ pub async fn deck_timestamp(
     State(s): State<AppState>,
     Path(hash): Path<String>,
 ) -> AppResult<String> {
-    check_hash(&hash)?;
+    domain::decks::check_hash(&hash)?;
     let deck = store::decks::by_hash(&mut *s.db.reader().acquire().await?, &hash).await?;
     Ok(deck
         .map(|d| timestamp::unix_seconds(d.last_update))
@@ -131,7 +124,7 @@ pub async fn protected_fields(
     State(s): State<AppState>,
     Path(hash): Path<String>,
 ) -> AppResult<Json<Value>> {
-    check_hash(&hash)?;
+    domain::decks::check_hash(&hash)?;
     let mut conn = s.db.reader().acquire().await?;
     let Some(deck) = store::decks::by_hash(&mut conn, &hash).await? else {
         return Ok(Json(json!([])));
@@ -179,23 +172,13 @@ pub async fn submit_changelog(
     User(user): User,
     Json(req): Json<ChangelogRequest>,
 ) -> AppResult<&'static str> {
-    check_hash(&req.deck_hash)?;
-    let message = crate::ingest::sanitize::html(req.changelog.trim());
-    if message.is_empty() {
-        return Err(AppError::Unprocessable(
-            "The changelog message is empty".into(),
-        ));
-    }
-    let mut tx = s.db.begin_write().await?;
-    let deck = store::decks::by_hash(&mut tx, &req.deck_hash)
-        .await?
-        .ok_or_else(|| AppError::NotFound("Deck not found".into()))?;
-    if !store::decks::can_maintain(&mut tx, deck.id, user.id).await? {
-        return Err(AppError::Forbidden(
-            "You are not authorized to add a changelog message to this deck".into(),
-        ));
-    }
-    store::changelogs::insert(&mut tx, deck.id, &message, store::now_micros()).await?;
-    tx.commit().await?;
+    domain::decks::add_changelog(&s.db, Actor::User(user.id), &req.deck_hash, &req.changelog)
+        .await
+        .map_err(|e| match e {
+            DomainError::NotMaintainer => AppError::Forbidden(
+                "You are not authorized to add a changelog message to this deck".into(),
+            ),
+            e => e.into(),
+        })?;
     Ok("Changelog published successfully!")
 }

@@ -10,14 +10,13 @@ use serde_json::{json, Value};
 
 use super::auth::User;
 use super::AppState;
+use crate::domain::{self, DomainError};
 use crate::error::{AppError, AppResult};
 use crate::store;
 use crate::wire::timestamp;
 
 /// Most unread items returned at once.
 const UNREAD_LIMIT: i64 = 500;
-/// Most ids accepted by `/MarkNotificationsRead`.
-const MARK_LIMIT: usize = 1000;
 
 pub async fn unread(State(s): State<AppState>, User(user): User) -> AppResult<Json<Value>> {
     let mut conn = s.db.reader().acquire().await?;
@@ -79,15 +78,14 @@ pub async fn mark_read(
     User(user): User,
     Json(req): Json<MarkRequest>,
 ) -> AppResult<Json<Value>> {
-    if req.ids.len() > MARK_LIMIT {
-        return Err(AppError::JsonError(
-            StatusCode::BAD_REQUEST,
-            format!("at most {MARK_LIMIT} ids at once"),
-        ));
-    }
-    let mut tx = s.db.begin_write().await?;
-    let updated = store::notifications::mark_read(&mut tx, user.id, &req.ids).await?;
-    tx.commit().await?;
+    let updated = domain::notifications::mark_read(&s.db, user.id, &req.ids)
+        .await
+        .map_err(|e| match e {
+            e @ DomainError::TooMany(_) => {
+                AppError::JsonError(StatusCode::BAD_REQUEST, format!("{e} ids"))
+            }
+            e => e.into(),
+        })?;
     Ok(Json(json!({"updated": updated})))
 }
 

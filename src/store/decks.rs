@@ -335,12 +335,22 @@ pub async fn set_optional_tag_group(
         == 1)
 }
 
-/// Turns review statistics collection on or off for a root deck.
-pub async fn set_stats_enabled(conn: &mut Conn, root: i64, on: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE decks SET stats_enabled = ? WHERE id = ?")
-        .bind(on)
-        .bind(root)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Turns review statistics collection on or off for a whole tree, bumping every deck of
+/// it so the next pull tells subscribers; returns false if nothing changed.
+pub async fn set_stats_enabled(
+    conn: &mut Conn,
+    root: i64,
+    on: bool,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE decks SET stats_enabled = ?1, last_update = ?2
+         WHERE (id = ?3 OR root = ?3) AND stats_enabled != ?1",
+    )
+    .bind(on)
+    .bind(now)
+    .bind(root)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }

@@ -958,9 +958,12 @@ impl TestServer {
     // ------------------------------------------------------------------ accounts
 
     pub async fn create_user(&self, name: &str, password: &str) -> i64 {
-        deckd::admin::create_user(&self.config, name, password)
-            .await
+        let db = deckd::store::Db::open(&self.config).await.unwrap();
+        let created = deckd::domain::users::create(&db, name, password).await;
+        db.close().await;
+        created
             .unwrap_or_else(|e| panic!("create_user({name}) failed: {e:#}"))
+            .id
     }
 
     pub async fn login_raw(&self, name: &str, password: &str) -> Resp {

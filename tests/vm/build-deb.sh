@@ -23,4 +23,5 @@ if [[ -n ${DECKD_DEB_BINARY:-} ]]; then
 fi
 # cargo-deb runs `cargo build --release` itself; --locked keeps Cargo.lock as is.
 cargo deb --locked "$@" >&2
+# shellcheck disable=SC2012  # the newest of our own package files
 ls -t target/debian/deckd_*.deb | head -1

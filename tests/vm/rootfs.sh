@@ -55,6 +55,7 @@ ln -sf /dev/null "$tmp/etc/systemd/system/apt-daily-upgrade.timer"
 ln -sf /dev/null "$tmp/etc/systemd/system/e2scrub_all.timer"
 ln -sf /dev/null "$tmp/etc/systemd/system/fstrim.timer"
 # Kernel and initrd at stable names for the host to extract.
+# shellcheck disable=SC2012  # kernel version directory names are plain
 kver=$(ls "$tmp/lib/modules" | sort -V | tail -1)
 cp "$tmp/boot/vmlinuz-$kver" "$tmp/.vmlinuz"
 cp "$tmp/boot/initrd.img-$kver" "$tmp/.initrd"

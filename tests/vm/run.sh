@@ -17,7 +17,7 @@
 # (skip the build), DECKD_VM_ROUNDS (power cuts, default 3), DECKD_VM_CACHE,
 # DECKD_VM_WORK (scratch, default /var/tmp/deckd-vm), DECKD_VM_KEEP=1 (keep scratch).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 REPO=$PWD
 VM=$REPO/tests/vm
 # deckd_client.py (here and in the guest) imports the shared tests/pyclient/deckd_wire.py.
@@ -56,12 +56,12 @@ if [[ -n ${DECKD_VM_DEB:-} ]]; then
 else
     DEB=$("$VM/build-deb.sh") || { result FAIL deb-build "cargo deb failed"; exit 1; }
 fi
-log "package $DEB ($(elapsed $t)s)"
-T_DEB=$(elapsed $t)
+log "package $DEB ($(elapsed "$t")s)"
+T_DEB=$(elapsed "$t")
 
 t=$(date +%s)
 ROOTFS=$("$VM/rootfs.sh") || { result FAIL rootfs "debootstrap failed"; exit 1; }
-T_ROOTFS=$(elapsed $t)
+T_ROOTFS=$(elapsed "$t")
 log "rootfs $ROOTFS (${T_ROOTFS}s)"
 
 t=$(date +%s)
@@ -85,7 +85,7 @@ rm -f "$DISK"
 truncate -s 3G "$DISK"
 mkfs.ext4 -q -F -L deckd-vm -E root_owner=0:0 -d "$STAGE" "$DISK" || { result FAIL image "mkfs.ext4 -d failed"; exit 1; }
 rm -rf "$STAGE"
-T_IMAGE=$(elapsed $t)
+T_IMAGE=$(elapsed "$t")
 log "disk image built (${T_IMAGE}s)"
 
 # ------------------------------------------------------------------ qemu
@@ -110,6 +110,7 @@ kvm_works() {
 if [[ -z $ACCEL ]]; then
     if kvm_works; then ACCEL=kvm; else ACCEL=tcg; log "KVM unusable here; using TCG"; fi
 fi
+# shellcheck disable=SC2054  # `tcg,thread=multi` is one -accel argument
 if [[ $ACCEL == kvm ]]; then ACCEL_ARGS=(-accel kvm -cpu host); else ACCEL_ARGS=(-accel tcg,thread=multi -cpu max); fi
 log "accelerator: $ACCEL"
 
@@ -134,6 +135,7 @@ follow() { # logfile marker timeout_s
         mapfile -t lines < <(grep -a -o '@@DECKD .*' "$logf" | tr -d '\r')
         for line in "${lines[@]:$SEEN}"; do
             line=${line#@@DECKD }
+            # shellcheck disable=SC2086  # a PASS/FAIL line splits into status and name
             case $line in
                 PASS*|FAIL*) result $line ;;
                 *) log "guest: $line" ;;
@@ -154,7 +156,7 @@ t=$(date +%s)
 SEEN=0
 boot suite "$WORK/console-suite.log" "$(free_port)"
 follow "$WORK/console-suite.log" "INFO suite starting" 300; rc=$?
-T_BOOT=$(elapsed $t)
+T_BOOT=$(elapsed "$t")
 log "first boot reached the test unit after ${T_BOOT}s"
 if [[ $rc != 0 ]]; then
     result FAIL boot "guest did not start the suite (rc $rc); last console lines:"
@@ -166,7 +168,7 @@ else
     for ((i = 0; i < 60; i++)); do kill -0 "$QEMU_PID" 2>/dev/null || break; sleep 1; done
 fi
 stop_qemu
-T_SUITE=$(elapsed $t)
+T_SUITE=$(elapsed "$t")
 
 # 2. Power cuts.
 ACKED=$WORK/acked.txt
@@ -179,7 +181,7 @@ for ((round = 1; round <= ROUNDS + 1; round++)); do
     t=$(date +%s)
     boot powercut "$logf" "$port"
     follow "$logf" "READY" 300; rc=$?
-    T_BOOTS+=("$(elapsed $t)")
+    T_BOOTS+=("$(elapsed "$t")")
     if [[ $rc != 0 ]]; then
         result FAIL "powercut-boot-$round" "deckd not ready after boot (rc $rc); see $logf"
         stop_qemu

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016  # `check NAME bash -c '...'` expands inside the inner shell
 # Runs inside the VM, started by deckd-vm-tests.service (or, with "integrity",
 # by deckd-vm-integrity.service before deckd starts). Every result is a line
 #   @@DECKD PASS name        or        @@DECKD FAIL name: why
@@ -54,6 +55,7 @@ fi
 say "INFO suite starting on $(uname -r), systemd $(systemctl --version | head -1)"
 
 # Install the package under test, as an admin would.
+# shellcheck disable=SC2012  # our own package file
 deb=$(ls /root/deckd_*.deb | head -1)
 if out=$(DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" 2>&1); then
     pass "deb-install"
@@ -137,6 +139,7 @@ for line in sys.stdin:
         print(" ".join(f"{k}={e[k]}" for k in [*want, "LATENCY_MS"])); sys.exit(0)
 print(f"no journal entry with REQUEST_ID={rid} and LATENCY_MS"); sys.exit(1)
 ' "$rid")
+# shellcheck disable=SC2181  # the status of the long python check above
 if [[ $? -eq 0 ]]; then pass "journal-structured-fields ($jout)"; else
     fail journal-structured-fields "$jout; sample: $(journalctl -u deckd -o json -n 1 --no-pager | cut -c1-300)"
 fi
@@ -221,10 +224,11 @@ codes=$(for i in 1 2 3 4; do
         --data-binary @/tmp/big.txt "$API/createDeck" &
 done; wait)
 rm -f /tmp/big.txt
+# shellcheck disable=SC2116,SC2086  # collapses the codes onto one line
 codes=$(echo $codes)
 oom1=$(sed -n 's/^oom_kill //p' "$cg/memory.events" 2>/dev/null || echo 0)
 if [[ $codes == *503* ]]; then pass "pressure-large-upload-503 ($codes)"; else
-    fail pressure-large-upload-503 "codes: $codes; memory.current=$(cat $cg/memory.current) high=$(cat $cg/memory.high)"
+    fail pressure-large-upload-503 "codes: $codes; memory.current=$(cat "$cg"/memory.current) high=$(cat "$cg"/memory.high)"
 fi
 if [[ $(show NRestarts) == "$nr0" && $(systemctl is-active deckd) == active && ${oom1:-0} == "${oom0:-0}" ]] && wait_ready 30; then
     pass "pressure-no-oom-kill"
@@ -271,6 +275,7 @@ dd if=/dev/urandom of=$DB bs=100 count=1 conv=notrunc status=none
 systemctl start deckd
 wait_ready 60
 n_after=$(users)
+# shellcheck disable=SC2012  # names deckd gives the set-aside database
 aside=$(ls -d /var/lib/deckd/damaged-* 2>/dev/null | head -1)
 if [[ $n_before == "$n_after" && -n $aside && -f $aside/deckd.sqlite3 ]] && ready &&
     journalctl -u deckd --no-pager -o cat | grep -q 'THE DAMAGED DATABASE WAS REPLACED'; then

@@ -1,0 +1,21 @@
+//! The actions that change a deckd database, one function each, shared by the add-on
+//! handlers in `http/`, the CLI and the web console, so all three run the same checks.
+//! Every action takes typed inputs, checks who may do it, runs in one transaction and
+//! answers a [`DomainError`], which knows nothing of HTTP.
+
+pub mod decks;
+pub mod error;
+pub mod notifications;
+pub mod stats;
+pub mod subscriptions;
+pub mod users;
+
+pub use error::{DomainError, DomainResult};
+
+/// Who asks for an action: a logged-in account, or the box's administrator at the CLI
+/// (who may do anything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    User(i64),
+    Admin,
+}

@@ -1,0 +1,40 @@
+//! Review statistics subscribers share with a deck's maintainers.
+
+use super::{decks::by_hash, DomainResult};
+use crate::accounts;
+use crate::store::{self, now_micros, stats::Stat, Db};
+use crate::wire::envelope::DeckStats;
+
+/// What [`upload`] kept.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Uploaded {
+    /// Figures stored for this many notes of the deck.
+    Stored(u64),
+    /// The deck does not ask for statistics, so nothing was kept.
+    NotWanted,
+}
+
+/// Stores `username`'s figures for the notes of the deck that exist, only if its
+/// maintainers asked for statistics; out-of-range figures are clamped.
+pub async fn upload(db: &Db, username: &str, upload: &DeckStats) -> DomainResult<Uploaded> {
+    let stats: Vec<Stat> = upload
+        .review_history
+        .values()
+        .flat_map(|notes| notes.iter())
+        .map(|(guid, st)| Stat {
+            guid,
+            retention: st.retention.clamp(0, 100),
+            lapses: st.lapses.max(0),
+            reps: st.reps.max(0),
+        })
+        .collect();
+    let mut tx = db.begin_write().await?;
+    let deck = by_hash(&mut tx, &upload.deck_hash).await?;
+    if !deck.stats_enabled {
+        return Ok(Uploaded::NotWanted);
+    }
+    let user = accounts::user_hash(username);
+    let stored = store::stats::upsert(&mut tx, deck.root, &user, &stats, now_micros()).await?;
+    tx.commit().await?;
+    Ok(Uploaded::Stored(stored))
+}

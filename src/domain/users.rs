@@ -1,0 +1,64 @@
+//! Administering accounts: creating them, changing passwords, removing them.
+
+use super::{DomainError, DomainResult};
+use crate::accounts;
+use crate::store::{self, Db};
+
+/// Argon2 runs off the async workers: it takes tens of milliseconds by design.
+async fn hash_password(password: &str) -> DomainResult<String> {
+    accounts::check_password_strength(password).map_err(DomainError::Invalid)?;
+    let password = password.to_string();
+    let phc = tokio::task::spawn_blocking(move || accounts::hash_password(&password))
+        .await
+        .map_err(anyhow::Error::from)??;
+    Ok(phc)
+}
+
+fn username(name: &str) -> DomainResult<String> {
+    accounts::normalize_username(name).map_err(DomainError::Invalid)
+}
+
+/// A new account with its (normalised) name.
+#[derive(Debug)]
+pub struct Created {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Creates an account once its name and password pass the account rules.
+pub async fn create(db: &Db, name: &str, password: &str) -> DomainResult<Created> {
+    let name = username(name)?;
+    let phc = hash_password(password).await?;
+    let mut tx = db.begin_write().await?;
+    if store::users::by_name(&mut tx, &name).await?.is_some() {
+        return Err(DomainError::UserExists(name));
+    }
+    let id = store::users::insert(&mut tx, &name, &phc).await?;
+    tx.commit().await?;
+    Ok(Created { id, name })
+}
+
+/// Sets a new password and logs the account out everywhere; answers the normalised name.
+pub async fn set_password(db: &Db, name: &str, password: &str) -> DomainResult<String> {
+    let name = username(name)?;
+    let phc = hash_password(password).await?;
+    let mut tx = db.begin_write().await?;
+    let user = store::users::by_name(&mut tx, &name)
+        .await?
+        .ok_or_else(|| DomainError::NoUser(name.clone()))?;
+    store::users::set_password(&mut tx, &name, &phc).await?;
+    store::tokens::remove_all_of(&mut tx, user.id).await?;
+    tx.commit().await?;
+    Ok(name)
+}
+
+/// Deletes an account with its sessions and the decks it owns; answers the normalised name.
+pub async fn remove(db: &Db, name: &str) -> DomainResult<String> {
+    let name = username(name)?;
+    let mut tx = db.begin_write().await?;
+    if !store::users::remove(&mut tx, &name).await? {
+        return Err(DomainError::NoUser(name));
+    }
+    tx.commit().await?;
+    Ok(name)
+}
