@@ -110,10 +110,7 @@ pub async fn reply(request: reqwest::RequestBuilder) -> Value {
 
 /// GZB64 of `v`, the add-on's body encoding: base64(gzip(JSON)).
 pub fn gzb64(v: &Value) -> String {
-    use base64::Engine;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(v.to_string().as_bytes()).unwrap();
-    base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())
+    deckd::wire::gzb64::encode_value(v).expect("encoding in memory")
 }
 
 /// Decodes a GZB64 answer (base64 of gzip of JSON).

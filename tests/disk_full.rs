@@ -113,21 +113,8 @@ async fn run(s: &Deckd) {
     r.expect(200, "publish the demo deck");
     assert_eq!(r.json()["message"], DEMO_HASH);
     // The deck asks for statistics, so their uploads write too.
-    let stats_on = run_cli(
-        vec![
-            "--data-dir".into(),
-            s.data_dir().display().to_string(),
-            "deck".into(),
-            "stats".into(),
-            DEMO_HASH.into(),
-            "on".into(),
-        ],
-        None,
-        vec![],
-        s.data_dir(),
-    )
-    .await;
-    assert!(stats_on.ok(), "{stats_on:?}");
+    let stats_on = s.cli(&["deck", "stats", DEMO_HASH, "on"]).await;
+    assert!(stats_on.status.success(), "{stats_on:?}");
     s.upload_media(&alice, DEMO_HASH, "red1x1.png", IMAGE_NOTE, &red1x1_png())
         .await
         .map_err(|r| r.text)

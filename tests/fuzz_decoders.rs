@@ -12,7 +12,7 @@
 mod common;
 mod spawned;
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
@@ -185,10 +185,7 @@ fn mutate_bytes(bytes: &mut Vec<u8>, rng: &mut StdRng) {
 }
 
 fn gzb64_of(text: &[u8]) -> String {
-    let b64 = base64::write::EncoderStringWriter::new(&base64::engine::general_purpose::STANDARD);
-    let mut gz = flate2::write::GzEncoder::new(b64, flate2::Compression::fast());
-    gz.write_all(text).unwrap();
-    gz.finish().unwrap().into_inner()
+    deckd::wire::gzb64::encode_bytes(text)
 }
 
 /// Which route (or decoder) an input is for.

@@ -20,10 +20,9 @@ const BUDGET_KIB: u64 = 64 * 1024;
 
 /// base64(gzip(text)) of text written in pieces by `write`, never held whole.
 fn gzb64_streamed(write: impl FnOnce(&mut dyn Write)) -> String {
-    let b64 = base64::write::EncoderStringWriter::new(&base64::engine::general_purpose::STANDARD);
-    let mut gz = flate2::write::GzEncoder::new(b64, flate2::Compression::fast());
-    write(&mut gz);
-    gz.finish().unwrap().into_inner()
+    let mut enc = deckd::wire::gzb64::encoder(Vec::new());
+    write(&mut enc);
+    String::from_utf8(deckd::wire::gzb64::finish(enc).unwrap()).unwrap()
 }
 
 /// `/createDeck` whose deck has one note whose first field is `len` bytes of `a`.

@@ -1,11 +1,11 @@
-//! `deckd healthcheck`: asks the running server's `/readyz` with a tiny HTTP/1.1 client.
+//! `deckd healthcheck`: asks the running server's `/readyz` through the watchdog's probe.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use deckd::system::probe;
 use deckd::Config;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Debug, clap::Args)]
 pub struct HealthArgs {
@@ -17,40 +17,21 @@ pub struct HealthArgs {
     timeout: u64,
 }
 
-/// A wildcard bind address is reached through loopback.
-fn reachable(mut addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => addr.set_ip(Ipv4Addr::LOCALHOST.into()),
-        IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(Ipv6Addr::LOCALHOST.into()),
-        _ => {}
-    }
-    addr
-}
-
-async fn probe(addr: SocketAddr) -> std::io::Result<String> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream
-        .write_all(
-            format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await?;
-    let mut answer = Vec::new();
-    stream.take(4096).read_to_end(&mut answer).await?;
-    Ok(String::from_utf8_lossy(&answer).into_owned())
-}
-
 pub async fn run(config: &Config, args: &HealthArgs) -> anyhow::Result<ExitCode> {
-    let addr = reachable(args.listen.unwrap_or(config.listen));
-    match tokio::time::timeout(Duration::from_secs(args.timeout), probe(addr)).await {
-        Ok(Ok(answer)) if answer.starts_with("HTTP/1.1 200") => {
+    let addr = probe::reachable(args.listen.unwrap_or(config.listen));
+    let asked = probe::status_line(addr, "/readyz", "deckd-healthcheck");
+    match tokio::time::timeout(Duration::from_secs(args.timeout), asked).await {
+        Ok(Ok(line)) if probe::is_ok(&line) => {
             println!("ready ({addr})");
             Ok(ExitCode::SUCCESS)
         }
-        Ok(Ok(answer)) => {
-            eprintln!(
-                "not ready ({addr}): {}",
-                answer.lines().next().unwrap_or("empty answer")
-            );
+        Ok(Ok(line)) => {
+            let line = if line.is_empty() {
+                "empty answer"
+            } else {
+                &line
+            };
+            eprintln!("not ready ({addr}): {line}");
             Ok(ExitCode::FAILURE)
         }
         Ok(Err(e)) => {

@@ -12,7 +12,7 @@ use super::auth::User;
 use super::AppState;
 use crate::domain::{self, DomainError};
 use crate::error::{AppError, AppResult};
-use crate::store;
+use crate::store::{self, notes::ChangeKind};
 use crate::wire::timestamp;
 
 /// Most unread items returned at once.
@@ -108,12 +108,12 @@ pub async fn commit_snapshot(
     let reviewed = status == "approved";
     let deleted: Vec<i64> = events
         .iter()
-        .filter(|e| e.kind == "note_deleted")
+        .filter(|e| e.kind == ChangeKind::NoteDeleted)
         .map(|e| e.note)
         .collect();
     let moves: Vec<Value> = events
         .iter()
-        .filter(|e| e.kind == "note_moved")
+        .filter(|e| e.kind == ChangeKind::NoteMoved)
         .map(|e| json!({"note_id": e.note, "from_deck": null, "to_deck": null}))
         .collect();
     let field_changes: Vec<Value> = events
@@ -126,17 +126,17 @@ pub async fn commit_snapshot(
         .collect();
     let tag_changes: Vec<Value> = events
         .iter()
-        .filter(|e| e.kind.starts_with("tag_"))
+        .filter(|e| e.kind.is_tag())
         .map(|e| {
-            let added = e.kind == "tag_added";
+            let added = e.kind == ChangeKind::TagAdded;
             let content = if added { &e.new_text } else { &e.old_text };
-            json!({"note_id": e.note, "content": content, "action": added, "reviewed": reviewed && e.kind != "tag_change_denied"})
+            json!({"note_id": e.note, "content": content, "action": added, "reviewed": reviewed && e.kind != ChangeKind::TagChangeDenied})
         })
         .collect();
     let events: Vec<Value> = events
         .into_iter()
         .map(|e| {
-            json!({"note_id": e.note, "note_guid": e.guid, "version": 1, "event_type": e.kind, "field_name": e.field_name,
+            json!({"note_id": e.note, "note_guid": e.guid, "version": 1, "event_type": e.kind.as_str(), "field_name": e.field_name,
                    "created_at": timestamp::rfc3339(e.created_at), "old_text": e.old_text, "new_text": e.new_text, "diff_html": null})
         })
         .collect();

@@ -1,6 +1,6 @@
 //! Matching uploaded notetypes to stored ones: by UUID, then by shape, else new.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::store::{self, notetypes::Notetype, Conn};
 use crate::wire::crowdanki::NoteModel;
@@ -24,6 +24,23 @@ impl Resolved {
             .enumerate()
             .filter(|(i, c)| !c.is_empty() && !self.protected.get(*i).copied().unwrap_or(false))
             .map(|(i, c)| (i, c.as_str()))
+            .collect()
+    }
+
+    /// Where a suggested note differs from the reviewed one: `(position, before, after)`
+    /// for each unprotected position whose content changes (a missing field is empty).
+    pub fn field_changes<'a>(
+        &self,
+        suggested: &'a [String],
+        reviewed: &'a BTreeMap<i64, String>,
+    ) -> Vec<(usize, &'a str, &'a str)> {
+        (0..self.field_count)
+            .filter(|pos| !self.protected.get(*pos).copied().unwrap_or(false))
+            .filter_map(|pos| {
+                let after = suggested.get(pos).map_or("", String::as_str);
+                let before = reviewed.get(&(pos as i64)).map_or("", String::as_str);
+                (after != before).then_some((pos, before, after))
+            })
             .collect()
     }
 }
@@ -130,4 +147,61 @@ fn same_shape(nt: &Notetype, m: &NoteModel) -> bool {
             .iter()
             .zip(&m.tmpls)
             .all(|(a, b)| (a.qfmt == b.qfmt && a.afmt == b.afmt) || (a.id != 0 && a.id == b.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(protected: Vec<bool>) -> Resolved {
+        Resolved {
+            id: 1,
+            field_count: 3,
+            field_names: vec!["Front".into(), "Back".into(), "Extra".into()],
+            protected,
+        }
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn field_changes_list_only_what_differs() {
+        let nt = basic(vec![false; 3]);
+        let reviewed = BTreeMap::from([(0, "q".to_string()), (1, "a".to_string())]);
+        assert_eq!(
+            nt.field_changes(&strings(&["q", "a2", "x"]), &reviewed),
+            vec![(1, "a", "a2"), (2, "", "x")]
+        );
+        assert_eq!(nt.field_changes(&strings(&["q", "a"]), &reviewed), vec![]);
+        // A field beyond the notetype's count is not content; a missing one is empty.
+        assert_eq!(
+            nt.field_changes(&strings(&["q"]), &reviewed),
+            vec![(1, "a", "")]
+        );
+        assert_eq!(
+            nt.field_changes(&strings(&["q", "a", "", "beyond"]), &reviewed),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn field_changes_skip_protected_fields() {
+        let nt = basic(vec![false, true, false]);
+        let reviewed = BTreeMap::from([(0, "q".to_string()), (1, "a".to_string())]);
+        assert_eq!(
+            nt.field_changes(&strings(&["q2", "mine", ""]), &reviewed),
+            vec![(0, "q", "q2")]
+        );
+    }
+
+    #[test]
+    fn stored_fields_drop_empty_and_protected() {
+        let nt = basic(vec![false, false, true]);
+        assert_eq!(
+            nt.stored_fields(&strings(&["q", "", "secret", "beyond"])),
+            vec![(0, "q")]
+        );
+    }
 }

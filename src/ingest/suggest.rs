@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use super::notetypes::{Resolved, Resolver};
 use super::{optional_group, sanitize_tree};
 use crate::error::{AppError, AppResult};
-use crate::store::{self, decks::NewDeck, notes::BulkNote, now_micros, Conn, Db};
+use crate::store::notes::{BulkNote, ChangeKind, Event};
+use crate::store::{self, decks::NewDeck, now_micros, Conn, Db};
 use crate::wire::crowdanki::{Deck, Note};
 use crate::wire::deck_hash;
 use crate::wire::envelope::SubmitCard;
@@ -337,7 +338,11 @@ async fn new_note(
     if sub.approved {
         sub.touched_decks.insert(deck);
         for (_, id) in ids {
-            event(conn, sub, id, "note_created", None, None, None).await?;
+            store::notes::insert_event(
+                conn,
+                Event::new(id, sub.commit, ChangeKind::NoteCreated, sub.now),
+            )
+            .await?;
         }
     }
     Ok(())
@@ -391,33 +396,18 @@ async fn overwrite(
         .await?
         .into_iter()
         .collect();
-    for pos in 0..nt.field_count {
-        if nt.protected.get(pos).copied().unwrap_or(false) {
-            continue;
-        }
-        let new = note.fields.get(pos).map(String::as_str).unwrap_or("");
-        let before = old.get(&(pos as i64)).map(String::as_str).unwrap_or("");
-        if new == before {
-            continue;
-        }
+    for (pos, before, new) in nt.field_changes(&note.fields, &old) {
         store::notes::delete_reviewed_field(conn, n.id, pos as i64).await?;
         if !new.is_empty() {
             store::notes::insert_field(conn, n.id, pos as i64, new, true, sub.commit).await?;
         }
-        let kind = match (before.is_empty(), new.is_empty()) {
-            (true, _) => "field_added",
-            (_, true) => "field_removed",
-            _ => "field_updated",
-        };
+        let kind = ChangeKind::of_field(before.is_empty(), new.is_empty());
         let name = nt.field_names.get(pos).map(String::as_str);
-        event(
+        store::notes::insert_event(
             conn,
-            sub,
-            n.id,
-            kind,
-            Some((pos as i64, name)),
-            Some(before),
-            Some(new),
+            Event::new(n.id, sub.commit, kind, sub.now)
+                .field(pos as i64, name)
+                .texts(Some(before), Some(new)),
         )
         .await?;
     }
@@ -427,16 +417,28 @@ async fn overwrite(
         .collect();
     for t in tags.iter().filter(|t| !old_tags.contains(**t)) {
         store::notes::insert_tag(conn, n.id, t, true, true, sub.commit).await?;
-        event(conn, sub, n.id, "tag_added", None, None, Some(t)).await?;
+        store::notes::insert_event(
+            conn,
+            Event::new(n.id, sub.commit, ChangeKind::TagAdded, sub.now).texts(None, Some(t)),
+        )
+        .await?;
     }
     for t in old_tags.iter().filter(|t| !tags.contains(t.as_str())) {
         store::notes::delete_reviewed_tag(conn, n.id, t).await?;
-        event(conn, sub, n.id, "tag_removed", None, Some(t), None).await?;
+        store::notes::insert_event(
+            conn,
+            Event::new(n.id, sub.commit, ChangeKind::TagRemoved, sub.now).texts(Some(t), None),
+        )
+        .await?;
     }
     if n.deck != deck {
         store::notes::set_deck(conn, n.id, deck).await?;
         sub.touched_decks.insert(n.deck);
-        event(conn, sub, n.id, "note_moved", None, None, None).await?;
+        store::notes::insert_event(
+            conn,
+            Event::new(n.id, sub.commit, ChangeKind::NoteMoved, sub.now),
+        )
+        .await?;
     }
     if n.notetype != nt.id {
         store::notes::set_notetype(conn, n.id, nt.id).await?;
@@ -461,16 +463,9 @@ async fn suggest_changes(
         .await?
         .into_iter()
         .collect();
-    for pos in 0..nt.field_count {
-        if nt.protected.get(pos).copied().unwrap_or(false) {
-            continue;
-        }
-        let new = note.fields.get(pos).map(String::as_str).unwrap_or("");
-        let before = old.get(&(pos as i64)).map(String::as_str).unwrap_or("");
-        if new != before {
-            store::notes::insert_field(conn, n.id, pos as i64, new, false, sub.commit).await?;
-            sub.changes += 1;
-        }
+    for (pos, _, new) in nt.field_changes(&note.fields, &old) {
+        store::notes::insert_field(conn, n.id, pos as i64, new, false, sub.commit).await?;
+        sub.changes += 1;
     }
     let old_tags: HashSet<String> = store::notes::reviewed_tags(conn, n.id)
         .await?
@@ -489,32 +484,6 @@ async fn suggest_changes(
         sub.changes += 1;
     }
     Ok(())
-}
-
-/// A field's position and name, for field events.
-type FieldRef<'a> = Option<(i64, Option<&'a str>)>;
-
-async fn event(
-    conn: &mut Conn,
-    sub: &Submission,
-    note: i64,
-    kind: &str,
-    field: FieldRef<'_>,
-    old_text: Option<&str>,
-    new_text: Option<&str>,
-) -> AppResult<()> {
-    let (position, field_name) = field.map_or((None, None), |(p, n)| (Some(p), n));
-    let e = store::notes::Event {
-        note,
-        commit: sub.commit,
-        kind,
-        position,
-        field_name,
-        old_text,
-        new_text,
-        now: sub.now,
-    };
-    Ok(store::notes::insert_event(conn, e).await?)
 }
 
 #[cfg(test)]

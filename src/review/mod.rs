@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{AppError, AppResult};
+use crate::store::notes::{ChangeKind, Event};
 use crate::store::{self, commits::Commit, now_micros, Conn, Db};
 
 /// What a decision did, for the CLI to report.
@@ -37,7 +38,8 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
 
     for note in &pending.new_notes {
         store::notes::set_state(&mut tx, *note, true, false, now).await?;
-        event(&mut tx, *note, id, "note_created", None, None, None, now).await?;
+        store::notes::insert_event(&mut tx, Event::new(*note, id, ChangeKind::NoteCreated, now))
+            .await?;
         touched.insert(*note);
     }
     for f in &pending.fields {
@@ -53,21 +55,13 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
         if !f.content.is_empty() {
             store::commits::accept_field(&mut tx, f.id).await?;
         }
-        let kind = match (before.is_none(), f.content.is_empty()) {
-            (true, _) => "field_added",
-            (_, true) => "field_removed",
-            _ => "field_updated",
-        };
+        let kind = ChangeKind::of_field(before.is_none(), f.content.is_empty());
         let name = store::commits::field_name(&mut tx, f.note, f.position).await?;
-        event(
+        store::notes::insert_event(
             &mut tx,
-            f.note,
-            id,
-            kind,
-            Some((f.position, name.as_deref())),
-            before.as_deref(),
-            Some(&f.content),
-            now,
+            Event::new(f.note, id, kind, now)
+                .field(f.position, name.as_deref())
+                .texts(before.as_deref(), Some(&f.content)),
         )
         .await?;
         touched.insert(f.note);
@@ -75,28 +69,16 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
     for t in &pending.tags {
         if t.action {
             store::commits::accept_tag(&mut tx, t.id).await?;
-            event(
+            store::notes::insert_event(
                 &mut tx,
-                t.note,
-                id,
-                "tag_added",
-                None,
-                None,
-                Some(&t.content),
-                now,
+                Event::new(t.note, id, ChangeKind::TagAdded, now).texts(None, Some(&t.content)),
             )
             .await?;
         } else {
             store::notes::delete_reviewed_tag(&mut tx, t.note, &t.content).await?;
-            event(
+            store::notes::insert_event(
                 &mut tx,
-                t.note,
-                id,
-                "tag_removed",
-                None,
-                Some(&t.content),
-                None,
-                now,
+                Event::new(t.note, id, ChangeKind::TagRemoved, now).texts(Some(&t.content), None),
             )
             .await?;
         }
@@ -108,7 +90,8 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
             decks.insert(n);
         }
         store::notes::set_deck(&mut tx, *note, *target).await?;
-        event(&mut tx, *note, id, "note_moved", None, None, None, now).await?;
+        store::notes::insert_event(&mut tx, Event::new(*note, id, ChangeKind::NoteMoved, now))
+            .await?;
         touched.insert(*note);
     }
     for note in &touched {
@@ -117,7 +100,8 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
     for note in &pending.removals {
         store::notes::delete_pending_content(&mut tx, *note).await?;
         store::notes::set_state(&mut tx, *note, true, true, now).await?;
-        event(&mut tx, *note, id, "note_deleted", None, None, None, now).await?;
+        store::notes::insert_event(&mut tx, Event::new(*note, id, ChangeKind::NoteDeleted, now))
+            .await?;
         touched.insert(*note);
     }
     for note in &touched {
@@ -170,29 +154,18 @@ pub async fn deny(
             .find(|(p, _)| *p == f.position)
             .map(|x| x.1);
         let name = store::commits::field_name(&mut tx, f.note, f.position).await?;
-        let field = Some((f.position, name.as_deref()));
-        event(
+        store::notes::insert_event(
             &mut tx,
-            f.note,
-            id,
-            "field_change_denied",
-            field,
-            before.as_deref(),
-            Some(&f.content),
-            now,
+            Event::new(f.note, id, ChangeKind::FieldChangeDenied, now)
+                .field(f.position, name.as_deref())
+                .texts(before.as_deref(), Some(&f.content)),
         )
         .await?;
     }
     for t in &pending.tags {
-        event(
+        store::notes::insert_event(
             &mut tx,
-            t.note,
-            id,
-            "tag_change_denied",
-            None,
-            Some(&t.content),
-            None,
-            now,
+            Event::new(t.note, id, ChangeKind::TagChangeDenied, now).texts(Some(&t.content), None),
         )
         .await?;
     }
@@ -222,29 +195,4 @@ async fn notify(
         }
     }
     Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn event(
-    conn: &mut Conn,
-    note: i64,
-    commit: i64,
-    kind: &str,
-    field: Option<(i64, Option<&str>)>,
-    old_text: Option<&str>,
-    new_text: Option<&str>,
-    now: i64,
-) -> AppResult<()> {
-    let (position, field_name) = field.map_or((None, None), |(p, n)| (Some(p), n));
-    let e = store::notes::Event {
-        note,
-        commit,
-        kind,
-        position,
-        field_name,
-        old_text,
-        new_text,
-        now,
-    };
-    Ok(store::notes::insert_event(conn, e).await?)
 }

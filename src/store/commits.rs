@@ -254,7 +254,7 @@ pub async fn clear_pending(conn: &mut Conn, commit: i64) -> sqlx::Result<()> {
 pub struct EventRow {
     pub note: i64,
     pub guid: Option<String>,
-    pub kind: String,
+    pub kind: super::notes::ChangeKind,
     pub position: Option<i64>,
     pub field_name: Option<String>,
     pub old_text: Option<String>,

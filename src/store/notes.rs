@@ -289,17 +289,95 @@ pub async fn insert_removal(conn: &mut Conn, note: i64, commit: i64) -> sqlx::Re
     Ok(())
 }
 
+/// What a history entry records (stored as its snake_case name in `note_events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+pub enum ChangeKind {
+    NoteCreated,
+    NoteDeleted,
+    NoteMoved,
+    FieldAdded,
+    FieldRemoved,
+    FieldUpdated,
+    FieldChangeDenied,
+    TagAdded,
+    TagRemoved,
+    TagChangeDenied,
+}
+
+impl ChangeKind {
+    /// A field whose content goes from empty or not (`before_empty`) to empty or not.
+    pub fn of_field(before_empty: bool, after_empty: bool) -> Self {
+        match (before_empty, after_empty) {
+            (true, _) => Self::FieldAdded,
+            (_, true) => Self::FieldRemoved,
+            _ => Self::FieldUpdated,
+        }
+    }
+
+    /// The name the add-on sees in commit snapshots.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoteCreated => "note_created",
+            Self::NoteDeleted => "note_deleted",
+            Self::NoteMoved => "note_moved",
+            Self::FieldAdded => "field_added",
+            Self::FieldRemoved => "field_removed",
+            Self::FieldUpdated => "field_updated",
+            Self::FieldChangeDenied => "field_change_denied",
+            Self::TagAdded => "tag_added",
+            Self::TagRemoved => "tag_removed",
+            Self::TagChangeDenied => "tag_change_denied",
+        }
+    }
+
+    /// Whether the entry is about a tag.
+    pub fn is_tag(self) -> bool {
+        matches!(
+            self,
+            Self::TagAdded | Self::TagRemoved | Self::TagChangeDenied
+        )
+    }
+}
+
 /// One history entry of a note, shown in commit snapshots.
 pub struct Event<'a> {
     pub note: i64,
     pub commit: i64,
-    pub kind: &'a str,
-    /// Field position for field events.
-    pub position: Option<i64>,
-    pub field_name: Option<&'a str>,
+    pub kind: ChangeKind,
+    /// Field position and name for field events.
+    pub field: Option<(i64, Option<&'a str>)>,
     pub old_text: Option<&'a str>,
     pub new_text: Option<&'a str>,
     pub now: i64,
+}
+
+impl<'a> Event<'a> {
+    /// An entry with no field and no texts.
+    pub fn new(note: i64, commit: i64, kind: ChangeKind, now: i64) -> Self {
+        Self {
+            note,
+            commit,
+            kind,
+            field: None,
+            old_text: None,
+            new_text: None,
+            now,
+        }
+    }
+
+    /// The field the entry is about.
+    pub fn field(mut self, position: i64, name: Option<&'a str>) -> Self {
+        self.field = Some((position, name));
+        self
+    }
+
+    /// The content before and after.
+    pub fn texts(mut self, old: Option<&'a str>, new: Option<&'a str>) -> Self {
+        self.old_text = old;
+        self.new_text = new;
+        self
+    }
 }
 
 /// Appends a history entry.
@@ -311,8 +389,8 @@ pub async fn insert_event(conn: &mut Conn, e: Event<'_>) -> sqlx::Result<()> {
     .bind(e.note)
     .bind(e.commit)
     .bind(e.kind)
-    .bind(e.position)
-    .bind(e.field_name)
+    .bind(e.field.map(|f| f.0))
+    .bind(e.field.and_then(|f| f.1))
     .bind(e.old_text)
     .bind(e.new_text)
     .bind(e.now)

@@ -38,17 +38,31 @@ pub async fn http_alive(addr: SocketAddr, timeout: Duration) -> Result<(), Probe
 }
 
 async fn get_healthz(addr: SocketAddr) -> Result<(), ProbeError> {
-    let mut stream = TcpStream::connect(addr).await?;
-    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: deckd-watchdog\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).await?;
-    let status_line = String::from_utf8_lossy(&head);
-    if status_line.starts_with("HTTP/1.") && status_line.ends_with(" 200") {
+    let line = status_line(addr, "/healthz", "deckd-watchdog").await?;
+    if is_ok(&line) {
         Ok(())
     } else {
-        Err(ProbeError::BadAnswer(status_line.into_owned()))
+        Err(ProbeError::BadAnswer(line))
     }
+}
+
+/// Whether a status line is HTTP/1.x 200.
+pub fn is_ok(status_line: &str) -> bool {
+    status_line.starts_with("HTTP/1.") && status_line.split(' ').nth(1) == Some("200")
+}
+
+/// Asks our own server for `path` over plain HTTP/1.1 and answers its status line (no
+/// HTTP client crate in the binary for two probes of our own listener).
+pub async fn status_line(addr: SocketAddr, path: &str, agent: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: {agent}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = Vec::new();
+    stream.take(256).read_to_end(&mut head).await?;
+    let head = String::from_utf8_lossy(&head);
+    Ok(head.lines().next().unwrap_or_default().to_string())
 }
 
 /// The address to reach a listener bound to `bound`: wildcard binds are probed on loopback.

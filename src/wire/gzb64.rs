@@ -246,6 +246,15 @@ pub fn encode_value<T: serde::Serialize>(value: &T) -> io::Result<String> {
     Ok(String::from_utf8(bytes).expect("base64 is ASCII"))
 }
 
+/// Encodes bytes that are already text (JSON as a client wrote it), for tests and
+/// benchmarks that send exact bodies.
+pub fn encode_bytes(bytes: &[u8]) -> String {
+    let mut enc = encoder(Vec::new());
+    enc.write_all(bytes).expect("writing to memory cannot fail");
+    let out = finish(enc).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("base64 is ASCII")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

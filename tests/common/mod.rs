@@ -55,10 +55,7 @@ pub fn gzb64_encode(v: &Value) -> String {
 
 /// GZB64 of arbitrary bytes (standard base64 with padding, gzip).
 pub fn gzb64_encode_bytes(bytes: &[u8]) -> String {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes).unwrap();
-    let gz = enc.finish().unwrap();
-    base64::engine::general_purpose::STANDARD.encode(gz)
+    deckd::wire::gzb64::encode_bytes(bytes)
 }
 
 /// Decodes a GZB64 string (surrounding whitespace tolerated) into JSON. Panics with

@@ -33,6 +33,8 @@ pub struct Deckd {
     /// The data directory as the child sees it.
     inner_dir: PathBuf,
     on_tmpfs: bool,
+    /// Whether the child runs in a user namespace of its own (`unshare -r`).
+    own_user_ns: bool,
     log: PathBuf,
     /// The directory [`Deckd::start_temp`] made, removed with the server.
     _temp: Option<tempfile::TempDir>,
@@ -176,6 +178,7 @@ impl Deckd {
             http: http_client(),
             inner_dir: dir.to_path_buf(),
             on_tmpfs: tmpfs.is_some(),
+            own_user_ns: flags.contains(&"-r"),
             log: log.to_path_buf(),
             _temp: None,
         };
@@ -230,6 +233,33 @@ impl Deckd {
         } else {
             self.inner_dir.clone()
         }
+    }
+
+    /// Runs `deckd --data-dir <dir> <args…>` where the server sees its data: inside the
+    /// child's namespaces on a tmpfs (SQLite resolves `/proc/<pid>/root` back to our own
+    /// file system, so the path from [`Deckd::data_dir`] cannot open the database).
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = if self.on_tmpfs {
+            let mut c = Command::new("nsenter");
+            c.args(["--target", &self.child.id().to_string(), "--mount"]);
+            if self.own_user_ns {
+                c.args(["--user", "--preserve-credentials"]);
+            }
+            c.arg(deckd_bin());
+            c
+        } else {
+            Command::new(deckd_bin())
+        };
+        cmd.arg("--data-dir").arg(&self.inner_dir).args(args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DECKD_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("DECKD_ALLOW_ROOT", "1").stdin(Stdio::null());
+        tokio::task::spawn_blocking(move || cmd.output().expect("spawning the deckd CLI"))
+            .await
+            .unwrap()
     }
 
     /// The server's process id.
