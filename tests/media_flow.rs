@@ -1,4 +1,4 @@
-//! Media as the add-on uses it (PROTOCOL.md §5, §9.4–9.5): publish with media,
+//! Media as the add-on uses it (docs/protocol.md §5, §9.4–9.5): publish with media,
 //! subscribe, download byte for byte; suggestions with an empty bulk id; dedup;
 //! missing-media listing; download headers, ranges and nginx hand-off.
 

@@ -1,6 +1,6 @@
 //! Media references follow the deck's rights (issue 11, finding 3): only the owner or a
 //! maintainer changes which file a name stands for; anyone else's upload is stored but
-//! attached only when the suggestion carrying it is approved (PROTOCOL.md §5).
+//! attached only when the suggestion carrying it is approved (docs/protocol.md §5).
 
 mod common;
 

@@ -103,7 +103,7 @@ async fn show(db: &Db, id: i64) -> anyhow::Result<()> {
     );
     println!(
         "status: {}   reason: {} ({})   at {}",
-        c.status,
+        c.status.as_str(),
         c.rationale_label,
         c.rationale,
         timestamp::rfc3339(c.created_at)

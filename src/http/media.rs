@@ -1,4 +1,4 @@
-//! Media routes (PROTOCOL.md §5): the `/media/*` API the add-on calls with its Bearer
+//! Media routes (docs/protocol.md §5): the `/media/*` API the add-on calls with its Bearer
 //! token, and the upload/download URLs under `/v1/media/{hash}` that only trust the
 //! signed token in their query string.
 

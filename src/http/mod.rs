@@ -42,7 +42,7 @@ pub struct AppState {
     pub decoding: crate::wire::meter::Pool,
 }
 
-/// Every route the add-on calls (PROTOCOL.md §1.2) plus health checks.
+/// Every route the add-on calls (docs/protocol.md §1.2) plus health checks.
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let auth = Router::new()

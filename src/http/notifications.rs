@@ -12,7 +12,7 @@ use super::auth::User;
 use super::AppState;
 use crate::domain::{self, DomainError};
 use crate::error::{AppError, AppResult};
-use crate::store::{self, notes::ChangeKind};
+use crate::store::{self, commits::Decision, notes::ChangeKind};
 use crate::wire::timestamp;
 
 /// Most unread items returned at once.
@@ -30,7 +30,7 @@ pub async fn unread(State(s): State<AppState>, User(user): User) -> AppResult<Js
             order.push(item.deck_id);
             (item.deck_name.clone(), 0, 0, Vec::new())
         });
-        if item.status == "approved" {
+        if item.status == Decision::Approved {
             g.1 += 1;
         } else {
             g.2 += 1;
@@ -81,9 +81,10 @@ pub async fn mark_read(
     let updated = domain::notifications::mark_read(&s.db, user.id, &req.ids)
         .await
         .map_err(|e| match e {
-            e @ DomainError::TooMany(_) => {
-                AppError::JsonError(StatusCode::BAD_REQUEST, format!("{e} ids"))
-            }
+            DomainError::TooMany(limit) => AppError::JsonError(
+                StatusCode::BAD_REQUEST,
+                format!("at most {limit} ids at once"),
+            ),
             e => e.into(),
         })?;
     Ok(Json(json!({"updated": updated})))
@@ -105,7 +106,7 @@ pub async fn commit_snapshot(
         .await?
         .ok_or_else(not_found)?;
     let events = store::commits::events(&mut conn, id).await?;
-    let reviewed = status == "approved";
+    let reviewed = status == Decision::Approved;
     let deleted: Vec<i64> = events
         .iter()
         .filter(|e| e.kind == ChangeKind::NoteDeleted)

@@ -131,7 +131,7 @@ impl Resolver {
     }
 }
 
-/// The official server's "semantically equal" rule (PROTOCOL.md §2.1).
+/// The official server's "semantically equal" rule (docs/protocol.md §2.1).
 fn same_shape(nt: &Notetype, m: &NoteModel) -> bool {
     nt.kind == m.kind
         && nt.req == m.req

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use super::notetypes::Resolver;
 use super::{optional_group, sanitize_note, sanitize_shape};
 use crate::error::{AppError, AppResult};
+use crate::store::commits::CommitStatus;
 use crate::store::{self, decks::NewDeck, notes::BulkNote, now_micros, Conn, Db};
 use crate::wire::crowdanki::Note;
 use crate::wire::deck_hash;
@@ -64,8 +65,16 @@ pub async fn create_deck(
         },
     )
     .await?;
-    let commit =
-        store::commits::insert(&mut tx, 1, "Deck Creation", root, owner, "applied", now).await?;
+    let commit = store::commits::insert(
+        &mut tx,
+        1,
+        "Deck Creation",
+        root,
+        owner,
+        CommitStatus::Applied,
+        now,
+    )
+    .await?;
 
     let mut seen = HashSet::new();
     let mut groups = HashSet::new();
@@ -112,7 +121,7 @@ pub async fn create_deck(
     Ok(Published::Created { hash })
 }
 
-/// The UUID's hash, or a random one when that is taken (PROTOCOL.md §3).
+/// The UUID's hash, or a random one when that is taken (docs/protocol.md §3).
 pub async fn free_hash(conn: &mut Conn, uuid: &str) -> sqlx::Result<String> {
     let mut hash = deck_hash::for_uuid(uuid);
     while store::decks::hash_taken(conn, &hash).await? {

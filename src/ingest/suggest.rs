@@ -1,11 +1,12 @@
 //! `/submitCard` and `/requestRemoval`: suggestions stored for review, or applied at once
-//! when a maintainer auto-approves (PROTOCOL.md §6.1).
+//! when a maintainer auto-approves (docs/protocol.md §6.1).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::notetypes::{Resolved, Resolver};
 use super::{optional_group, sanitize_tree};
 use crate::error::{AppError, AppResult};
+use crate::store::commits::{CommitStatus, Decision};
 use crate::store::notes::{BulkNote, ChangeKind, Event};
 use crate::store::{self, decks::NewDeck, now_micros, Conn, Db};
 use crate::wire::crowdanki::{Deck, Note};
@@ -46,9 +47,9 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
         req.force_overwrite && store::decks::can_maintain(&mut tx, root.id, user).await?;
     let now = now_micros();
     let (rationale, status) = if approved {
-        (10, "applied")
+        (10, CommitStatus::Applied)
     } else {
-        (req.rationale, "pending")
+        (req.rationale, CommitStatus::Pending)
     };
     let info = super::sanitize::html(&req.commit_text);
     let commit =
@@ -143,7 +144,14 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
         store::decks::bump_with_ancestors(&mut tx, *deck, now).await?;
     }
     if sub.changes == 0 && !sub.approved {
-        store::commits::decide(&mut tx, commit, "denied", Some("nothing to change"), now).await?;
+        store::commits::decide(
+            &mut tx,
+            commit,
+            Decision::Denied,
+            Some("nothing to change"),
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -178,7 +186,7 @@ pub async fn request_removal(
         &info,
         root.id,
         user,
-        "pending",
+        CommitStatus::Pending,
         now_micros(),
     )
     .await?;
@@ -237,7 +245,7 @@ async fn new_subdeck(
     Ok(id)
 }
 
-/// Maps the add-on's local deck path onto the server's tree (PROTOCOL.md §1.3).
+/// Maps the add-on's local deck path onto the server's tree (docs/protocol.md §1.3).
 pub fn server_path(deck_path: &str, new_name: &str, root_name: &str) -> String {
     for local_root in [new_name.to_string(), strip_collab_suffix(new_name)] {
         if !local_root.is_empty() && deck_path.starts_with(&local_root) {

@@ -1,5 +1,5 @@
 //! Media: a content-addressed store on the Pi's disk with signed upload and download
-//! URLs served by deckd itself (PROTOCOL.md §5), content checks, quotas and GC.
+//! URLs served by deckd itself (docs/protocol.md §5), content checks, quotas and GC.
 
 pub mod download;
 pub mod files;

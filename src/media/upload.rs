@@ -1,6 +1,6 @@
 //! The upload half of the media flow: `/media/check/bulk` promises upload URLs for
 //! unknown files, the PUT stores checked bytes, `/media/confirm/bulk` records which notes
-//! use them (PROTOCOL.md §5, §9.4).
+//! use them (docs/protocol.md §5, §9.4).
 
 use bytes::Bytes;
 use futures_util::Stream;

@@ -1,5 +1,5 @@
 //! `/pullChanges`: which decks changed since the client's timestamp, answered as a
-//! GZB64 stream (PROTOCOL.md §2.3). Full pulls of a single deck are cached.
+//! GZB64 stream (docs/protocol.md §2.3). Full pulls of a single deck are cached.
 
 pub mod assemble;
 mod body;

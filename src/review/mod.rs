@@ -1,11 +1,12 @@
-//! Approving and denying suggestions (PROTOCOL.md §6.2). The CLI calls this today, a
+//! Approving and denying suggestions (docs/protocol.md §6.2). The CLI calls this today, a
 //! web page later; both get the same rules.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{AppError, AppResult};
+use crate::store::commits::{Commit, CommitStatus, Decision};
 use crate::store::notes::{ChangeKind, Event};
-use crate::store::{self, commits::Commit, now_micros, Conn, Db};
+use crate::store::{self, now_micros, Conn, Db};
 
 /// What a decision did, for the CLI to report.
 #[derive(Debug, Default)]
@@ -17,10 +18,10 @@ async fn load_pending(conn: &mut Conn, id: i64) -> AppResult<Commit> {
     let commit = store::commits::get(conn, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no commit {id}")))?;
-    if commit.status != "pending" {
+    if commit.status != CommitStatus::Pending {
         return Err(AppError::Unprocessable(format!(
             "commit {id} is already {}",
-            commit.status
+            commit.status.as_str()
         )));
     }
     Ok(commit)
@@ -127,8 +128,8 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
         store::media::attach_reference(&mut tx, media, note, &name, reviewer, now).await?;
     }
     store::commits::clear_pending(&mut tx, id).await?;
-    store::commits::decide(&mut tx, id, "approved", None, now).await?;
-    notify(&mut tx, &commit, actor, "approved", None, now).await?;
+    store::commits::decide(&mut tx, id, Decision::Approved, None, now).await?;
+    notify(&mut tx, &commit, actor, Decision::Approved, None, now).await?;
     tx.commit().await?;
     Ok(Outcome {
         notes_changed: touched.len(),
@@ -174,8 +175,16 @@ pub async fn deny(
     for deck in store::decks::pending_of_commit(&mut tx, id).await? {
         store::decks::delete_if_unused(&mut tx, deck).await?;
     }
-    store::commits::decide(&mut tx, id, "denied", reason.as_deref(), now).await?;
-    notify(&mut tx, &commit, actor, "denied", reason.as_deref(), now).await?;
+    store::commits::decide(&mut tx, id, Decision::Denied, reason.as_deref(), now).await?;
+    notify(
+        &mut tx,
+        &commit,
+        actor,
+        Decision::Denied,
+        reason.as_deref(),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Outcome { notes_changed: 0 })
 }
@@ -184,7 +193,7 @@ async fn notify(
     conn: &mut Conn,
     c: &Commit,
     actor: Option<i64>,
-    status: &str,
+    status: Decision,
     reason: Option<&str>,
     now: i64,
 ) -> AppResult<()> {

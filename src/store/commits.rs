@@ -5,6 +5,49 @@ use sqlx::Row;
 
 use super::Conn;
 
+/// Where a commit stands (stored as its lower-case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum CommitStatus {
+    /// A suggestion waiting for review.
+    Pending,
+    /// Written as reviewed content at once (a publish, an auto-approved edit).
+    Applied,
+    Approved,
+    Denied,
+}
+
+impl CommitStatus {
+    /// The stored name, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Applied => "applied",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+        }
+    }
+}
+
+/// A decision on a suggestion, as its author is notified of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum Decision {
+    Approved,
+    Denied,
+}
+
+impl From<Decision> for CommitStatus {
+    fn from(d: Decision) -> Self {
+        match d {
+            Decision::Approved => Self::Approved,
+            Decision::Denied => Self::Denied,
+        }
+    }
+}
+
 /// A commit with the names a reviewer wants to see.
 #[derive(Debug, Clone, Serialize)]
 pub struct Commit {
@@ -21,12 +64,12 @@ pub struct Commit {
     pub rationale_label: &'static str,
     #[serde(rename = "rationale_info")]
     pub info: String,
-    pub status: String,
+    pub status: CommitStatus,
     pub reason: Option<String>,
     pub created_at: i64,
 }
 
-/// The add-on's reason codes (PROTOCOL.md §6.3).
+/// The add-on's reason codes (docs/protocol.md §6.3).
 pub fn rationale_label(code: i64) -> &'static str {
     match code {
         0 => "None",
@@ -53,7 +96,7 @@ pub async fn insert(
     info: &str,
     root: i64,
     user: i64,
-    status: &str,
+    status: CommitStatus,
     now: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
@@ -142,7 +185,7 @@ pub async fn pending_touching_note(
 pub async fn decide(
     conn: &mut Conn,
     id: i64,
-    status: &str,
+    status: Decision,
     reason: Option<&str>,
     now: i64,
 ) -> sqlx::Result<()> {

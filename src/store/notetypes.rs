@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::Conn;
 use crate::wire::crowdanki::{NoteModel, Requirement};
 
-/// A stored notetype in the server form the add-on pulls (PROTOCOL.md §2.3).
+/// A stored notetype in the server form the add-on pulls (docs/protocol.md §2.3).
 #[derive(Debug, Clone, Serialize)]
 pub struct Notetype {
     #[serde(skip)]

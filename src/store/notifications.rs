@@ -3,6 +3,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use super::commits::Decision;
 use super::Conn;
 use crate::wire::timestamp;
 
@@ -13,7 +14,7 @@ pub struct Item {
     pub commit_id: i64,
     pub deck_id: i64,
     pub deck_name: String,
-    pub status: String,
+    pub status: Decision,
     pub reason: Option<String>,
     pub created_at: String,
     pub is_read: bool,
@@ -25,7 +26,7 @@ pub async fn insert(
     user: i64,
     commit: i64,
     deck: i64,
-    status: &str,
+    status: Decision,
     reason: Option<&str>,
     now: i64,
 ) -> sqlx::Result<()> {
@@ -119,7 +120,7 @@ pub async fn for_commit(
     conn: &mut Conn,
     user: i64,
     commit: i64,
-) -> sqlx::Result<Option<(String, Option<String>)>> {
+) -> sqlx::Result<Option<(Decision, Option<String>)>> {
     sqlx::query_as("SELECT status, reason FROM notifications WHERE user_id = ? AND commit_id = ? ORDER BY id DESC LIMIT 1")
         .bind(user)
         .bind(commit)

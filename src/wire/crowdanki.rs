@@ -1,4 +1,4 @@
-//! CrowdAnki JSON as the add-on uploads it (PROTOCOL.md §2.1). Unknown keys are ignored;
+//! CrowdAnki JSON as the add-on uploads it (docs/protocol.md §2.1). Unknown keys are ignored;
 //! keys the add-on may leave out get defaults.
 
 use serde::{Deserialize, Serialize};

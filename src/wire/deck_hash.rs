@@ -1,4 +1,4 @@
-//! Deck hashes: the "humanhash" words of a deck's CrowdAnki UUID (PROTOCOL.md §3).
+//! Deck hashes: the "humanhash" words of a deck's CrowdAnki UUID (docs/protocol.md §3).
 
 /// The humanhash word list with word 52 `don` replaced by `uwu`, as the add-on's server uses.
 const WORDS: [&str; 256] = [

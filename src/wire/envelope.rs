@@ -28,7 +28,7 @@ pub struct CreateDeck {
     pub notes: Spool,
 }
 
-/// `/submitCard` body (PROTOCOL.md §1.3).
+/// `/submitCard` body (docs/protocol.md §1.3).
 #[derive(Debug)]
 pub struct SubmitCard {
     pub remote_deck: String,

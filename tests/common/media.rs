@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::{Resp, TestServer};
 
-/// The 1×1 red PNG of PROTOCOL.md §9.1.
+/// The 1×1 red PNG of docs/protocol.md §9.1.
 pub const RED1X1_PNG_B64: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4z8AAAAMBAQD3A0FDAAAAAElFTkSuQmCC";
 

@@ -3,7 +3,7 @@
 //! Every test starts its own [`TestServer`]: a fresh temporary data directory, a
 //! port-0 listener on 127.0.0.1 and `deckd::launch` running on a dedicated thread
 //! with its own tokio runtime (so blocking CLI invocations from the test never stall
-//! the server). Helpers speak the wire protocol of /work/shared/PROTOCOL.md.
+//! the server). Helpers speak the wire protocol of docs/protocol.md.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small AnkiCollab add-on stand-in for the NixOS VM tests (stdlib only).
 
-It speaks the wire protocol of PROTOCOL.md section 9 over HTTP, the way the add-on
+It speaks the wire protocol of docs/protocol.md section 9 over HTTP, the way the add-on
 does, and keeps what later steps need (tokens, deck hash, sync timestamps) in a JSON
 state file, so the test script can interleave client steps with admin commands on the
 server:
@@ -112,7 +112,7 @@ def cmd_publish(c):
     alice = c.login("alice")
     deck_hash, bulk = c.publish(deck(), alice)
     c.state["hash"] = deck_hash
-    # Media (PROTOCOL.md 9.4): check, PUT to the server-issued URL, confirm.
+    # Media (docs/protocol.md 9.4): check, PUT to the server-issued URL, confirm.
     files = [{"hash": RED_MD5, "filename": "red1x1.png", "note_guid": "XyZ9876543", "file_size": len(RED_PNG)}]
     r = c.post_json("/media/check/bulk", {"deck_hash": deck_hash, "files": files,
                                           "bulk_operation_id": bulk}, alice)
@@ -142,7 +142,7 @@ def cmd_subscribe(c):
     check(notes["AbCdEf1234"]["fields"] == ["What is the capital of France?", "Paris"], "note fields")
     check(isinstance(pulled[0]["deck"]["note_models"], list), "note_models is an array")
 
-    # Media after install (PROTOCOL.md 9.5); confirmation may finish in the background.
+    # Media after install (docs/protocol.md 9.5); confirmation may finish in the background.
     deadline = time.time() + 60
     while True:
         r = c.post_json("/media/manifest", {"deck_hash": deck_hash, "filenames": ["red1x1.png"]}, bob)

@@ -1,7 +1,7 @@
 """The AnkiCollab wire protocol as the VM tests speak it (stdlib only).
 
 Shared by the NixOS VM tests' client (tests/nixos/_client.py) and the Debian VM
-suite's client (tests/vm/deckd_client.py): the demo deck of PROTOCOL.md section 9,
+suite's client (tests/vm/deckd_client.py): the demo deck of docs/protocol.md section 9,
 GZB64 bodies and a tiny HTTP client that never raises on an HTTP status.
 """
 
@@ -16,7 +16,7 @@ DEMO_HASH = "hot-zulu-indigo-eighteen-sad-alanine"
 MODEL_UUID = "0b7e3f4a-9c1d-11ee-8c90-0242ac120002"
 FIRST_PULL_TS = "2022-12-31 23:59:59"
 
-# PROTOCOL.md 9.1: red1x1.png, 69 bytes.
+# docs/protocol.md 9.1: red1x1.png, 69 bytes.
 RED_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4z8AAAAMBAQD3A0FDAAAAAElFTkSuQmCC"
 )
@@ -50,7 +50,7 @@ def note(guid, nid, fields, tags):
 
 
 def deck(name=None, uuid=None, notes=None):
-    """PROTOCOL.md 9.3, the tiny demo deck (or a variant with other name/uuid/notes)."""
+    """docs/protocol.md 9.3, the tiny demo deck (or a variant with other name/uuid/notes)."""
     return {
         "__type__": "Deck", "_field_mappings": {}, "children": [],
         "crowdanki_uuid": uuid or DEMO_UUID,

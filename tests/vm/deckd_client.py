@@ -3,7 +3,7 @@
 
 Runs inside the guest (add-on flow through nginx) and on the host (power-cut
 writer through the forwarded port). Bodies are built as in tests/common/mod.rs and
-/work/shared/PROTOCOL.md §9.
+docs/protocol.md §9.
 
     deckd_client.py flow BASE_URL            add-on flow; prints PASS/FAIL lines
     deckd_client.py writer BASE_URL USER PW OUT   publish decks until killed,
