@@ -1,18 +1,15 @@
 //! Subscriber counters, review statistics and (unsupported) deck links.
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 
 use super::auth::User;
-use super::{body, AppState};
+use super::body::Gzb64;
+use super::AppState;
 use crate::domain::{self, DomainError};
 use crate::error::{AppError, AppResult};
-use crate::wire::envelope;
-
-/// Review statistics bodies: the official server's 50 MB, well below the deck routes' 250 MB.
-const STATS_BODY_LIMIT: usize = 50 * 1024 * 1024;
+use crate::wire::envelope::DeckStats;
 
 #[derive(Deserialize)]
 pub struct SubscriptionRequest {
@@ -53,20 +50,8 @@ pub async fn remove_subscription(
 pub async fn upload_deck_stats(
     State(s): State<AppState>,
     User(user): User,
-    raw: Body,
+    Gzb64(req, _decoded): Gzb64<DeckStats>,
 ) -> AppResult<&'static str> {
-    let max_string = s.config.max_json_string_bytes;
-    let budget = s
-        .decoding
-        .budget("the statistics", s.config.max_stats_bytes);
-    let (req, _decoded) = body::gzb64(
-        raw,
-        STATS_BODY_LIMIT,
-        s.config.max_decompressed_bytes,
-        budget,
-        move |r| envelope::deck_stats(r, max_string),
-    )
-    .await?;
     domain::stats::upload(&s.db, &user.username, &req)
         .await
         .map_err(|e| match e {

@@ -2,7 +2,6 @@
 //! `/CheckDeckAlive`, `/GetDeckTimestamp`, `/GetProtectedFields`, `/requestRemoval`,
 //! `/submitChangelog`.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -11,32 +10,22 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::auth::User;
-use super::{body, AppState};
+use super::body::Gzb64;
+use super::AppState;
 use crate::domain::{self, Actor, DomainError};
 use crate::error::{AppError, AppResult};
 use crate::ingest::{publish, suggest};
 use crate::pull;
 use crate::store;
 use crate::system::allocator;
-use crate::wire::{envelope, timestamp};
+use crate::wire::envelope::{CreateDeck, SubmitCard};
+use crate::wire::timestamp;
 
 pub async fn create_deck(
     State(s): State<AppState>,
     User(user): User,
-    raw: Body,
+    Gzb64(req, _decoded): Gzb64<CreateDeck>,
 ) -> AppResult<Json<Value>> {
-    let (spool_dir, max_string) = (s.config.data_dir.clone(), s.config.max_json_string_bytes);
-    let budget = s
-        .decoding
-        .budget("the deck's tree", s.config.max_deck_tree_bytes);
-    let (req, _decoded) = body::gzb64(
-        raw,
-        s.config.max_deck_body_bytes,
-        s.config.max_decompressed_bytes,
-        budget,
-        move |r| envelope::create_deck(r, &spool_dir, max_string),
-    )
-    .await?;
     let answer = match publish::create_deck(&s.db, user.id, req.deck, &req.notes).await? {
         publish::Published::Created { hash } => {
             tracing::Span::current().record("deck", hash.as_str());
@@ -54,20 +43,8 @@ pub async fn create_deck(
 pub async fn submit_card(
     State(s): State<AppState>,
     User(user): User,
-    raw: Body,
+    Gzb64(req, _decoded): Gzb64<SubmitCard>,
 ) -> AppResult<&'static str> {
-    let max_string = s.config.max_json_string_bytes;
-    let budget = s
-        .decoding
-        .budget("the suggestion", s.config.max_suggestion_bytes);
-    let (req, _decoded) = body::gzb64(
-        raw,
-        s.config.max_deck_body_bytes,
-        s.config.max_decompressed_bytes,
-        budget,
-        move |r| envelope::submit_card(r, max_string),
-    )
-    .await?;
     let deck = req.remote_deck.clone();
     tracing::Span::current().record("deck", deck.as_str());
     suggest::submit(&s.db, user.id, req).await?;
