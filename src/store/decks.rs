@@ -1,12 +1,11 @@
 //! Deck rows: trees of decks, each with its own hash, plus maintainers and optional tags.
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::Conn;
 
 /// A deck row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Deck {
     pub id: i64,
     pub name: String,
@@ -29,26 +28,6 @@ pub struct Deck {
 const COLUMNS: &str =
     "id, name, description, owner, parent, root, full_path, crowdanki_uuid, human_hash, \
      stats_enabled, restrict_notetypes, restrict_subdecks, created_at, last_update, pending_commit";
-
-fn from_row(r: &SqliteRow) -> Deck {
-    Deck {
-        id: r.get(0),
-        name: r.get(1),
-        description: r.get(2),
-        owner: r.get(3),
-        parent: r.get(4),
-        root: r.get(5),
-        full_path: r.get(6),
-        crowdanki_uuid: r.get(7),
-        human_hash: r.get(8),
-        stats_enabled: r.get(9),
-        restrict_notetypes: r.get(10),
-        restrict_subdecks: r.get(11),
-        created_at: r.get(12),
-        last_update: r.get(13),
-        pending_commit: r.get(14),
-    }
-}
 
 /// What a new deck row needs.
 pub struct NewDeck<'a> {
@@ -137,47 +116,29 @@ pub async fn delete_if_unused(conn: &mut Conn, deck: i64) -> sqlx::Result<bool> 
 /// Any deck (root or subdeck) by its hash.
 pub async fn by_hash(conn: &mut Conn, hash: &str) -> sqlx::Result<Option<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE human_hash = ?");
-    Ok(sqlx::query(&sql)
-        .bind(hash)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(from_row))
+    sqlx::query_as(&sql).bind(hash).fetch_optional(conn).await
 }
 
 /// A deck by id.
 pub async fn by_id(conn: &mut Conn, id: i64) -> sqlx::Result<Option<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE id = ?");
-    Ok(sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(from_row))
+    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
 }
 
 /// A deck of one tree by its `::`-joined path.
 pub async fn by_path(conn: &mut Conn, root: i64, full_path: &str) -> sqlx::Result<Option<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE root = ? AND full_path = ?");
-    Ok(sqlx::query(&sql)
+    sqlx::query_as(&sql)
         .bind(root)
         .bind(full_path)
         .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(from_row))
+        .await
 }
 
 /// Every deck of a tree, parents before children, siblings by id.
 pub async fn tree(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE root = ? ORDER BY id");
-    Ok(sqlx::query(&sql)
-        .bind(root)
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect())
+    sqlx::query_as(&sql).bind(root).fetch_all(conn).await
 }
 
 /// Whether the owner already has a root deck of that name.

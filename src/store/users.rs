@@ -5,21 +5,12 @@ use sqlx::Row;
 use super::{now_micros, Conn};
 
 /// An account as the admin CLI and the auth layer see it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub username: String,
     pub password_hash: String,
     pub created_at: i64,
-}
-
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> User {
-    User {
-        id: row.get("id"),
-        username: row.get("username"),
-        password_hash: row.get("password_hash"),
-        created_at: row.get("created_at"),
-    }
 }
 
 /// Inserts an account; fails on a duplicate name.
@@ -37,19 +28,17 @@ pub async fn insert(conn: &mut Conn, username: &str, password_hash: &str) -> sql
 
 /// Looks an account up by its (already lower-cased) name.
 pub async fn by_name(conn: &mut Conn, username: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query("SELECT id, username, password_hash, created_at FROM users WHERE username = ?")
+    sqlx::query_as("SELECT id, username, password_hash, created_at FROM users WHERE username = ?")
         .bind(username)
         .fetch_optional(conn)
         .await
-        .map(|r| r.as_ref().map(from_row))
 }
 
 /// Every account, oldest first.
 pub async fn list(conn: &mut Conn) -> sqlx::Result<Vec<User>> {
-    let rows = sqlx::query("SELECT id, username, password_hash, created_at FROM users ORDER BY id")
+    sqlx::query_as("SELECT id, username, password_hash, created_at FROM users ORDER BY id")
         .fetch_all(conn)
-        .await?;
-    Ok(rows.iter().map(from_row).collect())
+        .await
 }
 
 /// Replaces the password hash; returns false when no such user exists.
