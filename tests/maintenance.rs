@@ -316,6 +316,9 @@ async fn retention_purges_only_old_records_and_never_deck_content() {
         format!("UPDATE auth_tokens SET refresh_expires_at = {year_ago}, expires_at = {year_ago} WHERE id = (SELECT MAX(id) FROM auth_tokens)"),
         "INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at) SELECT id, 'old', 90, 0, 5, 0 FROM notes".to_string(),
         format!("INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at) SELECT id, 'new', 90, 0, 5, {} FROM notes", deckd::store::now_micros()),
+        // Upload batches: one expired an hour ago, one open for another hour (microseconds).
+        format!("INSERT INTO media_batches (id, user_id, root, created_at, expires_at) SELECT 'expired', MIN(id), (SELECT MIN(id) FROM decks), {year_ago}, {} FROM users", deckd::store::now_micros() - 3_600_000_000),
+        format!("INSERT INTO media_batches (id, user_id, root, created_at, expires_at) SELECT 'open', MIN(id), (SELECT MIN(id) FROM decks), {}, {} FROM users", deckd::store::now_micros(), deckd::store::now_micros() + 3_600_000_000),
     ] {
         sqlx::query(&sql).execute(&mut conn).await.unwrap();
     }
@@ -382,6 +385,16 @@ async fn retention_purges_only_old_records_and_never_deck_content() {
         .await,
         1,
         "recent read notification kept"
+    );
+    assert_eq!(
+        count(&mut conn, "media_batches", "id = 'expired'").await,
+        0,
+        "expired upload batch purged"
+    );
+    assert_eq!(
+        count(&mut conn, "media_batches", "id = 'open'").await,
+        1,
+        "open upload batch kept"
     );
     assert_eq!(
         count(&mut conn, "note_stats", "user_hash = 'old'").await,

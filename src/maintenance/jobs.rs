@@ -63,7 +63,7 @@ pub async fn cleanup(db: &Db, config: &Config) -> anyhow::Result<String> {
     let cutoff = now - (config.retention_days as i64) * 86_400 * 1_000_000;
     let tokens = in_batches(db, |c| Box::pin(sql::purge_expired_tokens(c, now, BATCH))).await?;
     let batches = in_batches(db, |c| {
-        Box::pin(store::media::purge_expired_batches(c, now / 1_000_000))
+        Box::pin(store::media::purge_expired_batches(c, now))
     })
     .await?;
     let read = in_batches(db, |c| {

@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::names::is_md5_hex;
-use super::{now_secs, today, Media};
+use super::{today, Media};
 use crate::store::{self, now_micros, Db};
 
 /// Files deleted per write transaction, so requests never wait long behind GC.
@@ -35,7 +35,7 @@ impl Media {
         let now = now_micros();
         let mut tx = db.begin_write().await?;
         (report.newly_orphaned, report.revived) = store::media::mark_orphans(&mut tx, now).await?;
-        store::media::purge_expired_batches(&mut tx, now_secs()).await?;
+        store::media::purge_expired_batches(&mut tx, now).await?;
         store::media::purge_usage(&mut tx, today() - 2).await?;
         tx.commit().await?;
 

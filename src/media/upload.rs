@@ -141,14 +141,14 @@ impl Media {
                 });
             }
             let batch = uuid::Uuid::new_v4().to_string();
-            let now = now_secs();
+            let now = now_micros();
             store::media::insert_batch(
                 &mut tx,
                 &batch,
                 user,
                 deck.root,
-                now_micros(),
-                now + BATCH_LIFETIME_SECS,
+                now,
+                now + BATCH_LIFETIME_SECS * 1_000_000,
             )
             .await?;
             for (f, note_id, kind) in promised {
@@ -303,7 +303,7 @@ impl Media {
         }
         let list = serde_json::to_string(hashes).expect("strings serialise");
         let mut tx = db.begin_write().await?;
-        let files = store::media::batch_files(&mut tx, batch, user, &list, now_secs()).await?;
+        let files = store::media::batch_files(&mut tx, batch, user, &list, now_micros()).await?;
         let root = store::media::batch_root(&mut tx, batch).await?;
         let mut recorded = 0;
         for f in files {
