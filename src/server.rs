@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
@@ -69,24 +70,27 @@ pub async fn launch(
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "deckd is serving");
 
-    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop = CancellationToken::new();
+    let stopper = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
         notify::stopping();
-        let _ = stop_tx.send(true);
+        stopper.cancel();
     });
-    spawn_companions(&state, addr, metrics, &stop_rx);
-    tokio::spawn(crate::pull::fill::run(
+    let tasks = TaskTracker::new();
+    spawn_companions(&tasks, &state, addr, metrics, &stop);
+    tasks.spawn(crate::pull::fill::run(
         db.clone(),
         state.puller.unfilled(),
-        stop_rx.clone(),
+        stop.clone(),
     ));
-    let jobs = maintenance::spawn(scheduler, stop_rx.clone());
+    tasks.close();
+    let jobs = maintenance::spawn(scheduler, stop.clone());
     let limits = connections::Limits {
         header_read_timeout: Duration::from_secs(state.config.header_read_timeout_secs),
         max_connections: state.config.max_connections,
     };
-    let open = connections::serve(listener, app, limits, stop_rx).await;
+    let open = connections::serve(listener, app, limits, stop).await;
     if tokio::time::timeout(grace, open.shutdown()).await.is_err() {
         tracing::warn!(
             grace_secs = grace.as_secs(),
@@ -96,31 +100,36 @@ pub async fn launch(
     if tokio::time::timeout(grace, jobs).await.is_err() {
         tracing::warn!("a maintenance job was still running at shutdown");
     }
+    if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
+        tracing::warn!("a background task was still running at shutdown");
+    }
     db.close().await;
     tracing::info!("deckd stopped");
     Ok(())
 }
 
-/// Readiness, watchdog, resource monitor and the optional metrics listener; all end at shutdown.
+/// Readiness, watchdog, resource monitor and the optional metrics listener; all end at
+/// shutdown, and the database closes only once they have.
 fn spawn_companions(
+    tasks: &TaskTracker,
     state: &AppState,
     addr: SocketAddr,
     metrics: Option<prometheus::Endpoint>,
-    stop: &watch::Receiver<bool>,
+    stop: &CancellationToken,
 ) {
     let http = probe::reachable(addr);
-    tokio::spawn(readiness::announce(state.db.clone(), http, stop.clone()));
+    tasks.spawn(readiness::announce(state.db.clone(), http, stop.clone()));
     if let Some(every) = watchdog::ping_interval() {
         tracing::info!(
             every_ms = every.as_millis() as u64,
             "systemd watchdog enabled"
         );
-        tokio::spawn(watchdog::run(state.db.clone(), http, every, stop.clone()));
+        tasks.spawn(watchdog::run(state.db.clone(), http, every, stop.clone()));
     }
-    tokio::spawn(monitor::run(state.clone(), stop.clone()));
+    tasks.spawn(monitor::run(state.clone(), stop.clone()));
     if let Some(endpoint) = metrics {
         let stop = stop.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             if let Err(e) = endpoint.serve(stop).await {
                 tracing::error!(error = %e, "the metrics listener failed");
             }

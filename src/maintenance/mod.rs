@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::backup::layout::BackupRoot;
 use crate::config::Config;
@@ -66,12 +66,12 @@ pub struct Maintenance {
 }
 
 /// Starts the scheduler; it stops (cancelling a running backup) when `stop` turns true.
-pub fn spawn(m: Maintenance, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+pub fn spawn(m: Maintenance, stop: CancellationToken) -> JoinHandle<()> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
-    let mut watcher = stop.clone();
+    let watcher = stop.clone();
     tokio::spawn(async move {
-        let _ = watcher.wait_for(|s| *s).await;
+        watcher.cancelled().await;
         flag.store(true, Ordering::Relaxed);
     });
     tokio::spawn(async move {
@@ -101,7 +101,7 @@ pub fn spawn(m: Maintenance, mut stop: watch::Receiver<bool>) -> JoinHandle<()> 
         {
             tokio::select! {
                 () = tokio::time::sleep_until(due[next].2) => {}
-                _ = stop.wait_for(|s| *s) => break,
+                _ = stop.cancelled() => break,
             }
             let (job, every, _) = due[next];
             if (m.pressure)() {

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::store::{self, Db};
 
@@ -13,22 +14,22 @@ const NOTES_PER_FILL: i64 = 500;
 
 /// Runs until `stop`; fills once at start (a database from before `pulled_notes`, or
 /// notes written while the server was down) and again each time `wake` is notified.
-pub async fn run(db: Db, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+pub async fn run(db: Db, wake: Arc<Notify>, stop: CancellationToken) {
     loop {
         if let Err(e) = fill_all(&db, &stop).await {
             tracing::debug!(error = %e, "storing pulled notes failed; pulls build them meanwhile");
         }
         tokio::select! {
             _ = wake.notified() => {}
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         }
     }
 }
 
 /// One pass in note id order; a copy deleted behind the pass is stored on the next wake.
-async fn fill_all(db: &Db, stop: &watch::Receiver<bool>) -> sqlx::Result<()> {
+async fn fill_all(db: &Db, stop: &CancellationToken) -> sqlx::Result<()> {
     let mut after = i64::MIN;
-    while !*stop.borrow() {
+    while !stop.is_cancelled() {
         let mut tx = db.begin_write().await?;
         let (stored, last) = store::pull::fill_pulled_notes(&mut tx, after, NOTES_PER_FILL).await?;
         tx.commit().await?;

@@ -15,7 +15,8 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceExt};
 
 /// How the listener treats its clients.
@@ -35,7 +36,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -48,7 +49,7 @@ pub async fn serve(
     loop {
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => slot.expect("the connection semaphore is never closed"),
-            _ = stop.wait_for(|stop| *stop) => break,
+            _ = stop.cancelled() => break,
         };
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -59,7 +60,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = stop.wait_for(|stop| *stop) => break,
+            _ = stop.cancelled() => break,
         };
         let service = match make_service.call(peer).await {
             Ok(service) => service,

@@ -11,7 +11,7 @@ use axum::Router;
 use metrics::{counter, describe_counter, describe_gauge, gauge, Unit};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::monitor::sample::Sample;
 
@@ -129,12 +129,12 @@ impl Endpoint {
     }
 
     /// Serves `GET /metrics` until shutdown begins.
-    pub async fn serve(self, mut stop: watch::Receiver<bool>) -> std::io::Result<()> {
+    pub async fn serve(self, stop: CancellationToken) -> std::io::Result<()> {
         let handle = self.handle;
         let app = Router::new().route("/metrics", get(move || std::future::ready(handle.render())));
         axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|stop| *stop).await;
+                stop.cancelled().await;
             })
             .await
     }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use super::{notify, probe};
 use crate::store::Db;
@@ -13,7 +13,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 const RETRY_AFTER: Duration = Duration::from_millis(50);
 
 /// Probes until the server answers, then tells systemd it is ready; gives up on shutdown.
-pub async fn announce(db: Db, http: SocketAddr, mut stop: watch::Receiver<bool>) {
+pub async fn announce(db: Db, http: SocketAddr, stop: CancellationToken) {
     loop {
         match probe::alive(&db, http, PROBE_TIMEOUT).await {
             Ok(()) => {
@@ -26,7 +26,7 @@ pub async fn announce(db: Db, http: SocketAddr, mut stop: watch::Receiver<bool>)
         }
         tokio::select! {
             () = tokio::time::sleep(RETRY_AFTER) => {}
-            _ = stop.wait_for(|stop| *stop) => return,
+            _ = stop.cancelled() => return,
         }
     }
 }

@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
 
 use super::notify;
 use super::probe::{self, ProbeError};
@@ -22,7 +22,7 @@ pub fn ping_interval() -> Option<Duration> {
 }
 
 /// Probes every `every` and pings only on success, until shutdown begins.
-pub async fn run(db: Db, http: SocketAddr, every: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run(db: Db, http: SocketAddr, every: Duration, stop: CancellationToken) {
     let timeout = (every / 2).min(MAX_PROBE_TIMEOUT);
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -30,7 +30,7 @@ pub async fn run(db: Db, http: SocketAddr, every: Duration, mut stop: watch::Rec
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
-            _ = stop.wait_for(|stop| *stop) => return,
+            _ = stop.cancelled() => return,
         }
         match beat(&db, http, timeout, notify::watchdog).await {
             Ok(()) => {

@@ -8,8 +8,8 @@ pub mod sample;
 
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
 
 use self::alarm::{Alarm, Change};
 use self::sample::{Sample, Sampler, Sources};
@@ -82,7 +82,7 @@ pub fn memory_short(sample: &Sample, config: &Config) -> bool {
 }
 
 /// Samples every `monitor_interval_secs` until shutdown begins.
-pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+pub async fn run(state: AppState, stop: CancellationToken) {
     let config = state.config.clone();
     let cgroup_dir = config.monitor_cgroup_dir.clone().or_else(cgroup::own_dir);
     match &cgroup_dir {
@@ -102,7 +102,7 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
-            _ = stop.wait_for(|stop| *stop) => return,
+            _ = stop.cancelled() => return,
         }
         let sample = sampler.sample();
         alarms.check(&sample);
