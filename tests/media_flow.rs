@@ -91,6 +91,12 @@ async fn two_users_sync_images_and_audio_byte_for_byte() {
     );
     assert_eq!(check["failed_files"], json!([]));
     assert_eq!(stored_file_count(&s), 7);
+    let (modes, plain) = stored_file_modes(&s);
+    assert!(
+        modes.iter().all(|m| *m == plain),
+        "stored media modes {:?}, a plain file gets {plain:o}",
+        modes.iter().map(|m| format!("{m:o}")).collect::<Vec<_>>()
+    );
     let missing = s.get(&format!("/media/missing/{hash}"), Some(&alice)).await;
     assert_eq!(missing.json(), json!([]), "nothing missing after upload");
 

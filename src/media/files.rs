@@ -2,6 +2,7 @@
 //! file on the same filesystem, hashed on the way, and are renamed into place only after
 //! every check passed; a dropped upload (error, disconnect) leaves nothing behind.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -30,21 +31,12 @@ pub enum ReceiveError {
 /// An upload on disk that is not yet part of the store; removed on drop unless persisted.
 #[derive(Debug)]
 pub struct Received {
-    path: PathBuf,
+    path: tempfile::TempPath,
     /// MD5 of the bytes, lowercase hex.
     pub md5_hex: String,
     /// The raw 16-byte digest, to compare with `Content-MD5`.
     pub md5_raw: [u8; 16],
     pub size: u64,
-    kept: bool,
-}
-
-impl Drop for Received {
-    fn drop(&mut self) {
-        if !self.kept {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 impl Received {
@@ -93,18 +85,24 @@ impl FileStore {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let path = self.tmp_dir().join(format!("up-{}", uuid::Uuid::new_v4()));
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
+        let tmp_dir = self.tmp_dir();
+        let (file, path) = tokio::task::spawn_blocking(move || {
+            // 0666 less the umask, as a plain create would make it: nginx may serve the
+            // file once it is in place (tempfile's own default is 0600).
+            tempfile::Builder::new()
+                .prefix("up-")
+                .permissions(std::fs::Permissions::from_mode(0o666))
+                .tempfile_in(tmp_dir)
+                .map(tempfile::NamedTempFile::into_parts)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let mut file = tokio::fs::File::from_std(file);
         let mut received = Received {
             path,
             md5_hex: String::new(),
             md5_raw: [0; 16],
             size: 0,
-            kept: false,
         };
         let mut md5 = Md5::new();
         while let Some(chunk) = body.next().await {
@@ -123,12 +121,11 @@ impl FileStore {
     }
 
     /// Moves a checked upload into place under its hash and makes the rename durable.
-    pub fn persist(&self, mut received: Received) -> std::io::Result<()> {
+    pub fn persist(&self, received: Received) -> std::io::Result<()> {
         let target = self.path_of(&received.md5_hex);
         let dir = target.parent().expect("hash paths have a parent");
         std::fs::create_dir_all(dir)?;
-        std::fs::rename(&received.path, &target)?;
-        received.kept = true;
+        received.path.persist(&target).map_err(|e| e.error)?;
         std::fs::File::open(dir)?.sync_all()
     }
 

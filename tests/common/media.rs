@@ -74,6 +74,26 @@ pub fn stored_file_count(s: &TestServer) -> usize {
         .sum()
 }
 
+/// Permission bits of every stored media file, beside those of a file created plainly in
+/// the same directory (what the umask allows): a proxy serving the files needs them equal.
+pub fn stored_file_modes(s: &TestServer) -> (Vec<u32>, u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let root = s.data_dir().join("media");
+    let mut modes = Vec::new();
+    for dir in std::fs::read_dir(&root).unwrap().flatten() {
+        if dir.file_name().len() == 2 {
+            for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
+                modes.push(f.metadata().unwrap().permissions().mode() & 0o777);
+            }
+        }
+    }
+    let probe = root.join("mode-probe");
+    std::fs::File::create(&probe).unwrap();
+    let plain = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+    std::fs::remove_file(&probe).unwrap();
+    (modes, plain)
+}
+
 /// Number of leftover temporary uploads.
 pub fn temp_file_count(s: &TestServer) -> usize {
     std::fs::read_dir(s.data_dir().join("media/tmp"))
