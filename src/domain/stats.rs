@@ -17,6 +17,11 @@ pub enum Uploaded {
 /// Stores `username`'s figures for the notes of the deck that exist, only if its
 /// maintainers asked for statistics; out-of-range figures are clamped.
 pub async fn upload(db: &Db, username: &str, upload: &DeckStats) -> DomainResult<Uploaded> {
+    // Most decks do not ask: find that out without taking the write lock.
+    let deck = by_hash(&mut *db.reader().acquire().await?, &upload.deck_hash).await?;
+    if !deck.stats_enabled {
+        return Ok(Uploaded::NotWanted);
+    }
     let stats: Vec<Stat> = upload
         .review_history
         .values()
@@ -28,12 +33,8 @@ pub async fn upload(db: &Db, username: &str, upload: &DeckStats) -> DomainResult
             reps: st.reps.max(0),
         })
         .collect();
-    let mut tx = db.begin_write().await?;
-    let deck = by_hash(&mut tx, &upload.deck_hash).await?;
-    if !deck.stats_enabled {
-        return Ok(Uploaded::NotWanted);
-    }
     let user = accounts::user_hash(username);
+    let mut tx = db.begin_write().await?;
     let stored = store::stats::upsert(&mut tx, deck.root, &user, &stats, now_micros()).await?;
     tx.commit().await?;
     Ok(Uploaded::Stored(stored))
