@@ -1,7 +1,6 @@
 //! Running a deck: changelogs, co-maintainers, protected fields, review statistics.
 
-use super::{Actor, DomainError, DomainResult};
-use crate::accounts;
+use super::{users, Actor, DomainError, DomainResult};
 use crate::store::{self, decks::Deck, now_micros, Conn, Db};
 use crate::wire::deck_hash;
 
@@ -23,7 +22,7 @@ pub async fn by_hash(conn: &mut Conn, hash: &str) -> DomainResult<Deck> {
 }
 
 /// Refuses an account that neither owns nor maintains `deck` (or an ancestor of it).
-pub async fn check_maintainer(conn: &mut Conn, actor: Actor, deck: &Deck) -> DomainResult<()> {
+async fn check_maintainer(conn: &mut Conn, actor: Actor, deck: &Deck) -> DomainResult<()> {
     match actor {
         Actor::Admin => Ok(()),
         Actor::User(id) if store::decks::can_maintain(conn, deck.id, id).await? => Ok(()),
@@ -71,7 +70,7 @@ pub async fn set_maintainer(
     user: &str,
     maintains: bool,
 ) -> DomainResult<MaintainerChange> {
-    let name = accounts::normalize_username(user).map_err(DomainError::Invalid)?;
+    let name = users::username(user)?;
     let mut tx = db.begin_write().await?;
     let deck = by_hash(&mut tx, hash).await?;
     check_owner(actor, &deck)?;

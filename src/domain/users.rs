@@ -14,7 +14,8 @@ async fn hash_password(password: &str) -> DomainResult<String> {
     Ok(phc)
 }
 
-fn username(name: &str) -> DomainResult<String> {
+/// A name as accounts store it, or why it cannot be one.
+pub(crate) fn username(name: &str) -> DomainResult<String> {
     accounts::normalize_username(name).map_err(DomainError::Invalid)
 }
 
