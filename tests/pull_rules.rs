@@ -873,3 +873,53 @@ async fn optional_tag_groups_come_from_the_owner_only() {
     );
     assert_eq!(p[0]["optional_tags"], json!(["Extra"]));
 }
+
+/// A deck read in several SQL batches (the next batch is read while the previous one is
+/// compressed): every note comes exactly once, in publish order, with the content it has
+/// now, both for the full pull and for a pull of an edit that crosses batch boundaries.
+#[tokio::test]
+async fn notes_spanning_many_batches_are_pulled_once_each_in_order() {
+    let s = TestServer::start_with(|c| c.pull_cache_bytes = 0).await;
+    let alice = s.user("alice").await;
+    let g = gen_deck("Many Batches", 700, 0);
+    let hash = s.publish(&alice, &g.deck).await;
+
+    let full = s.pull_since(&hash, FIRST_PULL_TS).await;
+    assert_eq!(
+        note_guids(&full[0]["deck"]),
+        g.guids(),
+        "every note once, in order"
+    );
+
+    let before_edit = sync_point().await;
+    let mut edited = g.deck.clone();
+    for n in edited["notes"].as_array_mut().unwrap()[100..400].iter_mut() {
+        n["fields"][1] = json!(format!("Edited {}", n["guid"].as_str().unwrap()));
+    }
+    s.submit(
+        &alice,
+        &submit_body(&hash, &g.name, &g.name, &edited, 10, "bulk", true),
+    )
+    .await
+    .expect(200, "owner's bulk edit");
+
+    let changed = s.pull_since(&hash, &before_edit).await;
+    let notes = all_notes(&changed[0]["deck"]);
+    assert_eq!(
+        note_guids(&changed[0]["deck"]),
+        g.guids()[100..400].to_vec(),
+        "exactly the edited notes, in order"
+    );
+    for n in &notes {
+        assert_eq!(
+            n["fields"][1],
+            json!(format!("Edited {}", n["guid"].as_str().unwrap()))
+        );
+    }
+    let again = s.pull_since(&hash, FIRST_PULL_TS).await;
+    assert_eq!(note_guids(&again[0]["deck"]), g.guids());
+    assert_eq!(
+        all_notes(&again[0]["deck"])[250]["fields"][1],
+        notes[150]["fields"][1]
+    );
+}

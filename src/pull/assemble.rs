@@ -387,28 +387,42 @@ async fn write_tree(
     Ok(())
 }
 
-/// Notes per SQL round trip: about 300 KB of JSON for notes of ordinary size.
-const NOTES_PER_BATCH: i64 = 500;
+/// Notes per SQL round trip: about 80 KB of JSON for notes of ordinary size, so the
+/// batch's string (and SQLite's buffer for it, which grows by doubling) stays under
+/// the allocator's mmap threshold and reuses heap pages instead of faulting in new ones.
+const NOTES_PER_BATCH: i64 = 128;
 
+/// Writes a deck's notes; the next batch is read on SQLite's thread while this one is
+/// compressed on ours.
 async fn write_notes(conn: &mut Conn, out: &mut Out, deck: i64, since: i64) -> io::Result<()> {
     let mut after = i64::MIN;
     let mut first = true;
+    let mut ready: Option<String> = None;
     loop {
-        let batch = store::pull::notes_json_batch(conn, deck, since, after, NOTES_PER_BATCH)
-            .await
-            .map_err(io::Error::other)?;
+        let (batch, written) = tokio::join!(
+            store::pull::notes_json_batch(conn, deck, since, after, NOTES_PER_BATCH),
+            write_batch(out, &mut first, ready.take())
+        );
+        written?;
+        let batch = batch.map_err(io::Error::other)?;
         out.built += batch.built;
-        if let Some(json) = batch.json {
-            if !first {
-                out.raw(",")?;
-            }
-            first = false;
-            out.raw(&json)?;
-            out.flush(false).await?;
-        }
+        ready = batch.json;
         match batch.last_id {
             Some(last) if batch.count == NOTES_PER_BATCH => after = last,
-            _ => return Ok(()),
+            _ => break,
         }
     }
+    write_batch(out, &mut first, ready).await
+}
+
+/// Appends one batch of note objects to the deck's `notes` array.
+async fn write_batch(out: &mut Out, first: &mut bool, json: Option<String>) -> io::Result<()> {
+    let Some(json) = json else {
+        return Ok(());
+    };
+    if !std::mem::take(first) {
+        out.raw(",")?;
+    }
+    out.raw(&json)?;
+    out.flush(false).await
 }
