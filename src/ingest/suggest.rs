@@ -400,11 +400,14 @@ async fn overwrite(
             "All fields are empty; refusing to apply an empty update".into(),
         ));
     }
+    // A note that was pending or deleted changes state even when its content does not.
+    let mut changed = !n.reviewed || n.deleted;
     let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id)
         .await?
         .into_iter()
         .collect();
     for (pos, before, new) in nt.field_changes(&note.fields, &old) {
+        changed = true;
         store::notes::delete_reviewed_field(conn, n.id, pos as i64).await?;
         if !new.is_empty() {
             store::notes::insert_field(conn, n.id, pos as i64, new, true, sub.commit).await?;
@@ -424,6 +427,7 @@ async fn overwrite(
         .into_iter()
         .collect();
     for t in tags.iter().filter(|t| !old_tags.contains(**t)) {
+        changed = true;
         store::notes::insert_tag(conn, n.id, t, true, true, sub.commit).await?;
         store::notes::insert_event(
             conn,
@@ -432,6 +436,7 @@ async fn overwrite(
         .await?;
     }
     for t in old_tags.iter().filter(|t| !tags.contains(t.as_str())) {
+        changed = true;
         store::notes::delete_reviewed_tag(conn, n.id, t).await?;
         store::notes::insert_event(
             conn,
@@ -440,6 +445,7 @@ async fn overwrite(
         .await?;
     }
     if n.deck != deck {
+        changed = true;
         store::notes::set_deck(conn, n.id, deck).await?;
         sub.touched_decks.insert(n.deck);
         store::notes::insert_event(
@@ -449,7 +455,12 @@ async fn overwrite(
         .await?;
     }
     if n.notetype != nt.id {
+        changed = true;
         store::notes::set_notetype(conn, n.id, nt.id).await?;
+    }
+    if !changed {
+        // Unchanged notes keep their clock, so the next pull leaves them out.
+        return Ok(());
     }
     store::notes::set_state(conn, n.id, true, false, sub.now).await?;
     sub.touched_decks.insert(deck);
