@@ -324,3 +324,55 @@ async fn every_pull_path_answers_the_same_for_the_same_state() {
         );
     }
 }
+
+/// Publishing stores each note's object as it writes the note; a note without a stored
+/// object has it built by SQL. Both must mean the same for every kind of note.
+#[tokio::test]
+async fn objects_stored_at_publish_mean_what_sql_builds() {
+    let s = TestServer::start_with(|c| c.pull_cache_bytes = 0).await;
+    let alice = s.user("alice").await;
+    let mut deck = golden_deck();
+    deck["notes"].as_array_mut().unwrap().extend([
+        fixed_note(
+            1_700_000_000_008,
+            "GoldDupTag",
+            BASIC_MODEL_UUID,
+            &["tags twice", "\u{1}control\u{7f} and \\u0000 text"],
+            &["b", "a", "b", "A"],
+        ),
+        fixed_note(
+            1_700_000_000_009,
+            "GoldTooMany",
+            BASIC_MODEL_UUID,
+            &["one", "two", "three beyond the notetype", "four"],
+            &[],
+        ),
+        fixed_note(
+            0,
+            "GoldNoId",
+            BASIC_MODEL_UUID,
+            &["", "only the back"],
+            &["e\u{301}"],
+        ),
+    ]);
+    let hash = s.publish(&alice, &deck).await;
+    let stored = s.pull_since(&hash, FIRST_PULL_TS).await;
+    assert_eq!(note_guids(&stored[0]["deck"]).len(), 10);
+
+    use sqlx::ConnectOptions;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(s.data_dir().join("deckd.sqlite3"))
+        .connect()
+        .await
+        .expect("open the database");
+    sqlx::query("DELETE FROM pulled_notes")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let built = s.pull_since(&hash, FIRST_PULL_TS).await;
+    assert_eq!(
+        stored, built,
+        "stored objects differ from the ones SQL builds"
+    );
+}

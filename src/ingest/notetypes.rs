@@ -1,6 +1,7 @@
 //! Matching uploaded notetypes to stored ones: by UUID, then by shape, else new.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::store::{self, notetypes::Notetype, Conn};
 use crate::wire::crowdanki::NoteModel;
@@ -9,12 +10,30 @@ use crate::wire::crowdanki::NoteModel;
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub id: i64,
+    /// The stored notetype's UUID (an upload's model may match a stored one by shape).
+    pub guid: String,
     pub field_count: usize,
     pub field_names: Vec<String>,
+    /// Each field's `ord`, in order: the position a pull reads its content from.
+    pub ords: Vec<i64>,
     pub protected: Vec<bool>,
 }
 
 impl Resolved {
+    /// The `fields` array a pull sends for a note with these stored fields: one entry per
+    /// notetype field, empty where nothing is stored.
+    pub fn pulled_fields<'a>(&self, stored: &[(usize, &'a str)]) -> Vec<&'a str> {
+        self.ords
+            .iter()
+            .map(|&ord| {
+                stored
+                    .iter()
+                    .find(|(pos, _)| *pos as i64 == ord)
+                    .map_or("", |(_, c)| c)
+            })
+            .collect()
+    }
+
     /// Fields as stored: cut to the field count, `(position, content)` of non-empty ones
     /// outside protected positions (subscribers keep their own text there).
     pub fn stored_fields<'a>(&self, fields: &'a [String]) -> Vec<(usize, &'a str)> {
@@ -48,7 +67,7 @@ impl Resolved {
 /// Resolves the notetypes of one upload against one owner's notetypes.
 pub struct Resolver {
     owner: i64,
-    by_uuid: HashMap<String, Resolved>,
+    by_uuid: HashMap<String, Arc<Resolved>>,
     existing: Option<Vec<Notetype>>,
 }
 
@@ -89,7 +108,11 @@ impl Resolver {
 
     /// The resolved notetype for a note's `note_model_uuid`; falls back to the owner's
     /// stored notetype of that UUID when the upload did not include the model.
-    pub async fn get(&mut self, conn: &mut Conn, uuid: &str) -> sqlx::Result<Option<Resolved>> {
+    pub async fn get(
+        &mut self,
+        conn: &mut Conn,
+        uuid: &str,
+    ) -> sqlx::Result<Option<Arc<Resolved>>> {
         if let Some(r) = self.by_uuid.get(uuid) {
             return Ok(Some(r.clone()));
         }
@@ -102,16 +125,23 @@ impl Resolver {
         }
     }
 
+    /// The resolved notetype for a UUID seen before, without asking the database.
+    pub fn cached(&self, uuid: &str) -> Option<Arc<Resolved>> {
+        self.by_uuid.get(uuid).cloned()
+    }
+
     async fn remember(&mut self, conn: &mut Conn, uuid: &str, id: i64) -> sqlx::Result<()> {
         let fields = store::notetypes::fields(conn, id).await?;
         self.by_uuid.insert(
             uuid.to_string(),
-            Resolved {
+            Arc::new(Resolved {
                 id,
+                guid: store::notetypes::guid(conn, id).await?,
                 field_count: fields.len(),
                 field_names: fields.iter().map(|f| f.name.clone()).collect(),
+                ords: fields.iter().map(|f| f.ord).collect(),
                 protected: fields.iter().map(|f| f.protected).collect(),
-            },
+            }),
         );
         Ok(())
     }
@@ -131,7 +161,7 @@ impl Resolver {
     }
 }
 
-/// The official server's "semantically equal" rule (docs/protocol.md §2.1).
+/// When an uploaded notetype is the same as a stored one (docs/protocol.md §2.1).
 fn same_shape(nt: &Notetype, m: &NoteModel) -> bool {
     nt.kind == m.kind
         && nt.req == m.req
@@ -156,8 +186,10 @@ mod tests {
     fn basic(protected: Vec<bool>) -> Resolved {
         Resolved {
             id: 1,
+            guid: "basic".into(),
             field_count: 3,
             field_names: vec!["Front".into(), "Back".into(), "Extra".into()],
+            ords: vec![0, 1, 2],
             protected,
         }
     }
@@ -194,6 +226,15 @@ mod tests {
             nt.field_changes(&strings(&["q2", "mine", ""]), &reviewed),
             vec![(0, "q", "q2")]
         );
+    }
+
+    #[test]
+    fn pulled_fields_have_one_entry_per_notetype_field() {
+        let nt = basic(vec![false, true, false]);
+        let fields = strings(&["q", "secret", "", "beyond"]);
+        let stored = nt.stored_fields(&fields);
+        assert_eq!(nt.pulled_fields(&stored), ["q", "", ""]);
+        assert_eq!(nt.pulled_fields(&[(2, "x")]), ["", "", "x"]);
     }
 
     #[test]

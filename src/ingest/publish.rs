@@ -3,12 +3,14 @@
 //! flat whatever the deck's size.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use super::notetypes::Resolver;
+use super::notetypes::{Resolved, Resolver};
 use super::{optional_group, sanitize_note, sanitize_shape};
-use crate::error::{AppError, AppResult};
-use crate::store::commits::CommitStatus;
-use crate::store::{self, decks::NewDeck, notes::BulkNote, now_micros, Conn, Db};
+use crate::domain::{DomainError, DomainResult};
+use crate::pull::note_object::note_object;
+use crate::store::commits::{CommitStatus, Rationale};
+use crate::store::{self, decks::NewDeck, notes::NewNote, now_micros, Conn, Db};
 use crate::wire::crowdanki::Note;
 use crate::wire::deck_hash;
 use crate::wire::gzb64::DecodeError;
@@ -36,7 +38,7 @@ pub async fn create_deck(
     owner: i64,
     mut deck: SpooledDeck,
     notes: &Spool,
-) -> AppResult<Published> {
+) -> DomainResult<Published> {
     sanitize_all_shapes(&mut deck);
     let mut tx = db.begin_write().await?;
     if store::decks::owner_has_root_named(&mut tx, owner, &deck.name).await? {
@@ -67,7 +69,7 @@ pub async fn create_deck(
     .await?;
     let commit = store::commits::insert(
         &mut tx,
-        1,
+        Rationale::DECK_CREATION,
         "Deck Creation",
         root,
         owner,
@@ -78,6 +80,7 @@ pub async fn create_deck(
 
     let mut seen = HashSet::new();
     let mut groups = HashSet::new();
+    let mut next_id = store::notes::next_id(&mut tx).await?;
     let mut stack: Vec<(&SpooledDeck, i64, String)> = vec![(&deck, root, deck.name.clone())];
     while let Some((node, id, path)) = stack.pop() {
         insert_notes(
@@ -89,6 +92,7 @@ pub async fn create_deck(
             id,
             commit,
             now,
+            &mut next_id,
             &mut seen,
             &mut groups,
         )
@@ -135,6 +139,16 @@ fn sanitize_all_shapes(deck: &mut SpooledDeck) {
     deck.children.iter_mut().for_each(sanitize_all_shapes);
 }
 
+/// Where one deck node's notes go and what they are recorded under.
+struct Target {
+    root: i64,
+    deck: i64,
+    commit: i64,
+    now: i64,
+}
+
+/// Inserts a node's notes: while SQLite inserts one batch on its thread, the next is
+/// read back from the spool, cleaned and turned into rows on ours.
 #[allow(clippy::too_many_arguments)]
 async fn insert_notes(
     conn: &mut Conn,
@@ -145,66 +159,167 @@ async fn insert_notes(
     deck: i64,
     commit: i64,
     now: i64,
+    next_id: &mut i64,
     seen: &mut HashSet<String>,
     groups: &mut HashSet<String>,
-) -> AppResult<()> {
+) -> DomainResult<()> {
+    let target = Target {
+        root,
+        deck,
+        commit,
+        now,
+    };
     let mut spooled = notes.notes(node.notes);
+    let mut ready: Vec<Ready> = Vec::new();
     loop {
-        // Up to BATCH notes read back and cleaned, each with its notetype and stored positions.
-        let mut batch: Vec<(Note, i64, Vec<usize>)> =
-            Vec::with_capacity(BATCH.min(node.notes.count));
-        let mut batch_bytes = 0;
-        for note in spooled.by_ref() {
-            let mut note = note.map_err(|e| DecodeError::Spool(e.to_string()))?;
-            if note.guid.is_empty() || !seen.insert(note.guid.clone()) {
-                continue;
-            }
-            sanitize_note(&mut note);
-            let Some(nt) = resolver.get(conn, &note.note_model_uuid).await? else {
-                return Err(AppError::BadRequest(format!(
-                    "Invalid Deck: note {} uses notetype {} which the deck does not include",
-                    note.guid, note.note_model_uuid
-                )));
-            };
-            let positions: Vec<usize> = nt
-                .stored_fields(&note.fields)
-                .into_iter()
-                .map(|(i, _)| i)
-                .collect();
-            if positions.is_empty() {
-                continue;
-            }
-            groups.extend(
-                note.tags
-                    .iter()
-                    .filter_map(|t| optional_group(t))
-                    .map(str::to_string),
-            );
-            batch_bytes += positions
-                .iter()
-                .map(|&i| note.fields[i].len())
-                .sum::<usize>();
-            batch.push((note, nt.id, positions));
-            if batch.len() == BATCH || batch_bytes >= BATCH_BYTES {
-                break;
-            }
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let bulk: Vec<BulkNote> = batch
+        let rows: Vec<NewNote> = ready
             .iter()
-            .map(|(note, notetype, positions)| BulkNote {
-                guid: &note.guid,
-                notetype: *notetype,
-                anki_id: note.id,
-                fields: positions
-                    .iter()
-                    .map(|&i| (i, note.fields[i].as_str()))
-                    .collect(),
-                tags: note.tags.iter().map(String::as_str).collect(),
+            .map(|r| {
+                *next_id += 1;
+                r.row(*next_id - 1)
             })
             .collect();
-        store::notes::insert_bulk(conn, root, deck, true, commit, now, &bulk).await?;
+        let (inserted, prepared) = tokio::join!(
+            insert_batch(conn, &target, &rows),
+            prepare(&mut spooled, resolver, seen, groups)
+        );
+        inserted?;
+        drop(rows);
+        let Prepared {
+            notes: next,
+            unresolved,
+            done,
+        } = prepared?;
+        ready = next;
+        if let Some(note) = unresolved {
+            // A notetype the upload did not include: look for the owner's stored one.
+            let Some(nt) = resolver.get(conn, &note.note_model_uuid).await? else {
+                return Err(DomainError::NotetypeNotIncluded {
+                    note: note.guid,
+                    notetype: note.note_model_uuid,
+                });
+            };
+            ready.extend(Ready::new(note, nt, groups));
+        }
+        if done && ready.is_empty() {
+            return Ok(());
+        }
+    }
+}
+
+async fn insert_batch(conn: &mut Conn, t: &Target, rows: &[NewNote<'_>]) -> DomainResult<()> {
+    store::notes::insert_new(conn, t.root, t.deck, true, t.commit, t.now, rows).await?;
+    Ok(())
+}
+
+/// A cleaned note with its notetype and the object a pull will send for it.
+struct Ready {
+    note: Note,
+    nt: Arc<Resolved>,
+    pulled: String,
+}
+
+impl Ready {
+    /// None for a note with nothing to store (every field empty or protected).
+    fn new(note: Note, nt: Arc<Resolved>, groups: &mut HashSet<String>) -> Option<Ready> {
+        let stored = nt.stored_fields(&note.fields);
+        if stored.is_empty() {
+            return None;
+        }
+        groups.extend(
+            note.tags
+                .iter()
+                .filter_map(|t| optional_group(t))
+                .map(str::to_string),
+        );
+        let tags: Vec<&str> = note.tags.iter().map(String::as_str).collect();
+        let pulled = note_object(
+            note.id,
+            &nt.pulled_fields(&stored),
+            &note.guid,
+            &nt.guid,
+            &tags,
+        );
+        Some(Ready { note, nt, pulled })
+    }
+
+    fn stored_bytes(&self) -> usize {
+        self.nt
+            .stored_fields(&self.note.fields)
+            .iter()
+            .map(|(_, c)| c.len())
+            .sum()
+    }
+
+    fn row(&self, id: i64) -> NewNote<'_> {
+        NewNote {
+            id,
+            guid: &self.note.guid,
+            notetype: self.nt.id,
+            anki_id: self.note.id,
+            fields: self.nt.stored_fields(&self.note.fields),
+            tags: self.note.tags.iter().map(String::as_str).collect(),
+            pulled: Some(&self.pulled),
+        }
+    }
+}
+
+/// The next batch of notes, up to one whose notetype is not resolved yet.
+struct Prepared {
+    notes: Vec<Ready>,
+    unresolved: Option<Note>,
+    /// The node has no more notes.
+    done: bool,
+}
+
+/// Notes cleaned between two chances for the insert running alongside to go on.
+const YIELD_EVERY: usize = 32;
+
+/// Reads up to [`BATCH`] notes (or [`BATCH_BYTES`] of fields) from the spool and cleans
+/// them, stopping early at a note whose notetype needs a database lookup.
+async fn prepare(
+    spooled: &mut (impl Iterator<Item = serde_json::Result<Note>> + Send),
+    resolver: &Resolver,
+    seen: &mut HashSet<String>,
+    groups: &mut HashSet<String>,
+) -> DomainResult<Prepared> {
+    let mut notes = Vec::with_capacity(BATCH);
+    let mut bytes = 0;
+    let mut read = 0;
+    loop {
+        let Some(note) = spooled.next() else {
+            return Ok(Prepared {
+                notes,
+                unresolved: None,
+                done: true,
+            });
+        };
+        let mut note = note.map_err(|e| DecodeError::Spool(e.to_string()))?;
+        read += 1;
+        if read % YIELD_EVERY == 0 {
+            tokio::task::yield_now().await;
+        }
+        if note.guid.is_empty() || !seen.insert(note.guid.clone()) {
+            continue;
+        }
+        sanitize_note(&mut note);
+        let Some(nt) = resolver.cached(&note.note_model_uuid) else {
+            return Ok(Prepared {
+                notes,
+                unresolved: Some(note),
+                done: false,
+            });
+        };
+        if let Some(ready) = Ready::new(note, nt, groups) {
+            bytes += ready.stored_bytes();
+            notes.push(ready);
+        }
+        if notes.len() == BATCH || bytes >= BATCH_BYTES {
+            return Ok(Prepared {
+                notes,
+                unresolved: None,
+                done: false,
+            });
+        }
     }
 }

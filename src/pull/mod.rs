@@ -6,6 +6,7 @@ mod body;
 pub mod cache;
 pub mod fill;
 pub mod members;
+pub mod note_object;
 
 use std::sync::{Arc, Mutex};
 
@@ -20,8 +21,8 @@ use crate::error::{AppError, AppResult};
 use crate::store::{self, Db};
 use crate::wire::{deck_hash, gzb64, timestamp};
 
-/// Upper bound on deck keys in one pull (the official server stops at 50; the add-on
-/// sends every subscription at once, so deckd allows far more).
+/// Upper bound on deck keys in one pull: the add-on sends every subscription at once, so
+/// a user with many decks must fit, while the request stays bounded.
 const MAX_KEYS: usize = 5_000;
 
 /// Most decks in one answer put together from kept per-deck members; a request for

@@ -1,14 +1,9 @@
 //! Notes with their field and tag rows (reviewed content and pending suggestions alike).
 
-use std::collections::HashMap;
-
-use serde::Serialize;
-use sqlx::Row;
-
 use super::Conn;
 
 /// A note row without its content.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Note {
     pub id: i64,
     pub guid: String,
@@ -21,107 +16,136 @@ pub struct Note {
 
 /// Finds a note of a tree by guid.
 pub async fn find(conn: &mut Conn, root: i64, guid: &str) -> sqlx::Result<Option<Note>> {
-    let row = sqlx::query("SELECT id, guid, deck, notetype, reviewed, deleted, commit_id FROM notes WHERE root = ? AND guid = ?")
+    sqlx::query_as("SELECT id, guid, deck, notetype, reviewed, deleted, commit_id FROM notes WHERE root = ? AND guid = ?")
         .bind(root)
         .bind(guid)
         .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| Note {
-        id: r.get(0),
-        guid: r.get(1),
-        deck: r.get(2),
-        notetype: r.get(3),
-        reviewed: r.get(4),
-        deleted: r.get(5),
-        commit_id: r.get(6),
-    }))
+        .await
 }
 
-/// One note of a bulk insert, with its content.
-#[derive(Debug, Serialize)]
-pub struct BulkNote<'a> {
+/// A new note with its content; its id is chosen by the writer ([`next_id`]), so the
+/// content rows need no lookup of the note row.
+#[derive(Debug)]
+pub struct NewNote<'a> {
+    pub id: i64,
     pub guid: &'a str,
     pub notetype: i64,
     pub anki_id: i64,
-    /// `(position, content)` of non-empty fields. Content is written keyed by the new
-    /// ids, so it stays out of the JSON that creates the note rows.
-    #[serde(skip)]
+    /// `(position, content)` of non-empty fields.
     pub fields: Vec<(usize, &'a str)>,
-    #[serde(skip)]
     pub tags: Vec<&'a str>,
+    /// The note's object as a pull sends it, when the caller built it.
+    pub pulled: Option<&'a str>,
 }
 
-/// Inserts many new notes of one deck with their fields and tags in three statements.
-pub async fn insert_bulk(
+/// The id the next new note gets. Only valid inside the write transaction that inserts it.
+pub async fn next_id(conn: &mut Conn) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM notes")
+        .fetch_one(conn)
+        .await
+}
+
+/// Rows per multi-row INSERT: big enough that a statement costs little per row, small
+/// enough to stay far below SQLite's limit on bound parameters.
+const ROWS_PER_INSERT: usize = 100;
+
+type Insert<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// Runs `head VALUES (?, …), (?, …)` for `rows`, `width` parameters per row bound by
+/// `bind`. Full-size statements are kept prepared; the last, shorter one is not.
+async fn insert_values<T>(
+    conn: &mut Conn,
+    head: &str,
+    width: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(Insert<'q>, &'q T) -> Insert<'q>,
+) -> sqlx::Result<()> {
+    let tuple = format!("({})", vec!["?"; width].join(", "));
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "{head} VALUES {}",
+            vec![tuple.as_str(); chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql).persistent(chunk.len() == ROWS_PER_INSERT);
+        for row in chunk {
+            q = bind(q, row);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Inserts new notes of one deck with their fields, tags and pulled copies.
+pub async fn insert_new(
     conn: &mut Conn,
     root: i64,
     deck: i64,
     reviewed: bool,
     commit: i64,
     now: i64,
-    notes: &[BulkNote<'_>],
-) -> sqlx::Result<Vec<(String, i64)>> {
-    if notes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let heads = serde_json::to_string(notes).expect("notes serialise");
-    let ids: Vec<(String, i64)> = sqlx::query_as(
-        "INSERT INTO notes (guid, root, deck, notetype, anki_id, reviewed, commit_id, last_update)
-         SELECT json_extract(value, '$.guid'), ?, ?, json_extract(value, '$.notetype'), json_extract(value, '$.anki_id'), ?, ?, ?
-         FROM json_each(?) RETURNING guid, id",
+    notes: &[NewNote<'_>],
+) -> sqlx::Result<()> {
+    insert_values(
+        conn,
+        "INSERT INTO notes (id, guid, root, deck, notetype, anki_id, reviewed, commit_id, last_update)",
+        9,
+        notes,
+        |q, n| {
+            q.bind(n.id)
+                .bind(n.guid)
+                .bind(root)
+                .bind(deck)
+                .bind(n.notetype)
+                .bind(n.anki_id)
+                .bind(reviewed)
+                .bind(commit)
+                .bind(now)
+        },
     )
-    .bind(root)
-    .bind(deck)
-    .bind(reviewed)
-    .bind(commit)
-    .bind(now)
-    .bind(&heads)
-    .fetch_all(&mut *conn)
     .await?;
-    // The new ids go into the content JSON, so the two inserts need no join on `notes`
-    // (joining json_each to notes of the tree scanned the whole tree per batch: a 50k-note
-    // publish took minutes).
-    let id_of: HashMap<&str, i64> = ids.iter().map(|(guid, id)| (guid.as_str(), *id)).collect();
-    let content: Vec<NoteContent> = notes
+    let fields: Vec<(i64, i64, &str)> = notes
         .iter()
-        .filter_map(|n| {
-            id_of.get(n.guid).map(|&id| NoteContent {
-                id,
-                fields: &n.fields,
-                tags: &n.tags,
-            })
-        })
+        .flat_map(|n| n.fields.iter().map(|&(pos, c)| (n.id, pos as i64, c)))
         .collect();
-    let json = serde_json::to_string(&content).expect("note content serialises");
-    sqlx::query(
-        "INSERT INTO fields (note, position, content, reviewed, commit_id)
-         SELECT json_extract(j.value, '$.id'), json_extract(f.value, '$[0]'), json_extract(f.value, '$[1]'), ?, ?
-         FROM json_each(?) AS j, json_each(j.value, '$.fields') AS f",
+    insert_values(
+        conn,
+        "INSERT INTO fields (note, position, content, reviewed, commit_id)",
+        5,
+        &fields,
+        |q, &(note, pos, content)| {
+            q.bind(note)
+                .bind(pos)
+                .bind(content)
+                .bind(reviewed)
+                .bind(commit)
+        },
     )
-    .bind(reviewed)
-    .bind(commit)
-    .bind(&json)
-    .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT OR IGNORE INTO tags (note, content, reviewed, action, commit_id)
-         SELECT json_extract(j.value, '$.id'), t.value, ?, 1, ?
-         FROM json_each(?) AS j, json_each(j.value, '$.tags') AS t",
+    let tags: Vec<(i64, &str)> = notes
+        .iter()
+        .flat_map(|n| n.tags.iter().map(|&t| (n.id, t)))
+        .collect();
+    insert_values(
+        conn,
+        "INSERT OR IGNORE INTO tags (note, content, reviewed, action, commit_id)",
+        5,
+        &tags,
+        |q, &(note, tag)| q.bind(note).bind(tag).bind(reviewed).bind(1).bind(commit),
     )
-    .bind(reviewed)
-    .bind(commit)
-    .bind(&json)
-    .execute(conn)
     .await?;
-    Ok(ids)
-}
-
-/// A freshly inserted note's content, keyed by its new id.
-#[derive(Serialize)]
-struct NoteContent<'a> {
-    id: i64,
-    fields: &'a [(usize, &'a str)],
-    tags: &'a [&'a str],
+    // After the content rows: their triggers drop any copy of the note.
+    let pulled: Vec<(i64, &str)> = notes
+        .iter()
+        .filter_map(|n| n.pulled.map(|p| (n.id, p)))
+        .collect();
+    insert_values(
+        conn,
+        "INSERT INTO pulled_notes (note, json)",
+        2,
+        &pulled,
+        |q, &(note, json)| q.bind(note).bind(json),
+    )
+    .await
 }
 
 /// Reviewed `(position, content)` rows of a note.

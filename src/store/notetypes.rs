@@ -68,6 +68,14 @@ pub async fn find(conn: &mut Conn, guid: &str, owner: i64) -> sqlx::Result<Optio
         .await
 }
 
+/// A stored notetype's CrowdAnki UUID.
+pub async fn guid(conn: &mut Conn, id: i64) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT guid FROM notetypes WHERE id = ?")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
 /// Inserts an (already sanitised) notetype for `owner`.
 pub async fn insert(conn: &mut Conn, owner: i64, m: &NoteModel) -> sqlx::Result<i64> {
     let req = serde_json::to_string(&m.req).expect("requirements serialise");

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -126,16 +126,31 @@ impl Spool {
     }
 
     /// A node's notes, in upload order. Reads are positional, so several readers never
-    /// disturb each other; each batch is a few hundred KiB from the page cache.
+    /// disturb each other; each line is parsed from a slice (much faster than from a
+    /// reader) in a buffer reused from note to note.
     pub fn notes(&self, span: NotesSpan) -> impl Iterator<Item = serde_json::Result<Note>> + '_ {
-        let lines = BufReader::new(At {
-            file: &self.file,
-            pos: span.start,
-            end: span.start + span.len,
-        });
-        serde_json::Deserializer::from_reader(lines).into_iter::<Note>()
+        let mut lines = BufReader::with_capacity(
+            READ_BUF,
+            At {
+                file: &self.file,
+                pos: span.start,
+                end: span.start + span.len,
+            },
+        );
+        let mut line = Vec::new();
+        std::iter::from_fn(move || {
+            line.clear();
+            match lines.read_until(b'\n', &mut line) {
+                Ok(0) => None,
+                Ok(_) => Some(serde_json::from_slice(&line)),
+                Err(e) => Some(Err(serde_json::Error::io(e))),
+            }
+        })
     }
 }
+
+/// Spool bytes read per system call.
+const READ_BUF: usize = 64 * 1024;
 
 /// Reads `file` from `pos` up to `end`.
 struct At<'a> {
