@@ -923,3 +923,41 @@ async fn notes_spanning_many_batches_are_pulled_once_each_in_order() {
         notes[150]["fields"][1]
     );
 }
+
+/// An owner's auto-approved submission that changes no note but adds an empty subdeck
+/// still moves the tree's clock: subscribers pulling from before it get the new subdeck.
+#[tokio::test]
+async fn new_empty_subdeck_from_owner_reaches_subscribers() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let g = gen_deck("Quiet Deck", 6, 1);
+    let hash = s.publish(&alice, &g.deck).await;
+    s.pull_since(&hash, FIRST_PULL_TS).await;
+    let ts = sync_point().await;
+    force_into_subdeck(
+        &s,
+        &alice,
+        &hash,
+        "Quiet Deck",
+        "Quiet Deck::Chapter 2",
+        vec![],
+    )
+    .await
+    .expect(200, "owner adds an empty subdeck");
+    let pull = s.pull_since(&hash, &ts).await;
+    assert_eq!(
+        pull.as_array().map(Vec::len),
+        Some(1),
+        "the tree changed: {pull}"
+    );
+    assert!(
+        placement(&pull[0]["deck"]).contains_key("Quiet Deck::Chapter 2"),
+        "{:?}",
+        placement(&pull[0]["deck"])
+    );
+    let full = s.pull_since(&hash, FIRST_PULL_TS).await;
+    assert!(
+        placement(&full[0]["deck"]).contains_key("Quiet Deck::Chapter 2"),
+        "a new subscriber's full pull is not a stale cached answer"
+    );
+}

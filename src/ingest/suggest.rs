@@ -5,23 +5,13 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::notetypes::{Resolved, Resolver};
 use super::{optional_group, sanitize_tree};
-use crate::error::{AppError, AppResult};
-use crate::store::commits::{CommitStatus, Decision};
-use crate::store::notes::{BulkNote, ChangeKind, Event};
+use crate::domain::{DomainError, DomainResult};
+use crate::store::commits::{CommitStatus, Decision, Rationale};
+use crate::store::notes::{ChangeKind, Event, NewNote};
 use crate::store::{self, decks::NewDeck, now_micros, Conn, Db};
 use crate::wire::crowdanki::{Deck, Note};
 use crate::wire::deck_hash;
 use crate::wire::envelope::SubmitCard;
-
-/// The add-on matches on this text to suggest re-submitting the whole tree.
-pub const DECK_NOT_FOUND: &str =
-    "Deck not found. If this is a new subdeck, try to suggest the entire deck tree from the sideview.";
-
-/// The add-on matches on this exact text when the deck a suggestion targets is gone.
-pub const DECK_GONE: &str = "Deck does not exist";
-
-/// Rationale the add-on uses for note removals.
-const RATIONALE_REMOVAL: i64 = 11;
 
 /// State shared while one submission is processed.
 struct Submission {
@@ -35,9 +25,9 @@ struct Submission {
 }
 
 /// Stores a suggestion (or applies a maintainer's auto-approved edit).
-pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
+pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> DomainResult<()> {
     if !deck_hash::is_valid(&req.remote_deck) {
-        return Err(AppError::BadRequest("Invalid deck hash format".into()));
+        return Err(DomainError::InvalidHash(req.remote_deck.clone()));
     }
     sanitize_tree(&mut req.deck);
     let mut tx = db.begin_write().await?;
@@ -47,29 +37,30 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
         req.force_overwrite && store::decks::can_maintain(&mut tx, root.id, user).await?;
     let now = now_micros();
     let (rationale, status) = if approved {
-        (10, CommitStatus::Applied)
+        (Rationale::OTHER, CommitStatus::Applied)
     } else {
-        (req.rationale, CommitStatus::Pending)
+        (Rationale::from(req.rationale), CommitStatus::Pending)
     };
     let info = super::sanitize::html(&req.commit_text);
     let commit =
         store::commits::insert(&mut tx, rationale, &info, root.id, user, status, now).await?;
     let hidden = (!approved).then_some(commit);
     let mut new_decks = 0;
+    let mut created = Vec::new();
     let target = match store::decks::by_path(&mut tx, root.id, &path).await? {
         Some(d) => d.id,
         None => {
-            let (parent_path, name) = path
-                .rsplit_once("::")
-                .ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
+            let (parent_path, name) = path.rsplit_once("::").ok_or(DomainError::NoParentDeck)?;
             let parent = store::decks::by_path(&mut tx, root.id, parent_path)
                 .await?
-                .ok_or_else(|| AppError::Unprocessable(DECK_NOT_FOUND.into()))?;
+                .ok_or(DomainError::NoParentDeck)?;
             new_decks += 1;
-            new_subdeck(
+            let id = new_subdeck(
                 &mut tx, &root, parent.id, &path, name, &req.deck, hidden, now,
             )
-            .await?
+            .await?;
+            created.push(id);
+            id
         }
     };
 
@@ -79,7 +70,7 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
         .resolve_all(&mut tx, &req.deck.note_models, allow_new_notetypes)
         .await?;
     if let Some(uuid) = unknown.first() {
-        return Err(AppError::Unprocessable(format!("Notetype Error: {uuid}")));
+        return Err(DomainError::UnknownNotetype(uuid.clone()));
     }
 
     let groups = store::decks::optional_tag_groups(&mut tx, root.id)
@@ -101,10 +92,7 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
     while let Some((node, deck_id, node_path)) = stack.pop() {
         for note in &node.notes {
             let Some(nt) = resolver.get(&mut tx, &note.note_model_uuid).await? else {
-                return Err(AppError::Unprocessable(format!(
-                    "Notetype Error: {}",
-                    note.note_model_uuid
-                )));
+                return Err(DomainError::UnknownNotetype(note.note_model_uuid.clone()));
             };
             process_note(&mut tx, &mut sub, deck_id, note, &nt).await?;
         }
@@ -114,7 +102,7 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
                 Some(d) => d.id,
                 None => {
                     sub.changes += 1;
-                    new_subdeck(
+                    let id = new_subdeck(
                         &mut tx,
                         &sub.root,
                         deck_id,
@@ -124,7 +112,9 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
                         hidden,
                         now,
                     )
-                    .await?
+                    .await?;
+                    created.push(id);
+                    id
                 }
             };
             visited.push(child_id);
@@ -133,11 +123,18 @@ pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> AppResult<()> {
     }
     if sub.approved {
         // An auto-approved change into a suggested (still hidden) subdeck makes it public.
+        // A deck that appears (new, or made public) and a new optional tag group reach
+        // subscribers only when the tree's clock moves, even if no note changed.
         for deck in &visited {
-            store::decks::publish_with_ancestors(&mut tx, *deck).await?;
+            if store::decks::publish_with_ancestors(&mut tx, *deck).await? {
+                sub.touched_decks.insert(*deck);
+            }
         }
+        sub.touched_decks.extend(&created);
         for group in &sub.groups {
-            store::decks::set_optional_tag_group(&mut tx, sub.root.id, group, true).await?;
+            if store::decks::set_optional_tag_group(&mut tx, sub.root.id, group, true).await? {
+                sub.touched_decks.insert(sub.root.id);
+            }
         }
     }
     for deck in &sub.touched_decks {
@@ -164,12 +161,12 @@ pub async fn request_removal(
     remote_deck: &str,
     guids: &[String],
     commit_text: &str,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     if !deck_hash::is_valid(remote_deck) {
-        return Err(AppError::BadRequest("Invalid deck hash format".into()));
+        return Err(DomainError::InvalidHash(remote_deck.to_string()));
     }
     if guids.is_empty() {
-        return Err(AppError::BadRequest("No notes provided".into()));
+        return Err(DomainError::NoNotes);
     }
     let mut tx = db.begin_write().await?;
     let root = find_root(&mut tx, remote_deck).await?;
@@ -182,7 +179,7 @@ pub async fn request_removal(
     let info = super::sanitize::html(commit_text);
     let commit = store::commits::insert(
         &mut tx,
-        RATIONALE_REMOVAL,
+        Rationale::NOTE_REMOVAL,
         &info,
         root.id,
         user,
@@ -198,16 +195,16 @@ pub async fn request_removal(
 }
 
 /// The root deck of the tree a (root or sub-) deck hash belongs to.
-async fn find_root(conn: &mut Conn, hash: &str) -> AppResult<store::decks::Deck> {
+async fn find_root(conn: &mut Conn, hash: &str) -> DomainResult<store::decks::Deck> {
     let deck = store::decks::by_hash(conn, hash)
         .await?
-        .ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))?;
+        .ok_or(DomainError::DeckGone)?;
     if deck.parent.is_none() {
         return Ok(deck);
     }
     store::decks::by_id(conn, deck.root)
         .await?
-        .ok_or_else(|| AppError::Unprocessable(DECK_GONE.into()))
+        .ok_or(DomainError::DeckGone)
 }
 
 /// Creates a subdeck of the tree; with `hidden` set it stays out of pulls until that
@@ -222,9 +219,9 @@ async fn new_subdeck(
     node: &Deck,
     hidden: Option<i64>,
     now: i64,
-) -> AppResult<i64> {
+) -> DomainResult<i64> {
     if root.restrict_subdecks {
-        return Err(AppError::Unprocessable("Subdecks are not allowed".into()));
+        return Err(DomainError::SubdecksNotAllowed);
     }
     let hash = super::publish::free_hash(conn, &node.crowdanki_uuid).await?;
     let new = NewDeck {
@@ -294,7 +291,7 @@ async fn process_note(
     deck: i64,
     note: &Note,
     nt: &Resolved,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     let tags = allowed_tags(sub, &note.tags);
     let existing = store::notes::find(conn, sub.root.id, &note.guid).await?;
     match existing {
@@ -320,38 +317,39 @@ async fn new_note(
     note: &Note,
     nt: &Resolved,
     tags: &BTreeSet<&str>,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     let fields = nt.stored_fields(&note.fields);
     if fields.is_empty() || note.guid.is_empty() {
         return Ok(());
     }
-    let bulk = BulkNote {
+    let id = store::notes::next_id(conn).await?;
+    let row = NewNote {
+        id,
         guid: &note.guid,
         notetype: nt.id,
         anki_id: note.id,
         fields,
         tags: tags.iter().copied().collect(),
+        pulled: None,
     };
-    let ids = store::notes::insert_bulk(
+    store::notes::insert_new(
         conn,
         sub.root.id,
         deck,
         sub.approved,
         sub.commit,
         sub.now,
-        &[bulk],
+        &[row],
     )
     .await?;
     sub.changes += 1;
     if sub.approved {
         sub.touched_decks.insert(deck);
-        for (_, id) in ids {
-            store::notes::insert_event(
-                conn,
-                Event::new(id, sub.commit, ChangeKind::NoteCreated, sub.now),
-            )
-            .await?;
-        }
+        store::notes::insert_event(
+            conn,
+            Event::new(id, sub.commit, ChangeKind::NoteCreated, sub.now),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -365,7 +363,7 @@ async fn replace_pending(
     note: &Note,
     nt: &Resolved,
     tags: &BTreeSet<&str>,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     let commit = n.commit_id.unwrap_or(sub.commit);
     store::notes::delete_pending_content(conn, n.id).await?;
     for (pos, content) in nt.stored_fields(&note.fields) {
@@ -389,16 +387,14 @@ async fn overwrite(
     note: &Note,
     nt: &Resolved,
     tags: &BTreeSet<&str>,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     if note
         .fields
         .iter()
         .take(nt.field_count)
         .all(String::is_empty)
     {
-        return Err(AppError::Unprocessable(
-            "All fields are empty; refusing to apply an empty update".into(),
-        ));
+        return Err(DomainError::EmptyUpdate);
     }
     // A note that was pending or deleted changes state even when its content does not.
     let mut changed = !n.reviewed || n.deleted;
@@ -477,7 +473,7 @@ async fn suggest_changes(
     note: &Note,
     nt: &Resolved,
     tags: &BTreeSet<&str>,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id)
         .await?
         .into_iter()

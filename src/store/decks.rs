@@ -80,15 +80,15 @@ pub async fn mark_pending(conn: &mut Conn, deck: i64, commit: i64) -> sqlx::Resu
 }
 
 /// Makes a deck and every hidden ancestor public (a deck is never public under a hidden one).
-pub async fn publish_with_ancestors(conn: &mut Conn, deck: i64) -> sqlx::Result<()> {
-    sqlx::query(
+pub async fn publish_with_ancestors(conn: &mut Conn, deck: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT d.parent FROM decks d JOIN up ON d.id = up.id WHERE d.parent IS NOT NULL)
          UPDATE decks SET pending_commit = NULL WHERE pending_commit IS NOT NULL AND id IN (SELECT id FROM up)",
     )
     .bind(deck)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Decks still hidden for suggestion `commit`, deepest (newest) first.
