@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{AppError, AppResult, BAD_LOGIN, BAD_REFRESH};
 use crate::store::{self, now_micros, Db};
 
-/// Access tokens live 30 days, refresh tokens 90 (as the official server).
+/// Access tokens live 30 days, refresh tokens 90 (docs/protocol.md).
 const ACCESS_DAYS: i64 = 30;
 const REFRESH_DAYS: i64 = 90;
 const DAY_MICROS: i64 = 86_400 * 1_000_000;

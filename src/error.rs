@@ -67,7 +67,18 @@ impl From<DomainError> for AppError {
             e @ (DomainError::NotMaintainer | DomainError::NotOwner) => {
                 Self::Forbidden(e.to_string())
             }
+            e @ (DomainError::Decided { .. }
+            | DomainError::DeckGone
+            | DomainError::NoParentDeck
+            | DomainError::SubdecksNotAllowed
+            | DomainError::UnknownNotetype(_)
+            | DomainError::EmptyUpdate) => Self::Unprocessable(e.to_string()),
+            e @ (DomainError::NotetypeNotIncluded { .. } | DomainError::NoNotes) => {
+                Self::BadRequest(e.to_string())
+            }
+            DomainError::Decode(e) => Self::Decode(e),
             e @ (DomainError::NoUser(_)
+            | DomainError::NoCommit(_)
             | DomainError::NoNotetype(_)
             | DomainError::NoField { .. }) => Self::NotFound(e.to_string()),
             e
@@ -87,7 +98,7 @@ const STORAGE_FULL_RETRY_SECS: u64 = 60;
 pub const BAD_TOKEN: &str = "Unauthorized: missing, invalid or expired token";
 /// Answer to a failed `/login` (the add-on shows it after "Login failed: ").
 pub const BAD_LOGIN: &str = "Invalid username or password";
-/// Answer to a failed `/refreshToken`, as the official server words it.
+/// Answer to a failed `/refreshToken`, worded as the add-on expects (docs/protocol.md).
 pub const BAD_REFRESH: &str = "Error";
 
 /// Convenience for handlers and domain code.

@@ -11,7 +11,6 @@ pub mod ingest;
 pub mod maintenance;
 pub mod media;
 pub mod pull;
-pub mod review;
 pub mod server;
 pub mod store;
 pub mod system;

@@ -5,6 +5,8 @@
 
 mod common;
 
+use deckd::domain::{review, Actor, DomainError};
+
 use common::*;
 use serde_json::{json, Value};
 
@@ -201,9 +203,29 @@ async fn approval_through_the_domain_function_publishes_the_subdeck() {
         .await
         .unwrap()
         .unwrap();
-    deckd::review::approve(&db, id, Some(owner.id))
+    let bob_id = deckd::store::users::by_name(&mut db.reader().acquire().await.unwrap(), "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = review::approve(&db, Actor::User(bob_id.id), id).await;
+    assert!(
+        matches!(refused, Err(DomainError::NotMaintainer)),
+        "the suggester may not approve his own suggestion: {refused:?}"
+    );
+    assert!(matches!(
+        review::deny(&db, Actor::User(bob_id.id), id, None).await,
+        Err(DomainError::NotMaintainer)
+    ));
+    review::approve(&db, Actor::User(owner.id), id)
         .await
         .expect("approve");
+    assert!(
+        matches!(
+            review::approve(&db, Actor::User(owner.id), id).await,
+            Err(DomainError::Decided { .. })
+        ),
+        "a decided suggestion cannot be decided again"
+    );
     assert!(
         has_sub(&s.pull_since(&hash, FIRST_PULL_TS).await, &hash),
         "approved subdeck is pulled"

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
+use deckd::domain::{review, Actor};
 use deckd::store::{self, commits::Commit, Db};
 use deckd::wire::timestamp;
 use serde_json::json;
@@ -38,8 +39,8 @@ fn as_json(c: &Commit) -> serde_json::Value {
         "deck": c.deck,
         "deck_name": c.deck_name,
         "author": c.author,
-        "rationale": c.rationale,
-        "rationale_text": c.rationale_label,
+        "rationale": c.rationale.code(),
+        "rationale_text": c.rationale.label(),
         "info": c.info,
         "status": c.status,
         "created_at": timestamp::rfc3339(c.created_at),
@@ -62,7 +63,7 @@ pub async fn run(db: &Db, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
                         c.id,
                         c.deck,
                         c.author.as_deref().unwrap_or("-"),
-                        c.rationale_label,
+                        c.rationale.label(),
                         timestamp::rfc3339(c.created_at),
                         c.info.replace('\n', " ")
                     );
@@ -71,18 +72,14 @@ pub async fn run(db: &Db, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
         }
         ReviewCommand::Show { commit } => show(db, commit).await?,
         ReviewCommand::Approve { commit } => {
-            let out = deckd::review::approve(db, commit, None)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let out = review::approve(db, Actor::Admin, commit).await?;
             println!(
                 "approved commit {commit} ({} notes changed)",
                 out.notes_changed
             );
         }
         ReviewCommand::Deny { commit, reason } => {
-            deckd::review::deny(db, commit, None, reason.as_deref())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            review::deny(db, Actor::Admin, commit, reason.as_deref()).await?;
             println!("denied commit {commit}");
         }
     }
@@ -104,8 +101,8 @@ async fn show(db: &Db, id: i64) -> anyhow::Result<()> {
     println!(
         "status: {}   reason: {} ({})   at {}",
         c.status.as_str(),
-        c.rationale_label,
-        c.rationale,
+        c.rationale.label(),
+        c.rationale.code(),
         timestamp::rfc3339(c.created_at)
     );
     if !c.info.is_empty() {

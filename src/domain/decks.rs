@@ -22,7 +22,11 @@ pub async fn by_hash(conn: &mut Conn, hash: &str) -> DomainResult<Deck> {
 }
 
 /// Refuses an account that neither owns nor maintains `deck` (or an ancestor of it).
-async fn check_maintainer(conn: &mut Conn, actor: Actor, deck: &Deck) -> DomainResult<()> {
+pub(super) async fn check_maintainer(
+    conn: &mut Conn,
+    actor: Actor,
+    deck: &Deck,
+) -> DomainResult<()> {
     match actor {
         Actor::Admin => Ok(()),
         Actor::User(id) if store::decks::can_maintain(conn, deck.id, id).await? => Ok(()),

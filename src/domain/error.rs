@@ -8,6 +8,14 @@ pub enum DomainError {
     InvalidHash(String),
     #[error("no deck {0}")]
     NoDeck(String),
+    #[error("no commit {0}")]
+    NoCommit(i64),
+    /// A suggestion that was already decided on (or was never one to review).
+    #[error("commit {commit} is already {}", status.as_str())]
+    Decided {
+        commit: i64,
+        status: crate::store::commits::CommitStatus,
+    },
     #[error("no user {0}")]
     NoUser(String),
     #[error("user {0} already exists")]
@@ -26,6 +34,27 @@ pub enum DomainError {
     NoNotetype(String),
     #[error("notetype {notetype:?} has no field {field:?}")]
     NoField { notetype: String, field: String },
+    /// A suggestion for a deck that no longer exists.
+    #[error("Deck does not exist")]
+    DeckGone,
+    /// A suggestion for a subdeck whose parent is not in the tree either; the add-on
+    /// matches on this text to offer suggesting the whole tree.
+    #[error("Deck not found. If this is a new subdeck, try to suggest the entire deck tree from the sideview.")]
+    NoParentDeck,
+    #[error("Subdecks are not allowed")]
+    SubdecksNotAllowed,
+    /// A suggested notetype the deck does not have (the add-on shows the UUID).
+    #[error("Notetype Error: {0}")]
+    UnknownNotetype(String),
+    #[error("Invalid Deck: note {note} uses notetype {notetype} which the deck does not include")]
+    NotetypeNotIncluded { note: String, notetype: String },
+    #[error("No notes provided")]
+    NoNotes,
+    #[error("All fields are empty; refusing to apply an empty update")]
+    EmptyUpdate,
+    /// The upload could not be read back (a spool that failed, a full disk).
+    #[error(transparent)]
+    Decode(#[from] crate::wire::gzb64::DecodeError),
     #[error("at most {0} at once")]
     TooMany(usize),
     /// A username or password that the account rules refuse.

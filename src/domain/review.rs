@@ -1,9 +1,9 @@
-//! Approving and denying suggestions (docs/protocol.md §6.2). The CLI calls this today, a
-//! web page later; both get the same rules.
+//! Approving and denying suggestions (docs/protocol.md §6.2): the CLI and the console
+//! call these, and the deck's owner, its maintainers and the administrator may decide.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::error::{AppError, AppResult};
+use super::{decks, Actor, DomainError, DomainResult};
 use crate::store::commits::{Commit, CommitStatus, Decision};
 use crate::store::notes::{ChangeKind, Event};
 use crate::store::{self, now_micros, Conn, Db};
@@ -14,25 +14,38 @@ pub struct Outcome {
     pub notes_changed: usize,
 }
 
-async fn load_pending(conn: &mut Conn, id: i64) -> AppResult<Commit> {
+/// The pending commit `id`, if `actor` may decide on it.
+async fn load_pending(conn: &mut Conn, id: i64, actor: Actor) -> DomainResult<Commit> {
     let commit = store::commits::get(conn, id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no commit {id}")))?;
+        .ok_or(DomainError::NoCommit(id))?;
+    let deck = store::decks::by_id(conn, commit.deck_id)
+        .await?
+        .ok_or_else(|| DomainError::NoDeck(commit.deck.clone()))?;
+    decks::check_maintainer(conn, actor, &deck).await?;
     if commit.status != CommitStatus::Pending {
-        return Err(AppError::Unprocessable(format!(
-            "commit {id} is already {}",
-            commit.status.as_str()
-        )));
+        return Err(DomainError::Decided {
+            commit: id,
+            status: commit.status,
+        });
     }
     Ok(commit)
 }
 
+/// The deciding account, when it is one (its own suggestions notify nobody).
+fn user_of(actor: Actor) -> Option<i64> {
+    match actor {
+        Actor::User(id) => Some(id),
+        Actor::Admin => None,
+    }
+}
+
 /// Applies a pending commit, making public the subdecks it created and attaching the media
-/// references it carries. `actor` is the reviewing user, if known (no self-notification);
-/// without one (the admin CLI) the references count as the tree owner's.
-pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome> {
+/// references it carries. Media references count as the reviewing account's, or as the
+/// tree owner's when the administrator decides.
+pub async fn approve(db: &Db, actor: Actor, id: i64) -> DomainResult<Outcome> {
     let mut tx = db.begin_write().await?;
-    let commit = load_pending(&mut tx, id).await?;
+    let commit = load_pending(&mut tx, id, actor).await?;
     let pending = store::commits::pending_rows(&mut tx, id).await?;
     let now = now_micros();
     let mut touched: BTreeSet<i64> = BTreeSet::new();
@@ -115,12 +128,12 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
         store::decks::publish_with_ancestors(&mut tx, *deck).await?;
         store::decks::bump_with_ancestors(&mut tx, *deck, now).await?;
     }
-    let reviewer = match actor {
+    let reviewer = match user_of(actor) {
         Some(user) => user,
         None => {
             store::decks::by_id(&mut tx, commit.deck_id)
                 .await?
-                .ok_or_else(|| AppError::NotFound(format!("no deck for commit {id}")))?
+                .ok_or_else(|| DomainError::NoDeck(commit.deck.clone()))?
                 .owner
         }
     };
@@ -137,14 +150,9 @@ pub async fn approve(db: &Db, id: i64, actor: Option<i64>) -> AppResult<Outcome>
 }
 
 /// Rejects a pending commit, dropping its rows and telling the author why.
-pub async fn deny(
-    db: &Db,
-    id: i64,
-    actor: Option<i64>,
-    reason: Option<&str>,
-) -> AppResult<Outcome> {
+pub async fn deny(db: &Db, actor: Actor, id: i64, reason: Option<&str>) -> DomainResult<Outcome> {
     let mut tx = db.begin_write().await?;
-    let commit = load_pending(&mut tx, id).await?;
+    let commit = load_pending(&mut tx, id, actor).await?;
     let pending = store::commits::pending_rows(&mut tx, id).await?;
     let now = now_micros();
     let reason = reason.map(crate::ingest::sanitize::html);
@@ -192,13 +200,13 @@ pub async fn deny(
 async fn notify(
     conn: &mut Conn,
     c: &Commit,
-    actor: Option<i64>,
+    actor: Actor,
     status: Decision,
     reason: Option<&str>,
     now: i64,
-) -> AppResult<()> {
+) -> DomainResult<()> {
     if let Some(author) = c.author_id {
-        if actor != Some(author) {
+        if user_of(actor) != Some(author) {
             store::notifications::insert(conn, author, c.id, c.deck_id, status, reason, now)
                 .await?;
         }

@@ -18,7 +18,7 @@ use crate::wire::envelope::{self, CreateDeck, DeckStats, SubmitCard};
 use crate::wire::gzb64::{self, DecodeError};
 use crate::wire::meter::{self, Budget, Reservation};
 
-/// Review statistics bodies: the official server's 50 MB, well below the deck routes' 250 MB.
+/// Review statistics bodies: 50 MB, well below the deck routes' 250 MB (docs/protocol.md).
 const STATS_BODY_LIMIT: usize = 50 * 1024 * 1024;
 
 /// A request body the add-on sends as GZB64, with the limits that apply to it.

@@ -143,7 +143,7 @@ pub async fn commit_snapshot(
         .collect();
     Ok(Json(json!({
         "commit_id": commit.id,
-        "rationale": commit.rationale,
+        "rationale": commit.rationale.code(),
         "info": commit.info,
         "timestamp": timestamp::rfc3339(commit.created_at),
         "deck_name": commit.deck_name,

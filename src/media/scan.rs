@@ -1,4 +1,4 @@
-//! Finding media names in card HTML the way the official server does for
+//! Finding media names in card HTML, as the add-on expects of
 //! `/media/missing`: `[sound:…]`, `src=`/`xlink:href=` attributes, CSS `url()`, and
 //! LaTeX images.
 

@@ -1,8 +1,8 @@
 //! Commits (one per publish, suggestion or removal request) and their pending rows.
 
 use serde::Serialize;
-use sqlx::Row;
 
+pub use super::rationale::Rationale;
 use super::Conn;
 
 /// Where a commit stands (stored as its lower-case name).
@@ -49,7 +49,7 @@ impl From<Decision> for CommitStatus {
 }
 
 /// A commit with the names a reviewer wants to see.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Commit {
     pub id: i64,
     pub deck: String,
@@ -59,9 +59,8 @@ pub struct Commit {
     pub author: Option<String>,
     #[serde(skip)]
     pub author_id: Option<i64>,
-    pub rationale: i64,
-    #[serde(rename = "rationale_text")]
-    pub rationale_label: &'static str,
+    #[serde(flatten)]
+    pub rationale: Rationale,
     #[serde(rename = "rationale_info")]
     pub info: String,
     pub status: CommitStatus,
@@ -69,30 +68,10 @@ pub struct Commit {
     pub created_at: i64,
 }
 
-/// The add-on's reason codes (docs/protocol.md §6.3).
-pub fn rationale_label(code: i64) -> &'static str {
-    match code {
-        0 => "None",
-        1 => "Deck Creation",
-        2 => "Updated content",
-        3 => "New content",
-        4 => "Content error",
-        5 => "Spelling/Grammar",
-        6 => "New card",
-        7 => "Updated Tags",
-        8 => "New Tags",
-        9 => "Bulk Suggestion",
-        10 => "Other",
-        11 => "Note Removal",
-        12 => "Changed Deck",
-        _ => "Unknown",
-    }
-}
-
 /// Opens a commit; `status` is `pending` for suggestions and `applied` for direct writes.
 pub async fn insert(
     conn: &mut Conn,
-    rationale: i64,
+    rationale: Rationale,
     info: &str,
     root: i64,
     user: i64,
@@ -112,36 +91,16 @@ pub async fn insert(
     .await
 }
 
-const SELECT: &str = "SELECT c.id, d.human_hash, d.id, d.name, u.username, c.user_id, c.rationale, c.info, c.status, c.reason, c.created_at
+const SELECT: &str =
+    "SELECT c.id AS id, d.human_hash AS deck, d.id AS deck_id, d.name AS deck_name,
+        u.username AS author, c.user_id AS author_id, c.rationale AS rationale, c.info AS info,
+        c.status AS status, c.reason AS reason, c.created_at AS created_at
      FROM commits c JOIN decks d ON d.id = c.deck LEFT JOIN users u ON u.id = c.user_id";
-
-fn from_row(r: &sqlx::sqlite::SqliteRow) -> Commit {
-    let rationale: i64 = r.get(6);
-    Commit {
-        id: r.get(0),
-        deck: r.get(1),
-        deck_id: r.get(2),
-        deck_name: r.get(3),
-        author: r.get(4),
-        author_id: r.get(5),
-        rationale,
-        rationale_label: rationale_label(rationale),
-        info: r.get(7),
-        status: r.get(8),
-        reason: r.get(9),
-        created_at: r.get(10),
-    }
-}
 
 /// One commit by id.
 pub async fn get(conn: &mut Conn, id: i64) -> sqlx::Result<Option<Commit>> {
     let sql = format!("{SELECT} WHERE c.id = ?");
-    Ok(sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .as_ref()
-        .map(from_row))
+    sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
 }
 
 /// Pending commits, oldest first, optionally of one deck tree (by root hash).
@@ -149,13 +108,7 @@ pub async fn pending(conn: &mut Conn, deck_hash: Option<&str>) -> sqlx::Result<V
     let sql = format!(
         "{SELECT} WHERE c.status = 'pending' AND (?1 IS NULL OR d.human_hash = ?1) ORDER BY c.id"
     );
-    Ok(sqlx::query(&sql)
-        .bind(deck_hash)
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect())
+    sqlx::query_as(&sql).bind(deck_hash).fetch_all(conn).await
 }
 
 /// The newest pending suggestion of `user` on tree `root` that has rows for `note`

@@ -12,6 +12,7 @@ pub mod notetypes;
 pub mod notifications;
 pub mod overview;
 pub mod pull;
+pub mod rationale;
 pub mod stats;
 pub mod subscriptions;
 pub mod tokens;

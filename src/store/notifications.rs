@@ -1,14 +1,13 @@
 //! Review outcomes delivered to suggestion authors.
 
 use serde::Serialize;
-use sqlx::Row;
 
 use super::commits::Decision;
 use super::Conn;
 use crate::wire::timestamp;
 
 /// One notification as the add-on reads it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Item {
     pub id: i64,
     pub commit_id: i64,
@@ -16,7 +15,8 @@ pub struct Item {
     pub deck_name: String,
     pub status: Decision,
     pub reason: Option<String>,
-    pub created_at: String,
+    #[serde(serialize_with = "timestamp::serialize_rfc3339")]
+    pub created_at: i64,
     pub is_read: bool,
 }
 
@@ -42,34 +42,19 @@ pub async fn insert(
     Ok(())
 }
 
-const SELECT: &str =
-    "SELECT n.id, n.commit_id, n.deck, d.name, n.status, n.reason, n.created_at, n.is_read
+const SELECT: &str = "SELECT n.id AS id, n.commit_id AS commit_id, n.deck AS deck_id,
+        d.name AS deck_name, n.status AS status, n.reason AS reason,
+        n.created_at AS created_at, n.is_read AS is_read
      FROM notifications n JOIN decks d ON d.id = n.deck";
-
-fn from_row(r: &sqlx::sqlite::SqliteRow) -> Item {
-    Item {
-        id: r.get(0),
-        commit_id: r.get(1),
-        deck_id: r.get(2),
-        deck_name: r.get(3),
-        status: r.get(4),
-        reason: r.get(5),
-        created_at: timestamp::rfc3339(r.get(6)),
-        is_read: r.get(7),
-    }
-}
 
 /// Unread notifications of a user, newest first.
 pub async fn unread(conn: &mut Conn, user: i64, limit: i64) -> sqlx::Result<Vec<Item>> {
     let sql = format!("{SELECT} WHERE n.user_id = ? AND n.is_read = 0 ORDER BY n.id DESC LIMIT ?");
-    Ok(sqlx::query(&sql)
+    sqlx::query_as(&sql)
         .bind(user)
         .bind(limit)
         .fetch_all(conn)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect())
+        .await
 }
 
 /// Count of unread notifications of a user.
@@ -92,15 +77,12 @@ pub async fn history(
         .fetch_one(&mut *conn)
         .await?;
     let sql = format!("{SELECT} WHERE n.user_id = ? ORDER BY n.id DESC LIMIT ? OFFSET ?");
-    let items = sqlx::query(&sql)
+    let items = sqlx::query_as(&sql)
         .bind(user)
         .bind(limit)
         .bind(offset)
         .fetch_all(conn)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect();
+        .await?;
     Ok((total, items))
 }
 

@@ -260,7 +260,7 @@ const WORDS: [&str; 256] = [
     "zulu",
 ];
 
-/// The word count parameter the official server passes (yielding six words).
+/// The word count parameter that yields the six-word deck hashes the add-on shows.
 const DEFAULT_WORDS: usize = 5;
 
 /// Humanhash of arbitrary bytes: chunks of `len / n` bytes, each XOR-folded into one word.

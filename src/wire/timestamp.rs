@@ -42,6 +42,11 @@ pub fn rfc3339(micros: i64) -> String {
     to_datetime(micros).format(&fmt).unwrap_or_default()
 }
 
+/// Writes stored microseconds as [`rfc3339`], for rows serialised the way the add-on reads them.
+pub fn serialize_rfc3339<S: serde::Serializer>(micros: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*micros))
+}
+
 /// Seconds with a fractional part, as `/GetDeckTimestamp` answers.
 pub fn unix_seconds(micros: i64) -> String {
     format!(
