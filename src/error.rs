@@ -77,6 +77,7 @@ impl From<DomainError> for AppError {
                 Self::BadRequest(e.to_string())
             }
             DomainError::Decode(e) => Self::Decode(e),
+            e @ DomainError::CleanedTooLarge { .. } => Self::TooLarge(e.to_string()),
             e @ (DomainError::NoUser(_)
             | DomainError::NoCommit(_)
             | DomainError::NoNotetype(_)

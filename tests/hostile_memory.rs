@@ -44,6 +44,43 @@ fn huge_string_deck(len: usize) -> String {
     })
 }
 
+/// `/createDeck` whose deck has `notes` notes, each with two fields of `len` double quotes:
+/// accepted, but every quote is stored as `&quot;` (six bytes), so what the server writes
+/// is six times what it was sent.
+fn quoted_fields_deck(notes: usize, len: usize) -> String {
+    gzb64_streamed(|w| {
+        write!(
+            w,
+            r#"{{"deck": "{{\"crowdanki_uuid\": \"5d1bd1e2-7a55-4a2b-9c57-7e1f5b3c0a12\", \"name\": \"Quotes\", \"note_models\": [{model}], \"notes\": ["#,
+            model = common::basic_model().to_string().replace('\\', "\\\\").replace('"', "\\\"")
+        )
+        .unwrap();
+        let field = r#"\\\""#.repeat(len);
+        for i in 0..notes {
+            let sep = if i == 0 { "" } else { "," };
+            write!(
+                w,
+                r#"{sep}{{\"guid\": \"quoted{i}\", \"note_model_uuid\": \"{BASIC_MODEL_UUID}\", \"fields\": [\"{field}\", \"{field}\"]}}"#
+            )
+            .unwrap();
+        }
+        w.write_all(br#"]}"}"#).unwrap();
+    })
+}
+
+/// `/submitCard` for the demo deck carrying `notes` notes of two fields of `len` quotes each.
+fn quoted_fields_suggestion(notes: usize, len: usize) -> String {
+    let field = r#"\\\""#.repeat(len);
+    gzb64_streamed(|w| {
+        write!(w, r#"{{"remote_deck": "{DEMO_HASH}", "deck_path": "{DEMO_NAME}", "new_name": "{DEMO_NAME}", "rationale": 1, "commit_text": "quotes", "deck": "{{\"crowdanki_uuid\": \"6f1d2c8e-3b4a-11ef-9a7c-0242ac120002\", \"name\": \"{DEMO_NAME}\", \"notes\": ["#).unwrap();
+        for i in 0..notes {
+            let sep = if i == 0 { "" } else { "," };
+            write!(w, r#"{sep}{{\"guid\": \"q{i}\", \"fields\": [\"{field}\", \"{field}\"], \"note_model_uuid\": \"{BASIC_MODEL_UUID}\"}}"#).unwrap();
+        }
+        w.write_all(br#"]}"}"#).unwrap();
+    })
+}
+
 /// `/submitCard` for the demo deck carrying `count` tiny notes.
 fn many_notes_suggestion(count: usize) -> String {
     gzb64_streamed(|w| {
@@ -184,6 +221,68 @@ async fn hostile_uploads_stay_under_the_memory_budget() {
         "publishing after the attack: {}",
         again.text
     );
+}
+
+/// Decks whose fields grow sixfold when cleaned: one that would pass the note limit is
+/// refused with 413 before it costs memory, one just under it is published whole, and
+/// neither takes the server past the budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fields_that_grow_when_cleaned_stay_under_the_memory_budget() {
+    let server = Deckd::start_temp(&[]).await;
+    let token = server.user("quoter").await;
+    let idle = server.status_kb("VmRSS:");
+    let budget = server.memory_budget_kib(idle);
+    // 2 x 1.5 M quotes: 3 MB sent per note, 18 MB once cleaned (the limit is 4 MiB).
+    server.reset_peak();
+    let refused = server
+        .post_text("/createDeck", &token, quoted_fields_deck(6, 1_500_000))
+        .await;
+    let peak_refused = server.status_kb("VmHWM:");
+    assert_eq!(refused.status, 413, "{}", refused.text);
+    assert!(
+        refused.text.contains("once its HTML is cleaned"),
+        "{}",
+        refused.text
+    );
+    // 2 x 330,000 quotes: 3.96 MB per note once cleaned, just under the limit.
+    server.reset_peak();
+    let published = server
+        .post_text("/createDeck", &token, quoted_fields_deck(6, 330_000))
+        .await;
+    let peak_published = server.status_kb("VmHWM:");
+    eprintln!(
+        "grown by cleaning: refused {} (peak VmHWM {peak_refused} KiB), published {} (peak {peak_published} KiB), idle {idle} KiB",
+        refused.status, published.status
+    );
+    assert_eq!(published.status, 200, "{}", published.text);
+    assert!(
+        published.text.contains("\"status\":1"),
+        "{}",
+        published.text
+    );
+    // A suggestion holds all its notes at once: 30 notes of 0.6 MB, 108 MB once cleaned
+    // (the limit for a suggestion's notes is 24 MiB).
+    let demo = server
+        .post_text(
+            "/createDeck",
+            &token,
+            gzb64_encode_plugin(&create_deck_envelope(&tiny_deck())),
+        )
+        .await;
+    assert_eq!(demo.status, 200, "{}", demo.text);
+    server.reset_peak();
+    let suggested = server
+        .post_text("/submitCard", &token, quoted_fields_suggestion(30, 300_000))
+        .await;
+    let peak_suggested = server.status_kb("VmHWM:");
+    eprintln!(
+        "suggestion grown by cleaning: {} (peak VmHWM {peak_suggested} KiB)",
+        suggested.status
+    );
+    assert_eq!(suggested.status, 413, "{}", suggested.text);
+    for peak in [peak_refused, peak_published, peak_suggested] {
+        assert!(peak < budget, "VmHWM {peak} KiB, budget {budget} KiB");
+    }
 }
 
 /// Writes the figures of this run to benches/results/reliability-memory.md.

@@ -48,6 +48,13 @@ pub enum DomainError {
     UnknownNotetype(String),
     #[error("Invalid Deck: note {note} uses notetype {notetype} which the deck does not include")]
     NotetypeNotIncluded { note: String, notetype: String },
+    /// Text that cleaning made larger than the server keeps (quotes become references).
+    #[error("{what} holds {bytes} bytes once its HTML is cleaned; at most {limit} are accepted")]
+    CleanedTooLarge {
+        what: String,
+        bytes: usize,
+        limit: usize,
+    },
     #[error("No notes provided")]
     NoNotes,
     #[error("All fields are empty; refusing to apply an empty update")]

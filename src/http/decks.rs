@@ -12,21 +12,34 @@ use serde_json::{json, Map, Value};
 use super::auth::User;
 use super::body::Gzb64;
 use super::AppState;
+use crate::config::Config;
 use crate::domain::{self, Actor, DomainError};
 use crate::error::{AppError, AppResult};
-use crate::ingest::{publish, suggest};
+use crate::ingest::{publish, suggest, CleanLimits};
 use crate::pull;
 use crate::store;
 use crate::system::allocator;
 use crate::wire::envelope::{CreateDeck, SubmitCard};
 use crate::wire::timestamp;
 
+/// A cleaned note may hold as much as one string of an upload, all of a suggestion's
+/// notes as much as the suggestion may keep while it is decoded.
+fn clean_limits(c: &Config) -> CleanLimits {
+    CleanLimits {
+        note: c.max_json_string_bytes as usize,
+        tree: c.max_suggestion_bytes as usize,
+    }
+}
+
 pub async fn create_deck(
     State(s): State<AppState>,
     User(user): User,
     Gzb64(req, _decoded): Gzb64<CreateDeck>,
 ) -> AppResult<Json<Value>> {
-    let answer = match publish::create_deck(&s.db, user.id, req.deck, &req.notes).await? {
+    let limits = clean_limits(&s.config);
+    let answer = match publish::create_deck(&s.db, user.id, req.deck, &req.notes, limits.note)
+        .await?
+    {
         publish::Published::Created { hash } => {
             tracing::Span::current().record("deck", hash.as_str());
             tracing::info!(deck = %hash, user = %user.username, "deck published");
@@ -47,7 +60,7 @@ pub async fn submit_card(
 ) -> AppResult<&'static str> {
     let deck = req.remote_deck.clone();
     tracing::Span::current().record("deck", deck.as_str());
-    suggest::submit(&s.db, user.id, req).await?;
+    suggest::submit(&s.db, user.id, req, clean_limits(&s.config)).await?;
     tokio::task::spawn_blocking(allocator::release_freed);
     tracing::info!(deck = %deck, user = %user.username, "suggestion stored");
     Ok("Success")

@@ -6,6 +6,7 @@ pub mod publish;
 pub mod sanitize;
 pub mod suggest;
 
+use crate::domain::{DomainError, DomainResult};
 use crate::wire::crowdanki::{Deck, DeckOf, Note, NoteModel};
 
 /// Prefix of the add-on's optional tag groups: `AnkiCollab_Optional::<group>::…`.
@@ -17,13 +18,36 @@ pub fn optional_group(tag: &str) -> Option<&str> {
         .map(|rest| rest.split("::").next().unwrap_or(rest))
 }
 
+/// How much note text an upload may hold once cleaned. Cleaning writes each quote as a
+/// six-byte reference, so a note the decoder accepted could otherwise grow sixfold in
+/// memory and on disk.
+#[derive(Debug, Clone, Copy)]
+pub struct CleanLimits {
+    /// One note's fields together.
+    pub note: usize,
+    /// All notes of an upload held at once (a suggestion's tree).
+    pub tree: usize,
+}
+
 /// Cleans every HTML-bearing string of an uploaded tree in place.
-pub fn sanitize_tree(deck: &mut Deck) {
-    sanitize_shape(deck);
-    for note in &mut deck.notes {
-        sanitize_note(note);
+pub fn sanitize_tree(deck: &mut Deck, limits: CleanLimits) -> DomainResult<()> {
+    let mut total = 0;
+    let mut stack = vec![deck];
+    while let Some(node) = stack.pop() {
+        sanitize_shape(node);
+        for note in &mut node.notes {
+            total += sanitize_note(note, limits.note)?;
+            if total > limits.tree {
+                return Err(DomainError::CleanedTooLarge {
+                    what: "the suggestion's notes".into(),
+                    bytes: total,
+                    limit: limits.tree,
+                });
+            }
+        }
+        stack.extend(node.children.iter_mut());
     }
-    deck.children.iter_mut().for_each(sanitize_tree);
+    Ok(())
 }
 
 /// Names, descriptions and notetypes of one node (its notes are cleaned on their own).
@@ -36,10 +60,23 @@ pub fn sanitize_shape<N>(deck: &mut DeckOf<N>) {
     }
 }
 
-/// A note's fields and tags are made safe wherever a card template places them.
-pub fn sanitize_note(note: &mut Note) {
-    note.fields.iter_mut().for_each(sanitize::field_in_place);
+/// A note's fields and tags are made safe wherever a card template places them; answers
+/// the bytes its fields hold then, refusing a note that grew past `limit`.
+pub fn sanitize_note(note: &mut Note, limit: usize) -> DomainResult<usize> {
+    let mut bytes = 0;
+    for field in &mut note.fields {
+        sanitize::field_in_place(field);
+        bytes += field.len();
+        if bytes > limit {
+            return Err(DomainError::CleanedTooLarge {
+                what: format!("note {}", note.guid),
+                bytes,
+                limit,
+            });
+        }
+    }
     sanitize::clean_tags(&mut note.tags);
+    Ok(bytes)
 }
 
 fn sanitize_model(m: &mut NoteModel) {

@@ -21,6 +21,8 @@ const BATCH: usize = 500;
 /// Field bytes per bulk insert statement: a batch of big notes is cut short, so a deck of
 /// notes near the string limit never holds 500 of them at once.
 const BATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Batches smaller than this are inserted while the next one is read.
+const OVERLAP_BYTES: usize = 512 * 1024;
 
 /// What publishing answered.
 #[derive(Debug)]
@@ -32,12 +34,14 @@ pub enum Published {
     Exists,
 }
 
-/// Publishes a deck tree owned by `owner`, its notes read from `notes`.
+/// Publishes a deck tree owned by `owner`, its notes read from `notes`; a note whose
+/// fields hold more than `max_note` bytes once cleaned is refused.
 pub async fn create_deck(
     db: &Db,
     owner: i64,
     mut deck: SpooledDeck,
     notes: &Spool,
+    max_note: usize,
 ) -> DomainResult<Published> {
     sanitize_all_shapes(&mut deck);
     let mut tx = db.begin_write().await?;
@@ -78,23 +82,28 @@ pub async fn create_deck(
     )
     .await?;
 
-    let mut seen = HashSet::new();
-    let mut groups = HashSet::new();
+    let mut intake = Intake {
+        seen: HashSet::new(),
+        groups: HashSet::new(),
+        max_note,
+    };
     let mut next_id = store::notes::next_id(&mut tx).await?;
     let mut stack: Vec<(&SpooledDeck, i64, String)> = vec![(&deck, root, deck.name.clone())];
     while let Some((node, id, path)) = stack.pop() {
+        let target = Target {
+            root,
+            deck: id,
+            commit,
+            now,
+        };
         insert_notes(
             &mut tx,
             &mut resolver,
             notes,
             node,
-            root,
-            id,
-            commit,
-            now,
+            target,
             &mut next_id,
-            &mut seen,
-            &mut groups,
+            &mut intake,
         )
         .await?;
         for child in node.children.iter().rev() {
@@ -118,7 +127,7 @@ pub async fn create_deck(
             stack.push((child, child_id, child_path));
         }
     }
-    for group in groups {
+    for group in intake.groups {
         store::decks::set_optional_tag_group(&mut tx, root, &group, true).await?;
     }
     tx.commit().await?;
@@ -140,6 +149,7 @@ fn sanitize_all_shapes(deck: &mut SpooledDeck) {
 }
 
 /// Where one deck node's notes go and what they are recorded under.
+#[derive(Clone, Copy)]
 struct Target {
     root: i64,
     deck: i64,
@@ -149,26 +159,15 @@ struct Target {
 
 /// Inserts a node's notes: while SQLite inserts one batch on its thread, the next is
 /// read back from the spool, cleaned and turned into rows on ours.
-#[allow(clippy::too_many_arguments)]
 async fn insert_notes(
     conn: &mut Conn,
     resolver: &mut Resolver,
     notes: &Spool,
     node: &SpooledDeck,
-    root: i64,
-    deck: i64,
-    commit: i64,
-    now: i64,
+    target: Target,
     next_id: &mut i64,
-    seen: &mut HashSet<String>,
-    groups: &mut HashSet<String>,
+    intake: &mut Intake,
 ) -> DomainResult<()> {
-    let target = Target {
-        root,
-        deck,
-        commit,
-        now,
-    };
     let mut spooled = notes.notes(node.notes);
     let mut ready: Vec<Ready> = Vec::new();
     loop {
@@ -179,12 +178,21 @@ async fn insert_notes(
                 r.row(*next_id - 1)
             })
             .collect();
-        let (inserted, prepared) = tokio::join!(
-            insert_batch(conn, &target, &rows),
-            prepare(&mut spooled, resolver, seen, groups)
-        );
-        inserted?;
-        drop(rows);
+        // A batch of big notes is inserted before the next is read, so at most one such
+        // batch (its notes, their objects and SQLite's copies) is in memory at a time.
+        let prepared = if ready.iter().map(Ready::bytes).sum::<usize>() < OVERLAP_BYTES {
+            let (inserted, prepared) = tokio::join!(
+                insert_batch(conn, &target, &rows),
+                prepare(&mut spooled, resolver, intake)
+            );
+            inserted?;
+            prepared
+        } else {
+            insert_batch(conn, &target, &rows).await?;
+            drop(rows);
+            drop(std::mem::take(&mut ready));
+            prepare(&mut spooled, resolver, intake).await
+        };
         let Prepared {
             notes: next,
             unresolved,
@@ -199,7 +207,7 @@ async fn insert_notes(
                     notetype: note.note_model_uuid,
                 });
             };
-            ready.extend(Ready::new(note, nt, groups));
+            ready.extend(Ready::new(note, nt, &mut intake.groups));
         }
         if done && ready.is_empty() {
             return Ok(());
@@ -210,6 +218,16 @@ async fn insert_notes(
 async fn insert_batch(conn: &mut Conn, t: &Target, rows: &[NewNote<'_>]) -> DomainResult<()> {
     store::notes::insert_new(conn, t.root, t.deck, true, t.commit, t.now, rows).await?;
     Ok(())
+}
+
+/// What the notes of one publish share while they are read.
+struct Intake {
+    /// Guids met so far: a repeated one is skipped.
+    seen: HashSet<String>,
+    /// Optional tag groups the notes use.
+    groups: HashSet<String>,
+    /// Most bytes one note's fields may hold once cleaned.
+    max_note: usize,
 }
 
 /// A cleaned note with its notetype and the object a pull will send for it.
@@ -243,12 +261,9 @@ impl Ready {
         Some(Ready { note, nt, pulled })
     }
 
-    fn stored_bytes(&self) -> usize {
-        self.nt
-            .stored_fields(&self.note.fields)
-            .iter()
-            .map(|(_, c)| c.len())
-            .sum()
+    /// What the note keeps in memory until it is inserted: its fields and its object.
+    fn bytes(&self) -> usize {
+        self.note.fields.iter().map(String::len).sum::<usize>() + self.pulled.len()
     }
 
     fn row(&self, id: i64) -> NewNote<'_> {
@@ -275,13 +290,12 @@ struct Prepared {
 /// Notes cleaned between two chances for the insert running alongside to go on.
 const YIELD_EVERY: usize = 32;
 
-/// Reads up to [`BATCH`] notes (or [`BATCH_BYTES`] of fields) from the spool and cleans
+/// Reads up to [`BATCH`] notes (or [`BATCH_BYTES`] of notes and objects) from the spool and cleans
 /// them, stopping early at a note whose notetype needs a database lookup.
 async fn prepare(
     spooled: &mut (impl Iterator<Item = serde_json::Result<Note>> + Send),
     resolver: &Resolver,
-    seen: &mut HashSet<String>,
-    groups: &mut HashSet<String>,
+    intake: &mut Intake,
 ) -> DomainResult<Prepared> {
     let mut notes = Vec::with_capacity(BATCH);
     let mut bytes = 0;
@@ -299,10 +313,10 @@ async fn prepare(
         if read % YIELD_EVERY == 0 {
             tokio::task::yield_now().await;
         }
-        if note.guid.is_empty() || !seen.insert(note.guid.clone()) {
+        if note.guid.is_empty() || !intake.seen.insert(note.guid.clone()) {
             continue;
         }
-        sanitize_note(&mut note);
+        sanitize_note(&mut note, intake.max_note)?;
         let Some(nt) = resolver.cached(&note.note_model_uuid) else {
             return Ok(Prepared {
                 notes,
@@ -310,8 +324,8 @@ async fn prepare(
                 done: false,
             });
         };
-        if let Some(ready) = Ready::new(note, nt, groups) {
-            bytes += ready.stored_bytes();
+        if let Some(ready) = Ready::new(note, nt, &mut intake.groups) {
+            bytes += ready.bytes();
             notes.push(ready);
         }
         if notes.len() == BATCH || bytes >= BATCH_BYTES {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::notetypes::{Resolved, Resolver};
-use super::{optional_group, sanitize_tree};
+use super::{optional_group, sanitize_tree, CleanLimits};
 use crate::domain::{DomainError, DomainResult};
 use crate::store::commits::{CommitStatus, Decision, Rationale};
 use crate::store::notes::{ChangeKind, Event, NewNote};
@@ -25,11 +25,16 @@ struct Submission {
 }
 
 /// Stores a suggestion (or applies a maintainer's auto-approved edit).
-pub async fn submit(db: &Db, user: i64, mut req: SubmitCard) -> DomainResult<()> {
+pub async fn submit(
+    db: &Db,
+    user: i64,
+    mut req: SubmitCard,
+    limits: CleanLimits,
+) -> DomainResult<()> {
     if !deck_hash::is_valid(&req.remote_deck) {
         return Err(DomainError::InvalidHash(req.remote_deck.clone()));
     }
-    sanitize_tree(&mut req.deck);
+    sanitize_tree(&mut req.deck, limits)?;
     let mut tx = db.begin_write().await?;
     let root = find_root(&mut tx, &req.remote_deck).await?;
     let path = server_path(&req.deck_path, &req.new_name, &root.full_path);
