@@ -260,7 +260,7 @@ async fn fields_that_grow_when_cleaned_stay_under_the_memory_budget() {
         "{}",
         published.text
     );
-    // A suggestion holds all its notes at once: 30 notes of 0.6 MB, 108 MB once cleaned
+    // A suggestion holds all its notes at once: 20 notes of 0.6 MB, 72 MB once cleaned
     // (the limit for a suggestion's notes is 24 MiB).
     let demo = server
         .post_text(
@@ -272,7 +272,7 @@ async fn fields_that_grow_when_cleaned_stay_under_the_memory_budget() {
     assert_eq!(demo.status, 200, "{}", demo.text);
     server.reset_peak();
     let suggested = server
-        .post_text("/submitCard", &token, quoted_fields_suggestion(30, 300_000))
+        .post_text("/submitCard", &token, quoted_fields_suggestion(20, 300_000))
         .await;
     let peak_suggested = server.status_kb("VmHWM:");
     eprintln!(
