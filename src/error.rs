@@ -77,6 +77,9 @@ impl From<DomainError> for AppError {
                 Self::BadRequest(e.to_string())
             }
             DomainError::Decode(e) => Self::Decode(e),
+            // The only 401s: the add-on logs its user out on them.
+            DomainError::BadCredentials => Self::Unauthorized(BAD_LOGIN),
+            DomainError::UnknownRefreshToken => Self::Unauthorized(BAD_REFRESH),
             e @ DomainError::CleanedTooLarge { .. } => Self::TooLarge(e.to_string()),
             e @ (DomainError::NoUser(_)
             | DomainError::NoCommit(_)
@@ -161,5 +164,62 @@ impl IntoResponse for AppError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The add-on logs its user out on any 401: of all domain errors, only bad
+    /// credentials and an unknown refresh token may answer it.
+    #[test]
+    fn only_credentials_answer_401() {
+        use crate::store::commits::CommitStatus;
+        let all = [
+            DomainError::InvalidHash("x".into()),
+            DomainError::NoDeck("x".into()),
+            DomainError::DeckGone,
+            DomainError::NoParentDeck,
+            DomainError::SubdecksNotAllowed,
+            DomainError::UnknownNotetype("u".into()),
+            DomainError::NotetypeNotIncluded {
+                note: "n".into(),
+                notetype: "u".into(),
+            },
+            DomainError::CleanedTooLarge {
+                what: "note n".into(),
+                bytes: 2,
+                limit: 1,
+            },
+            DomainError::NoNotes,
+            DomainError::EmptyUpdate,
+            DomainError::NoCommit(1),
+            DomainError::Decided {
+                commit: 1,
+                status: CommitStatus::Approved,
+            },
+            DomainError::NoUser("u".into()),
+            DomainError::UserExists("u".into()),
+            DomainError::NotMaintainer,
+            DomainError::NotOwner,
+            DomainError::EmptyChangelog,
+            DomainError::NotSubscribed,
+            DomainError::TooMany(1),
+        ];
+        for e in all {
+            let shown = e.to_string();
+            let status = AppError::from(e).into_response().status();
+            assert_ne!(status, StatusCode::UNAUTHORIZED, "{shown}");
+        }
+        for e in [
+            DomainError::BadCredentials,
+            DomainError::UnknownRefreshToken,
+        ] {
+            assert_eq!(
+                AppError::from(e).into_response().status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
     }
 }

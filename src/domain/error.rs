@@ -8,6 +8,11 @@ pub enum DomainError {
     InvalidHash(String),
     #[error("no deck {0}")]
     NoDeck(String),
+    /// A username and password that do not match an account (the same answer for both).
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("unknown or expired refresh token")]
+    UnknownRefreshToken,
     #[error("no commit {0}")]
     NoCommit(i64),
     /// A suggestion that was already decided on (or was never one to review).

@@ -7,6 +7,7 @@ pub mod decks;
 pub mod error;
 pub mod notifications;
 pub mod review;
+pub mod sessions;
 pub mod stats;
 pub mod subscriptions;
 pub mod users;

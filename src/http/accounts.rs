@@ -6,7 +6,8 @@ use serde::Deserialize;
 
 use super::auth::{MaybeUser, User};
 use super::AppState;
-use crate::accounts::{self, Session};
+use crate::accounts;
+use crate::domain::sessions::{self, Session};
 use crate::error::AppResult;
 
 #[derive(Deserialize)]
@@ -19,9 +20,9 @@ pub async fn login(
     State(s): State<AppState>,
     Json(req): Json<LoginRequest>,
 ) -> AppResult<Json<Session>> {
-    accounts::login(&s.db, &req.username, &req.password)
-        .await
-        .map(Json)
+    Ok(Json(
+        sessions::login(&s.db, &req.username, &req.password).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -33,11 +34,11 @@ pub async fn refresh(
     State(s): State<AppState>,
     Json(req): Json<RefreshRequest>,
 ) -> AppResult<Json<Session>> {
-    accounts::refresh(&s.db, &req.refresh_token).await.map(Json)
+    Ok(Json(sessions::refresh(&s.db, &req.refresh_token).await?))
 }
 
 pub async fn remove_token(State(s): State<AppState>, User(user): User) -> AppResult<&'static str> {
-    let removed = accounts::logout(&s.db, user.token_id).await?;
+    let removed = sessions::logout(&s.db, user.token_id).await?;
     Ok(if removed {
         "Token successfully removed"
     } else {

@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::AppState;
-use crate::accounts::{self, AuthUser};
+use crate::domain::sessions::{self, AuthUser};
 use crate::error::{AppError, BAD_TOKEN};
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -30,7 +30,7 @@ impl FromRequestParts<AppState> for MaybeUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         match bearer(parts) {
-            Some(token) => Ok(Self(accounts::authenticate(&state.db, token).await?)),
+            Some(token) => Ok(Self(sessions::authenticate(&state.db, token).await?)),
             None => Ok(Self(None)),
         }
     }
