@@ -68,26 +68,14 @@ fn quoted_fields_deck(notes: usize, len: usize) -> String {
     })
 }
 
-/// `/submitCard` for the demo deck carrying `notes` notes of two fields of `len` quotes each.
-fn quoted_fields_suggestion(notes: usize, len: usize) -> String {
-    let field = r#"\\\""#.repeat(len);
-    gzb64_streamed(|w| {
-        write!(w, r#"{{"remote_deck": "{DEMO_HASH}", "deck_path": "{DEMO_NAME}", "new_name": "{DEMO_NAME}", "rationale": 1, "commit_text": "quotes", "deck": "{{\"crowdanki_uuid\": \"6f1d2c8e-3b4a-11ef-9a7c-0242ac120002\", \"name\": \"{DEMO_NAME}\", \"notes\": ["#).unwrap();
-        for i in 0..notes {
-            let sep = if i == 0 { "" } else { "," };
-            write!(w, r#"{sep}{{\"guid\": \"q{i}\", \"fields\": [\"{field}\", \"{field}\"], \"note_model_uuid\": \"{BASIC_MODEL_UUID}\"}}"#).unwrap();
-        }
-        w.write_all(br#"]}"}"#).unwrap();
-    })
-}
-
-/// `/submitCard` for the demo deck carrying `count` tiny notes.
-fn many_notes_suggestion(count: usize) -> String {
+/// `/submitCard` for the demo deck carrying `count` notes whose two fields are `field`
+/// (already escaped for the deck string inside the body's JSON).
+fn demo_suggestion(count: usize, field: &str) -> String {
     gzb64_streamed(|w| {
         write!(w, r#"{{"remote_deck": "{DEMO_HASH}", "deck_path": "{DEMO_NAME}", "new_name": "{DEMO_NAME}", "rationale": 1, "commit_text": "many", "deck": "{{\"crowdanki_uuid\": \"6f1d2c8e-3b4a-11ef-9a7c-0242ac120002\", \"name\": \"{DEMO_NAME}\", \"notes\": ["#).unwrap();
         for i in 0..count {
             let sep = if i == 0 { "" } else { "," };
-            write!(w, r#"{sep}{{\"guid\": \"n{i}\", \"fields\": [\"q\", \"a\"], \"note_model_uuid\": \"{BASIC_MODEL_UUID}\"}}"#).unwrap();
+            write!(w, r#"{sep}{{\"guid\": \"n{i}\", \"fields\": [\"{field}\", \"{field}\"], \"note_model_uuid\": \"{BASIC_MODEL_UUID}\"}}"#).unwrap();
         }
         w.write_all(br#"]}"}"#).unwrap();
     })
@@ -152,7 +140,7 @@ async fn hostile_uploads_stay_under_the_memory_budget() {
         ),
         (
             "/submitCard",
-            many_notes_suggestion(2_000_000),
+            demo_suggestion(2_000_000, "q"),
             "a 2-million-note suggestion",
         ),
     ];
@@ -260,7 +248,7 @@ async fn fields_that_grow_when_cleaned_stay_under_the_memory_budget() {
         "{}",
         published.text
     );
-    // A suggestion holds all its notes at once: 20 notes of 0.6 MB, 72 MB once cleaned
+    // A suggestion holds all its notes at once: 12 notes of 0.6 MB, 43 MB once cleaned
     // (the limit for a suggestion's notes is 24 MiB).
     let demo = server
         .post_text(
@@ -272,7 +260,11 @@ async fn fields_that_grow_when_cleaned_stay_under_the_memory_budget() {
     assert_eq!(demo.status, 200, "{}", demo.text);
     server.reset_peak();
     let suggested = server
-        .post_text("/submitCard", &token, quoted_fields_suggestion(20, 300_000))
+        .post_text(
+            "/submitCard",
+            &token,
+            demo_suggestion(12, &r#"\\\""#.repeat(300_000)),
+        )
         .await;
     let peak_suggested = server.status_kb("VmHWM:");
     eprintln!(
