@@ -290,16 +290,21 @@ impl Deckd {
     /// emulator's own (about 44 MiB at idle), so there the server may grow by the 48 MiB a
     /// board has between deckd's idle budget (16 MiB) and its peak budget.
     pub fn memory_budget_kib(&self, idle_kib: u64) -> u64 {
-        let exe = std::fs::read_link(format!("/proc/{}/exe", self.child.id())).unwrap_or_default();
-        let emulated = exe
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("qemu"));
-        if emulated {
+        if self.emulated() {
             idle_kib + 48 * 1024
         } else {
             64 * 1024
         }
+    }
+
+    /// True when the server runs under an emulator (qemu-user), whose own memory, its
+    /// translated code above all, is counted in the process's figures.
+    pub fn emulated(&self) -> bool {
+        std::fs::read_link(format!("/proc/{}/exe", self.child.id()))
+            .unwrap_or_default()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("qemu"))
     }
 
     /// Resets the server's VmHWM to its current VmRSS, so the next figure is one attack's peak.
