@@ -174,8 +174,9 @@ async fn insert_notes(
         let rows: Vec<NewNote> = ready
             .iter()
             .map(|r| {
+                let id = *next_id;
                 *next_id += 1;
-                r.row(*next_id - 1)
+                r.row(id)
             })
             .collect();
         // A batch of big notes is inserted before the next is read, so at most one such
