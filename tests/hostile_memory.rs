@@ -71,11 +71,29 @@ fn quoted_fields_deck(notes: usize, len: usize) -> String {
 /// `/submitCard` for the demo deck carrying `count` notes whose two fields are `field`
 /// (already escaped for the deck string inside the body's JSON).
 fn demo_suggestion(count: usize, field: &str) -> String {
+    suggestion(
+        (DEMO_HASH, DEMO_NAME, "6f1d2c8e-3b4a-11ef-9a7c-0242ac120002"),
+        "n",
+        count,
+        field,
+        false,
+    )
+}
+
+/// `/submitCard` for the deck `(hash, name, uuid)` carrying `count` notes with guids
+/// `prefix0..`, whose two fields are `field`; `force` applies it when sent by the owner.
+fn suggestion(
+    (hash, name, uuid): (&str, &str, &str),
+    prefix: &str,
+    count: usize,
+    field: &str,
+    force: bool,
+) -> String {
     gzb64_streamed(|w| {
-        write!(w, r#"{{"remote_deck": "{DEMO_HASH}", "deck_path": "{DEMO_NAME}", "new_name": "{DEMO_NAME}", "rationale": 1, "commit_text": "many", "deck": "{{\"crowdanki_uuid\": \"6f1d2c8e-3b4a-11ef-9a7c-0242ac120002\", \"name\": \"{DEMO_NAME}\", \"notes\": ["#).unwrap();
+        write!(w, r#"{{"remote_deck": "{hash}", "deck_path": "{name}", "new_name": "{name}", "rationale": 1, "commit_text": "many", "force_overwrite": {force}, "deck": "{{\"crowdanki_uuid\": \"{uuid}\", \"name\": \"{name}\", \"notes\": ["#).unwrap();
         for i in 0..count {
             let sep = if i == 0 { "" } else { "," };
-            write!(w, r#"{sep}{{\"guid\": \"n{i}\", \"fields\": [\"{field}\", \"{field}\"], \"note_model_uuid\": \"{BASIC_MODEL_UUID}\"}}"#).unwrap();
+            write!(w, r#"{sep}{{\"guid\": \"{prefix}{i}\", \"fields\": [\"{field}\", \"{field}\"], \"note_model_uuid\": \"{BASIC_MODEL_UUID}\"}}"#).unwrap();
         }
         w.write_all(br#"]}"}"#).unwrap();
     })
@@ -279,6 +297,53 @@ async fn fields_that_grow_when_cleaned_stay_under_the_memory_budget() {
         for peak in [peak_refused, peak_published, peak_suggested] {
             assert!(peak < budget, "VmHWM {peak} KiB, budget {budget} KiB");
         }
+    }
+}
+
+/// A deck of fat notes (24 notes of 4 MB once cleaned, 95 MB in all, built from an owner's
+/// publish and forced suggestions) is pulled whole by a new subscriber while the server
+/// stays under the budget: pulls read a deck in batches bounded by bytes, not only by count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deck_of_fat_notes_is_pulled_within_the_memory_budget() {
+    let server = Deckd::start_temp(&[]).await;
+    let token = server.user("fattener").await;
+    let idle = server.status_kb("VmRSS:");
+    let budget = server.memory_budget_kib(idle);
+    let field = r#"\\\""#.repeat(330_000);
+    let published = server
+        .post_text("/createDeck", &token, quoted_fields_deck(6, 330_000))
+        .await;
+    assert_eq!(published.status, 200, "{}", published.text);
+    let uuid = "5d1bd1e2-7a55-4a2b-9c57-7e1f5b3c0a12";
+    let hash = common::humanhash(uuid);
+    for round in 0..3 {
+        let more = server
+            .post_text(
+                "/submitCard",
+                &token,
+                suggestion(
+                    (&hash, "Quotes", uuid),
+                    &format!("fat{round}-"),
+                    6,
+                    &field,
+                    true,
+                ),
+            )
+            .await;
+        assert_eq!(more.status, 200, "round {round}: {}", more.text);
+    }
+    server.reset_peak();
+    let pulled = server
+        .pull_all(&hash)
+        .await
+        .expect("the full pull answers 200");
+    let peak = server.status_kb("VmHWM:");
+    let notes = pulled[0]["deck"]["notes"].as_array().map_or(0, Vec::len);
+    drop(pulled);
+    eprintln!("pull of 24 fat notes: peak VmHWM {peak} KiB, idle {idle} KiB");
+    assert_eq!(notes, 24, "every fat note is pulled");
+    if !server.emulated() {
+        assert!(peak < budget, "VmHWM {peak} KiB, budget {budget} KiB");
     }
 }
 

@@ -354,10 +354,25 @@ async fn objects_stored_at_publish_mean_what_sql_builds() {
             &["", "only the back"],
             &["e\u{301}"],
         ),
+        // Above a pull batch's byte bound: built outside SQLite when it has no copy.
+        fixed_note(
+            1_700_000_000_010,
+            "GoldLarge",
+            BASIC_MODEL_UUID,
+            &[&"\"big\" ünï \u{2} ".repeat(20_000), "back", "beyond"],
+            &["z", "a"],
+        ),
+        fixed_note(
+            1_700_000_000_011,
+            "GoldAfterLarge",
+            BASIC_MODEL_UUID,
+            &["after", "the large one"],
+            &[],
+        ),
     ]);
     let hash = s.publish(&alice, &deck).await;
     let stored = s.pull_since(&hash, FIRST_PULL_TS).await;
-    assert_eq!(note_guids(&stored[0]["deck"]).len(), 10);
+    assert_eq!(note_guids(&stored[0]["deck"]).len(), 12);
 
     use sqlx::ConnectOptions;
     let mut conn = sqlx::sqlite::SqliteConnectOptions::new()

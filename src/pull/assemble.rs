@@ -1,7 +1,7 @@
 //! Writes pull entries as JSON through gzip and base64 straight onto the response,
 //! one note at a time, flushing in chunks.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
@@ -387,10 +387,69 @@ async fn write_tree(
     Ok(())
 }
 
-/// Notes per SQL round trip: about 80 KB of JSON for notes of ordinary size, so the
-/// batch's string (and SQLite's buffer for it, which grows by doubling) stays under
-/// the allocator's mmap threshold and reuses heap pages instead of faulting in new ones.
-const NOTES_PER_BATCH: i64 = 128;
+/// Bytes of JSON per SQL round trip (a batch always holds at least one note): about 250
+/// notes of ordinary size, so the batch's string (and SQLite's buffer for it, which grows
+/// by doubling) stays under the allocator's mmap threshold and reuses heap pages instead
+/// of faulting in new ones, and a deck of 4 MiB notes is read one note at a time. Notes
+/// this large without a stored copy are built outside SQLite.
+pub(crate) const BATCH_BYTES: i64 = 80 * 1024;
+
+/// Note sizes read ahead per round trip.
+const SIZES_PER_READ: i64 = 1024;
+
+/// The sizes of the notes after the last batch, read ahead of their JSON.
+#[derive(Default)]
+struct Sizes {
+    pending: VecDeque<i64>,
+    /// No notes follow the pending ones.
+    complete: bool,
+}
+
+impl Sizes {
+    /// How many pending notes the next batch takes: every note that starts below
+    /// `BATCH_BYTES`.
+    fn batch_len(&self) -> usize {
+        let mut before = 0;
+        self.pending
+            .iter()
+            .take_while(|&&size| {
+                let fits = before < BATCH_BYTES;
+                before += size;
+                fits
+            })
+            .count()
+    }
+}
+
+/// One batch of a deck's notes from `after`, and whether notes may follow it.
+async fn read_batch(
+    conn: &mut Conn,
+    deck: i64,
+    since: i64,
+    after: i64,
+    sizes: &mut Sizes,
+) -> sqlx::Result<(store::pull::NoteBatch, bool)> {
+    if !sizes.complete && sizes.pending.iter().sum::<i64>() < BATCH_BYTES {
+        let read = store::pull::next_sizes(conn, deck, since, after, SIZES_PER_READ).await?;
+        sizes.pending = read
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        sizes.complete = (sizes.pending.len() as i64) < SIZES_PER_READ;
+    }
+    let take = sizes.batch_len();
+    let batch =
+        store::pull::notes_json_batch(conn, deck, since, after, take as i64, BATCH_BYTES).await?;
+    if batch.count == take as i64 {
+        sizes.pending.drain(..take);
+    } else {
+        // The deck changed between the two reads: read the sizes again.
+        *sizes = Sizes::default();
+    }
+    Ok((batch, !(sizes.complete && sizes.pending.is_empty())))
+}
 
 /// Writes a deck's notes; the next batch is read on SQLite's thread while this one is
 /// compressed on ours.
@@ -398,17 +457,25 @@ async fn write_notes(conn: &mut Conn, out: &mut Out, deck: i64, since: i64) -> i
     let mut after = i64::MIN;
     let mut first = true;
     let mut ready: Option<String> = None;
+    let mut sizes = Sizes::default();
     loop {
-        let (batch, written) = tokio::join!(
-            store::pull::notes_json_batch(conn, deck, since, after, NOTES_PER_BATCH),
+        let (read, written) = tokio::join!(
+            read_batch(conn, deck, since, after, &mut sizes),
             write_batch(out, &mut first, ready.take())
         );
         written?;
-        let batch = batch.map_err(io::Error::other)?;
+        let (batch, more) = read.map_err(io::Error::other)?;
         out.built += batch.built;
         ready = batch.json;
+        if let Some(note) = batch.deferred {
+            write_batch(out, &mut first, ready.take()).await?;
+            let json = super::note_object::build(conn, note)
+                .await
+                .map_err(io::Error::other)?;
+            write_batch(out, &mut first, (!json.is_empty()).then_some(json)).await?;
+        }
         match batch.last_id {
-            Some(last) if batch.count == NOTES_PER_BATCH => after = last,
+            Some(last) if more => after = last,
             _ => break,
         }
     }
@@ -425,4 +492,28 @@ async fn write_batch(out: &mut Out, first: &mut bool, json: Option<String>) -> i
     }
     out.raw(&json)?;
     out.flush(false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(list: &[i64]) -> Sizes {
+        Sizes {
+            pending: list.iter().copied().collect(),
+            complete: true,
+        }
+    }
+
+    #[test]
+    fn a_batch_takes_every_note_that_starts_below_the_bound() {
+        assert_eq!(sizes(&[]).batch_len(), 0);
+        assert_eq!(sizes(&[600; 10]).batch_len(), 10);
+        // A note too large for any batch still goes alone.
+        assert_eq!(sizes(&[4 << 20, 600]).batch_len(), 1);
+        // The note that crosses the bound is the batch's last.
+        assert_eq!(sizes(&[1000, BATCH_BYTES, 600]).batch_len(), 2);
+        let many = sizes(&[1024; 1024]).batch_len() as i64;
+        assert_eq!(many, BATCH_BYTES / 1024);
+    }
 }

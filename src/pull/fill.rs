@@ -28,15 +28,34 @@ pub async fn run(db: Db, wake: Arc<Notify>, stop: CancellationToken) {
 
 /// One pass in note id order; a copy deleted behind the pass is stored on the next wake.
 async fn fill_all(db: &Db, stop: &CancellationToken) -> sqlx::Result<()> {
+    let large = super::assemble::BATCH_BYTES;
     let mut after = i64::MIN;
     while !stop.is_cancelled() {
         let mut tx = db.begin_write().await?;
-        let (stored, last) = store::pull::fill_pulled_notes(&mut tx, after, NOTES_PER_FILL).await?;
+        let (stored, last) =
+            store::pull::fill_pulled_notes(&mut tx, after, NOTES_PER_FILL, large).await?;
         tx.commit().await?;
         match last {
             Some(last) if stored == NOTES_PER_FILL as u64 => after = last,
-            _ => return Ok(()),
+            _ => break,
         }
+        tokio::task::yield_now().await;
+    }
+    fill_large(db, stop, large).await
+}
+
+/// Notes of `large` bytes or more, one per transaction, built outside SQLite.
+async fn fill_large(db: &Db, stop: &CancellationToken, large: i64) -> sqlx::Result<()> {
+    let mut after = i64::MIN;
+    while !stop.is_cancelled() {
+        let mut tx = db.begin_write().await?;
+        let Some(note) = store::pull::next_large_unfilled(&mut tx, after, large).await? else {
+            return Ok(());
+        };
+        let json = super::note_object::build(&mut tx, note).await?;
+        store::pull::store_copy(&mut tx, note, &json).await?;
+        tx.commit().await?;
+        after = note;
         tokio::task::yield_now().await;
     }
     Ok(())

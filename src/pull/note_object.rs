@@ -1,8 +1,11 @@
 //! A note's object as a pull sends it, built when a note is published so the first pull
-//! finds a stored copy. It means the same as the object `store::pull` builds in SQL for
-//! a note without one (tests/pull_equivalence.rs compares the two).
+//! finds a stored copy, and for large notes without one. It means the same as the object
+//! `store::pull` builds in SQL for a small note without one (tests/pull_equivalence.rs
+//! compares the two).
 
 use serde::Serialize;
+
+use crate::store::{self, Conn};
 
 #[derive(Serialize)]
 struct PulledNote<'a> {
@@ -33,6 +36,28 @@ pub fn note_object(
         tags: &tags,
     })
     .expect("strings and integers serialise")
+}
+
+/// The stored form of a note's object read from its rows: `""` for a note that is not
+/// pulled (no reviewed content) or no longer exists.
+pub async fn build(conn: &mut Conn, note: i64) -> sqlx::Result<String> {
+    let Some(head) = store::pull::note_head(conn, note).await? else {
+        return Ok(String::new());
+    };
+    if !head.has_content {
+        return Ok(String::new());
+    }
+    let fields = store::pull::pulled_fields(conn, note).await?;
+    let tags = store::notes::reviewed_tags(conn, note).await?;
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+    Ok(note_object(
+        head.anki_id,
+        &fields,
+        &head.guid,
+        &head.notetype_guid,
+        &tags,
+    ))
 }
 
 #[cfg(test)]

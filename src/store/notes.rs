@@ -140,10 +140,10 @@ pub async fn insert_new(
         .collect();
     insert_values(
         conn,
-        "INSERT INTO pulled_notes (note, json)",
-        2,
+        "INSERT INTO pulled_notes (note, bytes, json)",
+        3,
         &pulled,
-        |q, &(note, json)| q.bind(note).bind(json),
+        |q, &(note, json)| q.bind(note).bind(json.len() as i64).bind(json),
     )
     .await
 }

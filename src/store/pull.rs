@@ -20,6 +20,12 @@ const NOTE_JSON: &str = "CASE WHEN EXISTS (SELECT 1 FROM fields f WHERE f.note =
           SELECT t.content FROM tags t WHERE t.note = n.id AND t.reviewed = 1 ORDER BY t.content))))
     ELSE '' END";
 
+/// A note's size in the pulled JSON: the stored copy's, or else its reviewed fields'
+/// bytes (escaping can make the object larger; tags and keys add little).
+const NOTE_BYTES: &str = "coalesce(p.bytes,
+    (SELECT 64 + coalesce(sum(octet_length(f.content)), 0) FROM fields f
+     WHERE f.note = n.id AND f.reviewed = 1))";
+
 /// Pulled notes of one deck as JSON objects joined by commas: one round trip and no
 /// per-note work in Rust for hundreds of notes.
 #[derive(Debug, sqlx::FromRow)]
@@ -31,27 +37,29 @@ pub struct NoteBatch {
     pub count: i64,
     /// Notes whose object had to be built because `pulled_notes` had no copy.
     pub built: i64,
+    /// A note of `large` bytes or more without a stored copy, left out of `json` for the
+    /// caller to build (SQLite's JSON functions would hold several copies of it).
+    pub deferred: Option<i64>,
 }
 
-/// Up to `limit` live, reviewed notes of `deck` changed after `since` with id above
+/// The notes a pull of `deck` reads: live, reviewed, changed after `since`, id above
 /// `after`, in id order.
-pub async fn notes_json_batch(
+const PULLED: &str = "FROM notes n LEFT JOIN pulled_notes p ON p.note = n.id
+    WHERE n.deck = ? AND n.reviewed = 1 AND n.deleted = 0 AND n.id > ? AND n.last_update > ?
+    ORDER BY n.id LIMIT ?";
+
+/// The JSON sizes of the next `limit` notes a pull reads, in order, joined by commas:
+/// what a batch is cut by before any JSON is read.
+pub async fn next_sizes(
     conn: &mut Conn,
     deck: i64,
     since: i64,
     after: i64,
     limit: i64,
-) -> sqlx::Result<NoteBatch> {
-    let sql = format!(
-        "SELECT group_concat(CASE WHEN j <> '' THEN j END, ',') AS json, max(id) AS last_id,
-                count(*) AS count, coalesce(sum(built), 0) AS built FROM (
-           SELECT n.id AS id, coalesce(p.json, {NOTE_JSON}) AS j, p.note IS NULL AS built
-           FROM notes n LEFT JOIN pulled_notes p ON p.note = n.id
-           WHERE n.deck = ? AND n.reviewed = 1 AND n.deleted = 0 AND n.id > ? AND n.last_update > ?
-           ORDER BY n.id LIMIT ?
-         )"
-    );
-    sqlx::query_as(&sql)
+) -> sqlx::Result<Option<String>> {
+    let sql =
+        format!("SELECT group_concat(bytes, ',') FROM (SELECT {NOTE_BYTES} AS bytes {PULLED})");
+    sqlx::query_scalar(&sql)
         .bind(deck)
         .bind(after)
         .bind(since)
@@ -60,27 +68,127 @@ pub async fn notes_json_batch(
         .await
 }
 
-/// Stores the pulled object of up to `limit` notes with id above `after` that have none;
-/// answers how many and the last note id stored.
+/// The next `limit` notes a pull reads (as counted by [`next_sizes`]); one without a
+/// stored copy of `large` bytes or more is deferred.
+pub async fn notes_json_batch(
+    conn: &mut Conn,
+    deck: i64,
+    since: i64,
+    after: i64,
+    limit: i64,
+    large: i64,
+) -> sqlx::Result<NoteBatch> {
+    let sql = format!(
+        "SELECT group_concat(CASE WHEN j <> '' THEN j END, ',') AS json, max(id) AS last_id,
+                count(*) AS count, coalesce(sum(built), 0) AS built,
+                max(CASE WHEN j IS NULL THEN id END) AS deferred FROM (
+           SELECT n.id AS id, p.note IS NULL AS built,
+                  coalesce(p.json, CASE WHEN {NOTE_BYTES} < ? THEN {NOTE_JSON} END) AS j
+           {PULLED}
+         )"
+    );
+    sqlx::query_as(&sql)
+        .bind(large)
+        .bind(deck)
+        .bind(after)
+        .bind(since)
+        .bind(limit)
+        .fetch_one(conn)
+        .await
+}
+
+/// Stores the pulled object of up to `limit` notes with id above `after` that have none
+/// and are smaller than `below` bytes; answers how many and the last note id stored.
 pub async fn fill_pulled_notes(
     conn: &mut Conn,
     after: i64,
     limit: i64,
+    below: i64,
 ) -> sqlx::Result<(u64, Option<i64>)> {
     let sql = format!(
-        "INSERT INTO pulled_notes (note, json)
-         SELECT n.id, {NOTE_JSON} FROM notes n
-         WHERE n.id > ? AND n.reviewed = 1 AND n.deleted = 0
-           AND NOT EXISTS (SELECT 1 FROM pulled_notes p WHERE p.note = n.id)
-         ORDER BY n.id LIMIT ?
+        "INSERT INTO pulled_notes (note, bytes, json)
+         SELECT id, octet_length(j), j FROM (
+           SELECT n.id AS id, {NOTE_JSON} AS j FROM notes n LEFT JOIN pulled_notes p ON p.note = n.id
+           WHERE n.id > ? AND n.reviewed = 1 AND n.deleted = 0 AND p.note IS NULL
+             AND {NOTE_BYTES} < ?
+           ORDER BY n.id LIMIT ?
+         )
          RETURNING note"
     );
     let stored: Vec<i64> = sqlx::query_scalar(&sql)
         .bind(after)
+        .bind(below)
         .bind(limit)
         .fetch_all(conn)
         .await?;
     Ok((stored.len() as u64, stored.iter().copied().max()))
+}
+
+/// The next live, reviewed note after `after` without a stored copy whose fields reach
+/// `bytes`: such notes are built one at a time outside SQLite.
+pub async fn next_large_unfilled(
+    conn: &mut Conn,
+    after: i64,
+    bytes: i64,
+) -> sqlx::Result<Option<i64>> {
+    let sql = format!(
+        "SELECT n.id FROM notes n LEFT JOIN pulled_notes p ON p.note = n.id
+         WHERE n.id > ? AND n.reviewed = 1 AND n.deleted = 0 AND p.note IS NULL
+           AND {NOTE_BYTES} >= ?
+         ORDER BY n.id LIMIT 1"
+    );
+    sqlx::query_scalar(&sql)
+        .bind(after)
+        .bind(bytes)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Keeps the pulled object of a note.
+pub async fn store_copy(conn: &mut Conn, note: i64, json: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT OR REPLACE INTO pulled_notes (note, bytes, json) VALUES (?, ?, ?)")
+        .bind(note)
+        .bind(json.len() as i64)
+        .bind(json)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// What a note's pulled object is made of, read row by row instead of in SQL's JSON
+/// functions.
+#[derive(Debug, sqlx::FromRow)]
+pub struct NoteHead {
+    pub anki_id: i64,
+    pub guid: String,
+    pub notetype_guid: String,
+    /// Whether any reviewed field has content (a note without any is not pulled).
+    pub has_content: bool,
+}
+
+/// The head of a note's pulled object; `None` for an unknown note.
+pub async fn note_head(conn: &mut Conn, note: i64) -> sqlx::Result<Option<NoteHead>> {
+    sqlx::query_as(
+        "SELECT n.anki_id, n.guid, nt.guid AS notetype_guid,
+                EXISTS (SELECT 1 FROM fields f WHERE f.note = n.id AND f.reviewed = 1 AND f.content <> '') AS has_content
+         FROM notes n JOIN notetypes nt ON nt.id = n.notetype WHERE n.id = ?",
+    )
+    .bind(note)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A note's reviewed fields in its notetype's field order, missing ones empty.
+pub async fn pulled_fields(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT coalesce(f.content, '') FROM notes n
+         JOIN notetype_fields nf ON nf.notetype = n.notetype
+         LEFT JOIN fields f ON f.note = n.id AND f.reviewed = 1 AND f.position = nf.ord
+         WHERE n.id = ? ORDER BY nf.ord",
+    )
+    .bind(note)
+    .fetch_all(conn)
+    .await
 }
 
 /// `(deck, notetype)` pairs used by the notes a pull will return.
