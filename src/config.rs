@@ -1,13 +1,20 @@
 //! Layered configuration: built-in defaults < TOML file < `DECKD_*` environment
 //! (with `DECKD_<KEY>_FILE` for secrets) < command-line flags.
 
+mod units;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use url::Url;
+
+const SECOND: Duration = Duration::from_secs(1);
+const HOUR: Duration = Duration::from_secs(3600);
 
 /// Everything the server and the admin commands need to know, after all layers are merged.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,14 +25,16 @@ pub struct Config {
     /// Address the HTTP API binds to.
     pub listen: SocketAddr,
     /// Base URL clients reach this server at; media URLs are built from it.
-    pub public_url: String,
+    #[serde(with = "units::optional_url")]
+    pub public_url: Option<Url>,
     /// Tokio worker threads; small by default because a Pi has few cores.
     pub worker_threads: usize,
     /// Read-only SQLite connections (there is always exactly one writer). Streamed pulls
     /// may hold all but one, which stays free for token checks.
     pub read_connections: u32,
     /// How long a statement waits for a lock held by another process (e.g. the CLI).
-    pub busy_timeout_ms: u64,
+    #[serde(with = "units::millis")]
+    pub busy_timeout_ms: Duration,
     /// Upper bound on cached full-pull answers, in bytes; 0 disables the cache.
     pub pull_cache_bytes: usize,
     /// Largest accepted body for `/createDeck` and `/submitCard`.
@@ -53,15 +62,19 @@ pub struct Config {
     /// Origins allowed by CORS; empty means no CORS headers at all.
     pub cors_origins: Vec<String>,
     /// Requests slower than this are logged as warnings.
-    pub slow_request_ms: u64,
+    #[serde(with = "units::millis")]
+    pub slow_request_ms: Duration,
     /// How long in-flight requests may take to finish after SIGTERM.
-    pub shutdown_grace_secs: u64,
+    #[serde(with = "units::secs")]
+    pub shutdown_grace_secs: Duration,
     /// Seconds a client may take to send a request's headers; the same timer closes a
     /// keep-alive connection that sits idle this long between requests.
-    pub header_read_timeout_secs: u64,
+    #[serde(with = "units::secs")]
+    pub header_read_timeout_secs: Duration,
     /// Seconds a request body may go without a byte arriving before it is answered 408;
     /// an upload that keeps sending, however slowly, is never cut off.
-    pub body_read_timeout_secs: u64,
+    #[serde(with = "units::secs")]
+    pub body_read_timeout_secs: Duration,
     /// Client connections served at once; more wait in the kernel's accept queue, so idle
     /// sockets cannot use up the file descriptors the database and media files need.
     pub max_connections: usize,
@@ -78,17 +91,20 @@ pub struct Config {
     /// Media downloads one user may make per UTC day.
     pub media_downloads_per_day: u64,
     /// Lifetime of signed upload and download URLs.
-    pub media_token_ttl_secs: u64,
+    #[serde(with = "units::secs")]
+    pub media_token_ttl_secs: Duration,
     /// Memory one image check may allocate while decoding; bigger images are refused.
     pub media_image_max_alloc_bytes: u64,
     /// How long an unreferenced media file is kept before `media gc` removes it.
-    pub media_gc_grace_hours: u64,
+    #[serde(with = "units::hours")]
+    pub media_gc_grace_hours: Duration,
     /// Uploads streamed at once; the rest wait unread, so their buffers stay small.
     pub media_upload_slots: usize,
     /// Loopback address for the Prometheus `/metrics` listener; unset keeps metrics off.
     pub metrics_listen: Option<SocketAddr>,
     /// Seconds between resource samples; each one refreshes STATUS, metrics and pressure.
-    pub monitor_interval_secs: u64,
+    #[serde(with = "units::secs")]
+    pub monitor_interval_secs: Duration,
     /// Host CPU use (percent of all cores) above which a warning is logged.
     pub cpu_warn_percent: f64,
     /// Memory use (percent of the cgroup limit, else of RAM) that warns and sheds large uploads.
@@ -109,7 +125,8 @@ pub struct Config {
     /// Where backups go (e.g. a USB stick); empty means `<data_dir>/backups`.
     pub backup_dir: PathBuf,
     /// Hours between scheduled backups; 0 disables them (`deckd backup now` still works).
-    pub backup_interval_hours: u64,
+    #[serde(with = "units::hours")]
+    pub backup_interval_hours: Duration,
     /// Verified backups kept; older ones are pruned only after a new one verified.
     pub backup_keep: usize,
     /// Free space a backup must leave on the backup file system, or it is not started.
@@ -118,13 +135,17 @@ pub struct Config {
     pub restore_on_corruption: bool,
     /// Seconds after start before any maintenance job may first run (keeps start-up quick;
     /// a Pi that reboots daily still gets its daily jobs).
-    pub maintenance_start_delay_secs: u64,
+    #[serde(with = "units::secs")]
+    pub maintenance_start_delay_secs: Duration,
     /// Seconds between WAL checkpoints and incremental vacuums.
-    pub maintenance_interval_secs: u64,
+    #[serde(with = "units::secs")]
+    pub maintenance_interval_secs: Duration,
     /// Seconds between purges of expired tokens, old records and unused media.
-    pub cleanup_interval_secs: u64,
+    #[serde(with = "units::secs")]
+    pub cleanup_interval_secs: Duration,
     /// Days read notifications, statistics uploads and decided suggestions' history are kept.
-    pub retention_days: u64,
+    #[serde(with = "units::days")]
+    pub retention_days: Duration,
 }
 
 impl Default for Config {
@@ -132,10 +153,10 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("deckd-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            public_url: String::new(),
+            public_url: None,
             worker_threads: 2,
             read_connections: 3,
-            busy_timeout_ms: 5_000,
+            busy_timeout_ms: Duration::from_secs(5),
             pull_cache_bytes: 16 * 1024 * 1024,
             max_deck_body_bytes: 250 * 1024 * 1024,
             max_small_body_bytes: 2 * 1024 * 1024,
@@ -151,10 +172,10 @@ impl Default for Config {
                 IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
             ],
             cors_origins: Vec::new(),
-            slow_request_ms: 500,
-            shutdown_grace_secs: 10,
-            header_read_timeout_secs: 10,
-            body_read_timeout_secs: 30,
+            slow_request_ms: Duration::from_millis(500),
+            shutdown_grace_secs: Duration::from_secs(10),
+            header_read_timeout_secs: Duration::from_secs(10),
+            body_read_timeout_secs: Duration::from_secs(30),
             max_connections: 512,
             log_level: "info".into(),
             media_accel_prefix: String::new(),
@@ -162,12 +183,12 @@ impl Default for Config {
             media_quota_bytes: 10 * 1024 * 1024 * 1024,
             media_uploads_per_day: 100_000,
             media_downloads_per_day: 100_000,
-            media_token_ttl_secs: 15 * 60,
+            media_token_ttl_secs: Duration::from_secs(15 * 60),
             media_image_max_alloc_bytes: 64 * 1024 * 1024,
-            media_gc_grace_hours: 24,
+            media_gc_grace_hours: HOUR * 24,
             media_upload_slots: 4,
             metrics_listen: None,
-            monitor_interval_secs: 15,
+            monitor_interval_secs: Duration::from_secs(15),
             cpu_warn_percent: 80.0,
             memory_warn_percent: 85.0,
             memory_pressure_warn_percent: 20.0,
@@ -177,14 +198,14 @@ impl Default for Config {
             monitor_cgroup_dir: None,
             allow_root: false,
             backup_dir: PathBuf::new(),
-            backup_interval_hours: 24,
+            backup_interval_hours: HOUR * 24,
             backup_keep: 7,
             backup_min_free_bytes: 64 * 1024 * 1024,
             restore_on_corruption: true,
-            maintenance_start_delay_secs: 600,
-            maintenance_interval_secs: 3600,
-            cleanup_interval_secs: 24 * 3600,
-            retention_days: 90,
+            maintenance_start_delay_secs: Duration::from_secs(600),
+            maintenance_interval_secs: HOUR,
+            cleanup_interval_secs: HOUR * 24,
+            retention_days: Duration::from_secs(90 * 86_400),
         }
     }
 }
@@ -197,7 +218,7 @@ pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_url: Option<String>,
+    pub public_url: Option<Url>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_root: Option<bool>,
 }
@@ -268,20 +289,20 @@ impl Config {
             "login_rate_per_minute must be at least 1"
         );
         anyhow::ensure!(
-            self.header_read_timeout_secs >= 1,
+            self.header_read_timeout_secs >= SECOND,
             "header_read_timeout_secs must be at least 1"
         );
         anyhow::ensure!(
-            self.body_read_timeout_secs >= 1,
+            self.body_read_timeout_secs >= SECOND,
             "body_read_timeout_secs must be at least 1"
         );
         anyhow::ensure!(
             self.max_connections >= 1,
             "max_connections must be at least 1"
         );
-        if !self.public_url.is_empty() {
+        if let Some(url) = &self.public_url {
             anyhow::ensure!(
-                self.public_url.starts_with("http://") || self.public_url.starts_with("https://"),
+                matches!(url.scheme(), "http" | "https") && url.has_host(),
                 "public_url must start with http:// or https://"
             );
         }
@@ -300,16 +321,16 @@ impl Config {
             "media_max_file_bytes must be at least 1"
         );
         anyhow::ensure!(
-            self.media_token_ttl_secs >= 60,
+            self.media_token_ttl_secs >= Duration::from_secs(60),
             "media_token_ttl_secs must be at least 60"
         );
         anyhow::ensure!(self.backup_keep >= 1, "backup_keep must be at least 1");
         anyhow::ensure!(
-            self.maintenance_interval_secs >= 1,
+            self.maintenance_interval_secs >= SECOND,
             "maintenance_interval_secs must be at least 1"
         );
         anyhow::ensure!(
-            self.cleanup_interval_secs >= 1,
+            self.cleanup_interval_secs >= SECOND,
             "cleanup_interval_secs must be at least 1"
         );
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
@@ -321,7 +342,7 @@ impl Config {
             );
         }
         anyhow::ensure!(
-            self.monitor_interval_secs >= 1,
+            self.monitor_interval_secs >= SECOND,
             "monitor_interval_secs must be at least 1"
         );
         for (key, value) in [
@@ -343,10 +364,9 @@ impl Config {
 
     /// The base URL clients use, derived from `listen` when not configured.
     pub fn effective_public_url(&self) -> String {
-        if self.public_url.is_empty() {
-            format!("http://{}", self.listen)
-        } else {
-            self.public_url.trim_end_matches('/').to_string()
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
         }
     }
 

@@ -5,7 +5,6 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -48,7 +47,7 @@ pub async fn launch(
         Some(addr) => Some(prometheus::Endpoint::bind(addr).await?),
         None => None,
     };
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let grace = config.shutdown_grace_secs;
     let state = AppState {
         puller: Arc::new(Puller::new(db.clone(), config.pull_cache_bytes)),
         decoding: crate::wire::meter::Pool::new(config.decode_memory_bytes),
@@ -87,7 +86,7 @@ pub async fn launch(
     tasks.close();
     let jobs = maintenance::spawn(scheduler, stop.clone());
     let limits = connections::Limits {
-        header_read_timeout: Duration::from_secs(state.config.header_read_timeout_secs),
+        header_read_timeout: state.config.header_read_timeout_secs,
         max_connections: state.config.max_connections,
     };
     let open = connections::serve(listener, app, limits, stop).await;

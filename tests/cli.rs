@@ -137,7 +137,7 @@ async fn global_flags_before_or_after_subcommand_and_env() {
     o.assert_ok();
     assert!(
         o.stdout
-            .contains("public_url = \"https://decks.example.org\""),
+            .contains("public_url = \"https://decks.example.org/\""),
         "{}",
         o.stdout
     );

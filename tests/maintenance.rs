@@ -74,10 +74,10 @@ async fn incremental_vacuum_shrinks_the_file_after_deletions() {
 #[tokio::test]
 async fn scheduled_media_gc_keeps_referenced_media_and_removes_strays() {
     let s = TestServer::start_with(|c| {
-        c.cleanup_interval_secs = 1;
-        c.maintenance_interval_secs = 1;
-        c.media_gc_grace_hours = 0;
-        c.backup_interval_hours = 0;
+        c.cleanup_interval_secs = Duration::from_secs(1);
+        c.maintenance_interval_secs = Duration::from_secs(1);
+        c.media_gc_grace_hours = Duration::ZERO;
+        c.backup_interval_hours = Duration::ZERO;
     })
     .await;
     let token = s.user("alice").await;

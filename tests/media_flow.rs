@@ -418,7 +418,7 @@ async fn svg_sanitising_removes_active_content_and_the_result_uploads() {
 /// reach deckd as a GET and the upload would be lost.
 #[tokio::test]
 async fn media_links_follow_the_host_and_a_trusted_proxys_scheme() {
-    let s = TestServer::start_with(|c| c.public_url = String::new()).await;
+    let s = TestServer::start_with(|c| c.public_url = None).await;
     let alice = s.user("alice").await;
     let png = red1x1_png();
     let (hash, bulk) = publish_with(

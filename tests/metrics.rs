@@ -28,8 +28,8 @@ async fn metrics_listener_counts_requests_and_shows_resources() {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let s = TestServer::start_with(|c| {
         c.metrics_listen = Some(addr);
-        c.monitor_interval_secs = 1;
-        c.maintenance_interval_secs = 1;
+        c.monitor_interval_secs = Duration::from_secs(1);
+        c.maintenance_interval_secs = Duration::from_secs(1);
     })
     .await;
     s.get("/healthz", None).await.expect(200, "/healthz");

@@ -74,7 +74,7 @@ async fn large_uploads_wait_while_memory_is_short_small_requests_keep_working() 
     let dir = cgroup.path().to_path_buf();
     let s = TestServer::start_with(|c| {
         c.monitor_cgroup_dir = Some(dir.clone());
-        c.monitor_interval_secs = 1;
+        c.monitor_interval_secs = Duration::from_secs(1);
     })
     .await;
     let alice = s.user("alice").await;

@@ -19,8 +19,8 @@ const BOUND: Duration = Duration::from_secs(30);
 
 async fn server(header_secs: u64, body_secs: u64) -> TestServer {
     TestServer::start_with(|c| {
-        c.header_read_timeout_secs = header_secs;
-        c.body_read_timeout_secs = body_secs;
+        c.header_read_timeout_secs = Duration::from_secs(header_secs);
+        c.body_read_timeout_secs = Duration::from_secs(body_secs);
     })
     .await
 }
@@ -201,7 +201,7 @@ async fn dribble_headers(mut tcp: TcpStream, every: Duration) {
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_until_one_closes() {
     let s = TestServer::start_with(|c| {
-        c.header_read_timeout_secs = 120;
+        c.header_read_timeout_secs = Duration::from_secs(120);
         c.max_connections = 8;
     })
     .await;

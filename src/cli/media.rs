@@ -24,8 +24,9 @@ pub async fn run(db: &Db, config: &Config, cmd: MediaCommand) -> anyhow::Result<
     match cmd {
         MediaCommand::Gc { grace_hours } => {
             let media = Media::open(config)?;
-            let grace =
-                Duration::from_secs(grace_hours.unwrap_or(config.media_gc_grace_hours) * 3600);
+            let grace = grace_hours.map_or(config.media_gc_grace_hours, |h| {
+                Duration::from_secs(h.saturating_mul(3600))
+            });
             let r = media.gc(db, grace).await?;
             println!(
                 "removed {} files ({} bytes); {} newly unused, {} used again; {} stale uploads and {} stray files swept",

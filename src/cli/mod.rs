@@ -75,7 +75,12 @@ fn load_config(cli: &Cli, serve: Option<&ServeArgs>) -> anyhow::Result<Config> {
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         listen: serve.and_then(|s| s.listen),
-        public_url: serve.and_then(|s| s.public_url.clone()),
+        public_url: serve
+            .and_then(|s| s.public_url.as_deref())
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(|u| url::Url::parse(u).with_context(|| format!("--public-url {u:?} is not a URL")))
+            .transpose()?,
         allow_root: serve.and_then(|s| s.allow_root.then_some(true)),
     };
     Config::load(cli.config.as_deref(), &overrides)

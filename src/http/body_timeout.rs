@@ -5,7 +5,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -19,7 +18,7 @@ use super::AppState;
 
 /// Wraps the body in an inactivity timer and answers 408 when the timer fired.
 pub async fn answer_408(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let idle = Duration::from_secs(s.config.body_read_timeout_secs);
+    let idle = s.config.body_read_timeout_secs;
     let timed_out = Arc::new(AtomicBool::new(false));
     let flag = timed_out.clone();
     let req = req.map(move |body| {

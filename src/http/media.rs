@@ -42,7 +42,7 @@ impl FromRequestParts<AppState> for PublicBase {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        if !s.config.public_url.is_empty() {
+        if s.config.public_url.is_some() {
             return Ok(Self(s.config.effective_public_url()));
         }
         let headers = &parts.headers;

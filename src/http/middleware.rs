@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -80,7 +80,7 @@ pub async fn timing(State(s): State<AppState>, req: Request, next: Next) -> Resp
     let status = resp.status().as_u16();
     let latency_ms = elapsed.as_millis() as u64;
     prometheus::count_request(template.as_deref().unwrap_or("unmatched"), status);
-    if elapsed >= Duration::from_millis(s.config.slow_request_ms) {
+    if elapsed >= s.config.slow_request_ms {
         tracing::warn!(%method, %route, status, latency_ms, "slow request");
     } else if is_probe(&route) {
         tracing::debug!(%method, %route, status, latency_ms, "request served");

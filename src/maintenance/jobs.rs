@@ -32,7 +32,11 @@ pub async fn compact(db: &Db) -> anyhow::Result<String> {
         tokio::time::sleep(PAUSE).await;
     }
     let after = sql::pages(db).await?;
-    let (busy, wal, done) = sql::checkpoint(db).await?;
+    let sql::Checkpoint {
+        busy,
+        log: wal,
+        checkpointed: done,
+    } = sql::checkpoint(db).await?;
     let freed = (before.page_count - after.page_count) * after.page_size;
     Ok(format!(
         "checkpoint {done}/{wal} WAL pages (busy {busy}); vacuum freed {freed} bytes"
@@ -60,7 +64,7 @@ where
 /// Expired tokens and upload batches, and records past the retention period (seed 004).
 pub async fn cleanup(db: &Db, config: &Config) -> anyhow::Result<String> {
     let now = now_micros();
-    let cutoff = now - (config.retention_days as i64) * 86_400 * 1_000_000;
+    let cutoff = now - config.retention_days.as_micros() as i64;
     let tokens = in_batches(db, |c| Box::pin(sql::purge_expired_tokens(c, now, BATCH))).await?;
     let batches = in_batches(db, |c| {
         Box::pin(store::media::purge_expired_batches(c, now))
@@ -83,9 +87,7 @@ pub async fn cleanup(db: &Db, config: &Config) -> anyhow::Result<String> {
 
 /// Media GC with the configured grace period (the `deckd media gc` logic).
 pub async fn media_gc(db: &Db, media: &Media, config: &Config) -> anyhow::Result<String> {
-    let r = media
-        .gc(db, Duration::from_secs(config.media_gc_grace_hours * 3600))
-        .await?;
+    let r = media.gc(db, config.media_gc_grace_hours).await?;
     Ok(format!(
         "removed {} unused media files ({} bytes)",
         r.removed_files, r.removed_bytes

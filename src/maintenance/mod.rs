@@ -48,10 +48,9 @@ impl Job {
     /// None when the job is disabled.
     fn interval(self, c: &Config) -> Option<Duration> {
         match self {
-            Job::Compact => Some(Duration::from_secs(c.maintenance_interval_secs)),
-            Job::Cleanup | Job::MediaGc => Some(Duration::from_secs(c.cleanup_interval_secs)),
-            Job::Backup => (c.backup_interval_hours > 0)
-                .then(|| Duration::from_secs(c.backup_interval_hours * 3600)),
+            Job::Compact => Some(c.maintenance_interval_secs),
+            Job::Cleanup | Job::MediaGc => Some(c.cleanup_interval_secs),
+            Job::Backup => (!c.backup_interval_hours.is_zero()).then_some(c.backup_interval_hours),
         }
     }
 }
@@ -128,7 +127,7 @@ pub fn spawn(m: Maintenance, stop: CancellationToken) -> JoinHandle<()> {
 /// (a Pi that reboots daily still gets its daily jobs); a backup is due one interval
 /// after the newest one.
 fn first_delay(job: Job, every: Duration, c: &Config, newest_backup: Option<i64>) -> Duration {
-    let soon = every.min(Duration::from_secs(c.maintenance_start_delay_secs));
+    let soon = every.min(c.maintenance_start_delay_secs);
     match (job, newest_backup) {
         (Job::Backup, Some(t)) => {
             let age = (time::OffsetDateTime::now_utc().unix_timestamp() - t).max(0) as u64;

@@ -68,7 +68,7 @@ impl Media {
                 quota_bytes: config.media_quota_bytes,
                 uploads_per_day: config.media_uploads_per_day,
                 downloads_per_day: config.media_downloads_per_day,
-                token_ttl: config.media_token_ttl_secs as i64,
+                token_ttl: config.media_token_ttl_secs.as_secs() as i64,
                 image_max_alloc: config.media_image_max_alloc_bytes,
                 accel_prefix: config.media_accel_prefix.clone(),
             },

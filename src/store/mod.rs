@@ -64,7 +64,7 @@ impl Db {
         let common = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&path)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_millis(config.busy_timeout_ms))
+            .busy_timeout(config.busy_timeout_ms)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-2048")
             .statement_cache_capacity(64);

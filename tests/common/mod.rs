@@ -744,7 +744,7 @@ impl TestServer {
         let base = format!("http://{addr}");
         let make = || {
             let mut c = deckd::Config::for_data_dir(dir.path());
-            c.public_url = base.clone();
+            c.public_url = Some(base.parse().expect("a URL"));
             c.login_rate_per_minute = 1_000_000;
             tweak(&mut c);
             c

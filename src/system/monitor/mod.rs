@@ -6,8 +6,6 @@ pub mod alarm;
 pub mod cgroup;
 pub mod sample;
 
-use std::time::Duration;
-
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
@@ -97,7 +95,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         thermal_dir: THERMAL_DIR.into(),
     });
     let mut alarms = Alarms::new(&config);
-    let mut ticks = tokio::time::interval(Duration::from_secs(config.monitor_interval_secs));
+    let mut ticks = tokio::time::interval(config.monitor_interval_secs);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         tokio::select! {
