@@ -64,7 +64,7 @@ impl From<DomainError> for AppError {
             DomainError::EmptyChangelog => {
                 Self::Unprocessable("The changelog message is empty".into())
             }
-            e @ (DomainError::NotMaintainer | DomainError::NotOwner) => {
+            e @ (DomainError::NotMaintainer | DomainError::NotOwner | DomainError::NotAdmin) => {
                 Self::Forbidden(e.to_string())
             }
             e @ (DomainError::Decided { .. }
@@ -203,6 +203,7 @@ mod tests {
             DomainError::UserExists("u".into()),
             DomainError::NotMaintainer,
             DomainError::NotOwner,
+            DomainError::NotAdmin,
             DomainError::EmptyChangelog,
             DomainError::NotSubscribed,
             DomainError::TooMany(1),

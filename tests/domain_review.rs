@@ -93,12 +93,15 @@ async fn back_of_first_note(db: &Db, hash: &str) -> String {
 #[tokio::test]
 async fn only_the_decks_people_decide_and_approving_applies_the_change() {
     let (db, dir) = open().await;
-    let alice = users::create(&db, "alice", "alice-password")
+    let alice = users::create(&db, Actor::Admin, "alice", "alice-password")
         .await
         .unwrap()
         .id;
-    let bob = users::create(&db, "bob", "bob-password!").await.unwrap().id;
-    let carol = users::create(&db, "carol", "carol-password")
+    let bob = users::create(&db, Actor::Admin, "bob", "bob-password!")
+        .await
+        .unwrap()
+        .id;
+    let carol = users::create(&db, Actor::Admin, "carol", "carol-password")
         .await
         .unwrap()
         .id;

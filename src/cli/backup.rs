@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Subcommand;
-use deckd::backup::layout::BackupRoot;
 use deckd::backup::lock::{holder_pid, try_lock, Held, PID_FILE};
 use deckd::config::Config;
+use deckd::domain::{self, Actor};
 use deckd::store::Db;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -56,8 +56,14 @@ pub async fn run(config: &Config, cmd: BackupCommand) -> anyhow::Result<ExitCode
         BackupCommand::Now => {
             let db = Db::open(config).await?;
             let pb = bar();
-            let result =
-                deckd::backup::run(&db, config, &pb, Arc::new(AtomicBool::new(false))).await;
+            let result = domain::backups::take(
+                &db,
+                config,
+                Actor::Admin,
+                &pb,
+                Arc::new(AtomicBool::new(false)),
+            )
+            .await;
             pb.finish_and_clear();
             db.close().await;
             let r = result?;
@@ -74,12 +80,14 @@ pub async fn run(config: &Config, cmd: BackupCommand) -> anyhow::Result<ExitCode
             Ok(ExitCode::SUCCESS)
         }
         BackupCommand::List => {
-            let root = BackupRoot::new(config.backup_path());
+            let db = Db::open(config).await?;
+            let listed = domain::backups::list(&db, config, Actor::Admin).await;
+            db.close().await;
             println!(
                 "{:<24} {:<26} {:>14} {:>8} {:>14}  verified",
                 "name", "time", "db bytes", "media", "media bytes"
             );
-            for b in root.list()? {
+            for b in listed? {
                 match &b.manifest {
                     Some(m) => println!(
                         "{:<24} {:<26} {:>14} {:>8} {:>14}  {}",
@@ -102,11 +110,10 @@ pub async fn run(config: &Config, cmd: BackupCommand) -> anyhow::Result<ExitCode
 }
 
 pub async fn restore(config: &Config, args: RestoreArgs) -> anyhow::Result<ExitCode> {
-    let backup = BackupRoot::new(config.backup_path()).resolve(&args.backup)?;
     std::fs::create_dir_all(&config.data_dir)?;
-    let _lock = server_lock(config, args.stop).await?;
+    let lock = server_lock(config, args.stop).await?;
     let pb = bar();
-    let result = deckd::backup::restore::restore(config, &backup, "pre-restore", &pb).await;
+    let result = domain::backups::restore(config, Actor::Admin, &args.backup, &lock, &pb).await;
     pb.finish_and_clear();
     let done = result?;
     println!("restored {} and verified it", done.backup.display());

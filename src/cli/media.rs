@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use deckd::config::Config;
+use deckd::domain::Actor;
 use deckd::media::Media;
 use deckd::store::Db;
 
@@ -27,7 +28,7 @@ pub async fn run(db: &Db, config: &Config, cmd: MediaCommand) -> anyhow::Result<
             let grace = grace_hours.map_or(config.media_gc_grace_hours, |h| {
                 Duration::from_secs(h.saturating_mul(3600))
             });
-            let r = media.gc(db, grace).await?;
+            let r = deckd::domain::media::gc(db, &media, Actor::Admin, grace).await?;
             println!(
                 "removed {} files ({} bytes); {} newly unused, {} used again; {} stale uploads and {} stray files swept",
                 r.removed_files, r.removed_bytes, r.newly_orphaned, r.revived, r.stale_uploads, r.stray_files

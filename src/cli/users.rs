@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use deckd::domain;
-use deckd::store::{self, Db};
+use deckd::domain::{self, Actor};
+use deckd::store::Db;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -40,12 +40,11 @@ pub async fn run(db: &Db, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         UserCommand::Add { name } => {
             let password = read_password()?;
-            let user = domain::users::create(db, &name, &password).await?;
+            let user = domain::users::create(db, Actor::Admin, &name, &password).await?;
             println!("created user {} (id {})", user.name, user.id);
         }
         UserCommand::List => {
-            let mut conn = db.reader().acquire().await?;
-            for u in store::users::list(&mut conn).await? {
+            for u in domain::users::list(db, Actor::Admin).await? {
                 println!(
                     "{}\t{}\t{}",
                     u.id,
@@ -56,11 +55,11 @@ pub async fn run(db: &Db, cmd: UserCommand) -> anyhow::Result<ExitCode> {
         }
         UserCommand::Passwd { name } => {
             let password = read_password()?;
-            let name = domain::users::set_password(db, &name, &password).await?;
+            let name = domain::users::set_password(db, Actor::Admin, &name, &password).await?;
             println!("password of {name} changed; existing sessions were logged out");
         }
         UserCommand::Remove { name } => {
-            let name = domain::users::remove(db, &name).await?;
+            let name = domain::users::remove(db, Actor::Admin, &name).await?;
             println!("removed user {name}");
         }
     }

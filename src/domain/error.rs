@@ -28,6 +28,9 @@ pub enum DomainError {
     /// The actor neither owns nor maintains the deck.
     #[error("only the deck's owner and maintainers may do this")]
     NotMaintainer,
+    /// Only the box's administrator may do this.
+    #[error("only an administrator may do this")]
+    NotAdmin,
     /// The actor does not own the deck.
     #[error("only the deck's owner may do this")]
     NotOwner,

@@ -3,8 +3,10 @@
 //! Every action takes typed inputs, checks who may do it, runs in one transaction and
 //! answers a [`DomainError`], which knows nothing of HTTP.
 
+pub mod backups;
 pub mod decks;
 pub mod error;
+pub mod media;
 pub mod notifications;
 pub mod review;
 pub mod sessions;
@@ -20,4 +22,20 @@ pub use error::{DomainError, DomainResult};
 pub enum Actor {
     User(i64),
     Admin,
+}
+
+/// Lets the box's administrator through: the CLI and the scheduler, or an account
+/// marked as an administrator.
+async fn require_admin(db: &crate::store::Db, actor: Actor) -> DomainResult<()> {
+    match actor {
+        Actor::Admin => Ok(()),
+        Actor::User(id) => {
+            let mut conn = db.reader().acquire().await?;
+            if crate::store::users::is_admin(&mut conn, id).await? {
+                Ok(())
+            } else {
+                Err(DomainError::NotAdmin)
+            }
+        }
+    }
 }

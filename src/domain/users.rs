@@ -1,6 +1,6 @@
 //! Administering accounts: creating them, changing passwords, removing them.
 
-use super::{DomainError, DomainResult};
+use super::{require_admin, Actor, DomainError, DomainResult};
 use crate::accounts;
 use crate::store::{self, Db};
 
@@ -27,7 +27,8 @@ pub struct Created {
 }
 
 /// Creates an account once its name and password pass the account rules.
-pub async fn create(db: &Db, name: &str, password: &str) -> DomainResult<Created> {
+pub async fn create(db: &Db, actor: Actor, name: &str, password: &str) -> DomainResult<Created> {
+    require_admin(db, actor).await?;
     let name = username(name)?;
     let phc = hash_password(password).await?;
     let mut tx = db.begin_write().await?;
@@ -40,7 +41,13 @@ pub async fn create(db: &Db, name: &str, password: &str) -> DomainResult<Created
 }
 
 /// Sets a new password and logs the account out everywhere; answers the normalised name.
-pub async fn set_password(db: &Db, name: &str, password: &str) -> DomainResult<String> {
+pub async fn set_password(
+    db: &Db,
+    actor: Actor,
+    name: &str,
+    password: &str,
+) -> DomainResult<String> {
+    require_admin(db, actor).await?;
     let name = username(name)?;
     let phc = hash_password(password).await?;
     let mut tx = db.begin_write().await?;
@@ -54,7 +61,8 @@ pub async fn set_password(db: &Db, name: &str, password: &str) -> DomainResult<S
 }
 
 /// Deletes an account with its sessions and the decks it owns; answers the normalised name.
-pub async fn remove(db: &Db, name: &str) -> DomainResult<String> {
+pub async fn remove(db: &Db, actor: Actor, name: &str) -> DomainResult<String> {
+    require_admin(db, actor).await?;
     let name = username(name)?;
     let mut tx = db.begin_write().await?;
     if !store::users::remove(&mut tx, &name).await? {
@@ -62,4 +70,11 @@ pub async fn remove(db: &Db, name: &str) -> DomainResult<String> {
     }
     tx.commit().await?;
     Ok(name)
+}
+
+/// Every account, for the administrator.
+pub async fn list(db: &Db, actor: Actor) -> DomainResult<Vec<store::users::User>> {
+    require_admin(db, actor).await?;
+    let mut conn = db.reader().acquire().await?;
+    Ok(store::users::list(&mut conn).await?)
 }

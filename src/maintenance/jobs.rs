@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 
-use crate::backup;
 use crate::config::Config;
+use crate::domain::{self, Actor};
 use crate::media::Media;
 use crate::store::{self, maintenance as sql, now_micros, Db};
 
@@ -87,7 +87,7 @@ pub async fn cleanup(db: &Db, config: &Config) -> anyhow::Result<String> {
 
 /// Media GC with the configured grace period (the `deckd media gc` logic).
 pub async fn media_gc(db: &Db, media: &Media, config: &Config) -> anyhow::Result<String> {
-    let r = media.gc(db, config.media_gc_grace_hours).await?;
+    let r = domain::media::gc(db, media, Actor::Admin, config.media_gc_grace_hours).await?;
     Ok(format!(
         "removed {} unused media files ({} bytes)",
         r.removed_files, r.removed_bytes
@@ -96,7 +96,7 @@ pub async fn media_gc(db: &Db, media: &Media, config: &Config) -> anyhow::Result
 
 /// A scheduled backup.
 pub async fn backup(db: &Db, config: &Config, cancel: Arc<AtomicBool>) -> anyhow::Result<String> {
-    let r = backup::run(db, config, &ProgressBar::hidden(), cancel).await?;
+    let r = domain::backups::take(db, config, Actor::Admin, &ProgressBar::hidden(), cancel).await?;
     Ok(format!(
         "backup {}: database {} bytes, {} media files ({} new), pruned {}",
         r.name,

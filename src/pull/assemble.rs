@@ -37,17 +37,17 @@ pub struct ProtectedField {
 pub async fn protected_fields(conn: &mut Conn, deck: i64) -> sqlx::Result<Vec<ProtectedNotetype>> {
     let ids = ids_json(&public(store::pull::subtree(conn, deck, i64::MIN).await?));
     let mut out: Vec<ProtectedNotetype> = Vec::new();
-    for (nt, name, field_id, field_name) in store::pull::protected_fields(conn, &ids).await? {
-        if out.last().map(|p| p.id) != Some(nt) {
+    for row in store::pull::protected_fields(conn, &ids).await? {
+        if out.last().map(|p| p.id) != Some(row.notetype_id) {
             out.push(ProtectedNotetype {
-                id: nt,
-                name,
+                id: row.notetype_id,
+                name: row.notetype_name,
                 fields: Vec::new(),
             });
         }
         out.last_mut().expect("pushed").fields.push(ProtectedField {
-            id: field_id,
-            name: field_name,
+            id: row.field_id,
+            name: row.field_name,
             protected: true,
         });
     }

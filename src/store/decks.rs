@@ -1,7 +1,5 @@
 //! Deck rows: trees of decks, each with its own hash, plus maintainers and optional tags.
 
-use sqlx::Row;
-
 use super::Conn;
 
 /// A deck row.
@@ -219,7 +217,7 @@ pub async fn maintainers(conn: &mut Conn, deck: i64) -> sqlx::Result<Vec<String>
 }
 
 /// One line of `deck list`.
-#[derive(Debug)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct RootSummary {
     pub hash: String,
     pub name: String,
@@ -232,28 +230,16 @@ pub struct RootSummary {
 
 /// Every root deck with its counts.
 pub async fn list_roots(conn: &mut Conn) -> sqlx::Result<Vec<RootSummary>> {
-    let rows = sqlx::query(
-        "SELECT d.human_hash, d.name, u.username,
-                (SELECT COUNT(*) FROM notes n WHERE n.root = d.id AND n.reviewed = 1 AND n.deleted = 0),
-                (SELECT COUNT(*) FROM commits c WHERE c.deck = d.id AND c.status = 'pending'),
-                (SELECT COUNT(*) FROM subscriptions s WHERE s.deck = d.id),
+    sqlx::query_as(
+        "SELECT d.human_hash AS hash, d.name, u.username AS owner,
+                (SELECT COUNT(*) FROM notes n WHERE n.root = d.id AND n.reviewed = 1 AND n.deleted = 0) AS notes,
+                (SELECT COUNT(*) FROM commits c WHERE c.deck = d.id AND c.status = 'pending') AS pending,
+                (SELECT COUNT(*) FROM subscriptions s WHERE s.deck = d.id) AS subscribers,
                 d.last_update
          FROM decks d JOIN users u ON u.id = d.owner WHERE d.parent IS NULL ORDER BY d.id",
     )
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| RootSummary {
-            hash: r.get(0),
-            name: r.get(1),
-            owner: r.get(2),
-            notes: r.get(3),
-            pending: r.get(4),
-            subscribers: r.get(5),
-            last_update: r.get(6),
-        })
-        .collect())
+    .await
 }
 
 /// Which of these hashes name an existing deck.

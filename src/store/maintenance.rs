@@ -5,7 +5,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::{ConnectOptions, Connection};
 
 use super::{Conn, Db};
 
@@ -42,13 +42,23 @@ pub async fn incremental_vacuum(db: &Db, max_pages: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Copies the WAL back into the database and truncates it: `(busy, wal pages, checkpointed pages)`.
-pub async fn checkpoint(db: &Db) -> sqlx::Result<(i64, i64, i64)> {
+/// What `PRAGMA wal_checkpoint` reports, for the maintenance log (fields named as its columns).
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Checkpoint {
+    /// 1 when a reader or writer kept the checkpoint from completing, else 0.
+    pub busy: i64,
+    /// Pages the WAL held when the checkpoint ran.
+    pub log: i64,
+    /// Of those, the pages copied back into the database.
+    pub checkpointed: i64,
+}
+
+/// Copies the WAL back into the database and truncates it.
+pub async fn checkpoint(db: &Db) -> sqlx::Result<Checkpoint> {
     let mut conn = db.writer.acquire().await?;
-    let row = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
         .fetch_one(&mut *conn)
-        .await?;
-    Ok((row.get(0), row.get(1), row.get(2)))
+        .await
 }
 
 /// Deletes up to `limit` token pairs whose refresh token has expired.

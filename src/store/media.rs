@@ -3,12 +3,11 @@
 
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
-use sqlx::Row;
 
 use super::Conn;
 
 /// A stored file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MediaFile {
     pub id: i64,
     pub hash: String,
@@ -17,7 +16,7 @@ pub struct MediaFile {
 }
 
 /// A file promised by `/media/check/bulk`, waiting for its upload and confirmation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BatchFile {
     pub hash: String,
     pub note_id: i64,
@@ -42,16 +41,10 @@ impl Usage {
 
 /// The stored file with this MD5, if any.
 pub async fn by_hash(conn: &mut Conn, hash: &str) -> sqlx::Result<Option<MediaFile>> {
-    let row = sqlx::query("SELECT id, hash, size, mime FROM media_files WHERE hash = ?")
+    sqlx::query_as("SELECT id, hash, size, mime FROM media_files WHERE hash = ?")
         .bind(hash)
         .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| MediaFile {
-        id: r.get(0),
-        hash: r.get(1),
-        size: r.get(2),
-        mime: r.get(3),
-    }))
+        .await
 }
 
 /// Records a stored file (or revives an existing row), returning its id.
@@ -193,7 +186,7 @@ pub async fn batch_files(
     hashes: &str,
     now: i64,
 ) -> sqlx::Result<Vec<BatchFile>> {
-    let rows = sqlx::query(
+    sqlx::query_as(
         "SELECT f.hash, f.note_id, f.file_name FROM media_batch_files f JOIN media_batches b ON b.id = f.batch
          WHERE b.id = ? AND b.user_id = ? AND b.expires_at >= ? AND f.hash IN (SELECT value FROM json_each(?))",
     )
@@ -202,15 +195,7 @@ pub async fn batch_files(
     .bind(now)
     .bind(hashes)
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| BatchFile {
-            hash: r.get(0),
-            note_id: r.get(1),
-            file_name: r.get(2),
-        })
-        .collect())
+    .await
 }
 
 /// The tree an upload batch was opened for.
@@ -363,22 +348,13 @@ pub async fn expired_orphans(
     cutoff: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<MediaFile>> {
-    let rows = sqlx::query(&format!(
+    sqlx::query_as(&format!(
         "SELECT id, hash, size, mime FROM media_files WHERE orphaned_at < ? AND NOT {LIVE_REFERENCE} ORDER BY id LIMIT ?"
     ))
     .bind(cutoff)
     .bind(limit)
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| MediaFile {
-            id: r.get(0),
-            hash: r.get(1),
-            size: r.get(2),
-            mime: r.get(3),
-        })
-        .collect())
+    .await
 }
 
 /// Forgets a file (its references to deleted notes go with it).

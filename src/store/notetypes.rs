@@ -1,7 +1,6 @@
 //! Notetypes (with fields and templates), owned per user.
 
 use serde::Serialize;
-use sqlx::Row;
 
 use super::Conn;
 use crate::wire::crowdanki::{NoteModel, Requirement};
@@ -30,7 +29,7 @@ pub struct Notetype {
 }
 
 /// A field of a stored notetype.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct NotetypeField {
     pub description: String,
     pub font: String,
@@ -46,7 +45,7 @@ pub struct NotetypeField {
 }
 
 /// A template of a stored notetype.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct NotetypeTemplate {
     pub afmt: String,
     pub bafmt: String,
@@ -135,11 +134,28 @@ pub async fn insert(conn: &mut Conn, owner: i64, m: &NoteModel) -> sqlx::Result<
     Ok(id)
 }
 
+/// A `notetypes` row as stored, before its fields and templates are attached.
+#[derive(sqlx::FromRow)]
+struct NotetypeRow {
+    id: i64,
+    crowdanki_uuid: String,
+    css: String,
+    latex_post: String,
+    latex_pre: String,
+    latexsvg: bool,
+    name: String,
+    original_stock_kind: i64,
+    /// The requirements as the JSON text they are stored in.
+    req: String,
+    sortf: i64,
+    kind: i64,
+}
+
 /// Loads notetypes with their fields and templates.
 pub async fn load(conn: &mut Conn, ids: &[i64]) -> sqlx::Result<Vec<Notetype>> {
     let json = serde_json::to_string(ids).expect("ids serialise");
-    let rows = sqlx::query(
-        "SELECT id, guid, css, latex_post, latex_pre, latex_svg, name, original_stock_kind, req, sortf, kind
+    let rows: Vec<NotetypeRow> = sqlx::query_as(
+        "SELECT id, guid AS crowdanki_uuid, css, latex_post, latex_pre, latex_svg AS latexsvg, name, original_stock_kind, req, sortf, kind
          FROM notetypes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
     )
     .bind(&json)
@@ -147,22 +163,20 @@ pub async fn load(conn: &mut Conn, ids: &[i64]) -> sqlx::Result<Vec<Notetype>> {
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let id: i64 = r.get(0);
-        let req: String = r.get(8);
         out.push(Notetype {
-            id,
-            crowdanki_uuid: r.get(1),
-            css: r.get(2),
-            flds: fields(&mut *conn, id).await?,
-            latex_post: r.get(3),
-            latex_pre: r.get(4),
-            latexsvg: r.get(5),
-            name: r.get(6),
-            original_stock_kind: r.get(7),
-            req: serde_json::from_str(&req).unwrap_or_default(),
-            sortf: r.get(9),
-            tmpls: templates(&mut *conn, id).await?,
-            kind: r.get(10),
+            id: r.id,
+            crowdanki_uuid: r.crowdanki_uuid,
+            css: r.css,
+            flds: fields(&mut *conn, r.id).await?,
+            latex_post: r.latex_post,
+            latex_pre: r.latex_pre,
+            latexsvg: r.latexsvg,
+            name: r.name,
+            original_stock_kind: r.original_stock_kind,
+            req: serde_json::from_str(&r.req).unwrap_or_default(),
+            sortf: r.sortf,
+            tmpls: templates(&mut *conn, r.id).await?,
+            kind: r.kind,
         });
     }
     Ok(out)
@@ -179,51 +193,22 @@ pub async fn of_owner(conn: &mut Conn, owner: i64) -> sqlx::Result<Vec<Notetype>
 
 /// Fields of one notetype in order.
 pub async fn fields(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<NotetypeField>> {
-    let rows = sqlx::query(
-        "SELECT description, font, anki_id, name, ord, rtl, size, sticky, tag, protected
+    sqlx::query_as(
+        "SELECT description, font, anki_id AS id, name, ord, rtl, size, sticky, tag, protected
          FROM notetype_fields WHERE notetype = ? ORDER BY ord",
     )
     .bind(notetype)
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| NotetypeField {
-            description: r.get(0),
-            font: r.get(1),
-            id: r.get(2),
-            name: r.get(3),
-            ord: r.get(4),
-            rtl: r.get(5),
-            size: r.get(6),
-            sticky: r.get(7),
-            tag: r.get(8),
-            protected: r.get(9),
-        })
-        .collect())
+    .await
 }
 
 async fn templates(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<NotetypeTemplate>> {
-    let rows = sqlx::query(
-        "SELECT afmt, bafmt, bfont, bqfmt, bsize, anki_id, name, ord, qfmt FROM notetype_templates WHERE notetype = ? ORDER BY ord",
+    sqlx::query_as(
+        "SELECT afmt, bafmt, bfont, bqfmt, bsize, anki_id AS id, name, ord, qfmt FROM notetype_templates WHERE notetype = ? ORDER BY ord",
     )
     .bind(notetype)
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| NotetypeTemplate {
-            afmt: r.get(0),
-            bafmt: r.get(1),
-            bfont: r.get(2),
-            bqfmt: r.get(3),
-            bsize: r.get(4),
-            id: r.get(5),
-            name: r.get(6),
-            ord: r.get(7),
-            qfmt: r.get(8),
-        })
-        .collect())
+    .await
 }
 
 /// Notetypes used by live notes of a tree.

@@ -1,7 +1,5 @@
 //! The read queries behind `/pullChanges`, in batches so a 50,000-note deck never sits in memory.
 
-use sqlx::Row;
-
 use super::Conn;
 
 /// A note's JSON object as a pull sends it, for the note `n`: fields in the notetype's
@@ -218,24 +216,34 @@ pub async fn deleted_guids(conn: &mut Conn, decks: &str, since: i64) -> sqlx::Re
         .await
 }
 
-/// Protected fields of notetypes used in these decks: `(notetype id, notetype name, field id, field name)`.
+/// A protected field with its notetype, which pulls group into `protected_fields` entries.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProtectedFieldRow {
+    /// The notetype's server id.
+    pub notetype_id: i64,
+    /// The notetype's name.
+    pub notetype_name: String,
+    /// The field's Anki id.
+    pub field_id: i64,
+    /// The field's name.
+    pub field_name: String,
+}
+
+/// Protected fields of notetypes used in these decks, by notetype then field order.
 pub async fn protected_fields(
     conn: &mut Conn,
     decks: &str,
-) -> sqlx::Result<Vec<(i64, String, i64, String)>> {
-    let rows = sqlx::query(
-        "SELECT nt.id, nt.name, f.anki_id, f.name FROM notetype_fields f JOIN notetypes nt ON nt.id = f.notetype
+) -> sqlx::Result<Vec<ProtectedFieldRow>> {
+    sqlx::query_as(
+        "SELECT nt.id AS notetype_id, nt.name AS notetype_name, f.anki_id AS field_id, f.name AS field_name
+         FROM notetype_fields f JOIN notetypes nt ON nt.id = f.notetype
          WHERE f.protected = 1
            AND nt.id IN (SELECT DISTINCT notetype FROM notes WHERE deck IN (SELECT value FROM json_each(?)) AND deleted = 0)
          ORDER BY nt.id, f.ord",
     )
     .bind(decks)
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-        .collect())
+    .await
 }
 
 /// A deck and all its descendants that changed after `since` (all of them for `since` = MIN), by id.

@@ -1,11 +1,9 @@
 //! Access and refresh tokens, stored only as SHA-256 hashes.
 
-use sqlx::Row;
-
 use super::{now_micros, Conn};
 
 /// Who a valid access token belongs to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenOwner {
     pub token_id: i64,
     pub user_id: i64,
@@ -41,20 +39,15 @@ pub async fn insert(
 
 /// Resolves an unexpired access token.
 pub async fn owner_of(conn: &mut Conn, token_hash: &[u8]) -> sqlx::Result<Option<TokenOwner>> {
-    let row = sqlx::query(
-        "SELECT t.id, t.user_id, u.username, t.last_used_at FROM auth_tokens t JOIN users u ON u.id = t.user_id
+    sqlx::query_as(
+        "SELECT t.id AS token_id, t.user_id, u.username, t.last_used_at
+         FROM auth_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = ? AND t.expires_at > ?",
     )
     .bind(token_hash)
     .bind(now_micros())
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| TokenOwner {
-        token_id: r.get(0),
-        user_id: r.get(1),
-        username: r.get(2),
-        last_used_at: r.get(3),
-    }))
+    .await
 }
 
 /// Records that a token was used (callers throttle this to spare the SD card).

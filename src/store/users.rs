@@ -1,7 +1,5 @@
 //! Accounts.
 
-use sqlx::Row;
-
 use super::{now_micros, Conn};
 
 /// An account as the admin CLI and the auth layer see it.
@@ -15,7 +13,7 @@ pub struct User {
 
 /// Inserts an account; fails on a duplicate name.
 pub async fn insert(conn: &mut Conn, username: &str, password_hash: &str) -> sqlx::Result<i64> {
-    sqlx::query(
+    sqlx::query_scalar(
         "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
     )
     .bind(username)
@@ -23,7 +21,6 @@ pub async fn insert(conn: &mut Conn, username: &str, password_hash: &str) -> sql
     .bind(now_micros())
     .fetch_one(conn)
     .await
-    .map(|r| r.get(0))
 }
 
 /// Looks an account up by its (already lower-cased) name.
@@ -69,5 +66,13 @@ pub async fn name_of(conn: &mut Conn, id: i64) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("SELECT username FROM users WHERE id = ?")
         .bind(id)
         .fetch_optional(conn)
+        .await
+}
+
+/// Whether the account may administer the box (an unknown id may not).
+pub async fn is_admin(conn: &mut Conn, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = ? AND is_admin = 1)")
+        .bind(id)
+        .fetch_one(conn)
         .await
 }

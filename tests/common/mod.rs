@@ -956,7 +956,8 @@ impl TestServer {
 
     pub async fn create_user(&self, name: &str, password: &str) -> i64 {
         let db = deckd::store::Db::open(&self.config).await.unwrap();
-        let created = deckd::domain::users::create(&db, name, password).await;
+        let created =
+            deckd::domain::users::create(&db, deckd::domain::Actor::Admin, name, password).await;
         db.close().await;
         created
             .unwrap_or_else(|e| panic!("create_user({name}) failed: {e:#}"))
