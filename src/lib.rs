@@ -1,16 +1,16 @@
 //! deckd: a self-hosted server for collaborative Anki decks that speaks the AnkiCollab
 //! add-on's wire protocol, on one SQLite file.
 
-pub mod accounts;
+pub(crate) mod accounts;
 pub mod backup;
 pub mod config;
 pub mod domain;
-pub mod error;
-pub mod http;
+pub(crate) mod error;
+pub(crate) mod http;
 pub mod ingest;
 pub mod maintenance;
 pub mod media;
-pub mod pull;
+pub(crate) mod pull;
 pub mod server;
 pub mod store;
 pub mod system;

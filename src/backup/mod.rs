@@ -4,11 +4,11 @@
 
 pub mod layout;
 pub mod lock;
-pub mod media;
+pub(crate) mod media;
 pub mod restore;
-pub mod retention;
-pub mod space;
-pub mod startup;
+pub(crate) mod retention;
+pub(crate) mod space;
+pub(crate) mod startup;
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -1,9 +1,9 @@
 //! Taking CrowdAnki uploads into the store: publishing new decks (`/createDeck`) and
 //! suggestions or maintainer edits (`/submitCard`, `/requestRemoval`).
 
-pub mod notetypes;
+pub(crate) mod notetypes;
 pub mod publish;
-pub mod sanitize;
+pub(crate) mod sanitize;
 pub mod suggest;
 
 use crate::domain::{DomainError, DomainResult};

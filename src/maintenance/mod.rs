@@ -4,7 +4,7 @@
 //! [`MaintenanceStatus`].
 
 pub mod jobs;
-pub mod status;
+pub(crate) mod status;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,18 +1,18 @@
 //! Media: a content-addressed store on the Pi's disk with signed upload and download
 //! URLs served by deckd itself (docs/protocol.md §5), content checks, quotas and GC.
 
-pub mod download;
+pub(crate) mod download;
 pub mod files;
 pub mod gc;
-pub mod leftovers;
-pub mod missing;
+pub(crate) mod leftovers;
+pub(crate) mod missing;
 pub mod names;
-pub mod rights;
-pub mod scan;
-pub mod svg;
-pub mod thumbs;
+pub(crate) mod rights;
+pub(crate) mod scan;
+pub(crate) mod svg;
+pub(crate) mod thumbs;
 pub mod token;
-pub mod upload;
+pub(crate) mod upload;
 pub mod verify;
 
 use std::sync::Arc;

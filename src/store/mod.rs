@@ -1,21 +1,21 @@
 //! SQLite access: the pools and every SQL statement deckd runs. Nothing outside
 //! this module writes SQL.
 
-pub mod changelogs;
+pub(crate) mod changelogs;
 pub mod commits;
 pub mod decks;
-pub mod full;
-pub mod maintenance;
+pub(crate) mod full;
+pub(crate) mod maintenance;
 pub mod media;
 pub mod notes;
-pub mod notetypes;
+pub(crate) mod notetypes;
 pub mod notifications;
-pub mod overview;
-pub mod pull;
+pub(crate) mod overview;
+pub(crate) mod pull;
 pub mod rationale;
-pub mod stats;
-pub mod subscriptions;
-pub mod tokens;
+pub(crate) mod stats;
+pub(crate) mod subscriptions;
+pub(crate) mod tokens;
 pub mod users;
 
 use std::str::FromStr;

@@ -211,16 +211,6 @@ async fn templates(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<NotetypeT
     .await
 }
 
-/// Notetypes used by live notes of a tree.
-pub async fn used_in_tree(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<i64>> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT notetype FROM notes WHERE root = ? AND deleted = 0 ORDER BY notetype",
-    )
-    .bind(root)
-    .fetch_all(conn)
-    .await
-}
-
 /// Marks a field (by name) of a notetype protected or not; returns false if no such field.
 pub async fn set_protected(
     conn: &mut Conn,

@@ -2,14 +2,14 @@
 //! journald logging, the resource monitor, metrics, and the root check.
 
 pub mod allocator;
-pub mod journal;
+pub(crate) mod journal;
 pub mod logging;
-pub mod monitor;
-pub mod notify;
+pub(crate) mod monitor;
+pub(crate) mod notify;
 pub mod probe;
-pub mod prometheus;
-pub mod readiness;
+pub(crate) mod prometheus;
+pub(crate) mod readiness;
 pub mod root;
-pub mod status;
-pub mod vitals;
-pub mod watchdog;
+pub(crate) mod status;
+pub(crate) mod vitals;
+pub(crate) mod watchdog;

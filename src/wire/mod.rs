@@ -2,10 +2,10 @@
 //! and the add-on's timestamp format.
 
 pub mod crowdanki;
-pub mod deck_hash;
+pub(crate) mod deck_hash;
 pub mod envelope;
 pub mod gzb64;
-pub mod json_guard;
+pub(crate) mod json_guard;
 pub mod meter;
-pub mod spool;
+pub(crate) mod spool;
 pub mod timestamp;

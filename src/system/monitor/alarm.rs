@@ -39,11 +39,6 @@ impl Alarm {
             Change::Cleared(value)
         })
     }
-
-    /// True while the last known value was at or above the threshold.
-    pub fn is_raised(&self) -> bool {
-        self.raised
-    }
 }
 
 #[cfg(test)]
@@ -57,7 +52,7 @@ mod tests {
         assert_eq!(a.update(Some(95.0)), Some(Change::Raised(95.0)));
         assert_eq!(a.update(Some(97.0)), None, "still high: no second warning");
         assert_eq!(a.update(None), None, "a missing reading keeps the state");
-        assert!(a.is_raised());
+        assert!(a.raised);
         assert_eq!(a.update(Some(80.0)), Some(Change::Cleared(80.0)));
         assert_eq!(a.update(Some(70.0)), None);
     }
