@@ -9,6 +9,23 @@ use deckd::domain::{backups, media, users, Actor, DomainError};
 use deckd::store::Db;
 use indicatif::ProgressBar;
 
+/// A backup taken for `actor`, without progress output.
+async fn take_backup(
+    db: &Db,
+    config: &deckd::Config,
+    actor: Actor,
+) -> Result<deckd::backup::Report, DomainError> {
+    let progress = ProgressBar::hidden();
+    backups::take(
+        db,
+        config,
+        actor,
+        &progress,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .await
+}
+
 async fn open() -> (Db, deckd::Config, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let config = deckd::Config::for_data_dir(dir.path());
@@ -42,15 +59,7 @@ async fn only_administrators_administer() {
             .await
             .map(drop),
         backups::list(&db, &config, alice_acts).await.map(drop),
-        backups::take(
-            &db,
-            &config,
-            alice_acts,
-            &ProgressBar::hidden(),
-            Arc::new(AtomicBool::new(false)),
-        )
-        .await
-        .map(drop),
+        take_backup(&db, &config, alice_acts).await.map(drop),
     ];
     for (i, r) in refused.into_iter().enumerate() {
         assert!(
@@ -88,15 +97,7 @@ async fn only_administrators_administer() {
     media::gc(&db, &store, alice_acts, Duration::ZERO)
         .await
         .unwrap();
-    let taken = backups::take(
-        &db,
-        &config,
-        alice_acts,
-        &ProgressBar::hidden(),
-        Arc::new(AtomicBool::new(false)),
-    )
-    .await
-    .unwrap();
+    let taken = take_backup(&db, &config, alice_acts).await.unwrap();
     let listed = backups::list(&db, &config, alice_acts).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].name, taken.name);

@@ -20,65 +20,30 @@ fn deserialize<'de, D: Deserializer<'de>>(unit: Duration, d: D) -> Result<Durati
         .ok_or_else(|| D::Error::custom(format!("{n} is too large for a duration")))
 }
 
-/// Durations written in milliseconds.
-pub mod millis {
-    use super::*;
+/// A module of `serialize`/`deserialize` for durations written in one unit.
+macro_rules! unit {
+    ($module:ident, $unit:expr, $words:literal) => {
+        #[doc = concat!("Durations written in ", $words, ".")]
+        pub mod $module {
+            use super::*;
 
-    /// Writes the duration as whole milliseconds.
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        super::serialize(d, Duration::from_millis(1), s)
-    }
+            #[doc = concat!("Writes the duration as whole ", $words, ".")]
+            pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+                super::serialize(d, $unit, s)
+            }
 
-    /// Reads whole milliseconds.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        super::deserialize(Duration::from_millis(1), d)
-    }
+            #[doc = concat!("Reads whole ", $words, ".")]
+            pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+                super::deserialize($unit, d)
+            }
+        }
+    };
 }
 
-/// Durations written in seconds.
-pub mod secs {
-    use super::*;
-
-    /// Writes the duration as whole seconds.
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        super::serialize(d, Duration::from_secs(1), s)
-    }
-
-    /// Reads whole seconds.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        super::deserialize(Duration::from_secs(1), d)
-    }
-}
-
-/// Durations written in hours.
-pub mod hours {
-    use super::*;
-
-    /// Writes the duration as whole hours.
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        super::serialize(d, Duration::from_secs(3600), s)
-    }
-
-    /// Reads whole hours.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        super::deserialize(Duration::from_secs(3600), d)
-    }
-}
-
-/// Durations written in days.
-pub mod days {
-    use super::*;
-
-    /// Writes the duration as whole days.
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        super::serialize(d, Duration::from_secs(86_400), s)
-    }
-
-    /// Reads whole days.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        super::deserialize(Duration::from_secs(86_400), d)
-    }
-}
+unit!(millis, Duration::from_millis(1), "milliseconds");
+unit!(secs, Duration::from_secs(1), "seconds");
+unit!(hours, Duration::from_secs(3600), "hours");
+unit!(days, Duration::from_secs(86_400), "days");
 
 /// An optional base URL; an empty string (as an environment variable can only say
 /// "unset") means none.
