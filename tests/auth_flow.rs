@@ -1,5 +1,5 @@
 //! §4 and §9.2: login, refresh, logout, token probe, user hash.
-mod common;
+use deckd_testkit as common;
 
 use common::*;
 use serde_json::{json, Value};

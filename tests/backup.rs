@@ -1,7 +1,7 @@
 //! Backups, retention and restore: taken while the server writes, restored round
 //! trip, pruned to the configured count, failing cleanly on a full disk.
 
-mod common;
+use deckd_testkit as common;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,5 +1,5 @@
 //! Malformed GZB64 bodies: each gets 400 with a clear text and changes nothing.
-mod common;
+use deckd_testkit as common;
 
 use std::io::Write;
 

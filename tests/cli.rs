@@ -1,5 +1,5 @@
 //! The `deckd` command line: users, reviews, decks, maintainers, health checks.
-mod common;
+use deckd_testkit as common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -186,7 +186,6 @@ async fn review_list_show_approve_deny() {
             &["geo"],
         )],
         "first",
-        false,
     )
     .await
     .expect(200, "suggest 1");
@@ -197,7 +196,6 @@ async fn review_list_show_approve_deny() {
         &g.uuid,
         vec![note(&g.notes[0].0, &["x", "y"], &[])],
         "second",
-        false,
     )
     .await
     .expect(200, "suggest 2");
@@ -208,7 +206,6 @@ async fn review_list_show_approve_deny() {
         DEMO_UUID,
         vec![note("XyZ9876543", &["Which colour is this?", "red"], &[])],
         "third",
-        false,
     )
     .await
     .expect(200, "suggest 3");
@@ -303,17 +300,9 @@ async fn maintainer_add_allows_force_overwrite() {
 
     // Before: bob's force_overwrite is only a suggestion.
     let ts = sync_point().await;
-    s.suggest(
-        &bob,
-        &h,
-        DEMO_NAME,
-        DEMO_UUID,
-        change("by stranger"),
-        "",
-        true,
-    )
-    .await
-    .expect(200, "stranger force");
+    s.suggest_forced(&bob, &h, DEMO_NAME, DEMO_UUID, change("by stranger"))
+        .await
+        .expect(200, "stranger force");
     assert_eq!(s.pull_since(&h, &ts).await, json!([]));
     assert_eq!(s.pending(Some(&h)).await.len(), 1);
     s.post_json(
@@ -329,15 +318,7 @@ async fn maintainer_add_allows_force_overwrite() {
         .assert_ok();
     let ts = sync_point().await;
     let r = s
-        .suggest(
-            &bob,
-            &h,
-            DEMO_NAME,
-            DEMO_UUID,
-            change("by maintainer"),
-            "",
-            true,
-        )
+        .suggest_forced(&bob, &h, DEMO_NAME, DEMO_UUID, change("by maintainer"))
         .await;
     r.expect(200, "maintainer force");
     let p = s.pull_since(&h, &ts).await;
@@ -362,17 +343,9 @@ async fn maintainer_add_allows_force_overwrite() {
         .await
         .assert_ok();
     let ts = sync_point().await;
-    s.suggest(
-        &bob,
-        &h,
-        DEMO_NAME,
-        DEMO_UUID,
-        change("after removal"),
-        "",
-        true,
-    )
-    .await
-    .expect(200, "ex-maintainer force");
+    s.suggest_forced(&bob, &h, DEMO_NAME, DEMO_UUID, change("after removal"))
+        .await
+        .expect(200, "ex-maintainer force");
     assert_eq!(s.pull_since(&h, &ts).await, json!([]), "no longer applied");
     assert_eq!(s.pending(Some(&h)).await.len(), 2);
     // Unknown user / deck fail.

@@ -1,5 +1,5 @@
 //! Concurrent writers and readers: every request succeeds and nothing is lost.
-mod common;
+use deckd_testkit as common;
 
 use std::collections::BTreeSet;
 
@@ -49,7 +49,6 @@ async fn concurrent_suggestions_are_all_queued_and_approvable() {
                 uuid,
                 vec![note(guid, &[&format!("Question {i}"), &back], &["gen"])],
                 &format!("edit {i}"),
-                false,
             )
             .await
         }
@@ -133,7 +132,7 @@ async fn concurrent_owner_force_overwrites_all_apply() {
     let writes = join_all((0..WRITERS).map(|i| {
         let (s, alice, hash, uuid, guid) = (&s, &alice, &hash, &g.uuid, &guids[i]);
         async move {
-            s.suggest(
+            s.suggest_forced(
                 alice,
                 hash,
                 "Force Deck",
@@ -143,8 +142,6 @@ async fn concurrent_owner_force_overwrites_all_apply() {
                     &[&format!("Q{i}"), &format!("forced {i}")],
                     &["gen"],
                 )],
-                "",
-                true,
             )
             .await
         }

@@ -5,8 +5,8 @@
 //!
 //! `DECKD_CRASH_ITERATIONS` sets the number of kills (20 by default). The figures go to
 //! benches/results/reliability-crash.md.
-mod common;
-mod spawned;
+use deckd_testkit as common;
+use deckd_testkit::spawned;
 
 use std::collections::BTreeMap;
 use std::path::Path;

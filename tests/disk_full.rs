@@ -3,8 +3,8 @@
 //! add-on uses answers 507 (or 503 with Retry-After) with a clear text, never 500 or 401;
 //! reads go on; once space is freed, writes succeed again without a restart, and nothing
 //! acknowledged is lost.
-mod common;
-mod spawned;
+use deckd_testkit as common;
+use deckd_testkit::spawned;
 
 use common::media::{mp3_bytes, red1x1_png};
 use common::*;

@@ -2,7 +2,7 @@
 //! published and a suggestion stored through the ingest functions, then decided through
 //! `domain::review` as the console and the CLI do. Checks who may decide, what applying
 //! changes, and that a decision is final.
-mod common;
+use deckd_testkit as common;
 
 use common::{basic_model, note, root_deck, TINY_DECK_JSON};
 use deckd::domain::{review, users, Actor, DomainError};

@@ -5,7 +5,7 @@
 //! The test client connects from 127.0.0.1, a trusted proxy by default, so it plays
 //! nginx: the entries it sends are the ones nginx would forward.
 
-mod common;
+use deckd_testkit as common;
 
 use common::*;
 use serde_json::json;

@@ -9,8 +9,8 @@
 //!
 //! `DECKD_FUZZ_ITERATIONS` (default 1000 per part) and `DECKD_FUZZ_SEED` set the run; the
 //! figures are printed and written to benches/results/reliability-fuzz.md.
-mod common;
-mod spawned;
+use deckd_testkit as common;
+use deckd_testkit::spawned;
 
 use std::io::{Cursor, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -3,8 +3,8 @@
 //! (VmHWM in /proc/<pid>/status) stays under the 64 MiB budget, and the server keeps
 //! serving afterwards. Bodies are generated and gzipped on the fly, so the test never
 //! holds the decompressed payload either.
-mod common;
-mod spawned;
+use deckd_testkit as common;
+use deckd_testkit::spawned;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! Health endpoints, X-Process-Time, login rate limiting, misc HTTP behaviour.
-mod common;
+use deckd_testkit as common;
 
 use common::*;
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Maintenance: incremental vacuum gives space back, the scheduler's media GC keeps
 //! what notes use, and a damaged database is recovered from a backup at start.
 
-mod common;
+use deckd_testkit as common;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -289,7 +289,7 @@ async fn retention_purges_only_old_records_and_never_deck_content() {
         ("recent approved", "Paris (c)"),
         ("pending", "Paris (d)"),
     ] {
-        s.suggest(&bob, &hash, DEMO_NAME, DEMO_UUID, edit(back), text, false)
+        s.suggest(&bob, &hash, DEMO_NAME, DEMO_UUID, edit(back), text)
             .await
             .expect(200, text);
     }

@@ -2,7 +2,7 @@
 //! subscribe, download byte for byte; suggestions with an empty bulk id; dedup;
 //! missing-media listing; download headers, ranges and nginx hand-off.
 
-mod common;
+use deckd_testkit as common;
 
 use common::media::*;
 use common::*;
@@ -144,7 +144,6 @@ async fn two_users_sync_images_and_audio_byte_for_byte() {
         &new_uuid(),
         vec![edited],
         "add a picture",
-        false,
     )
     .await
     .expect(200, "suggest");

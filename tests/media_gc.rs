@@ -1,7 +1,7 @@
 //! `deckd media gc` keeps every file a live note uses and reclaims the rest: files
 //! never confirmed, files of deleted notes, and stray files without a row.
 
-mod common;
+use deckd_testkit as common;
 
 use common::media::*;
 use common::*;

@@ -2,7 +2,7 @@
 //! oversize, expired or foreign tokens, unsafe names, truncated and bomb images,
 //! script-laden SVGs, wrong types, disconnects mid-upload, and quotas.
 
-mod common;
+use deckd_testkit as common;
 
 use std::io::{Read, Write};
 use std::time::Duration;

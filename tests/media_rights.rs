@@ -2,7 +2,7 @@
 //! maintainer changes which file a name stands for; anyone else's upload is stored but
 //! attached only when the suggestion carrying it is approved (docs/protocol.md §5).
 
-mod common;
+use deckd_testkit as common;
 
 use common::media::*;
 use common::*;
@@ -96,7 +96,6 @@ impl Fixture {
                 &self.uuid,
                 vec![n],
                 "better picture",
-                false,
             )
             .await
             .expect(200, "suggest");

@@ -1,6 +1,6 @@
 //! The Prometheus `/metrics` endpoint: off by default, on a loopback-only listener of
 //! its own when `metrics_listen` is set, counting requests by route and status.
-mod common;
+use deckd_testkit as common;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! §0.3 / §12.1: a 401 logs the plugin out, so a valid token must never get one,
 //! whatever the request. Bad tokens get 401 on the auth-required routes only.
-mod common;
+use deckd_testkit as common;
 
 use common::*;
 use reqwest::Method;

@@ -1,5 +1,5 @@
 //! §1.3 notifications: grouping, unread count, history paging, mark-read, snapshots.
-mod common;
+use deckd_testkit as common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -91,7 +91,6 @@ async fn world() -> World {
             &["geo"],
         )],
         "A1",
-        false,
     )
     .await
     .expect(200, "A1");
@@ -107,7 +106,6 @@ async fn world() -> World {
             &["colours"],
         )],
         "A2",
-        false,
     )
     .await
     .expect(200, "A2");
@@ -125,7 +123,6 @@ async fn world() -> World {
         &g.uuid,
         vec![note(&guid_b, &["B front", "B back"], &["gen"])],
         "B1",
-        false,
     )
     .await
     .expect(200, "B1");

@@ -2,7 +2,7 @@
 //! `memory.current`/`memory.max`/`memory.pressure` files (a temporary directory
 //! stands in for the cgroup), large uploads get 503 + Retry-After, small requests
 //! keep working, nothing stored is lost, and all is normal again once memory drops.
-mod common;
+use deckd_testkit as common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -104,7 +104,6 @@ async fn large_uploads_wait_while_memory_is_short_small_requests_keep_working() 
                 &["geo"],
             )],
             "fix",
-            false,
         )
         .await;
     suggestion.expect(503, "a suggestion upload while memory is short");
@@ -150,7 +149,6 @@ async fn large_uploads_wait_while_memory_is_short_small_requests_keep_working() 
             &["geo"],
         )],
         "fix",
-        false,
     )
     .await
     .expect(200, "a suggestion once memory is back");

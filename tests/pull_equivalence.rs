@@ -6,7 +6,7 @@
 //!
 //! After an intended change of what a pull contains:
 //! `DECKD_BLESS=1 cargo test --profile ci --test pull_equivalence` rewrites the fixture.
-mod common;
+use deckd_testkit as common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -1,5 +1,5 @@
 //! §2.3 /pullChanges selection rules and the small read-only deck endpoints.
-mod common;
+use deckd_testkit as common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -307,7 +307,7 @@ async fn changelog_format_and_no_entry_alone() {
     r.expect(403, "changelog by non-owner");
 
     let r = s
-        .suggest(
+        .suggest_forced(
             &alice,
             &hash,
             DEMO_NAME,
@@ -317,8 +317,6 @@ async fn changelog_format_and_no_entry_alone() {
                 &["What is the capital of France?", "Paris!"],
                 &["geo"],
             )],
-            "",
-            true,
         )
         .await;
     r.expect(200, "force change");
@@ -434,7 +432,7 @@ async fn timestamp_rule_is_strict_and_incremental() {
     let ts1 = sync_point().await;
     // Tag and field change by the owner.
     let r = s
-        .suggest(
+        .suggest_forced(
             &alice,
             &hash,
             DEMO_NAME,
@@ -444,8 +442,6 @@ async fn timestamp_rule_is_strict_and_incremental() {
                 &["Which colour is this?", "<img src=\"red1x1.png\"> red"],
                 &["geo", "red"],
             )],
-            "",
-            true,
         )
         .await;
     r.expect(200, "force change");
@@ -550,14 +546,12 @@ async fn protected_fields_endpoint() {
         "pull carries the same list"
     );
     // A new note's protected field is not stored, even when the owner applies it at once.
-    s.suggest(
+    s.suggest_forced(
         &alice,
         &hash,
         DEMO_NAME,
         DEMO_UUID,
         vec![note("NewProt001", &["Front text", "owner's back"], &[])],
-        "",
-        true,
     )
     .await
     .expect(200, "owner adds a note");
@@ -598,14 +592,12 @@ async fn deck_timestamp_endpoint() {
     r.expect(200, "unknown deck");
     assert_eq!(r.text.trim().parse::<f64>().unwrap(), 0.0);
     sync_point().await;
-    s.suggest(
+    s.suggest_forced(
         &alice,
         &hash,
         DEMO_NAME,
         DEMO_UUID,
         vec![note("AbCdEf1234", &["Q?", "A!"], &[])],
-        "",
-        true,
     )
     .await
     .expect(200, "force change");
@@ -635,7 +627,7 @@ async fn assert_fresh_full_pulls(s: &TestServer) {
     let _ = full_entry(s, &hash).await; // warm any cache
 
     // Owner force overwrite.
-    s.suggest(
+    s.suggest_forced(
         &alice,
         &hash,
         DEMO_NAME,
@@ -645,8 +637,6 @@ async fn assert_fresh_full_pulls(s: &TestServer) {
             &["What is the capital of France?", "Paris v2"],
             &["geo"],
         )],
-        "",
-        true,
     )
     .await
     .expect(200, "force");
@@ -685,7 +675,6 @@ async fn assert_fresh_full_pulls(s: &TestServer) {
             &["colours", "geo"],
         )],
         "de",
-        false,
     )
     .await
     .expect(200, "suggest");
@@ -859,7 +848,6 @@ async fn optional_tag_groups_come_from_the_owner_only() {
         &uuid,
         vec![note("OptTag0001", &["q", "a"], &tags)],
         "tags",
-        false,
     )
     .await
     .expect(200, "tag suggestion");

@@ -2,7 +2,7 @@
 //! ordinary card markup survives. Fields and tags are checked the way Anki shows them:
 //! substituted into card templates (as text, inside quoted attributes, side by side)
 //! and parsed by a real HTML5 tokenizer.
-mod common;
+use deckd_testkit as common;
 
 use std::cell::RefCell;
 
@@ -154,7 +154,7 @@ async fn force_overwrite_and_approved_suggestions_are_sanitised() {
     let hash = s.publish_demo(&alice).await;
     let ts = sync_point().await;
     let r = s
-        .suggest(
+        .suggest_forced(
             &alice,
             &hash,
             DEMO_NAME,
@@ -167,8 +167,6 @@ async fn force_overwrite_and_approved_suggestions_are_sanitised() {
                 ],
                 &["geo"],
             )],
-            "",
-            true,
         )
         .await;
     r.expect(200, "owner force_overwrite");
@@ -187,7 +185,6 @@ async fn force_overwrite_and_approved_suggestions_are_sanitised() {
                 &["colours", "geo"],
             )],
             "commit <script>alert(3)</script>text",
-            false,
         )
         .await;
     r.expect(200, "bob suggestion");
@@ -484,7 +481,7 @@ async fn suggested_and_approved_attacks_are_safe_in_every_template_context() {
         &TAG_ATTACKS[..4],
     ));
     let r = s
-        .suggest(&bob, &hash, DEMO_NAME, DEMO_UUID, notes, "attack", false)
+        .suggest(&bob, &hash, DEMO_NAME, DEMO_UUID, notes, "attack")
         .await;
     r.expect(200, "bob's suggestion");
     s.approve(commit_id(&s.only_pending(&hash).await)).await;
@@ -496,15 +493,7 @@ async fn suggested_and_approved_attacks_are_safe_in_every_template_context() {
         got.len()
     );
     let r = s
-        .suggest(
-            &alice,
-            &hash,
-            DEMO_NAME,
-            DEMO_UUID,
-            attack_notes(),
-            "",
-            true,
-        )
+        .suggest_forced(&alice, &hash, DEMO_NAME, DEMO_UUID, attack_notes())
         .await;
     r.expect(200, "owner's force overwrite");
     let pull = s.pull_since(&hash, FIRST_PULL_TS).await;
@@ -616,7 +605,7 @@ async fn random_combinations_of_dangerous_snippets_stay_safe() {
         "most notes keep a first field"
     );
     let suggested = generate("Sug");
-    s.suggest(&bob, &hash, "Random", &uuid, suggested, "random", false)
+    s.suggest(&bob, &hash, "Random", &uuid, suggested, "random")
         .await
         .expect(200, "suggestion");
     s.approve(commit_id(&s.only_pending(&hash).await)).await;

@@ -4,7 +4,7 @@
 //! stored), connections beyond `max_connections` wait until one closes, and ordinary
 //! requests are served while hundreds of slow clients hang on.
 
-mod common;
+use deckd_testkit as common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! approved, and leaves nothing behind when it is denied. Auto-approved changes by the
 //! owner still apply at once.
 
-mod common;
+use deckd_testkit as common;
 
 use deckd::domain::{review, Actor, DomainError};
 
@@ -76,14 +76,12 @@ async fn suggest_subdeck(s: &TestServer, token: &str, hash: &str, force: bool) -
 /// An auto-approved owner edit of the root note: bumps the tree so incremental pulls answer.
 async fn owner_edit(s: &TestServer, token: &str, hash: &str, uuid: &str, front: &str) {
     let r = s
-        .suggest(
+        .suggest_forced(
             token,
             hash,
             ROOT,
             uuid,
             vec![note("RootNote01", &[front, "root a"], &[])],
-            "",
-            true,
         )
         .await;
     r.expect(200, "owner's auto-approved edit");

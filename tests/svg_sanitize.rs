@@ -1,7 +1,7 @@
 //! `/media/sanitize/svg` and `.svg` uploads: the sanitised SVG references nothing outside
 //! itself, carries no script, handler or animation, is a fixed point, and deep nesting is
 //! refused quickly with a 4xx and little memory.
-mod common;
+use deckd_testkit as common;
 
 use common::media::*;
 use common::*;

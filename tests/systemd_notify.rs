@@ -1,7 +1,7 @@
 //! The sd_notify protocol as systemd sees it: a real unix datagram socket is the
 //! NOTIFY_SOCKET of a spawned `deckd serve`, and every datagram it sends is checked.
 //! Also: `serve` refuses to run as root unless allowed.
-mod common;
+use deckd_testkit as common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -1,6 +1,6 @@
 //! The §9 scenario: alice publishes, bob subscribes, pulls, suggests; approval and
 //! denial through the CLI; alice's auto-approve variant.
-mod common;
+use deckd_testkit as common;
 
 use common::*;
 use serde_json::{json, Value};
@@ -364,7 +364,6 @@ async fn new_note_suggestion_appears_after_approval() {
             DEMO_UUID,
             vec![note("NewNote0001", &["What is 2+2?", "4"], &["math"])],
             "new card",
-            false,
         )
         .await;
     r.expect(200, "new note suggestion");

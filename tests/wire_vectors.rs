@@ -1,5 +1,5 @@
 //! §9.1 encoding vectors and §3 deck hash vectors, checked through the server.
-mod common;
+use deckd_testkit as common;
 
 use common::*;
 use serde_json::json;

@@ -2,8 +2,8 @@
 """Tiny AnkiCollab-protocol client for the deckd VM suite (stdlib only).
 
 Runs inside the guest (add-on flow through nginx) and on the host (power-cut
-writer through the forwarded port). Bodies are built as in tests/common/mod.rs and
-docs/protocol.md §9.
+writer through the forwarded port). Bodies are built as in tests/support (fixtures.rs,
+wire.rs) and docs/protocol.md §9.
 
     deckd_client.py flow BASE_URL            add-on flow; prints PASS/FAIL lines
     deckd_client.py writer BASE_URL USER PW OUT   publish decks until killed,

@@ -1,7 +1,6 @@
 //! The real `deckd` binary as a child process, for tests that kill it, give it a small
 //! file system of its own or measure its memory (`/proc/<pid>/status`), and the add-on's
 //! requests against it over HTTP.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::media::{content_md5, listing, md5_hex};
-use crate::common::{
-    create_deck_envelope, deckd_bin, deckd_command, gzb64_encode_plugin, http_client, password_for,
-    sub_value, Resp,
-};
+use crate::cli::{deckd_bin, deckd_command};
+use crate::fixtures::{create_deck_envelope, password_for, sub_value, FIRST_PULL_TS};
+use crate::media::{content_md5, listing, md5_hex};
+use crate::server::{http_client, Resp};
+use crate::wire::gzb64_encode_plugin;
 
 /// Where the server keeps its data.
 pub enum Place {
@@ -28,7 +27,8 @@ pub enum Place {
 /// A running `deckd serve`.
 pub struct Deckd {
     child: Child,
-    pub base: String,
+    base: String,
+    /// The client the helpers send with (no proxy, generous timeout).
     pub http: reqwest::Client,
     /// The data directory as the child sees it.
     inner_dir: PathBuf,
@@ -128,7 +128,7 @@ impl Deckd {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let base = format!("http://{listen}");
-        let bin = deckd_bin();
+        let bin = deckd_bin().display();
         let d = dir.display().to_string();
         let mut script = String::from("set -e\n");
         if let Some((mp, size)) = tmpfs {
@@ -347,6 +347,7 @@ impl Deckd {
 
     // ------------------------------------------------------------------ requests
 
+    /// The absolute URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -362,7 +363,7 @@ impl Deckd {
     }
 
     /// Sends a request; a transport error is answered as status 0 with the error as text.
-    pub async fn send(&self, rb: reqwest::RequestBuilder) -> Resp {
+    async fn send(&self, rb: reqwest::RequestBuilder) -> Resp {
         match rb.send().await {
             Ok(r) => {
                 let status = r.status().as_u16();
@@ -390,10 +391,12 @@ impl Deckd {
         }
     }
 
+    /// POST `path` with a JSON body and an optional bearer token.
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
         self.send(self.post(path, token).json(body)).await
     }
 
+    /// POST `path` with a GZB64 body built from `body` the way the plugin does.
     pub async fn post_gzb64(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
         self.send(
             self.post(path, token)
@@ -403,6 +406,7 @@ impl Deckd {
         .await
     }
 
+    /// POST /login as `user` with [`password_for`].
     pub async fn login_raw(&self, user: &str) -> Resp {
         self.post_json(
             "/login",
@@ -412,25 +416,30 @@ impl Deckd {
         .await
     }
 
+    /// Logs in as `user` and answers the access token.
     pub async fn login(&self, user: &str) -> String {
         let r = self.login_raw(user).await;
         r.expect(200, "login");
         r.json()["token"].as_str().unwrap().to_string()
     }
 
+    /// POST /CheckUserToken with `token`.
     pub async fn check_token(&self, token: &str) -> Resp {
         self.send(self.post("/CheckUserToken", Some(token))).await
     }
 
+    /// POST /createDeck with `deck` as the plugin sends it.
     pub async fn publish_raw(&self, token: &str, deck: &Value) -> Resp {
         self.post_gzb64("/createDeck", Some(token), &create_deck_envelope(deck))
             .await
     }
 
+    /// POST /submitCard with a decoded body.
     pub async fn submit(&self, token: &str, body: &Value) -> Resp {
         self.post_gzb64("/submitCard", Some(token), body).await
     }
 
+    /// POST /UploadDeckStats with one review history entry for `guid` of `hash`.
     pub async fn upload_stats(&self, token: &str, hash: &str, guid: &str) -> Resp {
         let body = json!({"deck_hash": hash, "review_history": {"Deck": {guid: {"retention": 90, "lapses": 1, "reps": 3}}}});
         self.post_gzb64("/UploadDeckStats", Some(token), &body)
@@ -443,12 +452,13 @@ impl Deckd {
             .post_json(
                 "/pullChanges",
                 None,
-                &json!({ hash: sub_value(crate::common::FIRST_PULL_TS) }),
+                &json!({ hash: sub_value(FIRST_PULL_TS) }),
             )
             .await;
         (r.status == 200).then(|| r.gzb64())
     }
 
+    /// POST /media/check/bulk listing `files` as `(name, note guid, bytes)`.
     pub async fn media_check(
         &self,
         token: &str,
@@ -464,6 +474,7 @@ impl Deckd {
         .await
     }
 
+    /// PUT `bytes` to an absolute upload URL with their `Content-MD5`.
     pub async fn media_put(&self, url: &str, bytes: &[u8]) -> Resp {
         let rb = self
             .http
@@ -474,6 +485,7 @@ impl Deckd {
         self.send(rb).await
     }
 
+    /// POST /media/confirm/bulk for the uploaded `hashes` of `batch`.
     pub async fn media_confirm(&self, token: &str, batch: &str, hashes: &[String]) -> Resp {
         self.post_json(
             "/media/confirm/bulk",

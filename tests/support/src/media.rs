@@ -7,12 +7,13 @@ use base64::Engine;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
 
-use super::{Resp, TestServer};
+use crate::server::{Resp, TestServer};
 
 /// The 1×1 red PNG of docs/protocol.md §9.1.
-pub const RED1X1_PNG_B64: &str =
+const RED1X1_PNG_B64: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4z8AAAAMBAQD3A0FDAAAAAElFTkSuQmCC";
 
+/// The bytes of the §9.1 1×1 red PNG.
 pub fn red1x1_png() -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(RED1X1_PNG_B64)
@@ -49,10 +50,12 @@ pub fn ogg_bytes(seed: u8) -> Vec<u8> {
     v
 }
 
+/// Lower-case hex MD5 of `b`: the hash media are listed and stored by.
 pub fn md5_hex(b: &[u8]) -> String {
     hex::encode(Md5::digest(b))
 }
 
+/// Base64 MD5 of `b`, for a `Content-MD5` header.
 pub fn content_md5(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(Md5::digest(b))
 }
@@ -101,7 +104,9 @@ pub fn temp_file_count(s: &TestServer) -> usize {
         .unwrap_or(0)
 }
 
+/// The add-on's media requests against a [`TestServer`].
 impl TestServer {
+    /// POST /media/check/bulk listing `files` (see [`listing`]) for `deck`.
     pub async fn media_check(
         &self,
         token: &str,
@@ -156,6 +161,7 @@ impl TestServer {
         (status, headers, r.bytes().await.unwrap().to_vec())
     }
 
+    /// POST /media/confirm/bulk for the uploaded `hashes` of `batch`.
     pub async fn media_confirm(&self, token: &str, batch: &str, hashes: &[String]) -> Resp {
         self.post_json(
             "/media/confirm/bulk",
@@ -198,6 +204,7 @@ impl TestServer {
         check
     }
 
+    /// POST /media/manifest asking for `names` of `deck`.
     pub async fn media_manifest(&self, token: &str, deck: &str, names: &[&str]) -> Resp {
         self.post_json(
             "/media/manifest",
