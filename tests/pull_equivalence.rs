@@ -391,3 +391,44 @@ async fn objects_stored_at_publish_mean_what_sql_builds() {
         "stored objects differ from the ones SQL builds"
     );
 }
+
+/// A deck whose entry is larger than the kept per-deck parts may be is sent while it is
+/// built instead of being built in memory; the several-deck answer holding it, read the
+/// add-on's way, still holds exactly the single-deck answers.
+#[tokio::test]
+async fn an_entry_too_large_to_keep_is_sent_while_it_is_built() {
+    // 8 KiB for whole answers and 8 KiB for per-deck parts.
+    let s = TestServer::start_with(|c| c.pull_cache_bytes = 16 * 1024).await;
+    let alice = s.user("alice").await;
+    let golden_hash = s.publish(&alice, &golden_deck()).await;
+    let big = gen_deck("Too Big To Keep", 1_500, 3);
+    let big_hash = s.publish(&alice, &big.deck).await;
+    let alone = s
+        .pull_raw(&json!({ &big_hash: sub_value(FIRST_PULL_TS) }))
+        .await;
+    assert!(
+        alone.text.len() / 4 * 3 > 8 * 1024,
+        "the big deck's answer ({} bytes of base64) must outgrow what the per-deck parts keep",
+        alone.text.len()
+    );
+
+    let both = json!({ &golden_hash: sub_value(FIRST_PULL_TS), &big_hash: sub_value(FIRST_PULL_TS) });
+    let mut expected = vec![
+        normalise(s.pull_since(&golden_hash, FIRST_PULL_TS).await)[0].clone(),
+        normalise(decoded_like_the_addon(&alone.text))[0].clone(),
+    ];
+    for round in ["first", "second"] {
+        let raw = s.pull_raw(&both).await;
+        assert_eq!(raw.status, 200, "{round} two-deck pull");
+        let mut got = normalise(decoded_like_the_addon(&raw.text))
+            .as_array()
+            .unwrap()
+            .clone();
+        got.sort_by_key(|e| e["deck_hash"].as_str().unwrap().to_string());
+        expected.sort_by_key(|e| e["deck_hash"].as_str().unwrap().to_string());
+        assert_eq!(
+            got, expected,
+            "{round} two-deck answer differs from the single-deck answers"
+        );
+    }
+}

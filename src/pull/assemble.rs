@@ -139,7 +139,7 @@ impl Out {
                 .await
                 .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away")),
             None if self.tee.is_some() => Ok(()),
-            None => Err(io::Error::other("a deck entry too large to keep in memory")),
+            None => Err(member_too_large()),
         }
     }
 
@@ -222,22 +222,51 @@ async fn write_all(
     Ok(out.tee.take())
 }
 
-/// One deck's entry as a complete gzip member, compressed hard because it is kept.
-pub async fn entry_member(db: &Db, plan: &Plan, unfilled: &Notify) -> io::Result<Vec<u8>> {
-    let mut read = db.begin_stream().await.map_err(io::Error::other)?;
+/// One deck's entry as a complete gzip member, compressed hard because it is kept; an
+/// entry that grows past `limit` compressed bytes is given up as soon as it does, with
+/// an error that [`too_large`] recognises.
+pub async fn entry_member(
+    db: &Db,
+    plan: &Plan,
+    unfilled: &Notify,
+    limit: usize,
+) -> io::Result<Vec<u8>> {
+    let mut out = member_out(None, Some(limit));
+    write_member(db, plan, unfilled, &mut out).await?;
+    out.tee.take().ok_or_else(member_too_large)
+}
+
+/// One deck's entry as a gzip member sent in chunks to `tx` as it is built, for an
+/// entry too large to keep.
+pub async fn stream_member(
+    db: &Db,
+    plan: &Plan,
+    unfilled: &Notify,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+) -> io::Result<()> {
+    let mut out = member_out(Some(tx), None);
+    write_member(db, plan, unfilled, &mut out).await
+}
+
+/// An output for a gzip member: sent to `tx`, or kept up to `keep` bytes.
+fn member_out(tx: Option<mpsc::Sender<io::Result<Bytes>>>, keep: Option<usize>) -> Out {
     let shared = Shared::default();
-    let mut out = Out {
+    Out {
         enc: Some(Compressor::Gzip(Box::new(gzb64::gzip_with(
             shared.clone(),
             gzb64::Effort::Cached,
         )))),
         shared,
-        tx: None,
-        tee: Some(Vec::new()),
-        tee_limit: MEMBER_LIMIT,
+        tx,
+        tee: keep.map(|_| Vec::new()),
+        tee_limit: keep.unwrap_or(0),
         built: 0,
-    };
-    write_entry(&mut read.tx, &mut out, plan).await?;
+    }
+}
+
+async fn write_member(db: &Db, plan: &Plan, unfilled: &Notify, out: &mut Out) -> io::Result<()> {
+    let mut read = db.begin_stream().await.map_err(io::Error::other)?;
+    write_entry(&mut read.tx, out, plan).await?;
     if let Some(enc) = out.enc.take() {
         enc.finish()?;
     }
@@ -245,13 +274,20 @@ pub async fn entry_member(db: &Db, plan: &Plan, unfilled: &Notify) -> io::Result
     if out.built > 0 {
         unfilled.notify_one();
     }
-    out.tee
-        .take()
-        .ok_or_else(|| io::Error::other("a deck entry too large to keep in memory"))
+    Ok(())
 }
 
-/// The largest compressed deck entry built in memory (a 50,000-note deck is about 4 MB).
-const MEMBER_LIMIT: usize = 64 * 1024 * 1024;
+fn member_too_large() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        "a deck entry too large to keep in memory",
+    )
+}
+
+/// Whether `entry_member` gave up because the entry outgrew its limit.
+pub fn too_large(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::FileTooLarge
+}
 
 async fn write_entry(conn: &mut Conn, out: &mut Out, plan: &Plan) -> io::Result<()> {
     let e = io::Error::other;

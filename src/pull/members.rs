@@ -47,20 +47,26 @@ async fn write(
             .lock()
             .expect("cache lock")
             .get(&plan.hash, *version);
-        let member = match cached {
-            Some(m) => m,
-            None => {
-                let built =
-                    Bytes::from(assemble::entry_member(&puller.db, plan, &puller.unfilled).await?);
+        if let Some(member) = cached {
+            out.push(&member).await?;
+            continue;
+        }
+        // Only what the cache can keep is built in memory; a larger entry is sent as it
+        // is built instead.
+        let limit = puller.members.lock().expect("cache lock").limit();
+        match assemble::entry_member(&puller.db, plan, &puller.unfilled, limit).await {
+            Ok(built) => {
+                let built = Bytes::from(built);
                 puller
                     .members
                     .lock()
                     .expect("cache lock")
                     .put(&plan.hash, *version, built.clone());
-                built
+                out.push(&built).await?;
             }
-        };
-        out.push(&member).await?;
+            Err(e) if assemble::too_large(&e) => out.stream_entry(puller, plan).await?,
+            Err(e) => return Err(e),
+        }
     }
     out.push(&CLOSE).await?;
     out.finish().await
@@ -73,6 +79,20 @@ struct Base64Out<'a> {
 }
 
 impl Base64Out<'_> {
+    /// Sends a deck's entry as a gzip member built while it is sent.
+    async fn stream_entry(&mut self, puller: &Puller, plan: &Plan) -> io::Result<()> {
+        let (tx, mut rx) = mpsc::channel(4);
+        let built = assemble::stream_member(&puller.db, plan, &puller.unfilled, tx);
+        let sent = async {
+            while let Some(chunk) = rx.recv().await {
+                self.push(&chunk?).await?;
+            }
+            Ok::<_, io::Error>(())
+        };
+        let (built, sent) = tokio::join!(built, sent);
+        built.and(sent)
+    }
+
     async fn send(&self, bytes: &[u8]) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
