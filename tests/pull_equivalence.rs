@@ -412,7 +412,8 @@ async fn an_entry_too_large_to_keep_is_sent_while_it_is_built() {
         alone.text.len()
     );
 
-    let both = json!({ &golden_hash: sub_value(FIRST_PULL_TS), &big_hash: sub_value(FIRST_PULL_TS) });
+    let both =
+        json!({ &golden_hash: sub_value(FIRST_PULL_TS), &big_hash: sub_value(FIRST_PULL_TS) });
     let mut expected = vec![
         normalise(s.pull_since(&golden_hash, FIRST_PULL_TS).await)[0].clone(),
         normalise(decoded_like_the_addon(&alone.text))[0].clone(),
