@@ -84,6 +84,20 @@ pub enum Body {
     Raw(&'static str, Vec<u8>),
 }
 
+impl Body {
+    /// Sets the request's body and its Content-Type.
+    fn apply(self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Body::None => rb,
+            Body::Json(v) => rb
+                .header("Content-Type", "application/json")
+                .body(serde_json::to_vec(&v).unwrap()),
+            Body::Text(s) => rb.header("Content-Type", "text/plain").body(s),
+            Body::Raw(ct, b) => rb.header("Content-Type", ct).body(b),
+        }
+    }
+}
+
 /// A deckd server running in this process on 127.0.0.1 (see the crate docs).
 pub struct TestServer {
     config: deckd::Config,
@@ -256,14 +270,7 @@ impl TestServer {
         if let Some(t) = token {
             rb = rb.header("Authorization", format!("Bearer {t}"));
         }
-        rb = match body {
-            Body::None => rb,
-            Body::Json(v) => rb
-                .header("Content-Type", "application/json")
-                .body(serde_json::to_vec(&v).unwrap()),
-            Body::Text(s) => rb.header("Content-Type", "text/plain").body(s),
-            Body::Raw(ct, b) => rb.header("Content-Type", ct).body(b),
-        };
+        rb = body.apply(rb);
         let r = rb.send().await.map_err(|e| format!("{e:?}"))?;
         let status = r.status().as_u16();
         let headers = r.headers().clone();
@@ -287,14 +294,7 @@ impl TestServer {
         if let Some(a) = auth {
             rb = rb.header("Authorization", a);
         }
-        rb = match body {
-            Body::None => rb,
-            Body::Json(v) => rb
-                .header("Content-Type", "application/json")
-                .body(serde_json::to_vec(&v).unwrap()),
-            Body::Text(s) => rb.header("Content-Type", "text/plain").body(s),
-            Body::Raw(ct, b) => rb.header("Content-Type", ct).body(b),
-        };
+        rb = body.apply(rb);
         let r = rb
             .send()
             .await
