@@ -63,20 +63,38 @@ pub fn sanitize_shape<N>(deck: &mut DeckOf<N>) {
 /// A note's fields and tags are made safe wherever a card template places them; answers
 /// the bytes its fields hold then, refusing a note that grew past `limit`.
 pub fn sanitize_note(note: &mut Note, limit: usize) -> DomainResult<usize> {
+    let too_large = |note: &Note, bytes| DomainError::CleanedTooLarge {
+        what: format!("note {}", note.guid),
+        bytes,
+        limit,
+    };
     let mut bytes = 0;
-    for field in &mut note.fields {
-        sanitize::field_in_place(field);
-        bytes += field.len();
+    for i in 0..note.fields.len() {
+        sanitize::field_in_place(&mut note.fields[i]);
+        bytes += json_len(&note.fields[i]);
         if bytes > limit {
-            return Err(DomainError::CleanedTooLarge {
-                what: format!("note {}", note.guid),
-                bytes,
-                limit,
-            });
+            return Err(too_large(note, bytes));
         }
     }
     sanitize::clean_tags(&mut note.tags);
+    bytes += note.tags.iter().map(|t| json_len(t)).sum::<usize>();
+    if bytes > limit {
+        return Err(too_large(note, bytes));
+    }
     Ok(bytes)
+}
+
+/// Bytes a string takes in a pulled note's JSON: quoted, a separator, and escapes (a
+/// control character is six bytes there), so the limit bounds what a pull must hold.
+fn json_len(s: &str) -> usize {
+    3 + s.len()
+        + s.bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+                0..=0x1f => 5,
+                _ => 0,
+            })
+            .sum::<usize>()
 }
 
 fn sanitize_model(m: &mut NoteModel) {
@@ -106,5 +124,42 @@ fn clean_deck_name(name: &str) -> String {
         "Unnamed".into()
     } else {
         trimmed.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(fields: &[&str], tags: &[&str]) -> Note {
+        Note {
+            guid: "g".into(),
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            note_model_uuid: "m".into(),
+            id: 0,
+        }
+    }
+
+    #[test]
+    fn a_note_is_measured_as_its_pulled_json() {
+        let mut plain = note(&["abc", ""], &["t"]);
+        assert_eq!(sanitize_note(&mut plain, 100).unwrap(), 6 + 3 + 4);
+        // A control character is six bytes of JSON, a quote two.
+        assert_eq!(json_len("\u{1}"), 3 + 6);
+        assert_eq!(json_len("a\\b\n"), 3 + 6);
+        let mut control = note(&[&"\u{1}".repeat(200)], &[]);
+        assert!(matches!(
+            sanitize_note(&mut control, 1000),
+            Err(DomainError::CleanedTooLarge { bytes: 1203, .. })
+        ));
+        // Tags count too: a note of small fields and many tags is refused.
+        let tags: Vec<String> = (0..100).map(|i| format!("tag{i:03}")).collect();
+        let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+        let mut tagged = note(&["x"], &tags);
+        assert!(matches!(
+            sanitize_note(&mut tagged, 500),
+            Err(DomainError::CleanedTooLarge { .. })
+        ));
     }
 }

@@ -18,11 +18,14 @@ const NOTE_JSON: &str = "CASE WHEN EXISTS (SELECT 1 FROM fields f WHERE f.note =
           SELECT t.content FROM tags t WHERE t.note = n.id AND t.reviewed = 1 ORDER BY t.content))))
     ELSE '' END";
 
-/// A note's size in the pulled JSON: the stored copy's, or else its reviewed fields'
-/// bytes (escaping can make the object larger; tags and keys add little).
+/// A note's size in the pulled JSON: the stored copy's, or else the bytes of its
+/// reviewed fields and tags (escaping can make the object larger, at most sixfold for a
+/// field of control characters).
 const NOTE_BYTES: &str = "coalesce(p.bytes,
-    (SELECT 64 + coalesce(sum(octet_length(f.content)), 0) FROM fields f
-     WHERE f.note = n.id AND f.reviewed = 1))";
+    64 + (SELECT coalesce(sum(octet_length(f.content) + 3), 0) FROM fields f
+          WHERE f.note = n.id AND f.reviewed = 1)
+       + (SELECT coalesce(sum(octet_length(t.content) + 3), 0) FROM tags t
+          WHERE t.note = n.id AND t.reviewed = 1))";
 
 /// Pulled notes of one deck as JSON objects joined by commas: one round trip and no
 /// per-note work in Rust for hundreds of notes.
