@@ -135,8 +135,8 @@ async fn add_media(data: &Path, from: u64, count: u64) -> u64 {
             &hash,
             FILE_BYTES as u64,
             "application/octet-stream",
-            1,
-            i as i64,
+            deckd::store::UserId(1),
+            deckd::store::Micros(i as i64),
         )
         .await
         .unwrap();

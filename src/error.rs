@@ -170,6 +170,7 @@ impl IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::CommitId;
 
     /// The add-on logs its user out on any 401: of all domain errors, only bad
     /// credentials and an unknown refresh token may answer it.
@@ -194,9 +195,9 @@ mod tests {
             },
             DomainError::NoNotes,
             DomainError::EmptyUpdate,
-            DomainError::NoCommit(1),
+            DomainError::NoCommit(CommitId(1)),
             DomainError::Decided {
-                commit: 1,
+                commit: CommitId(1),
                 status: CommitStatus::Approved,
             },
             DomainError::NoUser("u".into()),

@@ -16,7 +16,7 @@ fn now_unix() -> i64 {
 }
 
 #[track_caller]
-fn assert_login_shape(v: &Value, user_id: i64) {
+fn assert_login_shape(v: &Value, user_id: deckd::store::UserId) {
     let token = v["token"]
         .as_str()
         .unwrap_or_else(|| panic!("token missing: {v}"));
@@ -39,7 +39,7 @@ fn assert_login_shape(v: &Value, user_id: i64) {
         exp > now + 20 * 86400 && exp < now + 40 * 86400,
         "expires_at ~30 days ahead: {exp} vs now {now}"
     );
-    assert_eq!(v["user_id"].as_i64(), Some(user_id), "user_id: {v}");
+    assert_eq!(v["user_id"].as_i64(), Some(user_id.0), "user_id: {v}");
 }
 
 async fn check_token(s: &TestServer, token: Option<&str>) -> String {

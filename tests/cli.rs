@@ -212,7 +212,7 @@ async fn review_list_show_approve_deny() {
 
     let all = s.pending(None).await;
     assert_eq!(all.len(), 3, "{all:?}");
-    let ids: Vec<i64> = all.iter().map(commit_id).collect();
+    let ids: Vec<deckd::store::CommitId> = all.iter().map(commit_id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
     for c in &all {
         assert!(commit_author(c).contains("bob"));
@@ -234,7 +234,7 @@ async fn review_list_show_approve_deny() {
     // Plain listing: one line per pending commit, numeric id first.
     let plain = s.cli(&["review", "list"]).await;
     plain.assert_ok();
-    let listed: BTreeSet<i64> = plain
+    let listed: BTreeSet<deckd::store::CommitId> = plain
         .stdout
         .lines()
         .filter_map(|l| {

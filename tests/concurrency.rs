@@ -73,7 +73,7 @@ async fn concurrent_suggestions_are_all_queued_and_approvable() {
             "author {n} missing in {authors:?}"
         );
     }
-    let ids: BTreeSet<i64> = pending.iter().map(commit_id).collect();
+    let ids: BTreeSet<deckd::store::CommitId> = pending.iter().map(commit_id).collect();
     assert_eq!(ids.len(), WRITERS, "distinct commit ids");
     // Oldest first.
     let created: Vec<String> = pending

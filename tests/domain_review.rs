@@ -7,7 +7,7 @@ use deckd_testkit as common;
 use common::{basic_model, note, root_deck, TINY_DECK_JSON};
 use deckd::domain::{review, users, Actor, DomainError};
 use deckd::ingest::{publish, suggest, CleanLimits};
-use deckd::store::{self, Db};
+use deckd::store::{self, CommitId, Db, UserId};
 use deckd::wire::crowdanki::Deck;
 use deckd::wire::envelope::{self, SubmitCard};
 use serde_json::json;
@@ -27,7 +27,7 @@ async fn open() -> (Db, tempfile::TempDir) {
 }
 
 /// Publishes the tiny demo deck as `owner`; answers its hash.
-async fn publish_demo(db: &Db, owner: i64, dir: &std::path::Path) -> String {
+async fn publish_demo(db: &Db, owner: UserId, dir: &std::path::Path) -> String {
     let body = serde_json::to_vec(&json!({ "deck": TINY_DECK_JSON })).unwrap();
     let upload = envelope::create_deck(body.as_slice(), dir, 1 << 20).unwrap();
     match publish::create_deck(db, owner, upload.deck, &upload.notes, LIMITS.note)
@@ -40,7 +40,7 @@ async fn publish_demo(db: &Db, owner: i64, dir: &std::path::Path) -> String {
 }
 
 /// `author` suggests a new back for the demo's first note.
-async fn suggest_back(db: &Db, author: i64, hash: &str, back: &str) -> i64 {
+async fn suggest_back(db: &Db, author: UserId, hash: &str, back: &str) -> CommitId {
     let mut deck = root_deck(
         "Demo Deck",
         "6f1d2c8e-3b4a-11ef-9a7c-0242ac120002",
@@ -134,8 +134,8 @@ async fn only_the_decks_people_decide_and_approving_applies_the_change() {
         Err(DomainError::Decided { .. })
     ));
     assert!(matches!(
-        review::approve(&db, Actor::Admin, 999_999).await,
-        Err(DomainError::NoCommit(999_999))
+        review::approve(&db, Actor::Admin, CommitId(999_999)).await,
+        Err(DomainError::NoCommit(CommitId(999_999)))
     ));
 
     // The administrator may decide on any deck; a denial changes nothing and notifies.

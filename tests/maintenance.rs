@@ -293,7 +293,8 @@ async fn retention_purges_only_old_records_and_never_deck_content() {
             .await
             .expect(200, text);
     }
-    let ids: Vec<i64> = s.pending(Some(&hash)).await.iter().map(commit_id).collect();
+    let ids: Vec<deckd::store::CommitId> =
+        s.pending(Some(&hash)).await.iter().map(commit_id).collect();
     s.approve(ids[0]).await;
     s.deny(ids[1], Some("no")).await;
     s.approve(ids[2]).await;
@@ -306,7 +307,7 @@ async fn retention_purges_only_old_records_and_never_deck_content() {
         .connect()
         .await
         .unwrap();
-    let year_ago = deckd::store::now_micros() - 365 * 86_400 * 1_000_000;
+    let year_ago = deckd::store::Micros::now().0 - 365 * 86_400 * 1_000_000;
     // Bob read his notifications but one; the first two decisions are a year old.
     for sql in [
         "UPDATE notifications SET is_read = 1".to_string(),
@@ -315,14 +316,14 @@ async fn retention_purges_only_old_records_and_never_deck_content() {
         format!("UPDATE notifications SET is_read = 0 WHERE commit_id = {}", ids[1]),
         format!("UPDATE auth_tokens SET refresh_expires_at = {year_ago}, expires_at = {year_ago} WHERE id = (SELECT MAX(id) FROM auth_tokens)"),
         "INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at) SELECT id, 'old', 90, 0, 5, 0 FROM notes".to_string(),
-        format!("INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at) SELECT id, 'new', 90, 0, 5, {} FROM notes", deckd::store::now_micros()),
+        format!("INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at) SELECT id, 'new', 90, 0, 5, {} FROM notes", deckd::store::Micros::now().0),
         // Upload batches: one expired an hour ago, one open for another hour (microseconds).
-        format!("INSERT INTO media_batches (id, user_id, root, created_at, expires_at) SELECT 'expired', MIN(id), (SELECT MIN(id) FROM decks), {year_ago}, {} FROM users", deckd::store::now_micros() - 3_600_000_000),
-        format!("INSERT INTO media_batches (id, user_id, root, created_at, expires_at) SELECT 'open', MIN(id), (SELECT MIN(id) FROM decks), {}, {} FROM users", deckd::store::now_micros(), deckd::store::now_micros() + 3_600_000_000),
+        format!("INSERT INTO media_batches (id, user_id, root, created_at, expires_at) SELECT 'expired', MIN(id), (SELECT MIN(id) FROM decks), {year_ago}, {} FROM users", deckd::store::Micros::now().0 - 3_600_000_000),
+        format!("INSERT INTO media_batches (id, user_id, root, created_at, expires_at) SELECT 'open', MIN(id), (SELECT MIN(id) FROM decks), {}, {} FROM users", deckd::store::Micros::now().0, deckd::store::Micros::now().0 + 3_600_000_000),
     ] {
         sqlx::query(&sql).execute(&mut conn).await.unwrap();
     }
-    let events = |id: i64| format!("commit_id = {id}");
+    let events = |id: deckd::store::CommitId| format!("commit_id = {id}");
     let (old_events, recent_events) = (
         count(&mut conn, "note_events", &events(ids[0])).await,
         count(&mut conn, "note_events", &events(ids[2])).await,

@@ -461,3 +461,48 @@ async fn media_links_follow_the_host_and_a_trusted_proxys_scheme() {
         "loopback is a trusted proxy"
     );
 }
+
+/// An upload link lasts the configured lifetime and no longer: its signed expiry is in
+/// seconds, however the server's clock is kept.
+#[tokio::test]
+async fn upload_links_expire_after_the_configured_lifetime() {
+    use base64::Engine as _;
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let png = image_bytes(ImageFormat::Png, 8, 8, 3);
+    let (hash, bulk) = publish_with(
+        &s,
+        &alice,
+        "Expiry Deck",
+        vec![note("ExpiryNote", &["<img src=\"e.png\">", "x"], &[])],
+    )
+    .await;
+    let before = time::OffsetDateTime::now_utc().unix_timestamp();
+    let c = s
+        .media_check(
+            &alice,
+            &hash,
+            vec![listing("e.png", "ExpiryNote", &png)],
+            &bulk,
+        )
+        .await
+        .json();
+    let after = time::OffsetDateTime::now_utc().unix_timestamp();
+    let url = c["missing_files"][0]["upload_url"].as_str().unwrap();
+    let token = url.split_once("token=").expect("token in the link").1;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split_once('.').expect("payload.signature").0)
+        .unwrap();
+    let expires: i64 = String::from_utf8(payload)
+        .unwrap()
+        .rsplit('|')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let ttl = s.config().media_token_ttl_secs.as_secs() as i64;
+    assert!(
+        (before + ttl..=after + ttl).contains(&expires),
+        "upload link expires at {expires}, expected {ttl} s after {before}..{after}"
+    );
+}

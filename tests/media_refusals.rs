@@ -136,7 +136,7 @@ async fn expired_foreign_and_missing_tokens_are_refused() {
         direction,
         hash: hash.into(),
         size: 69,
-        user: 1,
+        user: deckd::store::UserId(1),
         kind_tag: "png".into(),
         expires,
     };

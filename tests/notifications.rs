@@ -14,7 +14,7 @@ struct World {
     hash_a: String,
     hash_b: String,
     /// (commit id, deck hash, status) in decision order.
-    decisions: Vec<(i64, String, &'static str)>,
+    decisions: Vec<(deckd::store::CommitId, String, &'static str)>,
 }
 
 #[track_caller]
@@ -192,12 +192,12 @@ async fn grouping_and_unread_count() {
     let (a1, a2) = (w.decisions[0].0, w.decisions[1].0);
     assert_eq!(
         items_a[0]["commit_id"].as_i64(),
-        Some(a2),
+        Some(a2.0),
         "newest first: {items_a:?}"
     );
     assert_eq!(items_a[0]["status"], "denied");
     assert_eq!(items_a[0]["reason"], "Colour is wrong");
-    assert_eq!(items_a[1]["commit_id"].as_i64(), Some(a1));
+    assert_eq!(items_a[1]["commit_id"].as_i64(), Some(a1.0));
     assert_eq!(items_a[1]["status"], "approved");
     assert!(items_a[1]["reason"].is_null());
     for it in items_a {
@@ -229,7 +229,7 @@ async fn history_paging() {
         .iter()
         .map(|i| i["commit_id"].as_i64().unwrap())
         .collect();
-    assert_eq!(commits, w.decisions.iter().map(|d| d.0).collect());
+    assert_eq!(commits, w.decisions.iter().map(|d| d.0 .0).collect());
 
     let p1 = s
         .get("/GetNotificationsHistory?offset=0&limit=2", Some(&w.bob))
@@ -397,7 +397,7 @@ async fn commit_snapshot_visibility_and_shape() {
         .await;
     r.expect(200, "author's snapshot");
     let snap = r.json();
-    assert_eq!(snap["commit_id"].as_i64(), Some(a1));
+    assert_eq!(snap["commit_id"].as_i64(), Some(a1.0));
     assert!(snap["rationale"].is_i64());
     assert_eq!(snap["info"], "A1");
     assert!(snap["timestamp"].is_string());

@@ -249,7 +249,7 @@ async fn suggestion_approved_via_cli_reaches_subscriber() {
     assert_eq!(groups[0]["denied_count"], 0);
     let item = &groups[0]["notifications"][0];
     assert_eq!(item["status"], "approved");
-    assert_eq!(item["commit_id"].as_i64(), Some(id));
+    assert_eq!(item["commit_id"].as_i64(), Some(id.0));
     assert_eq!(item["deck_name"], DEMO_NAME);
     assert_eq!(item["is_read"], false);
     assert!(item["reason"].is_null(), "{item}");
@@ -261,7 +261,7 @@ async fn suggestion_approved_via_cli_reaches_subscriber() {
     let r = s.get(&format!("/GetCommitSnapshot/{id}"), Some(&bob)).await;
     r.expect(200, "GetCommitSnapshot for the author");
     let snap = r.json();
-    assert_eq!(snap["commit_id"].as_i64(), Some(id), "{snap}");
+    assert_eq!(snap["commit_id"].as_i64(), Some(id.0), "{snap}");
     assert_eq!(snap["decision_status"], "approved");
     assert_eq!(snap["deck_name"], DEMO_NAME);
     assert_eq!(snap["info"], "More precise answer");
@@ -343,7 +343,7 @@ async fn denial_with_reason_notifies_author() {
     let item = &g["notifications"][0];
     assert_eq!(item["status"], "denied");
     assert_eq!(item["reason"], "Not a real improvement");
-    assert_eq!(item["commit_id"].as_i64(), Some(id));
+    assert_eq!(item["commit_id"].as_i64(), Some(id.0));
 
     let snap = s.get(&format!("/GetCommitSnapshot/{id}"), Some(&bob)).await;
     snap.expect(200, "snapshot of denied commit");

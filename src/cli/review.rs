@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use deckd::domain::{review, Actor};
-use deckd::store::{self, commits::Commit, Db};
+use deckd::store::{self, commits::Commit, CommitId, Db};
 use deckd::wire::timestamp;
 use serde_json::json;
 
@@ -21,12 +21,12 @@ pub enum ReviewCommand {
         json: bool,
     },
     /// Show what a commit changes.
-    Show { commit: i64 },
+    Show { commit: CommitId },
     /// Apply a pending commit and notify its author.
-    Approve { commit: i64 },
+    Approve { commit: CommitId },
     /// Reject a pending commit and notify its author.
     Deny {
-        commit: i64,
+        commit: CommitId,
         /// Told to the author.
         #[arg(long)]
         reason: Option<String>,
@@ -86,7 +86,7 @@ pub async fn run(db: &Db, cmd: ReviewCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn show(db: &Db, id: i64) -> anyhow::Result<()> {
+async fn show(db: &Db, id: CommitId) -> anyhow::Result<()> {
     let mut conn = db.reader().acquire().await?;
     let c = store::commits::get(&mut conn, id)
         .await?

@@ -1,7 +1,7 @@
 //! Running a deck: changelogs, co-maintainers, protected fields, review statistics.
 
 use super::{users, Actor, DomainError, DomainResult};
-use crate::store::{self, decks::Deck, now_micros, Conn, Db};
+use crate::store::{self, decks::Deck, Conn, Db, Micros};
 use crate::wire::deck_hash;
 
 /// Refuses what cannot be a deck hash, before any lookup.
@@ -52,7 +52,7 @@ pub async fn add_changelog(db: &Db, actor: Actor, hash: &str, text: &str) -> Dom
     let mut tx = db.begin_write().await?;
     let deck = by_hash(&mut tx, hash).await?;
     check_maintainer(&mut tx, actor, &deck).await?;
-    store::changelogs::insert(&mut tx, deck.id, &message, now_micros()).await?;
+    store::changelogs::insert(&mut tx, deck.id, &message, Micros::now()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -116,7 +116,7 @@ pub async fn set_protected(
             field: field.to_string(),
         });
     }
-    store::decks::bump_with_ancestors(&mut tx, deck.id, now_micros()).await?;
+    store::decks::bump_with_ancestors(&mut tx, deck.id, Micros::now()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -127,7 +127,7 @@ pub async fn set_stats(db: &Db, actor: Actor, hash: &str, on: bool) -> DomainRes
     let mut tx = db.begin_write().await?;
     let deck = by_hash(&mut tx, hash).await?;
     check_owner(actor, &deck)?;
-    let changed = store::decks::set_stats_enabled(&mut tx, deck.root, on, now_micros()).await?;
+    let changed = store::decks::set_stats_enabled(&mut tx, deck.root, on, Micros::now()).await?;
     tx.commit().await?;
     Ok(changed)
 }

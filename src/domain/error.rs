@@ -1,6 +1,8 @@
 //! What an action can end in, without HTTP: `http/` picks each route's status and exact
 //! wording, the CLI prints the message with its cause chain.
 
+use crate::store::CommitId;
+
 /// Why an action did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
@@ -14,11 +16,11 @@ pub enum DomainError {
     #[error("unknown or expired refresh token")]
     UnknownRefreshToken,
     #[error("no commit {0}")]
-    NoCommit(i64),
+    NoCommit(CommitId),
     /// A suggestion that was already decided on (or was never one to review).
     #[error("commit {commit} is already {}", status.as_str())]
     Decided {
-        commit: i64,
+        commit: CommitId,
         status: crate::store::commits::CommitStatus,
     },
     #[error("no user {0}")]

@@ -20,7 +20,7 @@ pub use error::{DomainError, DomainResult};
 /// (who may do anything).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
-    User(i64),
+    User(crate::store::UserId),
     Admin,
 }
 

@@ -1,13 +1,13 @@
 //! A user's notifications about their suggestions.
 
 use super::{DomainError, DomainResult};
-use crate::store::{self, Db};
+use crate::store::{self, Db, UserId};
 
 /// Ids one request may mark read.
 pub const MARK_LIMIT: usize = 1000;
 
 /// Marks the user's own notifications among `ids` read; answers how many changed.
-pub async fn mark_read(db: &Db, user: i64, ids: &[i64]) -> DomainResult<u64> {
+pub async fn mark_read(db: &Db, user: UserId, ids: &[i64]) -> DomainResult<u64> {
     if ids.len() > MARK_LIMIT {
         return Err(DomainError::TooMany(MARK_LIMIT));
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{decks, Actor, DomainError, DomainResult};
 use crate::store::commits::{Commit, CommitStatus, Decision};
 use crate::store::notes::{ChangeKind, Event};
-use crate::store::{self, now_micros, Conn, Db};
+use crate::store::{self, CommitId, Conn, Db, DeckId, Micros, NoteId, UserId};
 
 /// What a decision did, for the CLI to report.
 #[derive(Debug, Default)]
@@ -15,7 +15,7 @@ pub struct Outcome {
 }
 
 /// The pending commit `id`, if `actor` may decide on it.
-async fn load_pending(conn: &mut Conn, id: i64, actor: Actor) -> DomainResult<Commit> {
+async fn load_pending(conn: &mut Conn, id: CommitId, actor: Actor) -> DomainResult<Commit> {
     let commit = store::commits::get(conn, id)
         .await?
         .ok_or(DomainError::NoCommit(id))?;
@@ -33,7 +33,7 @@ async fn load_pending(conn: &mut Conn, id: i64, actor: Actor) -> DomainResult<Co
 }
 
 /// The deciding account, when it is one (its own suggestions notify nobody).
-fn user_of(actor: Actor) -> Option<i64> {
+fn user_of(actor: Actor) -> Option<UserId> {
     match actor {
         Actor::User(id) => Some(id),
         Actor::Admin => None,
@@ -43,12 +43,12 @@ fn user_of(actor: Actor) -> Option<i64> {
 /// Applies a pending commit, making public the subdecks it created and attaching the media
 /// references it carries. Media references count as the reviewing account's, or as the
 /// tree owner's when the administrator decides.
-pub async fn approve(db: &Db, actor: Actor, id: i64) -> DomainResult<Outcome> {
+pub async fn approve(db: &Db, actor: Actor, id: CommitId) -> DomainResult<Outcome> {
     let mut tx = db.begin_write().await?;
     let commit = load_pending(&mut tx, id, actor).await?;
     let pending = store::commits::pending_rows(&mut tx, id).await?;
-    let now = now_micros();
-    let mut touched: BTreeSet<i64> = BTreeSet::new();
+    let now = Micros::now();
+    let mut touched: BTreeSet<NoteId> = BTreeSet::new();
 
     for note in &pending.new_notes {
         store::notes::set_state(&mut tx, *note, true, false, now).await?;
@@ -98,7 +98,7 @@ pub async fn approve(db: &Db, actor: Actor, id: i64) -> DomainResult<Outcome> {
         }
         touched.insert(t.note);
     }
-    let mut decks: BTreeSet<i64> = BTreeSet::new();
+    let mut decks: BTreeSet<DeckId> = BTreeSet::new();
     for (note, target) in &pending.moves {
         if let Some(n) = store::notes::deck_of(&mut tx, *note).await? {
             decks.insert(n);
@@ -150,11 +150,16 @@ pub async fn approve(db: &Db, actor: Actor, id: i64) -> DomainResult<Outcome> {
 }
 
 /// Rejects a pending commit, dropping its rows and telling the author why.
-pub async fn deny(db: &Db, actor: Actor, id: i64, reason: Option<&str>) -> DomainResult<Outcome> {
+pub async fn deny(
+    db: &Db,
+    actor: Actor,
+    id: CommitId,
+    reason: Option<&str>,
+) -> DomainResult<Outcome> {
     let mut tx = db.begin_write().await?;
     let commit = load_pending(&mut tx, id, actor).await?;
     let pending = store::commits::pending_rows(&mut tx, id).await?;
-    let now = now_micros();
+    let now = Micros::now();
     let reason = reason.map(crate::ingest::sanitize::html);
     for f in &pending.fields {
         let before = store::notes::reviewed_fields(&mut tx, f.note)
@@ -203,7 +208,7 @@ async fn notify(
     actor: Actor,
     status: Decision,
     reason: Option<&str>,
-    now: i64,
+    now: Micros,
 ) -> DomainResult<()> {
     if let Some(author) = c.author_id {
         if user_of(actor) != Some(author) {

@@ -1,39 +1,41 @@
 //! Sessions of the add-on (and later the console): logging in, trading a refresh token,
 //! resolving a bearer token, logging one device out.
 
+use std::time::Duration;
+
 use rand::distr::{Alphanumeric, SampleString};
 use serde::Serialize;
 
 use super::{DomainError, DomainResult};
 use crate::accounts::{token_hash, verify_password, DUMMY_HASH};
-use crate::store::{self, now_micros, Db};
+use crate::store::{self, Db, Micros, UserId};
 
 /// Access tokens live 30 days, refresh tokens 90 (docs/protocol.md).
-const ACCESS_DAYS: i64 = 30;
-const REFRESH_DAYS: i64 = 90;
-const DAY_MICROS: i64 = 86_400 * 1_000_000;
+const ACCESS_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+const REFRESH_LIFETIME: Duration = Duration::from_secs(90 * 86_400);
 /// `last_used_at` is written at most this often per token, to spare the SD card.
-const TOUCH_EVERY_MICROS: i64 = 3_600 * 1_000_000;
+const TOUCH_EVERY: Duration = Duration::from_secs(3_600);
 
 /// The `/login` and `/refreshToken` answer.
 #[derive(Debug, Serialize)]
 pub struct Session {
     pub token: String,
     pub refresh_token: String,
+    /// Unix seconds.
     pub expires_at: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
 }
 
 /// A request's authenticated user.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     /// The token pair this request presented, so logging out ends only this device's session.
     pub token_id: i64,
 }
 
-async fn issue(db: &Db, user_id: i64) -> DomainResult<Session> {
+async fn issue(db: &Db, user_id: UserId) -> DomainResult<Session> {
     let mut tx = db.begin_write().await?;
     let session = issue_in(&mut tx, user_id).await?;
     tx.commit().await?;
@@ -41,24 +43,24 @@ async fn issue(db: &Db, user_id: i64) -> DomainResult<Session> {
 }
 
 /// Stores a fresh pair for `user_id` inside the caller's transaction.
-async fn issue_in(conn: &mut store::Conn, user_id: i64) -> DomainResult<Session> {
+async fn issue_in(conn: &mut store::Conn, user_id: UserId) -> DomainResult<Session> {
     let token = Alphanumeric.sample_string(&mut rand::rng(), 48);
     let refresh_token = Alphanumeric.sample_string(&mut rand::rng(), 64);
-    let now = now_micros();
-    let expires = now + ACCESS_DAYS * DAY_MICROS;
+    let now = Micros::now();
+    let expires = now + ACCESS_LIFETIME;
     store::tokens::insert(
         conn,
         user_id,
         &token_hash(&token),
         &token_hash(&refresh_token),
         expires,
-        now + REFRESH_DAYS * DAY_MICROS,
+        now + REFRESH_LIFETIME,
     )
     .await?;
     Ok(Session {
         token,
         refresh_token,
-        expires_at: expires / 1_000_000,
+        expires_at: expires.as_secs(),
         user_id,
     })
 }
@@ -102,7 +104,7 @@ pub async fn authenticate(db: &Db, token: &str) -> DomainResult<Option<AuthUser>
     let owner =
         store::tokens::owner_of(&mut *db.reader().acquire().await?, &token_hash(token)).await?;
     let Some(owner) = owner else { return Ok(None) };
-    if now_micros() - owner.last_used_at > TOUCH_EVERY_MICROS {
+    if Micros::now().since(owner.last_used_at) > TOUCH_EVERY {
         // Best effort, off the request: a busy writer must never fail or delay a token check.
         let (db, token_id) = (db.clone(), owner.token_id);
         tokio::spawn(async move {

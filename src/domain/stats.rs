@@ -2,7 +2,7 @@
 
 use super::{decks::by_hash, DomainResult};
 use crate::accounts;
-use crate::store::{self, now_micros, stats::Stat, Db};
+use crate::store::{self, stats::Stat, Db, Micros};
 use crate::wire::envelope::DeckStats;
 
 /// What [`upload`] kept.
@@ -35,7 +35,7 @@ pub async fn upload(db: &Db, username: &str, upload: &DeckStats) -> DomainResult
         .collect();
     let user = accounts::user_hash(username);
     let mut tx = db.begin_write().await?;
-    let stored = store::stats::upsert(&mut tx, deck.root, &user, &stats, now_micros()).await?;
+    let stored = store::stats::upsert(&mut tx, deck.root, &user, &stats, Micros::now()).await?;
     tx.commit().await?;
     Ok(Uploaded::Stored(stored))
 }

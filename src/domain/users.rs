@@ -2,7 +2,7 @@
 
 use super::{require_admin, Actor, DomainError, DomainResult};
 use crate::accounts;
-use crate::store::{self, Db};
+use crate::store::{self, Db, UserId};
 
 /// Argon2 runs off the async workers: it takes tens of milliseconds by design.
 async fn hash_password(password: &str) -> DomainResult<String> {
@@ -22,7 +22,7 @@ pub(crate) fn username(name: &str) -> DomainResult<String> {
 /// A new account with its (normalised) name.
 #[derive(Debug)]
 pub struct Created {
-    pub id: i64,
+    pub id: UserId,
     pub name: String,
 }
 

@@ -12,7 +12,7 @@ use super::auth::User;
 use super::AppState;
 use crate::domain::{self, DomainError};
 use crate::error::{AppError, AppResult};
-use crate::store::{self, commits::Decision, notes::ChangeKind};
+use crate::store::{self, commits::Decision, notes::ChangeKind, CommitId, DeckId, NoteId};
 use crate::wire::timestamp;
 
 /// Most unread items returned at once.
@@ -22,8 +22,8 @@ pub async fn unread(State(s): State<AppState>, User(user): User) -> AppResult<Js
     let mut conn = s.db.reader().acquire().await?;
     let count = store::notifications::unread_count(&mut conn, user.id).await?;
     let items = store::notifications::unread(&mut conn, user.id, UNREAD_LIMIT).await?;
-    let mut order: Vec<i64> = Vec::new();
-    let mut groups: BTreeMap<i64, (String, i64, i64, Vec<store::notifications::Item>)> =
+    let mut order: Vec<DeckId> = Vec::new();
+    let mut groups: BTreeMap<DeckId, (String, i64, i64, Vec<store::notifications::Item>)> =
         BTreeMap::new();
     for item in items {
         let g = groups.entry(item.deck_id).or_insert_with(|| {
@@ -94,7 +94,7 @@ pub async fn mark_read(
 pub async fn commit_snapshot(
     State(s): State<AppState>,
     User(user): User,
-    Path(id): Path<i64>,
+    Path(id): Path<CommitId>,
 ) -> AppResult<Json<Value>> {
     let not_found = || AppError::JsonError(StatusCode::NOT_FOUND, "Commit not found".into());
     let mut conn = s.db.reader().acquire().await?;
@@ -107,7 +107,7 @@ pub async fn commit_snapshot(
         .ok_or_else(not_found)?;
     let events = store::commits::events(&mut conn, id).await?;
     let reviewed = status == Decision::Approved;
-    let deleted: Vec<i64> = events
+    let deleted: Vec<NoteId> = events
         .iter()
         .filter(|e| e.kind == ChangeKind::NoteDeleted)
         .map(|e| e.note)

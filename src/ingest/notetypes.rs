@@ -3,13 +3,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::store::{self, notetypes::Notetype, Conn};
+use crate::store::{self, notetypes::Notetype, Conn, NotetypeId, UserId};
 use crate::wire::crowdanki::NoteModel;
 
 /// What a note needs to know about its notetype.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    pub id: i64,
+    pub id: NotetypeId,
     /// The stored notetype's UUID (an upload's model may match a stored one by shape).
     pub guid: String,
     pub field_count: usize,
@@ -66,13 +66,13 @@ impl Resolved {
 
 /// Resolves the notetypes of one upload against one owner's notetypes.
 pub struct Resolver {
-    owner: i64,
+    owner: UserId,
     by_uuid: HashMap<String, Arc<Resolved>>,
     existing: Option<Vec<Notetype>>,
 }
 
 impl Resolver {
-    pub fn new(owner: i64) -> Self {
+    pub fn new(owner: UserId) -> Self {
         Self {
             owner,
             by_uuid: HashMap::new(),
@@ -130,7 +130,7 @@ impl Resolver {
         self.by_uuid.get(uuid).cloned()
     }
 
-    async fn remember(&mut self, conn: &mut Conn, uuid: &str, id: i64) -> sqlx::Result<()> {
+    async fn remember(&mut self, conn: &mut Conn, uuid: &str, id: NotetypeId) -> sqlx::Result<()> {
         let fields = store::notetypes::fields(conn, id).await?;
         self.by_uuid.insert(
             uuid.to_string(),
@@ -146,7 +146,7 @@ impl Resolver {
         Ok(())
     }
 
-    async fn lookup(&mut self, conn: &mut Conn, m: &NoteModel) -> sqlx::Result<Option<i64>> {
+    async fn lookup(&mut self, conn: &mut Conn, m: &NoteModel) -> sqlx::Result<Option<NotetypeId>> {
         if let Some(id) = store::notetypes::find(conn, &m.crowdanki_uuid, self.owner).await? {
             return Ok(Some(id));
         }
@@ -185,7 +185,7 @@ mod tests {
 
     fn basic(protected: Vec<bool>) -> Resolved {
         Resolved {
-            id: 1,
+            id: NotetypeId(1),
             guid: "basic".into(),
             field_count: 3,
             field_names: vec!["Front".into(), "Back".into(), "Extra".into()],

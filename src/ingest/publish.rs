@@ -10,7 +10,9 @@ use super::{optional_group, sanitize_note, sanitize_shape};
 use crate::domain::{DomainError, DomainResult};
 use crate::pull::note_object::note_object;
 use crate::store::commits::{CommitStatus, Rationale};
-use crate::store::{self, decks::NewDeck, notes::NewNote, now_micros, Conn, Db};
+use crate::store::{
+    self, decks::NewDeck, notes::NewNote, CommitId, Conn, Db, DeckId, Micros, NoteId, UserId,
+};
 use crate::wire::crowdanki::Note;
 use crate::wire::deck_hash;
 use crate::wire::gzb64::DecodeError;
@@ -38,7 +40,7 @@ pub enum Published {
 /// fields hold more than `max_note` bytes once cleaned is refused.
 pub async fn create_deck(
     db: &Db,
-    owner: i64,
+    owner: UserId,
     mut deck: SpooledDeck,
     notes: &Spool,
     max_note: usize,
@@ -48,7 +50,7 @@ pub async fn create_deck(
     if store::decks::owner_has_root_named(&mut tx, owner, &deck.name).await? {
         return Ok(Published::Exists);
     }
-    let now = now_micros();
+    let now = Micros::now();
     let mut resolver = Resolver::new(owner);
     let unknown = resolver
         .resolve_all(&mut tx, &deck.note_models, true)
@@ -88,7 +90,7 @@ pub async fn create_deck(
         max_note,
     };
     let mut next_id = store::notes::next_id(&mut tx).await?;
-    let mut stack: Vec<(&SpooledDeck, i64, String)> = vec![(&deck, root, deck.name.clone())];
+    let mut stack: Vec<(&SpooledDeck, DeckId, String)> = vec![(&deck, root, deck.name.clone())];
     while let Some((node, id, path)) = stack.pop() {
         let target = Target {
             root,
@@ -151,10 +153,10 @@ fn sanitize_all_shapes(deck: &mut SpooledDeck) {
 /// Where one deck node's notes go and what they are recorded under.
 #[derive(Clone, Copy)]
 struct Target {
-    root: i64,
-    deck: i64,
-    commit: i64,
-    now: i64,
+    root: DeckId,
+    deck: DeckId,
+    commit: CommitId,
+    now: Micros,
 }
 
 /// Inserts a node's notes: while SQLite inserts one batch on its thread, the next is
@@ -165,7 +167,7 @@ async fn insert_notes(
     notes: &Spool,
     node: &SpooledDeck,
     target: Target,
-    next_id: &mut i64,
+    next_id: &mut NoteId,
     intake: &mut Intake,
 ) -> DomainResult<()> {
     let mut spooled = notes.notes(node.notes);
@@ -175,7 +177,7 @@ async fn insert_notes(
             .iter()
             .map(|r| {
                 let id = *next_id;
-                *next_id += 1;
+                *next_id = next_id.next();
                 r.row(id)
             })
             .collect();
@@ -267,7 +269,7 @@ impl Ready {
         self.note.fields.iter().map(String::len).sum::<usize>() + self.pulled.len()
     }
 
-    fn row(&self, id: i64) -> NewNote<'_> {
+    fn row(&self, id: NoteId) -> NewNote<'_> {
         NewNote {
             id,
             guid: &self.note.guid,

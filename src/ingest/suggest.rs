@@ -8,7 +8,7 @@ use super::{optional_group, sanitize_tree, CleanLimits};
 use crate::domain::{DomainError, DomainResult};
 use crate::store::commits::{CommitStatus, Decision, Rationale};
 use crate::store::notes::{ChangeKind, Event, NewNote};
-use crate::store::{self, decks::NewDeck, now_micros, Conn, Db};
+use crate::store::{self, decks::NewDeck, CommitId, Conn, Db, DeckId, Micros, UserId};
 use crate::wire::crowdanki::{Deck, Note};
 use crate::wire::deck_hash;
 use crate::wire::envelope::SubmitCard;
@@ -16,18 +16,18 @@ use crate::wire::envelope::SubmitCard;
 /// State shared while one submission is processed.
 struct Submission {
     root: store::decks::Deck,
-    commit: i64,
+    commit: CommitId,
     approved: bool,
-    now: i64,
+    now: Micros,
     groups: BTreeSet<String>,
-    touched_decks: BTreeSet<i64>,
+    touched_decks: BTreeSet<DeckId>,
     changes: usize,
 }
 
 /// Stores a suggestion (or applies a maintainer's auto-approved edit).
 pub async fn submit(
     db: &Db,
-    user: i64,
+    user: UserId,
     mut req: SubmitCard,
     limits: CleanLimits,
 ) -> DomainResult<()> {
@@ -40,7 +40,7 @@ pub async fn submit(
     let path = server_path(&req.deck_path, &req.new_name, &root.full_path);
     let approved =
         req.force_overwrite && store::decks::can_maintain(&mut tx, root.id, user).await?;
-    let now = now_micros();
+    let now = Micros::now();
     let (rationale, status) = if approved {
         (Rationale::OTHER, CommitStatus::Applied)
     } else {
@@ -93,7 +93,7 @@ pub async fn submit(
     };
     let mut visited = vec![target];
 
-    let mut stack: Vec<(&Deck, i64, String)> = vec![(&req.deck, target, path)];
+    let mut stack: Vec<(&Deck, DeckId, String)> = vec![(&req.deck, target, path)];
     while let Some((node, deck_id, node_path)) = stack.pop() {
         for note in &node.notes {
             let Some(nt) = resolver.get(&mut tx, &note.note_model_uuid).await? else {
@@ -162,7 +162,7 @@ pub async fn submit(
 /// Stores a removal suggestion for notes of a deck (`/requestRemoval`).
 pub async fn request_removal(
     db: &Db,
-    user: i64,
+    user: UserId,
     remote_deck: &str,
     guids: &[String],
     commit_text: &str,
@@ -189,7 +189,7 @@ pub async fn request_removal(
         root.id,
         user,
         CommitStatus::Pending,
-        now_micros(),
+        Micros::now(),
     )
     .await?;
     for (_, note) in found {
@@ -218,13 +218,13 @@ async fn find_root(conn: &mut Conn, hash: &str) -> DomainResult<store::decks::De
 async fn new_subdeck(
     conn: &mut Conn,
     root: &store::decks::Deck,
-    parent: i64,
+    parent: DeckId,
     path: &str,
     name: &str,
     node: &Deck,
-    hidden: Option<i64>,
-    now: i64,
-) -> DomainResult<i64> {
+    hidden: Option<CommitId>,
+    now: Micros,
+) -> DomainResult<DeckId> {
     if root.restrict_subdecks {
         return Err(DomainError::SubdecksNotAllowed);
     }
@@ -293,7 +293,7 @@ fn allowed_tags<'a>(sub: &mut Submission, tags: &'a [String]) -> BTreeSet<&'a st
 async fn process_note(
     conn: &mut Conn,
     sub: &mut Submission,
-    deck: i64,
+    deck: DeckId,
     note: &Note,
     nt: &Resolved,
 ) -> DomainResult<()> {
@@ -318,7 +318,7 @@ async fn process_note(
 async fn new_note(
     conn: &mut Conn,
     sub: &mut Submission,
-    deck: i64,
+    deck: DeckId,
     note: &Note,
     nt: &Resolved,
     tags: &BTreeSet<&str>,
@@ -363,7 +363,7 @@ async fn new_note(
 async fn replace_pending(
     conn: &mut Conn,
     sub: &mut Submission,
-    deck: i64,
+    deck: DeckId,
     n: &store::notes::Note,
     note: &Note,
     nt: &Resolved,
@@ -387,7 +387,7 @@ async fn replace_pending(
 async fn overwrite(
     conn: &mut Conn,
     sub: &mut Submission,
-    deck: i64,
+    deck: DeckId,
     n: &store::notes::Note,
     note: &Note,
     nt: &Resolved,
@@ -473,7 +473,7 @@ async fn overwrite(
 async fn suggest_changes(
     conn: &mut Conn,
     sub: &mut Submission,
-    deck: i64,
+    deck: DeckId,
     n: &store::notes::Note,
     note: &Note,
     nt: &Resolved,

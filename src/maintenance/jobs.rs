@@ -10,7 +10,7 @@ use indicatif::ProgressBar;
 use crate::config::Config;
 use crate::domain::{self, Actor};
 use crate::media::Media;
-use crate::store::{self, maintenance as sql, now_micros, Db};
+use crate::store::{self, maintenance as sql, Db, Micros};
 
 /// Rows deleted or pages freed per write transaction.
 const BATCH: i64 = 500;
@@ -63,8 +63,8 @@ where
 
 /// Expired tokens and upload batches, and records past the retention period (seed 004).
 pub async fn cleanup(db: &Db, config: &Config) -> anyhow::Result<String> {
-    let now = now_micros();
-    let cutoff = now - config.retention_days.as_micros() as i64;
+    let now = Micros::now();
+    let cutoff = now - config.retention_days;
     let tokens = in_batches(db, |c| Box::pin(sql::purge_expired_tokens(c, now, BATCH))).await?;
     let batches = in_batches(db, |c| {
         Box::pin(store::media::purge_expired_batches(c, now))

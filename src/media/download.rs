@@ -12,7 +12,7 @@ use super::upload::token_refused;
 use super::{media_url, now_secs, today, Media};
 use crate::error::{AppError, AppResult};
 use crate::store::media::Usage;
-use crate::store::{self, Db};
+use crate::store::{self, Db, UserId};
 
 /// Most names one manifest call may ask for, as the add-on batches them.
 pub const MAX_MANIFEST_NAMES: usize = 500;
@@ -53,7 +53,7 @@ impl Media {
     pub async fn manifest(
         &self,
         db: &Db,
-        user: i64,
+        user: UserId,
         base_url: &str,
         req: ManifestRequest,
     ) -> AppResult<Manifest> {
@@ -129,7 +129,7 @@ impl Media {
         )
         .await?;
         if let Err(e) = count_download(db, grant.user).await {
-            tracing::warn!(error = %e, user = grant.user, "counting a download failed; serving it anyway");
+            tracing::warn!(error = %e, user = grant.user.0, "counting a download failed; serving it anyway");
         }
         Ok(Download {
             path: self.files.path_of(hash),
@@ -139,7 +139,7 @@ impl Media {
     }
 }
 
-async fn count_download(db: &Db, user: i64) -> AppResult<()> {
+async fn count_download(db: &Db, user: UserId) -> AppResult<()> {
     let mut tx = db.begin_write().await?;
     store::media::add_usage(&mut tx, user, today(), Usage::Downloads, 1).await?;
     tx.commit().await?;

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::names::is_md5_hex;
 use super::{today, Media};
-use crate::store::{self, now_micros, Db};
+use crate::store::{self, Db, Micros};
 
 /// Files deleted per write transaction, so requests never wait long behind GC.
 const BATCH: i64 = 200;
@@ -32,14 +32,14 @@ impl Media {
     /// One full GC pass with the given grace period.
     pub async fn gc(&self, db: &Db, grace: Duration) -> anyhow::Result<GcReport> {
         let mut report = GcReport::default();
-        let now = now_micros();
+        let now = Micros::now();
         let mut tx = db.begin_write().await?;
         (report.newly_orphaned, report.revived) = store::media::mark_orphans(&mut tx, now).await?;
         store::media::purge_expired_batches(&mut tx, now).await?;
         store::media::purge_usage(&mut tx, today() - 2).await?;
         tx.commit().await?;
 
-        let cutoff = now - grace.as_micros() as i64;
+        let cutoff = now - grace;
         loop {
             let mut tx = db.begin_write().await?;
             let doomed = store::media::expired_orphans(&mut tx, cutoff, BATCH).await?;

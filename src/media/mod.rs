@@ -22,12 +22,12 @@ use tokio::sync::Semaphore;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::store::media::Usage;
-use crate::store::{self, Conn};
+use crate::store::{self, Conn, UserId};
 use files::FileStore;
 use token::Signer;
 
 /// How long a client may take between `/media/check/bulk` and `/media/confirm/bulk`.
-const BATCH_LIFETIME_SECS: i64 = 6 * 3600;
+const BATCH_LIFETIME: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 /// What a client over a quota is told to wait before trying again.
 const QUOTA_RETRY_SECS: u64 = 60;
 
@@ -87,7 +87,7 @@ impl Media {
     async fn check_daily(
         &self,
         conn: &mut Conn,
-        user: i64,
+        user: UserId,
         what: Usage,
         more: u64,
     ) -> AppResult<()> {

@@ -14,6 +14,8 @@ use sha2::Sha256;
 
 use super::names::Kind;
 
+use crate::store::UserId;
+
 /// Which way the bytes flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -28,7 +30,7 @@ pub struct Grant {
     pub hash: String,
     /// Exact size an upload must have (0 for downloads).
     pub size: u64,
-    pub user: i64,
+    pub user: UserId,
     pub kind_tag: String,
     /// Unix seconds after which the token is refused.
     pub expires: i64,
@@ -158,7 +160,7 @@ fn parse(text: &str) -> Option<Grant> {
         direction,
         hash: parts.next()?.to_string(),
         size: parts.next()?.parse().ok()?,
-        user: parts.next()?.parse().ok()?,
+        user: UserId(parts.next()?.parse().ok()?),
         kind_tag: parts.next()?.to_string(),
         expires: parts.next()?.parse().ok()?,
     };
@@ -174,7 +176,7 @@ mod tests {
             direction: Direction::Upload,
             hash: "9d3f217f6cfaad7f9d3786af47422d59".into(),
             size: 69,
-            user: 1,
+            user: UserId(1),
             kind_tag: "png".into(),
             expires: 1_000,
         }

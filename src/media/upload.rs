@@ -10,10 +10,10 @@ use super::files::ReceiveError;
 use super::names::{is_md5_hex, unsafe_name_reason, Kind};
 use super::rights::{reference_for, Reference};
 use super::token::{Direction, Grant};
-use super::{media_url, now_secs, today, verify, Media, BATCH_LIFETIME_SECS, QUOTA_RETRY_SECS};
+use super::{media_url, now_secs, today, verify, Media, BATCH_LIFETIME, QUOTA_RETRY_SECS};
 use crate::error::{AppError, AppResult};
 use crate::store::media::{BatchFile, Usage};
-use crate::store::{self, now_micros, Conn, Db};
+use crate::store::{self, Conn, Db, Micros, NoteId, UserId};
 
 /// Most files one check may list, as the add-on batches them.
 pub const MAX_CHECK_FILES: usize = 100;
@@ -47,7 +47,7 @@ pub struct Existing {
 #[derive(Debug, Serialize)]
 pub struct Missing {
     pub hash: String,
-    pub note_id: i64,
+    pub note_id: NoteId,
     pub filename: String,
     pub file_size: i64,
     pub upload_url: String,
@@ -75,7 +75,7 @@ impl Media {
     pub async fn check_bulk(
         &self,
         db: &Db,
-        user: i64,
+        user: UserId,
         base_url: &str,
         req: CheckRequest,
     ) -> AppResult<CheckAnswer> {
@@ -141,16 +141,9 @@ impl Media {
                 });
             }
             let batch = uuid::Uuid::new_v4().to_string();
-            let now = now_micros();
-            store::media::insert_batch(
-                &mut tx,
-                &batch,
-                user,
-                deck.root,
-                now,
-                now + BATCH_LIFETIME_SECS * 1_000_000,
-            )
-            .await?;
+            let now = Micros::now();
+            store::media::insert_batch(&mut tx, &batch, user, deck.root, now, now + BATCH_LIFETIME)
+                .await?;
             for (f, note_id, kind) in promised {
                 let file = BatchFile {
                     hash: f.hash.clone(),
@@ -164,7 +157,7 @@ impl Media {
                     size: f.file_size as u64,
                     user,
                     kind_tag: kind.tag().into(),
-                    expires: now + self.limits.token_ttl,
+                    expires: now.as_secs() + self.limits.token_ttl,
                 };
                 let upload_url = media_url(base_url, &f.hash, &self.signer.sign(&grant));
                 answer.missing_files.push(Missing {
@@ -278,7 +271,7 @@ impl Media {
                 .map_err(|e| AppError::Internal(e.into()))?;
         }
         let media_id =
-            store::media::insert_file(&mut tx, hash, size, kind.mime(), grant.user, now_micros())
+            store::media::insert_file(&mut tx, hash, size, kind.mime(), grant.user, Micros::now())
                 .await?;
         store::media::add_usage(&mut tx, grant.user, today(), Usage::Uploads, 1).await?;
         tx.commit().await?;
@@ -294,7 +287,7 @@ impl Media {
     pub async fn confirm(
         &self,
         db: &Db,
-        user: i64,
+        user: UserId,
         batch: &str,
         hashes: &[String],
     ) -> AppResult<usize> {
@@ -303,7 +296,7 @@ impl Media {
         }
         let list = serde_json::to_string(hashes).expect("strings serialise");
         let mut tx = db.begin_write().await?;
-        let files = store::media::batch_files(&mut tx, batch, user, &list, now_micros()).await?;
+        let files = store::media::batch_files(&mut tx, batch, user, &list, Micros::now()).await?;
         let root = store::media::batch_root(&mut tx, batch).await?;
         let mut recorded = 0;
         for f in files {
@@ -329,14 +322,14 @@ impl Media {
 async fn record(
     conn: &mut Conn,
     reference: Reference,
-    user: i64,
+    user: UserId,
     media: i64,
-    note: i64,
+    note: NoteId,
     name: &str,
 ) -> sqlx::Result<()> {
     match reference {
         Reference::Attach => {
-            store::media::attach_reference(conn, media, note, name, user, now_micros()).await
+            store::media::attach_reference(conn, media, note, name, user, Micros::now()).await
         }
         Reference::Suggest(commit) => {
             store::media::suggest_reference(conn, commit, media, note, name).await

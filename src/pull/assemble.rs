@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, Notify};
 
 use super::Plan;
-use crate::store::{self, notetypes::Notetype, Conn, Db};
+use crate::store::{self, notetypes::Notetype, Conn, Db, DeckId, Micros, NoteId, NotetypeId};
 use crate::wire::{gzb64, timestamp};
 
 /// Bytes gathered before a chunk goes to the client.
@@ -20,7 +20,7 @@ const CHUNK: usize = 64 * 1024;
 /// `protected_fields` entry (also the `/GetProtectedFields` answer).
 #[derive(Debug, Serialize)]
 pub struct ProtectedNotetype {
-    pub id: i64,
+    pub id: NotetypeId,
     pub name: String,
     pub fields: Vec<ProtectedField>,
 }
@@ -34,8 +34,13 @@ pub struct ProtectedField {
 }
 
 /// Protected fields of the notetypes a deck subtree uses.
-pub async fn protected_fields(conn: &mut Conn, deck: i64) -> sqlx::Result<Vec<ProtectedNotetype>> {
-    let ids = ids_json(&public(store::pull::subtree(conn, deck, i64::MIN).await?));
+pub async fn protected_fields(
+    conn: &mut Conn,
+    deck: DeckId,
+) -> sqlx::Result<Vec<ProtectedNotetype>> {
+    let ids = ids_json(&public(
+        store::pull::subtree(conn, deck, Micros::BEGINNING).await?,
+    ));
     let mut out: Vec<ProtectedNotetype> = Vec::new();
     for row in store::pull::protected_fields(conn, &ids).await? {
         if out.last().map(|p| p.id) != Some(row.notetype_id) {
@@ -297,7 +302,7 @@ async fn write_entry(conn: &mut Conn, out: &mut Out, plan: &Plan) -> io::Result<
             .map_err(e)?,
     );
     let all = public(
-        store::pull::subtree(conn, plan.deck.id, i64::MIN)
+        store::pull::subtree(conn, plan.deck.id, Micros::BEGINNING)
             .await
             .map_err(e)?,
     );
@@ -305,16 +310,16 @@ async fn write_entry(conn: &mut Conn, out: &mut Out, plan: &Plan) -> io::Result<
     let pairs = store::pull::notetypes_by_deck(conn, &ids_json(&changed), plan.since)
         .await
         .map_err(e)?;
-    let mut nt_ids: Vec<i64> = pairs.iter().map(|p| p.1).collect();
+    let mut nt_ids: Vec<NotetypeId> = pairs.iter().map(|p| p.1).collect();
     nt_ids.sort_unstable();
     nt_ids.dedup();
-    let notetypes: HashMap<i64, Notetype> = store::notetypes::load(conn, &nt_ids)
+    let notetypes: HashMap<NotetypeId, Notetype> = store::notetypes::load(conn, &nt_ids)
         .await
         .map_err(e)?
         .into_iter()
         .map(|n| (n.id, n))
         .collect();
-    let mut by_deck: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    let mut by_deck: BTreeMap<DeckId, Vec<NotetypeId>> = BTreeMap::new();
     for (deck, nt) in &pairs {
         by_deck.entry(*deck).or_default().push(*nt);
     }
@@ -365,10 +370,10 @@ async fn write_tree(
     out: &mut Out,
     plan: &Plan,
     decks: &[store::decks::Deck],
-    notetypes: &HashMap<i64, Notetype>,
-    by_deck: &BTreeMap<i64, Vec<i64>>,
+    notetypes: &HashMap<NotetypeId, Notetype>,
+    by_deck: &BTreeMap<DeckId, Vec<NotetypeId>>,
 ) -> io::Result<()> {
-    let mut children: HashMap<i64, Vec<usize>> = HashMap::new();
+    let mut children: HashMap<DeckId, Vec<usize>> = HashMap::new();
     for (i, d) in decks.iter().enumerate() {
         if let Some(p) = d.parent {
             children.entry(p).or_default().push(i);
@@ -460,9 +465,9 @@ impl Sizes {
 /// One batch of a deck's notes from `after`, and whether notes may follow it.
 async fn read_batch(
     conn: &mut Conn,
-    deck: i64,
-    since: i64,
-    after: i64,
+    deck: DeckId,
+    since: Micros,
+    after: NoteId,
     sizes: &mut Sizes,
 ) -> sqlx::Result<(store::pull::NoteBatch, bool)> {
     if !sizes.complete && sizes.pending.iter().sum::<i64>() < BATCH_BYTES {
@@ -489,8 +494,13 @@ async fn read_batch(
 
 /// Writes a deck's notes; the next batch is read on SQLite's thread while this one is
 /// compressed on ours.
-async fn write_notes(conn: &mut Conn, out: &mut Out, deck: i64, since: i64) -> io::Result<()> {
-    let mut after = i64::MIN;
+async fn write_notes(
+    conn: &mut Conn,
+    out: &mut Out,
+    deck: DeckId,
+    since: Micros,
+) -> io::Result<()> {
+    let mut after = NoteId::BEFORE_ALL;
     let mut first = true;
     let mut ready: Option<String> = None;
     let mut sizes = Sizes::default();

@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
+use crate::store::Micros;
+
 /// What a cached answer depends on: the deck's clock and its newest changelog.
-pub type Version = (i64, i64);
+pub type Version = (Micros, i64);
 
 struct Entry {
     version: Version,
@@ -97,31 +99,31 @@ mod tests {
     #[test]
     fn evicts_and_invalidates() {
         let mut c = PullCache::new(10);
-        c.put("a", (1, 0), Bytes::from_static(b"aaaa"));
-        c.put("b", (1, 0), Bytes::from_static(b"bbbb"));
-        assert!(c.get("a", (1, 0)).is_some());
-        c.put("c", (1, 0), Bytes::from_static(b"cccc"));
+        c.put("a", (Micros(1), 0), Bytes::from_static(b"aaaa"));
+        c.put("b", (Micros(1), 0), Bytes::from_static(b"bbbb"));
+        assert!(c.get("a", (Micros(1), 0)).is_some());
+        c.put("c", (Micros(1), 0), Bytes::from_static(b"cccc"));
         assert!(
-            c.get("b", (1, 0)).is_none(),
+            c.get("b", (Micros(1), 0)).is_none(),
             "least recently used goes first"
         );
         assert!(
-            c.get("a", (2, 0)).is_none(),
+            c.get("a", (Micros(2), 0)).is_none(),
             "a newer deck clock invalidates"
         );
-        c.put("huge", (1, 0), Bytes::from(vec![0; 11]));
-        assert!(c.get("huge", (1, 0)).is_none());
+        c.put("huge", (Micros(1), 0), Bytes::from(vec![0; 11]));
+        assert!(c.get("huge", (Micros(1), 0)).is_none());
     }
 
     #[test]
     fn clear_releases_everything_and_the_cache_refills() {
         let mut c = PullCache::new(10);
-        c.put("a", (1, 0), Bytes::from_static(b"aaaa"));
-        c.put("b", (1, 0), Bytes::from_static(b"bb"));
+        c.put("a", (Micros(1), 0), Bytes::from_static(b"aaaa"));
+        c.put("b", (Micros(1), 0), Bytes::from_static(b"bb"));
         assert_eq!(c.clear(), 6);
-        assert!(c.get("a", (1, 0)).is_none());
+        assert!(c.get("a", (Micros(1), 0)).is_none());
         assert_eq!(c.clear(), 0);
-        c.put("a", (1, 0), Bytes::from_static(b"aaaa"));
-        assert!(c.get("a", (1, 0)).is_some());
+        c.put("a", (Micros(1), 0), Bytes::from_static(b"aaaa"));
+        assert!(c.get("a", (Micros(1), 0)).is_some());
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{self, Db};
+use crate::store::{self, Db, NoteId};
 
 /// Notes stored per write transaction.
 const NOTES_PER_FILL: i64 = 500;
@@ -29,7 +29,7 @@ pub async fn run(db: Db, wake: Arc<Notify>, stop: CancellationToken) {
 /// One pass in note id order; a copy deleted behind the pass is stored on the next wake.
 async fn fill_all(db: &Db, stop: &CancellationToken) -> sqlx::Result<()> {
     let large = super::assemble::BATCH_BYTES;
-    let mut after = i64::MIN;
+    let mut after = NoteId::BEFORE_ALL;
     while !stop.is_cancelled() {
         let mut tx = db.begin_write().await?;
         let (stored, last) =
@@ -46,7 +46,7 @@ async fn fill_all(db: &Db, stop: &CancellationToken) -> sqlx::Result<()> {
 
 /// Notes of `large` bytes or more, one per transaction, built outside SQLite.
 async fn fill_large(db: &Db, stop: &CancellationToken, large: i64) -> sqlx::Result<()> {
-    let mut after = i64::MIN;
+    let mut after = NoteId::BEFORE_ALL;
     while !stop.is_cancelled() {
         let mut tx = db.begin_write().await?;
         let Some(note) = store::pull::next_large_unfilled(&mut tx, after, large).await? else {

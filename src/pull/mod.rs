@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use self::cache::PullCache;
 use crate::error::{AppError, AppResult};
-use crate::store::{self, Db};
+use crate::store::{self, Db, Micros};
 use crate::wire::{deck_hash, gzb64, timestamp};
 
 /// Upper bound on deck keys in one pull: the add-on sends every subscription at once, so
@@ -33,14 +33,14 @@ const MAX_MEMBER_DECKS: usize = 64;
 #[derive(Debug, Clone)]
 pub struct Wanted {
     pub hash: String,
-    pub since: i64,
+    pub since: Micros,
 }
 
 /// A deck that will produce an entry.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub hash: String,
-    pub since: i64,
+    pub since: Micros,
     pub deck: store::decks::Deck,
 }
 

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::store::{self, Conn};
+use crate::store::{self, Conn, NoteId};
 
 #[derive(Serialize)]
 struct PulledNote<'a> {
@@ -40,7 +40,7 @@ pub fn note_object(
 
 /// The stored form of a note's object read from its rows: `""` for a note that is not
 /// pulled (no reviewed content) or no longer exists.
-pub async fn build(conn: &mut Conn, note: i64) -> sqlx::Result<String> {
+pub async fn build(conn: &mut Conn, note: NoteId) -> sqlx::Result<String> {
     let Some(head) = store::pull::note_head(conn, note).await? else {
         return Ok(String::new());
     };

@@ -1,9 +1,10 @@
 //! Changelog messages of a deck, delivered with pulls.
 
 use super::Conn;
+use super::{DeckId, Micros};
 
 /// Adds a message to a root deck.
-pub async fn insert(conn: &mut Conn, root: i64, message: &str, now: i64) -> sqlx::Result<()> {
+pub async fn insert(conn: &mut Conn, root: DeckId, message: &str, now: Micros) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO changelogs (deck, message, created_at) VALUES (?, ?, ?)")
         .bind(root)
         .bind(message)
@@ -14,7 +15,11 @@ pub async fn insert(conn: &mut Conn, root: i64, message: &str, now: i64) -> sqlx
 }
 
 /// Messages newer than `since`, newest first, as `(created_at, message)`.
-pub async fn since(conn: &mut Conn, root: i64, since: i64) -> sqlx::Result<Vec<(i64, String)>> {
+pub async fn since(
+    conn: &mut Conn,
+    root: DeckId,
+    since: Micros,
+) -> sqlx::Result<Vec<(Micros, String)>> {
     sqlx::query_as("SELECT created_at, message FROM changelogs WHERE deck = ? AND created_at > ? ORDER BY created_at DESC, id DESC")
         .bind(root)
         .bind(since)
@@ -23,7 +28,7 @@ pub async fn since(conn: &mut Conn, root: i64, since: i64) -> sqlx::Result<Vec<(
 }
 
 /// Id of the newest message of a deck (part of the pull cache's key).
-pub async fn latest_id(conn: &mut Conn, root: i64) -> sqlx::Result<i64> {
+pub async fn latest_id(conn: &mut Conn, root: DeckId) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM changelogs WHERE deck = ?")
         .bind(root)
         .fetch_one(conn)

@@ -1,5 +1,6 @@
 //! Commits (one per publish, suggestion or removal request) and their pending rows.
 
+use super::{CommitId, DeckId, Micros, NoteId, UserId};
 use serde::Serialize;
 
 pub use super::rationale::Rationale;
@@ -51,21 +52,21 @@ impl From<Decision> for CommitStatus {
 /// A commit with the names a reviewer wants to see.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Commit {
-    pub id: i64,
+    pub id: CommitId,
     pub deck: String,
     #[serde(skip)]
-    pub deck_id: i64,
+    pub deck_id: DeckId,
     pub deck_name: String,
     pub author: Option<String>,
     #[serde(skip)]
-    pub author_id: Option<i64>,
+    pub author_id: Option<UserId>,
     #[serde(flatten)]
     pub rationale: Rationale,
     #[serde(rename = "rationale_info")]
     pub info: String,
     pub status: CommitStatus,
     pub reason: Option<String>,
-    pub created_at: i64,
+    pub created_at: Micros,
 }
 
 /// Opens a commit; `status` is `pending` for suggestions and `applied` for direct writes.
@@ -73,11 +74,11 @@ pub async fn insert(
     conn: &mut Conn,
     rationale: Rationale,
     info: &str,
-    root: i64,
-    user: i64,
+    root: DeckId,
+    user: UserId,
     status: CommitStatus,
-    now: i64,
-) -> sqlx::Result<i64> {
+    now: Micros,
+) -> sqlx::Result<CommitId> {
     sqlx::query_scalar(
         "INSERT INTO commits (rationale, info, deck, user_id, created_at, status) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -98,7 +99,7 @@ const SELECT: &str =
      FROM commits c JOIN decks d ON d.id = c.deck LEFT JOIN users u ON u.id = c.user_id";
 
 /// One commit by id.
-pub async fn get(conn: &mut Conn, id: i64) -> sqlx::Result<Option<Commit>> {
+pub async fn get(conn: &mut Conn, id: CommitId) -> sqlx::Result<Option<Commit>> {
     let sql = format!("{SELECT} WHERE c.id = ?");
     sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
 }
@@ -115,10 +116,10 @@ pub async fn pending(conn: &mut Conn, deck_hash: Option<&str>) -> sqlx::Result<V
 /// (the note itself, or field, tag or move changes to it).
 pub async fn pending_touching_note(
     conn: &mut Conn,
-    user: i64,
-    root: i64,
-    note: i64,
-) -> sqlx::Result<Option<i64>> {
+    user: UserId,
+    root: DeckId,
+    note: NoteId,
+) -> sqlx::Result<Option<CommitId>> {
     sqlx::query_scalar(
         "SELECT c.id FROM commits c WHERE c.status = 'pending' AND c.user_id = ?1 AND c.deck = ?2 AND (
              EXISTS (SELECT 1 FROM notes n WHERE n.id = ?3 AND n.commit_id = c.id AND n.reviewed = 0)
@@ -137,10 +138,10 @@ pub async fn pending_touching_note(
 /// Records a review decision.
 pub async fn decide(
     conn: &mut Conn,
-    id: i64,
+    id: CommitId,
     status: Decision,
     reason: Option<&str>,
-    now: i64,
+    now: Micros,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE commits SET status = ?, reason = ?, decided_at = ? WHERE id = ?")
         .bind(status)
@@ -156,7 +157,7 @@ pub async fn decide(
 #[derive(Debug, sqlx::FromRow)]
 pub struct PendingField {
     pub id: i64,
-    pub note: i64,
+    pub note: NoteId,
     pub position: i64,
     pub content: String,
 }
@@ -165,7 +166,7 @@ pub struct PendingField {
 #[derive(Debug, sqlx::FromRow)]
 pub struct PendingTag {
     pub id: i64,
-    pub note: i64,
+    pub note: NoteId,
     pub content: String,
     pub action: bool,
 }
@@ -176,14 +177,14 @@ pub struct Pending {
     pub fields: Vec<PendingField>,
     pub tags: Vec<PendingTag>,
     /// `(note, target deck)`.
-    pub moves: Vec<(i64, i64)>,
-    pub removals: Vec<i64>,
+    pub moves: Vec<(NoteId, DeckId)>,
+    pub removals: Vec<NoteId>,
     /// Notes first suggested by this commit.
-    pub new_notes: Vec<i64>,
+    pub new_notes: Vec<NoteId>,
 }
 
 /// Loads the pending rows of a commit.
-pub async fn pending_rows(conn: &mut Conn, commit: i64) -> sqlx::Result<Pending> {
+pub async fn pending_rows(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Pending> {
     Ok(Pending {
         fields: sqlx::query_as("SELECT id, note, position, content FROM fields WHERE commit_id = ? AND reviewed = 0 ORDER BY id")
             .bind(commit)
@@ -231,7 +232,7 @@ pub async fn accept_tag(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
 }
 
 /// Drops every pending row a commit left (after approval or denial).
-pub async fn clear_pending(conn: &mut Conn, commit: i64) -> sqlx::Result<()> {
+pub async fn clear_pending(conn: &mut Conn, commit: CommitId) -> sqlx::Result<()> {
     for sql in [
         "DELETE FROM fields WHERE commit_id = ? AND reviewed = 0",
         "DELETE FROM tags WHERE commit_id = ? AND reviewed = 0",
@@ -248,18 +249,18 @@ pub async fn clear_pending(conn: &mut Conn, commit: i64) -> sqlx::Result<()> {
 /// A history entry of a commit, for snapshots.
 #[derive(Debug, sqlx::FromRow)]
 pub struct EventRow {
-    pub note: i64,
+    pub note: NoteId,
     pub guid: Option<String>,
     pub kind: super::notes::ChangeKind,
     pub position: Option<i64>,
     pub field_name: Option<String>,
     pub old_text: Option<String>,
     pub new_text: Option<String>,
-    pub created_at: i64,
+    pub created_at: Micros,
 }
 
 /// Loads a commit's history entries.
-pub async fn events(conn: &mut Conn, commit: i64) -> sqlx::Result<Vec<EventRow>> {
+pub async fn events(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Vec<EventRow>> {
     sqlx::query_as(
         "SELECT e.note, n.guid, e.event_type AS kind, e.position, e.field_name, e.old_text, e.new_text, e.created_at
          FROM note_events e LEFT JOIN notes n ON n.id = e.note WHERE e.commit_id = ? ORDER BY e.id",
@@ -270,7 +271,11 @@ pub async fn events(conn: &mut Conn, commit: i64) -> sqlx::Result<Vec<EventRow>>
 }
 
 /// A field name of a note's notetype at a position.
-pub async fn field_name(conn: &mut Conn, note: i64, position: i64) -> sqlx::Result<Option<String>> {
+pub async fn field_name(
+    conn: &mut Conn,
+    note: NoteId,
+    position: i64,
+) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(
         "SELECT f.name FROM notes n JOIN notetype_fields f ON f.notetype = n.notetype AND f.ord = ? WHERE n.id = ?",
     )

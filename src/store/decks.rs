@@ -1,26 +1,27 @@
 //! Deck rows: trees of decks, each with its own hash, plus maintainers and optional tags.
 
 use super::Conn;
+use super::{CommitId, DeckId, Micros, UserId};
 
 /// A deck row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Deck {
-    pub id: i64,
+    pub id: DeckId,
     pub name: String,
     pub description: String,
-    pub owner: i64,
-    pub parent: Option<i64>,
-    pub root: i64,
+    pub owner: UserId,
+    pub parent: Option<DeckId>,
+    pub root: DeckId,
     pub full_path: String,
     pub crowdanki_uuid: String,
     pub human_hash: String,
     pub stats_enabled: bool,
     pub restrict_notetypes: bool,
     pub restrict_subdecks: bool,
-    pub created_at: i64,
-    pub last_update: i64,
+    pub created_at: Micros,
+    pub last_update: Micros,
     /// The pending suggestion this deck exists for; `None` once the deck is public.
-    pub pending_commit: Option<i64>,
+    pub pending_commit: Option<CommitId>,
 }
 
 const COLUMNS: &str =
@@ -31,18 +32,18 @@ const COLUMNS: &str =
 pub struct NewDeck<'a> {
     pub name: &'a str,
     pub description: &'a str,
-    pub owner: i64,
-    pub parent: Option<i64>,
-    pub root: Option<i64>,
+    pub owner: UserId,
+    pub parent: Option<DeckId>,
+    pub root: Option<DeckId>,
     pub full_path: &'a str,
     pub crowdanki_uuid: &'a str,
     pub human_hash: &'a str,
-    pub now: i64,
+    pub now: Micros,
 }
 
 /// Inserts a deck; a root (no `root` given) becomes its own root.
-pub async fn insert(conn: &mut Conn, d: NewDeck<'_>) -> sqlx::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+pub async fn insert(conn: &mut Conn, d: NewDeck<'_>) -> sqlx::Result<DeckId> {
+    let id: DeckId = sqlx::query_scalar(
         "INSERT INTO decks (name, description, owner, parent, root, full_path, crowdanki_uuid, human_hash, created_at, last_update)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -68,7 +69,7 @@ pub async fn insert(conn: &mut Conn, d: NewDeck<'_>) -> sqlx::Result<i64> {
 }
 
 /// Hides a new deck from pulls until suggestion `commit` is approved.
-pub async fn mark_pending(conn: &mut Conn, deck: i64, commit: i64) -> sqlx::Result<()> {
+pub async fn mark_pending(conn: &mut Conn, deck: DeckId, commit: CommitId) -> sqlx::Result<()> {
     sqlx::query("UPDATE decks SET pending_commit = ? WHERE id = ?")
         .bind(commit)
         .bind(deck)
@@ -78,7 +79,7 @@ pub async fn mark_pending(conn: &mut Conn, deck: i64, commit: i64) -> sqlx::Resu
 }
 
 /// Makes a deck and every hidden ancestor public (a deck is never public under a hidden one).
-pub async fn publish_with_ancestors(conn: &mut Conn, deck: i64) -> sqlx::Result<bool> {
+pub async fn publish_with_ancestors(conn: &mut Conn, deck: DeckId) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT d.parent FROM decks d JOIN up ON d.id = up.id WHERE d.parent IS NOT NULL)
          UPDATE decks SET pending_commit = NULL WHERE pending_commit IS NOT NULL AND id IN (SELECT id FROM up)",
@@ -90,7 +91,7 @@ pub async fn publish_with_ancestors(conn: &mut Conn, deck: i64) -> sqlx::Result<
 }
 
 /// Decks still hidden for suggestion `commit`, deepest (newest) first.
-pub async fn pending_of_commit(conn: &mut Conn, commit: i64) -> sqlx::Result<Vec<i64>> {
+pub async fn pending_of_commit(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Vec<DeckId>> {
     sqlx::query_scalar("SELECT id FROM decks WHERE pending_commit = ? ORDER BY id DESC")
         .bind(commit)
         .fetch_all(conn)
@@ -98,7 +99,7 @@ pub async fn pending_of_commit(conn: &mut Conn, commit: i64) -> sqlx::Result<Vec
 }
 
 /// Deletes a hidden deck that holds nothing (no notes, subdecks or moves into it); true if it went.
-pub async fn delete_if_unused(conn: &mut Conn, deck: i64) -> sqlx::Result<bool> {
+pub async fn delete_if_unused(conn: &mut Conn, deck: DeckId) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "DELETE FROM decks WHERE id = ?1 AND pending_commit IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM notes WHERE deck = ?1)
@@ -118,13 +119,13 @@ pub async fn by_hash(conn: &mut Conn, hash: &str) -> sqlx::Result<Option<Deck>> 
 }
 
 /// A deck by id.
-pub async fn by_id(conn: &mut Conn, id: i64) -> sqlx::Result<Option<Deck>> {
+pub async fn by_id(conn: &mut Conn, id: DeckId) -> sqlx::Result<Option<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE id = ?");
     sqlx::query_as(&sql).bind(id).fetch_optional(conn).await
 }
 
 /// A deck of one tree by its `::`-joined path.
-pub async fn by_path(conn: &mut Conn, root: i64, full_path: &str) -> sqlx::Result<Option<Deck>> {
+pub async fn by_path(conn: &mut Conn, root: DeckId, full_path: &str) -> sqlx::Result<Option<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE root = ? AND full_path = ?");
     sqlx::query_as(&sql)
         .bind(root)
@@ -134,13 +135,17 @@ pub async fn by_path(conn: &mut Conn, root: i64, full_path: &str) -> sqlx::Resul
 }
 
 /// Every deck of a tree, parents before children, siblings by id.
-pub async fn tree(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<Deck>> {
+pub async fn tree(conn: &mut Conn, root: DeckId) -> sqlx::Result<Vec<Deck>> {
     let sql = format!("SELECT {COLUMNS} FROM decks WHERE root = ? ORDER BY id");
     sqlx::query_as(&sql).bind(root).fetch_all(conn).await
 }
 
 /// Whether the owner already has a root deck of that name.
-pub async fn owner_has_root_named(conn: &mut Conn, owner: i64, name: &str) -> sqlx::Result<bool> {
+pub async fn owner_has_root_named(
+    conn: &mut Conn,
+    owner: UserId,
+    name: &str,
+) -> sqlx::Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM decks WHERE owner = ? AND parent IS NULL AND name = ?",
     )
@@ -161,7 +166,7 @@ pub async fn hash_taken(conn: &mut Conn, hash: &str) -> sqlx::Result<bool> {
 }
 
 /// Sets `last_update` on a deck and all its ancestors.
-pub async fn bump_with_ancestors(conn: &mut Conn, deck: i64, now: i64) -> sqlx::Result<()> {
+pub async fn bump_with_ancestors(conn: &mut Conn, deck: DeckId, now: Micros) -> sqlx::Result<()> {
     sqlx::query(
         "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT d.parent FROM decks d JOIN up ON d.id = up.id WHERE d.parent IS NOT NULL)
          UPDATE decks SET last_update = ? WHERE id IN (SELECT id FROM up)",
@@ -174,7 +179,7 @@ pub async fn bump_with_ancestors(conn: &mut Conn, deck: i64, now: i64) -> sqlx::
 }
 
 /// Whether `user` owns `deck` or maintains it or one of its ancestors.
-pub async fn can_maintain(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Result<bool> {
+pub async fn can_maintain(conn: &mut Conn, deck: DeckId, user: UserId) -> sqlx::Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT d.parent FROM decks d JOIN up ON d.id = up.id WHERE d.parent IS NOT NULL)
          SELECT (SELECT COUNT(*) FROM decks WHERE id IN (SELECT id FROM up) AND owner = ?)
@@ -189,7 +194,7 @@ pub async fn can_maintain(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Result
 }
 
 /// Adds a co-maintainer; returns false if already one.
-pub async fn add_maintainer(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Result<bool> {
+pub async fn add_maintainer(conn: &mut Conn, deck: DeckId, user: UserId) -> sqlx::Result<bool> {
     let done = sqlx::query("INSERT OR IGNORE INTO maintainers (deck, user_id) VALUES (?, ?)")
         .bind(deck)
         .bind(user)
@@ -199,7 +204,7 @@ pub async fn add_maintainer(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Resu
 }
 
 /// Removes a co-maintainer; returns false if they were not one.
-pub async fn remove_maintainer(conn: &mut Conn, deck: i64, user: i64) -> sqlx::Result<bool> {
+pub async fn remove_maintainer(conn: &mut Conn, deck: DeckId, user: UserId) -> sqlx::Result<bool> {
     let done = sqlx::query("DELETE FROM maintainers WHERE deck = ? AND user_id = ?")
         .bind(deck)
         .bind(user)
@@ -209,7 +214,7 @@ pub async fn remove_maintainer(conn: &mut Conn, deck: i64, user: i64) -> sqlx::R
 }
 
 /// Names of a deck's co-maintainers.
-pub async fn maintainers(conn: &mut Conn, deck: i64) -> sqlx::Result<Vec<String>> {
+pub async fn maintainers(conn: &mut Conn, deck: DeckId) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("SELECT u.username FROM maintainers m JOIN users u ON u.id = m.user_id WHERE m.deck = ? ORDER BY u.username")
         .bind(deck)
         .fetch_all(conn)
@@ -225,7 +230,7 @@ pub struct RootSummary {
     pub notes: i64,
     pub pending: i64,
     pub subscribers: i64,
-    pub last_update: i64,
+    pub last_update: Micros,
 }
 
 /// Every root deck with its counts.
@@ -254,7 +259,7 @@ pub async fn existing_hashes(conn: &mut Conn, hashes: &[String]) -> sqlx::Result
 }
 
 /// Optional tag groups registered on a root deck.
-pub async fn optional_tag_groups(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<String>> {
+pub async fn optional_tag_groups(conn: &mut Conn, root: DeckId) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("SELECT tag_group FROM optional_tags WHERE deck = ? ORDER BY tag_group")
         .bind(root)
         .fetch_all(conn)
@@ -264,7 +269,7 @@ pub async fn optional_tag_groups(conn: &mut Conn, root: i64) -> sqlx::Result<Vec
 /// Registers or removes an optional tag group on a root deck.
 pub async fn set_optional_tag_group(
     conn: &mut Conn,
-    root: i64,
+    root: DeckId,
     group: &str,
     on: bool,
 ) -> sqlx::Result<bool> {
@@ -286,9 +291,9 @@ pub async fn set_optional_tag_group(
 /// it so the next pull tells subscribers; returns false if nothing changed.
 pub async fn set_stats_enabled(
     conn: &mut Conn,
-    root: i64,
+    root: DeckId,
     on: bool,
-    now: i64,
+    now: Micros,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE decks SET stats_enabled = ?1, last_update = ?2

@@ -1,6 +1,7 @@
 //! SQL for housekeeping: vacuum, checkpoints, expiry and retention purges, and the
 //! snapshot/check statements backups and the start-up check run on database files.
 
+use super::Micros;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -62,7 +63,7 @@ pub async fn checkpoint(db: &Db) -> sqlx::Result<Checkpoint> {
 }
 
 /// Deletes up to `limit` token pairs whose refresh token has expired.
-pub async fn purge_expired_tokens(conn: &mut Conn, now: i64, limit: i64) -> sqlx::Result<u64> {
+pub async fn purge_expired_tokens(conn: &mut Conn, now: Micros, limit: i64) -> sqlx::Result<u64> {
     let done = sqlx::query("DELETE FROM auth_tokens WHERE id IN (SELECT id FROM auth_tokens WHERE refresh_expires_at < ? LIMIT ?)")
         .bind(now)
         .bind(limit)
@@ -74,7 +75,7 @@ pub async fn purge_expired_tokens(conn: &mut Conn, now: i64, limit: i64) -> sqlx
 /// Deletes up to `limit` read notifications created before `cutoff`.
 pub async fn purge_read_notifications(
     conn: &mut Conn,
-    cutoff: i64,
+    cutoff: Micros,
     limit: i64,
 ) -> sqlx::Result<u64> {
     let done = sqlx::query(
@@ -88,7 +89,7 @@ pub async fn purge_read_notifications(
 }
 
 /// Deletes up to `limit` review-statistics uploads older than `cutoff`.
-pub async fn purge_old_stats(conn: &mut Conn, cutoff: i64, limit: i64) -> sqlx::Result<u64> {
+pub async fn purge_old_stats(conn: &mut Conn, cutoff: Micros, limit: i64) -> sqlx::Result<u64> {
     let done = sqlx::query(
         "DELETE FROM note_stats WHERE (note, user_hash) IN (SELECT note, user_hash FROM note_stats WHERE uploaded_at < ? LIMIT ?)",
     )
@@ -100,7 +101,11 @@ pub async fn purge_old_stats(conn: &mut Conn, cutoff: i64, limit: i64) -> sqlx::
 }
 
 /// Deletes up to `limit` history events of suggestions decided before `cutoff` (never deck content).
-pub async fn purge_decided_events(conn: &mut Conn, cutoff: i64, limit: i64) -> sqlx::Result<u64> {
+pub async fn purge_decided_events(
+    conn: &mut Conn,
+    cutoff: Micros,
+    limit: i64,
+) -> sqlx::Result<u64> {
     let done = sqlx::query(
         "DELETE FROM note_events WHERE id IN (
              SELECT e.id FROM note_events e JOIN commits c ON c.id = e.commit_id

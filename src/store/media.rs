@@ -1,6 +1,7 @@
 //! Media rows: stored files, which notes use them under which names, pending upload
 //! batches, daily usage counters, and the orphan marks garbage collection works from.
 
+use super::{CommitId, DeckId, Micros, NoteId, UserId};
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 
@@ -19,7 +20,7 @@ pub struct MediaFile {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BatchFile {
     pub hash: String,
-    pub note_id: i64,
+    pub note_id: NoteId,
     pub file_name: String,
 }
 
@@ -53,8 +54,8 @@ pub async fn insert_file(
     hash: &str,
     size: u64,
     mime: &str,
-    uploader: i64,
-    now: i64,
+    uploader: UserId,
+    now: Micros,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO media_files (hash, size, mime, uploader, created_at) VALUES (?, ?, ?, ?, ?)
@@ -74,10 +75,10 @@ pub async fn insert_file(
 pub async fn attach_reference(
     conn: &mut Conn,
     media: i64,
-    note: i64,
+    note: NoteId,
     name: &str,
-    by: i64,
-    now: i64,
+    by: UserId,
+    now: Micros,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "DELETE FROM media_references WHERE note_id = ? AND file_name = ? AND media_id <> ?",
@@ -105,9 +106,9 @@ pub async fn attach_reference(
 /// Records a reference a pending suggestion asks for; it takes effect only on approval.
 pub async fn suggest_reference(
     conn: &mut Conn,
-    commit: i64,
+    commit: CommitId,
     media: i64,
-    note: i64,
+    note: NoteId,
     name: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -126,8 +127,8 @@ pub async fn suggest_reference(
 /// The references suggestion `commit` asks for, as `(media, note, name)`.
 pub async fn suggested_references(
     conn: &mut Conn,
-    commit: i64,
-) -> sqlx::Result<Vec<(i64, i64, String)>> {
+    commit: CommitId,
+) -> sqlx::Result<Vec<(i64, NoteId, String)>> {
     sqlx::query_as(
         "SELECT media_id, note_id, file_name FROM media_reference_suggestions WHERE commit_id = ? ORDER BY note_id, media_id",
     )
@@ -150,10 +151,10 @@ async fn unmark_orphan(conn: &mut Conn, media: i64) -> sqlx::Result<()> {
 pub async fn insert_batch(
     conn: &mut Conn,
     id: &str,
-    user: i64,
-    root: i64,
-    now: i64,
-    expires: i64,
+    user: UserId,
+    root: DeckId,
+    now: Micros,
+    expires: Micros,
 ) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO media_batches (id, user_id, root, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
         .bind(id)
@@ -182,9 +183,9 @@ pub async fn insert_batch_file(conn: &mut Conn, batch: &str, f: &BatchFile) -> s
 pub async fn batch_files(
     conn: &mut Conn,
     batch: &str,
-    user: i64,
+    user: UserId,
     hashes: &str,
-    now: i64,
+    now: Micros,
 ) -> sqlx::Result<Vec<BatchFile>> {
     sqlx::query_as(
         "SELECT f.hash, f.note_id, f.file_name FROM media_batch_files f JOIN media_batches b ON b.id = f.batch
@@ -199,7 +200,7 @@ pub async fn batch_files(
 }
 
 /// The tree an upload batch was opened for.
-pub async fn batch_root(conn: &mut Conn, batch: &str) -> sqlx::Result<Option<i64>> {
+pub async fn batch_root(conn: &mut Conn, batch: &str) -> sqlx::Result<Option<DeckId>> {
     sqlx::query_scalar("SELECT root FROM media_batches WHERE id = ?")
         .bind(batch)
         .fetch_optional(conn)
@@ -207,7 +208,7 @@ pub async fn batch_root(conn: &mut Conn, batch: &str) -> sqlx::Result<Option<i64
 }
 
 /// Deletes batches past their expiry (their promises can no longer be confirmed).
-pub async fn purge_expired_batches(conn: &mut Conn, now: i64) -> sqlx::Result<u64> {
+pub async fn purge_expired_batches(conn: &mut Conn, now: Micros) -> sqlx::Result<u64> {
     Ok(
         sqlx::query("DELETE FROM media_batches WHERE expires_at < ?")
             .bind(now)
@@ -218,7 +219,7 @@ pub async fn purge_expired_batches(conn: &mut Conn, now: i64) -> sqlx::Result<u6
 }
 
 /// Bytes of media first uploaded by `user`.
-pub async fn stored_bytes(conn: &mut Conn, user: i64) -> sqlx::Result<i64> {
+pub async fn stored_bytes(conn: &mut Conn, user: UserId) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COALESCE(SUM(size), 0) FROM media_files WHERE uploader = ?")
         .bind(user)
         .fetch_one(conn)
@@ -226,7 +227,7 @@ pub async fn stored_bytes(conn: &mut Conn, user: i64) -> sqlx::Result<i64> {
 }
 
 /// Today's count of `usage` for `user`.
-pub async fn usage(conn: &mut Conn, user: i64, day: i64, usage: Usage) -> sqlx::Result<i64> {
+pub async fn usage(conn: &mut Conn, user: UserId, day: i64, usage: Usage) -> sqlx::Result<i64> {
     let sql = format!(
         "SELECT COALESCE((SELECT {} FROM media_usage WHERE user_id = ? AND day = ?), 0)",
         usage.column()
@@ -241,7 +242,7 @@ pub async fn usage(conn: &mut Conn, user: i64, day: i64, usage: Usage) -> sqlx::
 /// Adds `n` to today's count of `usage` for `user`.
 pub async fn add_usage(
     conn: &mut Conn,
-    user: i64,
+    user: UserId,
     day: i64,
     usage: Usage,
     n: i64,
@@ -274,7 +275,7 @@ pub async fn purge_usage(conn: &mut Conn, before_day: i64) -> sqlx::Result<u64> 
 /// then the smaller hash, so the answer never depends on who merely uploaded.
 pub async fn manifest(
     conn: &mut Conn,
-    root: i64,
+    root: DeckId,
     names: &str,
 ) -> sqlx::Result<Vec<(String, String, String)>> {
     sqlx::query_as(
@@ -301,7 +302,7 @@ pub async fn manifest(
 }
 
 /// Names under which live notes of tree `root` reference stored media.
-pub async fn referenced_names(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<String>> {
+pub async fn referenced_names(conn: &mut Conn, root: DeckId) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT DISTINCT r.file_name FROM media_references r JOIN notes n ON n.id = r.note_id WHERE n.root = ? AND n.deleted = 0",
     )
@@ -311,7 +312,10 @@ pub async fn referenced_names(conn: &mut Conn, root: i64) -> sqlx::Result<Vec<St
 }
 
 /// Streams the reviewed field contents of live notes of tree `root`.
-pub fn reviewed_contents<'c>(conn: &'c mut Conn, root: i64) -> BoxStream<'c, sqlx::Result<String>> {
+pub fn reviewed_contents<'c>(
+    conn: &'c mut Conn,
+    root: DeckId,
+) -> BoxStream<'c, sqlx::Result<String>> {
     sqlx::query_scalar(
         "SELECT f.content FROM fields f JOIN notes n ON n.id = f.note
          WHERE n.root = ? AND n.reviewed = 1 AND n.deleted = 0 AND f.reviewed = 1 AND f.content <> ''",
@@ -327,7 +331,7 @@ const LIVE_REFERENCE: &str =
       OR EXISTS (SELECT 1 FROM media_reference_suggestions s WHERE s.media_id = media_files.id))";
 
 /// Marks files no live note uses as orphaned from `now`, and unmarks files used again.
-pub async fn mark_orphans(conn: &mut Conn, now: i64) -> sqlx::Result<(u64, u64)> {
+pub async fn mark_orphans(conn: &mut Conn, now: Micros) -> sqlx::Result<(u64, u64)> {
     let marked = sqlx::query(&format!(
         "UPDATE media_files SET orphaned_at = ? WHERE orphaned_at IS NULL AND NOT {LIVE_REFERENCE}"
     ))
@@ -345,7 +349,7 @@ pub async fn mark_orphans(conn: &mut Conn, now: i64) -> sqlx::Result<(u64, u64)>
 /// Up to `limit` files orphaned since before `cutoff` and still unused.
 pub async fn expired_orphans(
     conn: &mut Conn,
-    cutoff: i64,
+    cutoff: Micros,
     limit: i64,
 ) -> sqlx::Result<Vec<MediaFile>> {
     sqlx::query_as(&format!(

@@ -5,6 +5,8 @@ pub(crate) mod changelogs;
 pub mod commits;
 pub mod decks;
 pub(crate) mod full;
+pub mod ids;
+pub mod instant;
 pub(crate) mod maintenance;
 pub mod media;
 pub mod notes;
@@ -31,6 +33,9 @@ use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
+
+pub use ids::{CommitId, DeckId, NoteId, NotetypeId, UserId};
+pub use instant::Micros;
 
 /// A write transaction; one per write request.
 pub type Tx = Transaction<'static, Sqlite>;
@@ -158,12 +163,6 @@ async fn still_usable(conn: &mut SqliteConnection) -> sqlx::Result<bool> {
         return Ok(false);
     }
     Ok(true)
-}
-
-/// Current time as integer unix microseconds, the unit of every stored time.
-pub fn now_micros() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    (now.unix_timestamp_nanos() / 1_000) as i64
 }
 
 #[cfg(test)]

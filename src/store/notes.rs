@@ -1,21 +1,22 @@
 //! Notes with their field and tag rows (reviewed content and pending suggestions alike).
 
 use super::Conn;
+use super::{CommitId, DeckId, Micros, NoteId, NotetypeId};
 
 /// A note row without its content.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Note {
-    pub id: i64,
+    pub id: NoteId,
     pub guid: String,
-    pub deck: i64,
-    pub notetype: i64,
+    pub deck: DeckId,
+    pub notetype: NotetypeId,
     pub reviewed: bool,
     pub deleted: bool,
-    pub commit_id: Option<i64>,
+    pub commit_id: Option<CommitId>,
 }
 
 /// Finds a note of a tree by guid.
-pub async fn find(conn: &mut Conn, root: i64, guid: &str) -> sqlx::Result<Option<Note>> {
+pub async fn find(conn: &mut Conn, root: DeckId, guid: &str) -> sqlx::Result<Option<Note>> {
     sqlx::query_as("SELECT id, guid, deck, notetype, reviewed, deleted, commit_id FROM notes WHERE root = ? AND guid = ?")
         .bind(root)
         .bind(guid)
@@ -27,9 +28,9 @@ pub async fn find(conn: &mut Conn, root: i64, guid: &str) -> sqlx::Result<Option
 /// content rows need no lookup of the note row.
 #[derive(Debug)]
 pub struct NewNote<'a> {
-    pub id: i64,
+    pub id: NoteId,
     pub guid: &'a str,
-    pub notetype: i64,
+    pub notetype: NotetypeId,
     pub anki_id: i64,
     /// `(position, content)` of non-empty fields.
     pub fields: Vec<(usize, &'a str)>,
@@ -39,7 +40,7 @@ pub struct NewNote<'a> {
 }
 
 /// The id the next new note gets. Only valid inside the write transaction that inserts it.
-pub async fn next_id(conn: &mut Conn) -> sqlx::Result<i64> {
+pub async fn next_id(conn: &mut Conn) -> sqlx::Result<NoteId> {
     sqlx::query_scalar("SELECT coalesce(max(id), 0) + 1 FROM notes")
         .fetch_one(conn)
         .await
@@ -78,11 +79,11 @@ async fn insert_values<T>(
 /// Inserts new notes of one deck with their fields, tags and pulled copies.
 pub async fn insert_new(
     conn: &mut Conn,
-    root: i64,
-    deck: i64,
+    root: DeckId,
+    deck: DeckId,
     reviewed: bool,
-    commit: i64,
-    now: i64,
+    commit: CommitId,
+    now: Micros,
     notes: &[NewNote<'_>],
 ) -> sqlx::Result<()> {
     insert_values(
@@ -103,7 +104,7 @@ pub async fn insert_new(
         },
     )
     .await?;
-    let fields: Vec<(i64, i64, &str)> = notes
+    let fields: Vec<(NoteId, i64, &str)> = notes
         .iter()
         .flat_map(|n| n.fields.iter().map(|&(pos, c)| (n.id, pos as i64, c)))
         .collect();
@@ -121,7 +122,7 @@ pub async fn insert_new(
         },
     )
     .await?;
-    let tags: Vec<(i64, &str)> = notes
+    let tags: Vec<(NoteId, &str)> = notes
         .iter()
         .flat_map(|n| n.tags.iter().map(|&t| (n.id, t)))
         .collect();
@@ -134,7 +135,7 @@ pub async fn insert_new(
     )
     .await?;
     // After the content rows: their triggers drop any copy of the note.
-    let pulled: Vec<(i64, &str)> = notes
+    let pulled: Vec<(NoteId, &str)> = notes
         .iter()
         .filter_map(|n| n.pulled.map(|p| (n.id, p)))
         .collect();
@@ -149,7 +150,7 @@ pub async fn insert_new(
 }
 
 /// Reviewed `(position, content)` rows of a note.
-pub async fn reviewed_fields(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<(i64, String)>> {
+pub async fn reviewed_fields(conn: &mut Conn, note: NoteId) -> sqlx::Result<Vec<(i64, String)>> {
     sqlx::query_as(
         "SELECT position, content FROM fields WHERE note = ? AND reviewed = 1 ORDER BY position",
     )
@@ -159,7 +160,7 @@ pub async fn reviewed_fields(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<(i6
 }
 
 /// Reviewed tags of a note.
-pub async fn reviewed_tags(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<String>> {
+pub async fn reviewed_tags(conn: &mut Conn, note: NoteId) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar("SELECT content FROM tags WHERE note = ? AND reviewed = 1 ORDER BY content")
         .bind(note)
         .fetch_all(conn)
@@ -169,11 +170,11 @@ pub async fn reviewed_tags(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<Strin
 /// Adds a field row (reviewed content or a pending suggestion).
 pub async fn insert_field(
     conn: &mut Conn,
-    note: i64,
+    note: NoteId,
     pos: i64,
     content: &str,
     reviewed: bool,
-    commit: i64,
+    commit: CommitId,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO fields (note, position, content, reviewed, commit_id) VALUES (?, ?, ?, ?, ?)",
@@ -189,7 +190,7 @@ pub async fn insert_field(
 }
 
 /// Removes the reviewed field at a position, if any.
-pub async fn delete_reviewed_field(conn: &mut Conn, note: i64, pos: i64) -> sqlx::Result<()> {
+pub async fn delete_reviewed_field(conn: &mut Conn, note: NoteId, pos: i64) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM fields WHERE note = ? AND position = ? AND reviewed = 1")
         .bind(note)
         .bind(pos)
@@ -201,11 +202,11 @@ pub async fn delete_reviewed_field(conn: &mut Conn, note: i64, pos: i64) -> sqlx
 /// Adds a tag row; a duplicate reviewed tag is ignored.
 pub async fn insert_tag(
     conn: &mut Conn,
-    note: i64,
+    note: NoteId,
     content: &str,
     reviewed: bool,
     add: bool,
-    commit: i64,
+    commit: CommitId,
 ) -> sqlx::Result<()> {
     sqlx::query("INSERT OR IGNORE INTO tags (note, content, reviewed, action, commit_id) VALUES (?, ?, ?, ?, ?)")
         .bind(note)
@@ -219,7 +220,7 @@ pub async fn insert_tag(
 }
 
 /// Removes a reviewed tag.
-pub async fn delete_reviewed_tag(conn: &mut Conn, note: i64, content: &str) -> sqlx::Result<()> {
+pub async fn delete_reviewed_tag(conn: &mut Conn, note: NoteId, content: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM tags WHERE note = ? AND content = ? AND reviewed = 1")
         .bind(note)
         .bind(content)
@@ -229,7 +230,7 @@ pub async fn delete_reviewed_tag(conn: &mut Conn, note: i64, content: &str) -> s
 }
 
 /// Drops every pending field and tag row of a note.
-pub async fn delete_pending_content(conn: &mut Conn, note: i64) -> sqlx::Result<()> {
+pub async fn delete_pending_content(conn: &mut Conn, note: NoteId) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM fields WHERE note = ? AND reviewed = 0")
         .bind(note)
         .execute(&mut *conn)
@@ -246,7 +247,7 @@ pub async fn delete_pending_content(conn: &mut Conn, note: i64) -> sqlx::Result<
 }
 
 /// Moves a note to another deck of its tree.
-pub async fn set_deck(conn: &mut Conn, note: i64, deck: i64) -> sqlx::Result<()> {
+pub async fn set_deck(conn: &mut Conn, note: NoteId, deck: DeckId) -> sqlx::Result<()> {
     sqlx::query("UPDATE notes SET deck = ? WHERE id = ?")
         .bind(deck)
         .bind(note)
@@ -256,7 +257,7 @@ pub async fn set_deck(conn: &mut Conn, note: i64, deck: i64) -> sqlx::Result<()>
 }
 
 /// Points a note at another notetype (a suggestion changed it or it was re-resolved).
-pub async fn set_notetype(conn: &mut Conn, note: i64, notetype: i64) -> sqlx::Result<()> {
+pub async fn set_notetype(conn: &mut Conn, note: NoteId, notetype: NotetypeId) -> sqlx::Result<()> {
     sqlx::query("UPDATE notes SET notetype = ? WHERE id = ?")
         .bind(notetype)
         .bind(note)
@@ -268,10 +269,10 @@ pub async fn set_notetype(conn: &mut Conn, note: i64, notetype: i64) -> sqlx::Re
 /// Sets the review and deletion state of a note and bumps its clock.
 pub async fn set_state(
     conn: &mut Conn,
-    note: i64,
+    note: NoteId,
     reviewed: bool,
     deleted: bool,
-    now: i64,
+    now: Micros,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE notes SET reviewed = ?, deleted = ?, last_update = ? WHERE id = ?")
         .bind(reviewed)
@@ -284,7 +285,7 @@ pub async fn set_state(
 }
 
 /// Deletes a note row outright (a denied new-note suggestion).
-pub async fn delete(conn: &mut Conn, note: i64) -> sqlx::Result<()> {
+pub async fn delete(conn: &mut Conn, note: NoteId) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM notes WHERE id = ?")
         .bind(note)
         .execute(conn)
@@ -293,7 +294,12 @@ pub async fn delete(conn: &mut Conn, note: i64) -> sqlx::Result<()> {
 }
 
 /// Records a move suggestion.
-pub async fn insert_move(conn: &mut Conn, note: i64, target: i64, commit: i64) -> sqlx::Result<()> {
+pub async fn insert_move(
+    conn: &mut Conn,
+    note: NoteId,
+    target: DeckId,
+    commit: CommitId,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO note_moves (note, target_deck, commit_id) VALUES (?, ?, ?)")
         .bind(note)
         .bind(target)
@@ -304,7 +310,7 @@ pub async fn insert_move(conn: &mut Conn, note: i64, target: i64, commit: i64) -
 }
 
 /// Records a removal suggestion.
-pub async fn insert_removal(conn: &mut Conn, note: i64, commit: i64) -> sqlx::Result<()> {
+pub async fn insert_removal(conn: &mut Conn, note: NoteId, commit: CommitId) -> sqlx::Result<()> {
     sqlx::query("INSERT OR IGNORE INTO removal_suggestions (note, commit_id) VALUES (?, ?)")
         .bind(note)
         .bind(commit)
@@ -366,19 +372,19 @@ impl ChangeKind {
 
 /// One history entry of a note, shown in commit snapshots.
 pub struct Event<'a> {
-    pub note: i64,
-    pub commit: i64,
+    pub note: NoteId,
+    pub commit: CommitId,
     pub kind: ChangeKind,
     /// Field position and name for field events.
     pub field: Option<(i64, Option<&'a str>)>,
     pub old_text: Option<&'a str>,
     pub new_text: Option<&'a str>,
-    pub now: i64,
+    pub now: Micros,
 }
 
 impl<'a> Event<'a> {
     /// An entry with no field and no texts.
-    pub fn new(note: i64, commit: i64, kind: ChangeKind, now: i64) -> Self {
+    pub fn new(note: NoteId, commit: CommitId, kind: ChangeKind, now: Micros) -> Self {
         Self {
             note,
             commit,
@@ -426,9 +432,9 @@ pub async fn insert_event(conn: &mut Conn, e: Event<'_>) -> sqlx::Result<()> {
 /// Guids of a tree that resolve to existing, live notes, with their ids.
 pub async fn live_ids_by_guid(
     conn: &mut Conn,
-    root: i64,
+    root: DeckId,
     guids: &[String],
-) -> sqlx::Result<Vec<(String, i64)>> {
+) -> sqlx::Result<Vec<(String, NoteId)>> {
     let json = serde_json::to_string(guids).expect("strings serialise");
     sqlx::query_as("SELECT guid, id FROM notes WHERE root = ? AND deleted = 0 AND guid IN (SELECT value FROM json_each(?))")
         .bind(root)
@@ -438,7 +444,7 @@ pub async fn live_ids_by_guid(
 }
 
 /// The deck a note currently sits in.
-pub async fn deck_of(conn: &mut Conn, note: i64) -> sqlx::Result<Option<i64>> {
+pub async fn deck_of(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<DeckId>> {
     sqlx::query_scalar("SELECT deck FROM notes WHERE id = ?")
         .bind(note)
         .fetch_optional(conn)

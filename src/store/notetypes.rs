@@ -1,5 +1,6 @@
 //! Notetypes (with fields and templates), owned per user.
 
+use super::{NotetypeId, UserId};
 use serde::Serialize;
 
 use super::Conn;
@@ -9,7 +10,7 @@ use crate::wire::crowdanki::{NoteModel, Requirement};
 #[derive(Debug, Clone, Serialize)]
 pub struct Notetype {
     #[serde(skip)]
-    pub id: i64,
+    pub id: NotetypeId,
     pub crowdanki_uuid: String,
     pub css: String,
     pub flds: Vec<NotetypeField>,
@@ -59,7 +60,7 @@ pub struct NotetypeTemplate {
 }
 
 /// The notetype of `owner` with this CrowdAnki UUID.
-pub async fn find(conn: &mut Conn, guid: &str, owner: i64) -> sqlx::Result<Option<i64>> {
+pub async fn find(conn: &mut Conn, guid: &str, owner: UserId) -> sqlx::Result<Option<NotetypeId>> {
     sqlx::query_scalar("SELECT id FROM notetypes WHERE guid = ? AND owner = ?")
         .bind(guid)
         .bind(owner)
@@ -68,7 +69,7 @@ pub async fn find(conn: &mut Conn, guid: &str, owner: i64) -> sqlx::Result<Optio
 }
 
 /// A stored notetype's CrowdAnki UUID.
-pub async fn guid(conn: &mut Conn, id: i64) -> sqlx::Result<String> {
+pub async fn guid(conn: &mut Conn, id: NotetypeId) -> sqlx::Result<String> {
     sqlx::query_scalar("SELECT guid FROM notetypes WHERE id = ?")
         .bind(id)
         .fetch_one(conn)
@@ -76,9 +77,9 @@ pub async fn guid(conn: &mut Conn, id: i64) -> sqlx::Result<String> {
 }
 
 /// Inserts an (already sanitised) notetype for `owner`.
-pub async fn insert(conn: &mut Conn, owner: i64, m: &NoteModel) -> sqlx::Result<i64> {
+pub async fn insert(conn: &mut Conn, owner: UserId, m: &NoteModel) -> sqlx::Result<NotetypeId> {
     let req = serde_json::to_string(&m.req).expect("requirements serialise");
-    let id: i64 = sqlx::query_scalar(
+    let id: NotetypeId = sqlx::query_scalar(
         "INSERT INTO notetypes (guid, owner, name, kind, css, latex_pre, latex_post, latex_svg, sortf, req, original_stock_kind)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
@@ -137,7 +138,7 @@ pub async fn insert(conn: &mut Conn, owner: i64, m: &NoteModel) -> sqlx::Result<
 /// A `notetypes` row as stored, before its fields and templates are attached.
 #[derive(sqlx::FromRow)]
 struct NotetypeRow {
-    id: i64,
+    id: NotetypeId,
     crowdanki_uuid: String,
     css: String,
     latex_post: String,
@@ -152,7 +153,7 @@ struct NotetypeRow {
 }
 
 /// Loads notetypes with their fields and templates.
-pub async fn load(conn: &mut Conn, ids: &[i64]) -> sqlx::Result<Vec<Notetype>> {
+pub async fn load(conn: &mut Conn, ids: &[NotetypeId]) -> sqlx::Result<Vec<Notetype>> {
     let json = serde_json::to_string(ids).expect("ids serialise");
     let rows: Vec<NotetypeRow> = sqlx::query_as(
         "SELECT id, guid AS crowdanki_uuid, css, latex_post, latex_pre, latex_svg AS latexsvg, name, original_stock_kind, req, sortf, kind
@@ -183,8 +184,8 @@ pub async fn load(conn: &mut Conn, ids: &[i64]) -> sqlx::Result<Vec<Notetype>> {
 }
 
 /// Every notetype of an owner, for matching uploads against existing ones.
-pub async fn of_owner(conn: &mut Conn, owner: i64) -> sqlx::Result<Vec<Notetype>> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM notetypes WHERE owner = ?")
+pub async fn of_owner(conn: &mut Conn, owner: UserId) -> sqlx::Result<Vec<Notetype>> {
+    let ids: Vec<NotetypeId> = sqlx::query_scalar("SELECT id FROM notetypes WHERE owner = ?")
         .bind(owner)
         .fetch_all(&mut *conn)
         .await?;
@@ -192,7 +193,7 @@ pub async fn of_owner(conn: &mut Conn, owner: i64) -> sqlx::Result<Vec<Notetype>
 }
 
 /// Fields of one notetype in order.
-pub async fn fields(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<NotetypeField>> {
+pub async fn fields(conn: &mut Conn, notetype: NotetypeId) -> sqlx::Result<Vec<NotetypeField>> {
     sqlx::query_as(
         "SELECT description, font, anki_id AS id, name, ord, rtl, size, sticky, tag, protected
          FROM notetype_fields WHERE notetype = ? ORDER BY ord",
@@ -202,7 +203,7 @@ pub async fn fields(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<Notetype
     .await
 }
 
-async fn templates(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<NotetypeTemplate>> {
+async fn templates(conn: &mut Conn, notetype: NotetypeId) -> sqlx::Result<Vec<NotetypeTemplate>> {
     sqlx::query_as(
         "SELECT afmt, bafmt, bfont, bqfmt, bsize, anki_id AS id, name, ord, qfmt FROM notetype_templates WHERE notetype = ? ORDER BY ord",
     )
@@ -214,7 +215,7 @@ async fn templates(conn: &mut Conn, notetype: i64) -> sqlx::Result<Vec<NotetypeT
 /// Marks a field (by name) of a notetype protected or not; returns false if no such field.
 pub async fn set_protected(
     conn: &mut Conn,
-    notetype: i64,
+    notetype: NotetypeId,
     field: &str,
     on: bool,
 ) -> sqlx::Result<bool> {
@@ -229,7 +230,11 @@ pub async fn set_protected(
 }
 
 /// A notetype id by owner and name, for the CLI.
-pub async fn by_name(conn: &mut Conn, owner: i64, name: &str) -> sqlx::Result<Option<i64>> {
+pub async fn by_name(
+    conn: &mut Conn,
+    owner: UserId,
+    name: &str,
+) -> sqlx::Result<Option<NotetypeId>> {
     sqlx::query_scalar("SELECT id FROM notetypes WHERE owner = ? AND name = ? ORDER BY id LIMIT 1")
         .bind(owner)
         .bind(name)

@@ -1,5 +1,6 @@
 //! Review outcomes delivered to suggestion authors.
 
+use super::{CommitId, DeckId, Micros, UserId};
 use serde::Serialize;
 
 use super::commits::Decision;
@@ -10,25 +11,25 @@ use crate::wire::timestamp;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Item {
     pub id: i64,
-    pub commit_id: i64,
-    pub deck_id: i64,
+    pub commit_id: CommitId,
+    pub deck_id: DeckId,
     pub deck_name: String,
     pub status: Decision,
     pub reason: Option<String>,
     #[serde(serialize_with = "timestamp::serialize_rfc3339")]
-    pub created_at: i64,
+    pub created_at: Micros,
     pub is_read: bool,
 }
 
 /// Notifies a commit's author of a decision.
 pub async fn insert(
     conn: &mut Conn,
-    user: i64,
-    commit: i64,
-    deck: i64,
+    user: UserId,
+    commit: CommitId,
+    deck: DeckId,
     status: Decision,
     reason: Option<&str>,
-    now: i64,
+    now: Micros,
 ) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO notifications (user_id, commit_id, deck, status, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(user)
@@ -48,7 +49,7 @@ const SELECT: &str = "SELECT n.id AS id, n.commit_id AS commit_id, n.deck AS dec
      FROM notifications n JOIN decks d ON d.id = n.deck";
 
 /// Unread notifications of a user, newest first.
-pub async fn unread(conn: &mut Conn, user: i64, limit: i64) -> sqlx::Result<Vec<Item>> {
+pub async fn unread(conn: &mut Conn, user: UserId, limit: i64) -> sqlx::Result<Vec<Item>> {
     let sql = format!("{SELECT} WHERE n.user_id = ? AND n.is_read = 0 ORDER BY n.id DESC LIMIT ?");
     sqlx::query_as(&sql)
         .bind(user)
@@ -58,7 +59,7 @@ pub async fn unread(conn: &mut Conn, user: i64, limit: i64) -> sqlx::Result<Vec<
 }
 
 /// Count of unread notifications of a user.
-pub async fn unread_count(conn: &mut Conn, user: i64) -> sqlx::Result<i64> {
+pub async fn unread_count(conn: &mut Conn, user: UserId) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND is_read = 0")
         .bind(user)
         .fetch_one(conn)
@@ -68,7 +69,7 @@ pub async fn unread_count(conn: &mut Conn, user: i64) -> sqlx::Result<i64> {
 /// A page of all notifications of a user, newest first, with the total count.
 pub async fn history(
     conn: &mut Conn,
-    user: i64,
+    user: UserId,
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<(i64, Vec<Item>)> {
@@ -87,7 +88,7 @@ pub async fn history(
 }
 
 /// Marks some of a user's notifications read; returns how many changed.
-pub async fn mark_read(conn: &mut Conn, user: i64, ids: &[i64]) -> sqlx::Result<u64> {
+pub async fn mark_read(conn: &mut Conn, user: UserId, ids: &[i64]) -> sqlx::Result<u64> {
     let json = serde_json::to_string(ids).expect("ids serialise");
     let done = sqlx::query("UPDATE notifications SET is_read = 1 WHERE user_id = ? AND is_read = 0 AND id IN (SELECT value FROM json_each(?))")
         .bind(user)
@@ -100,8 +101,8 @@ pub async fn mark_read(conn: &mut Conn, user: i64, ids: &[i64]) -> sqlx::Result<
 /// The decision a user was notified of for a commit, if any: `(status, reason)`.
 pub async fn for_commit(
     conn: &mut Conn,
-    user: i64,
-    commit: i64,
+    user: UserId,
+    commit: CommitId,
 ) -> sqlx::Result<Option<(Decision, Option<String>)>> {
     sqlx::query_as("SELECT status, reason FROM notifications WHERE user_id = ? AND commit_id = ? ORDER BY id DESC LIMIT 1")
         .bind(user)

@@ -1,6 +1,7 @@
 //! The read queries behind `/pullChanges`, in batches so a 50,000-note deck never sits in memory.
 
 use super::Conn;
+use super::{DeckId, Micros, NoteId, NotetypeId};
 
 /// A note's JSON object as a pull sends it, for the note `n`: fields in the notetype's
 /// field order (missing ones empty), tags sorted; `''` when every reviewed field is
@@ -33,14 +34,14 @@ const NOTE_BYTES: &str = "coalesce(p.bytes,
 pub struct NoteBatch {
     pub json: Option<String>,
     /// The last note id looked at, where the next batch starts.
-    pub last_id: Option<i64>,
+    pub last_id: Option<NoteId>,
     /// Notes looked at (including ones left out for empty fields).
     pub count: i64,
     /// Notes whose object had to be built because `pulled_notes` had no copy.
     pub built: i64,
     /// A note of `large` bytes or more without a stored copy, left out of `json` for the
     /// caller to build (SQLite's JSON functions would hold several copies of it).
-    pub deferred: Option<i64>,
+    pub deferred: Option<NoteId>,
 }
 
 /// The notes a pull of `deck` reads: live, reviewed, changed after `since`, id above
@@ -53,9 +54,9 @@ const PULLED: &str = "FROM notes n LEFT JOIN pulled_notes p ON p.note = n.id
 /// what a batch is cut by before any JSON is read.
 pub async fn next_sizes(
     conn: &mut Conn,
-    deck: i64,
-    since: i64,
-    after: i64,
+    deck: DeckId,
+    since: Micros,
+    after: NoteId,
     limit: i64,
 ) -> sqlx::Result<Option<String>> {
     let sql =
@@ -73,9 +74,9 @@ pub async fn next_sizes(
 /// stored copy of `large` bytes or more is deferred.
 pub async fn notes_json_batch(
     conn: &mut Conn,
-    deck: i64,
-    since: i64,
-    after: i64,
+    deck: DeckId,
+    since: Micros,
+    after: NoteId,
     limit: i64,
     large: i64,
 ) -> sqlx::Result<NoteBatch> {
@@ -102,10 +103,10 @@ pub async fn notes_json_batch(
 /// and are smaller than `below` bytes; answers how many and the last note id stored.
 pub async fn fill_pulled_notes(
     conn: &mut Conn,
-    after: i64,
+    after: NoteId,
     limit: i64,
     below: i64,
-) -> sqlx::Result<(u64, Option<i64>)> {
+) -> sqlx::Result<(u64, Option<NoteId>)> {
     let sql = format!(
         "INSERT INTO pulled_notes (note, bytes, json)
          SELECT id, octet_length(j), j FROM (
@@ -116,7 +117,7 @@ pub async fn fill_pulled_notes(
          )
          RETURNING note"
     );
-    let stored: Vec<i64> = sqlx::query_scalar(&sql)
+    let stored: Vec<NoteId> = sqlx::query_scalar(&sql)
         .bind(after)
         .bind(below)
         .bind(limit)
@@ -129,9 +130,9 @@ pub async fn fill_pulled_notes(
 /// `bytes`: such notes are built one at a time outside SQLite.
 pub async fn next_large_unfilled(
     conn: &mut Conn,
-    after: i64,
+    after: NoteId,
     bytes: i64,
-) -> sqlx::Result<Option<i64>> {
+) -> sqlx::Result<Option<NoteId>> {
     let sql = format!(
         "SELECT n.id FROM notes n LEFT JOIN pulled_notes p ON p.note = n.id
          WHERE n.id > ? AND n.reviewed = 1 AND n.deleted = 0 AND p.note IS NULL
@@ -146,7 +147,7 @@ pub async fn next_large_unfilled(
 }
 
 /// Keeps the pulled object of a note.
-pub async fn store_copy(conn: &mut Conn, note: i64, json: &str) -> sqlx::Result<()> {
+pub async fn store_copy(conn: &mut Conn, note: NoteId, json: &str) -> sqlx::Result<()> {
     sqlx::query("INSERT OR REPLACE INTO pulled_notes (note, bytes, json) VALUES (?, ?, ?)")
         .bind(note)
         .bind(json.len() as i64)
@@ -168,7 +169,7 @@ pub struct NoteHead {
 }
 
 /// The head of a note's pulled object; `None` for an unknown note.
-pub async fn note_head(conn: &mut Conn, note: i64) -> sqlx::Result<Option<NoteHead>> {
+pub async fn note_head(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<NoteHead>> {
     sqlx::query_as(
         "SELECT n.anki_id, n.guid, nt.guid AS notetype_guid,
                 EXISTS (SELECT 1 FROM fields f WHERE f.note = n.id AND f.reviewed = 1 AND f.content <> '') AS has_content
@@ -180,7 +181,7 @@ pub async fn note_head(conn: &mut Conn, note: i64) -> sqlx::Result<Option<NoteHe
 }
 
 /// A note's reviewed fields in its notetype's field order, missing ones empty.
-pub async fn pulled_fields(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<String>> {
+pub async fn pulled_fields(conn: &mut Conn, note: NoteId) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT coalesce(f.content, '') FROM notes n
          JOIN notetype_fields nf ON nf.notetype = n.notetype
@@ -196,8 +197,8 @@ pub async fn pulled_fields(conn: &mut Conn, note: i64) -> sqlx::Result<Vec<Strin
 pub async fn notetypes_by_deck(
     conn: &mut Conn,
     decks: &str,
-    since: i64,
-) -> sqlx::Result<Vec<(i64, i64)>> {
+    since: Micros,
+) -> sqlx::Result<Vec<(DeckId, NotetypeId)>> {
     sqlx::query_as(
         "SELECT DISTINCT deck, notetype FROM notes WHERE deck IN (SELECT value FROM json_each(?)) AND reviewed = 1 AND deleted = 0
          AND last_update > ? ORDER BY deck, notetype",
@@ -209,7 +210,11 @@ pub async fn notetypes_by_deck(
 }
 
 /// Guids of notes of these decks deleted after `since`.
-pub async fn deleted_guids(conn: &mut Conn, decks: &str, since: i64) -> sqlx::Result<Vec<String>> {
+pub async fn deleted_guids(
+    conn: &mut Conn,
+    decks: &str,
+    since: Micros,
+) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT guid FROM notes WHERE deck IN (SELECT value FROM json_each(?)) AND deleted = 1 AND last_update > ? ORDER BY id",
     )
@@ -223,7 +228,7 @@ pub async fn deleted_guids(conn: &mut Conn, decks: &str, since: i64) -> sqlx::Re
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProtectedFieldRow {
     /// The notetype's server id.
-    pub notetype_id: i64,
+    pub notetype_id: NotetypeId,
     /// The notetype's name.
     pub notetype_name: String,
     /// The field's Anki id.
@@ -252,10 +257,10 @@ pub async fn protected_fields(
 /// A deck and all its descendants that changed after `since` (all of them for `since` = MIN), by id.
 pub async fn subtree(
     conn: &mut Conn,
-    deck: i64,
-    since: i64,
+    deck: DeckId,
+    since: Micros,
 ) -> sqlx::Result<Vec<super::decks::Deck>> {
-    let ids: Vec<i64> = sqlx::query_scalar(
+    let ids: Vec<DeckId> = sqlx::query_scalar(
         "WITH RECURSIVE down(id) AS (SELECT ? UNION SELECT d.id FROM decks d JOIN down ON d.parent = down.id)
          SELECT d.id FROM decks d JOIN down ON d.id = down.id WHERE d.last_update > ? ORDER BY d.id",
     )

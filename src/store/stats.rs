@@ -1,5 +1,6 @@
 //! Review statistics subscribers share with deck maintainers.
 
+use super::{DeckId, Micros};
 use serde::Serialize;
 
 use super::Conn;
@@ -18,10 +19,10 @@ pub struct Stat<'a> {
 /// notes' (root, guid) index instead of a scan of the tree per figure.
 pub async fn upsert(
     conn: &mut Conn,
-    root: i64,
+    root: DeckId,
     user_hash: &str,
     stats: &[Stat<'_>],
-    now: i64,
+    now: Micros,
 ) -> sqlx::Result<u64> {
     let json = serde_json::to_string(stats).expect("stats serialise");
     let done = sqlx::query(

@@ -1,9 +1,10 @@
 //! Subscriber counters (the add-on's `/AddSubscription`, keyed by user hash).
 
 use super::Conn;
+use super::DeckId;
 
 /// Adds a subscription; duplicates are a no-op.
-pub async fn add(conn: &mut Conn, user_hash: &str, deck: i64) -> sqlx::Result<()> {
+pub async fn add(conn: &mut Conn, user_hash: &str, deck: DeckId) -> sqlx::Result<()> {
     sqlx::query("INSERT OR IGNORE INTO subscriptions (user_hash, deck) VALUES (?, ?)")
         .bind(user_hash)
         .bind(deck)
@@ -13,7 +14,7 @@ pub async fn add(conn: &mut Conn, user_hash: &str, deck: i64) -> sqlx::Result<()
 }
 
 /// Removes a subscription; returns false if there was none.
-pub async fn remove(conn: &mut Conn, user_hash: &str, deck: i64) -> sqlx::Result<bool> {
+pub async fn remove(conn: &mut Conn, user_hash: &str, deck: DeckId) -> sqlx::Result<bool> {
     let done = sqlx::query("DELETE FROM subscriptions WHERE user_hash = ? AND deck = ?")
         .bind(user_hash)
         .bind(deck)

@@ -1,26 +1,27 @@
 //! Access and refresh tokens, stored only as SHA-256 hashes.
 
-use super::{now_micros, Conn};
+use super::Conn;
+use super::{Micros, UserId};
 
 /// Who a valid access token belongs to.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenOwner {
     pub token_id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub username: String,
-    pub last_used_at: i64,
+    pub last_used_at: Micros,
 }
 
 /// Stores a freshly issued token pair.
 pub async fn insert(
     conn: &mut Conn,
-    user_id: i64,
+    user_id: UserId,
     token_hash: &[u8],
     refresh_hash: &[u8],
-    expires_at: i64,
-    refresh_expires_at: i64,
+    expires_at: Micros,
+    refresh_expires_at: Micros,
 ) -> sqlx::Result<()> {
-    let now = now_micros();
+    let now = Micros::now();
     sqlx::query(
         "INSERT INTO auth_tokens (user_id, token_hash, refresh_hash, expires_at, refresh_expires_at, created_at, last_used_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -45,7 +46,7 @@ pub async fn owner_of(conn: &mut Conn, token_hash: &[u8]) -> sqlx::Result<Option
          WHERE t.token_hash = ? AND t.expires_at > ?",
     )
     .bind(token_hash)
-    .bind(now_micros())
+    .bind(Micros::now())
     .fetch_optional(conn)
     .await
 }
@@ -53,7 +54,7 @@ pub async fn owner_of(conn: &mut Conn, token_hash: &[u8]) -> sqlx::Result<Option
 /// Records that a token was used (callers throttle this to spare the SD card).
 pub async fn touch(conn: &mut Conn, token_id: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE auth_tokens SET last_used_at = ? WHERE id = ?")
-        .bind(now_micros())
+        .bind(Micros::now())
         .bind(token_id)
         .execute(conn)
         .await?;
@@ -61,10 +62,10 @@ pub async fn touch(conn: &mut Conn, token_id: i64) -> sqlx::Result<()> {
 }
 
 /// Consumes an unexpired refresh token, returning its user; the old pair is deleted.
-pub async fn take_refresh(conn: &mut Conn, refresh_hash: &[u8]) -> sqlx::Result<Option<i64>> {
+pub async fn take_refresh(conn: &mut Conn, refresh_hash: &[u8]) -> sqlx::Result<Option<UserId>> {
     sqlx::query_scalar("DELETE FROM auth_tokens WHERE refresh_hash = ? AND refresh_expires_at > ? RETURNING user_id")
         .bind(refresh_hash)
-        .bind(now_micros())
+        .bind(Micros::now())
         .fetch_optional(conn)
         .await
 }
@@ -80,7 +81,7 @@ pub async fn remove(conn: &mut Conn, token_id: i64) -> sqlx::Result<bool> {
 }
 
 /// Logs a user out everywhere; returns how many token pairs were removed.
-pub async fn remove_all_of(conn: &mut Conn, user_id: i64) -> sqlx::Result<u64> {
+pub async fn remove_all_of(conn: &mut Conn, user_id: UserId) -> sqlx::Result<u64> {
     Ok(sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?")
         .bind(user_id)
         .execute(conn)

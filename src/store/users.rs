@@ -1,24 +1,25 @@
 //! Accounts.
 
-use super::{now_micros, Conn};
+use super::Conn;
+use super::{Micros, UserId};
 
 /// An account as the admin CLI and the auth layer see it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub password_hash: String,
-    pub created_at: i64,
+    pub created_at: Micros,
 }
 
 /// Inserts an account; fails on a duplicate name.
-pub async fn insert(conn: &mut Conn, username: &str, password_hash: &str) -> sqlx::Result<i64> {
+pub async fn insert(conn: &mut Conn, username: &str, password_hash: &str) -> sqlx::Result<UserId> {
     sqlx::query_scalar(
         "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
     )
     .bind(username)
     .bind(password_hash)
-    .bind(now_micros())
+    .bind(Micros::now())
     .fetch_one(conn)
     .await
 }
@@ -62,7 +63,7 @@ pub async fn remove(conn: &mut Conn, username: &str) -> sqlx::Result<bool> {
 }
 
 /// The name behind an id, for notifications and snapshots.
-pub async fn name_of(conn: &mut Conn, id: i64) -> sqlx::Result<Option<String>> {
+pub async fn name_of(conn: &mut Conn, id: UserId) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("SELECT username FROM users WHERE id = ?")
         .bind(id)
         .fetch_optional(conn)
@@ -70,7 +71,7 @@ pub async fn name_of(conn: &mut Conn, id: i64) -> sqlx::Result<Option<String>> {
 }
 
 /// Whether the account may administer the box (an unknown id may not).
-pub async fn is_admin(conn: &mut Conn, id: i64) -> sqlx::Result<bool> {
+pub async fn is_admin(conn: &mut Conn, id: UserId) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = ? AND is_admin = 1)")
         .bind(id)
         .fetch_one(conn)

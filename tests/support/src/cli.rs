@@ -242,14 +242,14 @@ impl TestServer {
     }
 
     /// `review approve ID`; asserts it succeeds.
-    pub async fn approve(&self, id: i64) {
+    pub async fn approve(&self, id: deckd::store::CommitId) {
         self.cli(&["review", "approve", &id.to_string()])
             .await
             .assert_ok();
     }
 
     /// `review deny ID [--reason R]`; asserts it succeeds.
-    pub async fn deny(&self, id: i64, reason: Option<&str>) {
+    pub async fn deny(&self, id: deckd::store::CommitId, reason: Option<&str>) {
         let ids = id.to_string();
         let mut args = vec!["review", "deny", ids.as_str()];
         if let Some(r) = reason {

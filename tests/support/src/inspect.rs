@@ -127,9 +127,9 @@ pub fn sort_notes(v: &mut Value) {
 
 /// Numeric id of a `review list --json` entry (number or numeric string).
 #[track_caller]
-pub fn commit_id(v: &Value) -> i64 {
+pub fn commit_id(v: &Value) -> deckd::store::CommitId {
     match &v["id"] {
-        Value::Number(n) => n.as_i64().expect("integer id"),
+        Value::Number(n) => deckd::store::CommitId(n.as_i64().expect("integer id")),
         Value::String(s) => s.parse().expect("numeric id"),
         other => panic!("review entry without id: {other} in {v}"),
     }

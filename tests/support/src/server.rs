@@ -342,7 +342,7 @@ impl TestServer {
     // ------------------------------------------------------------------ accounts
 
     /// Creates user `name` directly in the database (as the box's administrator); answers its id.
-    pub async fn create_user(&self, name: &str, password: &str) -> i64 {
+    pub async fn create_user(&self, name: &str, password: &str) -> deckd::store::UserId {
         let db = deckd::store::Db::open(&self.config).await.unwrap();
         let created =
             deckd::domain::users::create(&db, deckd::domain::Actor::Admin, name, password).await;
