@@ -65,17 +65,19 @@ async fn backup_taken_during_concurrent_writes_is_a_consistent_state() {
     let s = TestServer::start().await;
     let token = s.user("alice").await;
     const NOTES: usize = 60;
-    // Writers publish decks of NOTES notes each while the backup runs.
+    // Writers publish decks of NOTES notes each; the backup starts once the first is in.
+    let first_published = tokio::sync::Notify::new();
     let writer = async {
         for i in 0..12 {
             let notes = (0..NOTES)
                 .map(|n| note(&format!("g{i}x{n}"), &[&format!("q{n}"), "a"], &[]))
                 .collect();
             publish_with(&s, &token, &format!("Deck {i}"), notes).await;
+            first_published.notify_one();
         }
     };
     let backup = async {
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        first_published.notified().await;
         s.cli(&["backup", "now"]).await
     };
     let ((), out) = tokio::join!(writer, backup);
