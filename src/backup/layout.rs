@@ -17,7 +17,7 @@ pub const MANIFEST: &str = "manifest.json";
 pub const TMP_PREFIX: &str = ".tmp-";
 
 /// `manifest.json`: everything needed to check and restore one backup.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
     /// When the snapshot was taken (RFC 3339, UTC).
     pub created_at: String,
@@ -35,7 +35,7 @@ pub struct Manifest {
 }
 
 /// One backup folder and its manifest (absent when the folder is not a complete backup).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Listed {
     pub name: String,
     pub path: PathBuf,

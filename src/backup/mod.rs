@@ -26,7 +26,7 @@ use crate::store::{self, Db};
 use layout::{name_for, sync_dir, BackupRoot, Manifest, DB_FILE, TMP_PREFIX};
 
 /// What one successful backup did.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug)]
 pub struct Report {
     pub name: String,
     pub database_bytes: u64,

@@ -9,7 +9,7 @@ use anyhow::Context;
 use super::layout::BackupRoot;
 
 /// What pruning removed.
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default)]
 pub struct Pruned {
     pub backups: Vec<String>,
     pub pool_files: u64,

@@ -29,7 +29,7 @@ pub enum DeckCommand {
 }
 
 /// A setting turned on or off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, PartialEq, clap::ValueEnum)]
 pub enum Switch {
     On,
     Off,

@@ -18,7 +18,7 @@ pub use error::{DomainError, DomainResult};
 
 /// Who asks for an action: a logged-in account, or the box's administrator at the CLI
 /// (who may do anything).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Actor {
     User(crate::store::UserId),
     Admin,

@@ -9,7 +9,7 @@ use crate::store::notes::{ChangeKind, Event};
 use crate::store::{self, CommitId, Conn, Db, DeckId, Micros, NoteId, UserId};
 
 /// What a decision did, for the CLI to report.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outcome {
     pub notes_changed: usize,
 }

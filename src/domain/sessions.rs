@@ -27,7 +27,7 @@ pub struct Session {
 }
 
 /// A request's authenticated user.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct AuthUser {
     pub id: UserId,
     pub username: String,

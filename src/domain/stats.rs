@@ -6,7 +6,7 @@ use crate::store::{self, stats::Stat, Db, Micros};
 use crate::wire::envelope::DeckStats;
 
 /// What [`upload`] kept.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Uploaded {
     /// Figures stored for this many notes of the deck.
     Stored(u64),

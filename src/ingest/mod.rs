@@ -21,7 +21,7 @@ pub fn optional_group(tag: &str) -> Option<&str> {
 /// How much note text an upload may hold once cleaned. Cleaning writes each quote as a
 /// six-byte reference, so a note the decoder accepted could otherwise grow sixfold in
 /// memory and on disk.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct CleanLimits {
     /// One note's fields together.
     pub note: usize,

@@ -7,7 +7,7 @@ use crate::store::{self, notetypes::Notetype, Conn, NotetypeId, UserId};
 use crate::wire::crowdanki::NoteModel;
 
 /// What a note needs to know about its notetype.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Resolved {
     pub id: NotetypeId,
     /// The stored notetype's UUID (an upload's model may match a stored one by shape).

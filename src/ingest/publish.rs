@@ -151,7 +151,6 @@ fn sanitize_all_shapes(deck: &mut SpooledDeck) {
 }
 
 /// Where one deck node's notes go and what they are recorded under.
-#[derive(Clone, Copy)]
 struct Target {
     root: DeckId,
     deck: DeckId,

@@ -27,7 +27,7 @@ pub type Pressure = Arc<dyn Fn() -> bool + Send + Sync>;
 const PRESSURE_RETRY: Duration = Duration::from_secs(300);
 
 /// The jobs, in the order they are due by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum Job {
     Compact,
     Cleanup,

@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use serde::Serialize;
-
 /// The last runs of each job and the backup outcome; cheap to read from any thread.
 #[derive(Debug, Default)]
 pub struct MaintenanceStatus {
@@ -12,7 +10,7 @@ pub struct MaintenanceStatus {
 }
 
 /// A copy of the status at one moment.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     /// Per job name (`compact`, `cleanup`, `media_gc`, `backup`).
     pub jobs: BTreeMap<&'static str, JobRuns>,
@@ -23,7 +21,7 @@ pub struct Snapshot {
 }
 
 /// Counters and the last outcome of one job.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct JobRuns {
     pub runs: u64,
     pub failures: u64,

@@ -12,7 +12,7 @@ use md5::{Digest, Md5};
 use tokio::io::AsyncWriteExt;
 
 /// Where media files live.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct FileStore {
     root: PathBuf,
 }

@@ -6,7 +6,6 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use serde::Serialize;
 
 use super::names::is_md5_hex;
 use super::{today, Media};
@@ -18,7 +17,7 @@ const BATCH: i64 = 200;
 const STALE_UPLOAD: Duration = Duration::from_secs(3600);
 
 /// What one GC run did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct GcReport {
     pub newly_orphaned: u64,
     pub revived: u64,

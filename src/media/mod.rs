@@ -44,7 +44,7 @@ pub struct Media {
 }
 
 /// The media settings of [`Config`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Limits {
     max_file: u64,
     quota_bytes: u64,

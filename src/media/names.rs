@@ -2,7 +2,7 @@
 //! names safe to write into a subscriber's media folder and tell the checker what to expect.
 
 /// What the bytes of a file must turn out to be, judged by its extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Kind {
     Image(image::ImageFormat),
     Svg,

@@ -5,7 +5,7 @@
 use crate::store::{self, CommitId, Conn, DeckId, NoteId, UserId};
 
 /// What a user's reference to a file from a note becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Reference {
     /// The user holds the deck's rights: the reference takes effect now.
     Attach,

@@ -17,14 +17,14 @@ use super::names::Kind;
 use crate::store::UserId;
 
 /// Which way the bytes flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum Direction {
     Upload,
     Download,
 }
 
 /// What a token allows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub struct Grant {
     pub direction: Direction,
     pub hash: String,
@@ -44,7 +44,7 @@ impl Grant {
 }
 
 /// Why a token is refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum TokenError {
     #[error("media token is malformed or its signature is wrong")]
     Invalid,
@@ -55,7 +55,6 @@ pub enum TokenError {
 }
 
 /// Signs and checks grants with a secret kept in the data directory.
-#[derive(Clone)]
 pub struct Signer {
     key: [u8; 32],
 }

@@ -19,7 +19,7 @@ use crate::store::{self, Conn, Db, Micros, NoteId, UserId};
 pub const MAX_CHECK_FILES: usize = 100;
 
 /// A file the add-on wants to upload.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct CheckFile {
     pub hash: String,
     pub filename: String,

@@ -13,7 +13,7 @@ use super::svg;
 mod jpeg_end;
 
 /// Why a file was refused; every variant is the uploader's fault (a 4xx).
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum Refused {
     #[error("file is not a {expected} image (its bytes look like {found})")]
     WrongImageType {

@@ -30,14 +30,14 @@ const MAX_KEYS: usize = 5_000;
 const MAX_MEMBER_DECKS: usize = 64;
 
 /// One deck a client asks about.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Wanted {
     pub hash: String,
     pub since: Micros,
 }
 
 /// A deck that will produce an entry.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Plan {
     pub hash: String,
     pub since: Micros,

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceExt};
 
 /// How the listener treats its clients.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Limits {
     /// Time from waiting for a request head (new or idle connection) to having all of it.
     pub header_read_timeout: Duration,

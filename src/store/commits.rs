@@ -7,7 +7,7 @@ pub use super::rationale::Rationale;
 use super::Conn;
 
 /// Where a commit stands (stored as its lower-case name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
 #[sqlx(rename_all = "lowercase")]
 pub enum CommitStatus {
@@ -32,7 +32,7 @@ impl CommitStatus {
 }
 
 /// A decision on a suggestion, as its author is notified of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[derive(Debug, PartialEq, Serialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
 #[sqlx(rename_all = "lowercase")]
 pub enum Decision {
@@ -50,19 +50,15 @@ impl From<Decision> for CommitStatus {
 }
 
 /// A commit with the names a reviewer wants to see.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct Commit {
     pub id: CommitId,
     pub deck: String,
-    #[serde(skip)]
     pub deck_id: DeckId,
     pub deck_name: String,
     pub author: Option<String>,
-    #[serde(skip)]
     pub author_id: Option<UserId>,
-    #[serde(flatten)]
     pub rationale: Rationale,
-    #[serde(rename = "rationale_info")]
     pub info: String,
     pub status: CommitStatus,
     pub reason: Option<String>,
@@ -172,7 +168,7 @@ pub struct PendingTag {
 }
 
 /// Everything a commit asks for, as stored while it waits.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Pending {
     pub fields: Vec<PendingField>,
     pub tags: Vec<PendingTag>,

@@ -4,7 +4,7 @@ use super::Conn;
 use super::{CommitId, DeckId, Micros, UserId};
 
 /// A deck row.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct Deck {
     pub id: DeckId,
     pub name: String,

@@ -11,7 +11,7 @@ use sqlx::{ConnectOptions, Connection};
 use super::{Conn, Db};
 
 /// Page counts that tell how much an incremental vacuum can give back.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug)]
 pub struct Pages {
     pub page_count: i64,
     pub freelist: i64,
@@ -44,7 +44,7 @@ pub async fn incremental_vacuum(db: &Db, max_pages: i64) -> sqlx::Result<()> {
 }
 
 /// What `PRAGMA wal_checkpoint` reports, for the maintenance log (fields named as its columns).
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct Checkpoint {
     /// 1 when a reader or writer kept the checkpoint from completing, else 0.
     pub busy: i64,

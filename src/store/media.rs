@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use super::Conn;
 
 /// A stored file.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct MediaFile {
     pub id: i64,
     pub hash: String,
@@ -17,7 +17,7 @@ pub struct MediaFile {
 }
 
 /// A file promised by `/media/check/bulk`, waiting for its upload and confirmation.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct BatchFile {
     pub hash: String,
     pub note_id: NoteId,
@@ -25,7 +25,7 @@ pub struct BatchFile {
 }
 
 /// Which daily counter to use.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub enum Usage {
     Uploads,
     Downloads,

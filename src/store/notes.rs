@@ -4,7 +4,7 @@ use super::Conn;
 use super::{CommitId, DeckId, Micros, NoteId, NotetypeId};
 
 /// A note row without its content.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct Note {
     pub id: NoteId,
     pub guid: String,
@@ -320,7 +320,7 @@ pub async fn insert_removal(conn: &mut Conn, note: NoteId, commit: CommitId) -> 
 }
 
 /// What a history entry records (stored as its snake_case name in `note_events`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::Type)]
 #[sqlx(rename_all = "snake_case")]
 pub enum ChangeKind {
     NoteCreated,

@@ -7,7 +7,7 @@ use super::Conn;
 use crate::wire::crowdanki::{NoteModel, Requirement};
 
 /// A stored notetype in the server form the add-on pulls (docs/protocol.md §2.3).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct Notetype {
     #[serde(skip)]
     pub id: NotetypeId,
@@ -30,7 +30,7 @@ pub struct Notetype {
 }
 
 /// A field of a stored notetype.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct NotetypeField {
     pub description: String,
     pub font: String,
@@ -46,7 +46,7 @@ pub struct NotetypeField {
 }
 
 /// A template of a stored notetype.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct NotetypeTemplate {
     pub afmt: String,
     pub bafmt: String,

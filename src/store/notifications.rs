@@ -8,7 +8,7 @@ use super::Conn;
 use crate::wire::timestamp;
 
 /// One notification as the add-on reads it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct Item {
     pub id: i64,
     pub commit_id: CommitId,

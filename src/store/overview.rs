@@ -3,7 +3,7 @@
 use super::Db;
 
 /// What `systemctl status` shows about the collection.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Overview {
     /// Published (top-level) decks.
     pub decks: i64,

@@ -225,7 +225,7 @@ pub async fn deleted_guids(
 }
 
 /// A protected field with its notetype, which pulls group into `protected_fields` entries.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct ProtectedFieldRow {
     /// The notetype's server id.
     pub notetype_id: NotetypeId,

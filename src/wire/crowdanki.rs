@@ -106,7 +106,7 @@ pub struct Template {
 }
 
 /// A card requirement: Anki sends `[ord, kind, [fields]]`, the server answers objects.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(from = "RequirementWire")]
 pub struct Requirement {
     pub card_ord: i64,

@@ -14,7 +14,7 @@ const MAX_SCALAR: u64 = 1024;
 const VALUE_OVERHEAD: u64 = 32;
 
 /// What one guarded stream may hold.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Limits {
     /// Longest string value, in decoded bytes (a field, a template, CSS).
     pub max_string: u64,
@@ -44,7 +44,7 @@ pub enum Exceeded {
     Busy,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum Escape {
     None,
     Backslash,
@@ -52,7 +52,7 @@ enum Escape {
     Hex(u8),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum State {
     Between,
     Scalar(u64),

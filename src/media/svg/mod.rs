@@ -27,7 +27,7 @@ pub const MAX_ELEMENTS: usize = 100_000;
 pub const MAX_OUTPUT_BYTES: usize = 2 * MAX_SVG_BYTES;
 
 /// Why an SVG was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SvgError {
     #[error("not an SVG: {0}")]
     NotSvg(String),

@@ -2,14 +2,14 @@
 //! not on every sample.
 
 /// A change worth one log line.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum Change {
     Raised(f64),
     Cleared(f64),
 }
 
 /// Remembers whether one resource is above its threshold.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Alarm {
     pub name: &'static str,
     pub threshold: f64,

@@ -9,7 +9,7 @@ use procfs::{Current, CurrentSI, WithCurrentSystemInfo};
 use super::cgroup::{self, CgroupMemory};
 
 /// Where the readings come from; tests point these at temporary directories.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Sources {
     pub cgroup_dir: Option<PathBuf>,
     pub data_dir: PathBuf,
@@ -17,7 +17,7 @@ pub struct Sources {
 }
 
 /// A reading; each figure is `None` where the system does not offer it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Sample {
     pub rss_bytes: Option<u64>,
     /// Own CPU use since the previous sample; 100 means one core.

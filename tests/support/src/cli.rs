@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::server::TestServer;
 
 /// What a run of the deckd CLI printed and how it ended.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CliOut {
     /// The exit code (`None` when a signal ended it).
     pub code: Option<i32>,

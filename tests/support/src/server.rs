@@ -14,7 +14,7 @@ use crate::fixtures::{
 use crate::wire::{gzb64_decode, gzb64_encode_plugin, preview};
 
 /// An HTTP answer read in full.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Resp {
     /// The status code (0 when the spawned server's request failed in transport).
     pub status: u16,
@@ -72,7 +72,7 @@ impl Resp {
 }
 
 /// A request body for [`TestServer::request`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Body {
     /// No body.
     None,
