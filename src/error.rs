@@ -67,6 +67,11 @@ impl From<DomainError> for AppError {
             e @ (DomainError::NotMaintainer | DomainError::NotOwner | DomainError::NotAdmin) => {
                 Self::Forbidden(e.to_string())
             }
+            e @ DomainError::BadSetupToken => Self::Forbidden(e.to_string()),
+            e @ (DomainError::AlreadySetUp
+            | DomainError::InviteClosed
+            | DomainError::WholeNoteOnly) => Self::Unprocessable(e.to_string()),
+            e @ DomainError::NoChange => Self::NotFound(e.to_string()),
             e @ (DomainError::Decided { .. }
             | DomainError::DeckGone
             | DomainError::NoParentDeck
@@ -207,6 +212,11 @@ mod tests {
             DomainError::NotAdmin,
             DomainError::EmptyChangelog,
             DomainError::NotSubscribed,
+            DomainError::AlreadySetUp,
+            DomainError::BadSetupToken,
+            DomainError::InviteClosed,
+            DomainError::NoChange,
+            DomainError::WholeNoteOnly,
             DomainError::TooMany(1),
         ];
         for e in all {

@@ -4,6 +4,7 @@
 pub(crate) mod accounts;
 pub mod backup;
 pub mod config;
+pub(crate) mod console;
 pub mod domain;
 pub(crate) mod error;
 pub(crate) mod http;

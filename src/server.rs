@@ -48,7 +48,15 @@ pub async fn launch(
         None => None,
     };
     let grace = config.shutdown_grace_secs;
+    if let Some(token) = crate::domain::setup::pending_token(&db, &config.data_dir).await? {
+        tracing::warn!(
+            setup_token = %token,
+            "no account exists yet: open the console in a browser and create the administrator with this setup token (`deckd setup-token` prints it again)"
+        );
+    }
+    let stop = CancellationToken::new();
     let state = AppState {
+        stop: stop.clone(),
         puller: Arc::new(Puller::new(db.clone(), config.pull_cache_bytes)),
         decoding: crate::wire::meter::Pool::new(config.decode_memory_bytes),
         db: db.clone(),
@@ -69,7 +77,6 @@ pub async fn launch(
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, "deckd is serving");
 
-    let stop = CancellationToken::new();
     let stopper = stop.clone();
     tokio::spawn(async move {
         shutdown.await;

@@ -55,6 +55,8 @@ enum Command {
     Healthcheck(health::HealthArgs),
     /// Validate the configuration and print it as TOML.
     CheckConfig,
+    /// Print the one-time token the console's first-boot setup asks for.
+    SetupToken,
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -143,6 +145,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 with_db(
                     config,
                     |db| async move { media::run(&db, config, cmd).await },
+                )
+                .await
+            }
+            Command::SetupToken => {
+                let dir = config.data_dir.clone();
+                with_db(
+                    &config,
+                    |db| async move { users::setup_token(&db, &dir).await },
                 )
                 .await
             }

@@ -65,3 +65,24 @@ pub async fn run(db: &Db, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `deckd setup-token`: the token the console's setup page asks for, while no account exists.
+pub async fn setup_token(db: &Db, data_dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use domain::setup::TokenState;
+    match domain::setup::read_token(db, data_dir).await? {
+        TokenState::Pending(token) => {
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        TokenState::NotWritten => {
+            eprintln!(
+                "no account exists yet, but the server has not written a setup token: start deckd (systemctl start deckd) and run this again"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        TokenState::Done => {
+            eprintln!("this box is already set up; sign in to the console, or `deckd user add` an account");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -36,6 +36,19 @@ pub enum DomainError {
     /// The actor does not own the deck.
     #[error("only the deck's owner may do this")]
     NotOwner,
+    /// Setting up the box once an account exists.
+    #[error("this box is already set up")]
+    AlreadySetUp,
+    #[error("the setup token is wrong; `deckd setup-token` on the box prints it")]
+    BadSetupToken,
+    #[error("this invite link was used, withdrawn or has expired")]
+    InviteClosed,
+    /// A change id that is not a pending change of the suggestion named.
+    #[error("no such pending change in this suggestion")]
+    NoChange,
+    /// A field or tag of a note the suggestion creates: such notes are decided whole.
+    #[error("a new note is approved or denied with its whole suggestion")]
+    WholeNoteOnly,
     #[error("the changelog message is empty")]
     EmptyChangelog,
     #[error("not subscribed to that deck")]

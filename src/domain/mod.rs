@@ -6,13 +6,17 @@
 pub mod backups;
 pub mod decks;
 pub mod error;
+pub mod invites;
 pub mod media;
 pub mod notifications;
+pub mod queue;
 pub mod review;
 pub mod sessions;
+pub mod setup;
 pub mod stats;
 pub mod subscriptions;
 pub mod users;
+pub mod web_sessions;
 
 pub use error::{DomainError, DomainResult};
 

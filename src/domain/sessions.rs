@@ -78,7 +78,7 @@ pub async fn login(db: &Db, username: &str, password: &str) -> DomainResult<Sess
         .await
         .map_err(anyhow::Error::from)?;
     match user {
-        Some(u) if ok => issue(db, u.id).await,
+        Some(u) if ok && !u.disabled => issue(db, u.id).await,
         _ => Err(DomainError::BadCredentials),
     }
 }

@@ -5,7 +5,7 @@ use crate::accounts;
 use crate::store::{self, Db, UserId};
 
 /// Argon2 runs off the async workers: it takes tens of milliseconds by design.
-async fn hash_password(password: &str) -> DomainResult<String> {
+pub(crate) async fn hash_password(password: &str) -> DomainResult<String> {
     accounts::check_password_strength(password).map_err(DomainError::Invalid)?;
     let password = password.to_string();
     let phc = tokio::task::spawn_blocking(move || accounts::hash_password(&password))
@@ -77,4 +77,31 @@ pub async fn list(db: &Db, actor: Actor) -> DomainResult<Vec<store::users::User>
     require_admin(db, actor).await?;
     let mut conn = db.reader().acquire().await?;
     Ok(store::users::list(&mut conn).await?)
+}
+
+/// Switches an account off (its sign-ins end and it cannot sign in) or back on.
+pub async fn set_disabled(
+    db: &Db,
+    actor: Actor,
+    name: &str,
+    disabled: bool,
+) -> DomainResult<String> {
+    require_admin(db, actor).await?;
+    let name = username(name)?;
+    let mut tx = db.begin_write().await?;
+    let user = store::users::by_name(&mut tx, &name)
+        .await?
+        .ok_or_else(|| DomainError::NoUser(name.clone()))?;
+    if actor == Actor::User(user.id) {
+        return Err(DomainError::Invalid(anyhow::anyhow!(
+            "administrators cannot switch off their own account"
+        )));
+    }
+    store::users::set_disabled(&mut tx, &name, disabled).await?;
+    if disabled {
+        store::tokens::remove_all_of(&mut tx, user.id).await?;
+        store::console::delete_sessions_of(&mut tx, user.id).await?;
+    }
+    tx.commit().await?;
+    Ok(name)
 }

@@ -38,6 +38,18 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// uploads behind a TLS proxy are not sent to `http://` and redirected into GETs.
 pub struct PublicBase(String);
 
+impl PublicBase {
+    /// The base URL, such as `https://deckd.example`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether clients reach deckd over HTTPS (so cookies may demand it).
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
 impl FromRequestParts<AppState> for PublicBase {
     type Rejection = std::convert::Infallible;
 

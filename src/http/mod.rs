@@ -40,6 +40,8 @@ pub struct AppState {
     pub maintenance: Arc<MaintenanceStatus>,
     /// The memory uploads being decoded may keep together (`decode_memory_bytes`).
     pub decoding: crate::wire::meter::Pool,
+    /// Cancelled at shutdown, so long-lived responses (event streams) end.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 /// Every route the add-on calls (docs/protocol.md §1.2) plus health checks.
@@ -95,8 +97,15 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(
             config.media_max_file_bytes as usize + 64 * 1024,
         ));
+    let console = crate::console::router(&state)
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to(crate::console::PREFIX) }),
+        )
+        .layer(CompressionLayer::new());
     api.merge(pull)
         .merge(files)
+        .merge(console)
         .layer(DefaultBodyLimit::max(config.max_small_body_bytes))
         .layer(middleware::cors(&config))
         .layer(axum::middleware::from_fn_with_state(

@@ -156,6 +156,9 @@ pub async fn submit(
         .await?;
     }
     tx.commit().await?;
+    if !sub.approved {
+        db.announce_queue(sub.root.id);
+    }
     Ok(())
 }
 
@@ -196,6 +199,7 @@ pub async fn request_removal(
         store::notes::insert_removal(&mut tx, note, commit).await?;
     }
     tx.commit().await?;
+    db.announce_queue(root.id);
     Ok(())
 }
 

@@ -34,7 +34,7 @@ pub fn media_names(html: &str, out: &mut BTreeSet<String>) {
 }
 
 /// Remote URLs and inline data are not media files.
-fn is_local(name: &str) -> bool {
+pub(crate) fn is_local(name: &str) -> bool {
     !name.contains(':')
         || !name
             .split(':')
@@ -46,7 +46,7 @@ fn is_local(name: &str) -> bool {
 
 /// Undoes the character references the field cleaner writes, named and numeric alike
 /// (`my&#32;photo.jpg` is the unquoted attribute form of `my photo.jpg`).
-fn decode_entities(s: &str) -> String {
+pub(crate) fn decode_entities(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(at) = rest.find('&') {

@@ -88,7 +88,7 @@ pub async fn insert(
     .await
 }
 
-const SELECT: &str =
+pub(super) const SELECT: &str =
     "SELECT c.id AS id, d.human_hash AS deck, d.id AS deck_id, d.name AS deck_name,
         u.username AS author, c.user_id AS author_id, c.rationale AS rationale, c.info AS info,
         c.status AS status, c.reason AS reason, c.created_at AS created_at

@@ -3,6 +3,7 @@
 
 pub(crate) mod changelogs;
 pub mod commits;
+pub mod console;
 pub mod decks;
 pub(crate) mod full;
 pub mod ids;
@@ -15,6 +16,7 @@ pub mod notifications;
 pub(crate) mod overview;
 pub(crate) mod pull;
 pub mod rationale;
+pub mod review;
 pub(crate) mod stats;
 pub(crate) mod subscriptions;
 pub(crate) mod tokens;
@@ -30,7 +32,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{Connection, Sqlite, SqliteConnection, Transaction};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 
@@ -52,6 +54,8 @@ pub struct Db {
     /// Read connections long responses may hold: one fewer than the pool, so a
     /// token check never waits behind slow pull clients (a failed one logs the add-on out).
     stream_slots: Arc<Semaphore>,
+    /// Deck trees whose review queue just changed, for the console's live counts.
+    queue: broadcast::Sender<DeckId>,
 }
 
 /// A read transaction held for the length of a streamed response.
@@ -107,12 +111,24 @@ impl Db {
             writer,
             reader,
             stream_slots,
+            queue: broadcast::channel(64).0,
         })
     }
 
     /// Starts a write transaction that holds the write lock from its first statement.
     pub async fn begin_write(&self) -> sqlx::Result<Tx> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// Tells open console pages that the review queue of deck tree `root` changed (a
+    /// suggestion arrived or was decided); nobody listening is fine.
+    pub fn announce_queue(&self, root: DeckId) {
+        let _ = self.queue.send(root);
+    }
+
+    /// Review-queue changes from now on, for one console page's event stream.
+    pub fn queue_changes(&self) -> broadcast::Receiver<DeckId> {
+        self.queue.subscribe()
     }
 
     /// The read pool, for queries that never write.

@@ -9,17 +9,20 @@ pub struct Overview {
     pub decks: i64,
     /// Suggestions waiting for a maintainer's review.
     pub pending_suggestions: i64,
+    /// Accounts; none means the box waits for its setup in the console.
+    pub users: i64,
 }
 
 /// Counts decks and pending suggestions on the read pool.
 pub async fn read(db: &Db) -> sqlx::Result<Overview> {
-    let (decks, pending_suggestions): (i64, i64) =
-        sqlx::query_as("SELECT (SELECT COUNT(*) FROM decks WHERE parent IS NULL), (SELECT COUNT(*) FROM commits WHERE status = 'pending')")
+    let (decks, pending_suggestions, users): (i64, i64, i64) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM decks WHERE parent IS NULL), (SELECT COUNT(*) FROM commits WHERE status = 'pending'), (SELECT COUNT(*) FROM users)")
             .fetch_one(db.reader())
             .await?;
     Ok(Overview {
         decks,
         pending_suggestions,
+        users,
     })
 }
 

@@ -4,7 +4,7 @@ use super::Conn;
 use super::{Micros, UserId};
 
 /// Who a valid access token belongs to.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct TokenOwner {
     pub token_id: i64,
     pub user_id: UserId,
@@ -43,7 +43,7 @@ pub async fn owner_of(conn: &mut Conn, token_hash: &[u8]) -> sqlx::Result<Option
     sqlx::query_as(
         "SELECT t.id AS token_id, t.user_id, u.username, t.last_used_at
          FROM auth_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = ? AND t.expires_at > ?",
+         WHERE t.token_hash = ? AND t.expires_at > ? AND u.disabled = 0",
     )
     .bind(token_hash)
     .bind(Micros::now())
@@ -87,4 +87,34 @@ pub async fn remove_all_of(conn: &mut Conn, user_id: UserId) -> sqlx::Result<u64
         .execute(conn)
         .await?
         .rows_affected())
+}
+
+/// An add-on login as its owner sees it in the list of their devices.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeviceRow {
+    pub id: i64,
+    pub created_at: Micros,
+    pub last_used_at: Micros,
+}
+
+/// The add-on logins of `user` whose refresh token still works, newest use first.
+pub async fn devices_of(conn: &mut Conn, user: UserId) -> sqlx::Result<Vec<DeviceRow>> {
+    sqlx::query_as(
+        "SELECT id, created_at, last_used_at FROM auth_tokens
+         WHERE user_id = ? AND refresh_expires_at > ? ORDER BY last_used_at DESC",
+    )
+    .bind(user)
+    .bind(Micros::now())
+    .fetch_all(conn)
+    .await
+}
+
+/// Removes one token pair of `user`; false when it is not theirs or already gone.
+pub async fn remove_of(conn: &mut Conn, user: UserId, token_id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM auth_tokens WHERE id = ? AND user_id = ?")
+        .bind(token_id)
+        .bind(user)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

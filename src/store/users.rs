@@ -4,13 +4,17 @@ use super::Conn;
 use super::{Micros, UserId};
 
 /// An account as the admin CLI and the auth layer see it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct User {
     pub id: UserId,
     pub username: String,
     pub password_hash: String,
     pub created_at: Micros,
+    pub is_admin: bool,
+    pub disabled: bool,
 }
+
+const USER: &str = "SELECT id, username, password_hash, created_at, is_admin, disabled FROM users";
 
 /// Inserts an account; fails on a duplicate name.
 pub async fn insert(conn: &mut Conn, username: &str, password_hash: &str) -> sqlx::Result<UserId> {
@@ -26,7 +30,7 @@ pub async fn insert(conn: &mut Conn, username: &str, password_hash: &str) -> sql
 
 /// Looks an account up by its (already lower-cased) name.
 pub async fn by_name(conn: &mut Conn, username: &str) -> sqlx::Result<Option<User>> {
-    sqlx::query_as("SELECT id, username, password_hash, created_at FROM users WHERE username = ?")
+    sqlx::query_as(&format!("{USER} WHERE username = ?"))
         .bind(username)
         .fetch_optional(conn)
         .await
@@ -34,7 +38,7 @@ pub async fn by_name(conn: &mut Conn, username: &str) -> sqlx::Result<Option<Use
 
 /// Every account, oldest first.
 pub async fn list(conn: &mut Conn) -> sqlx::Result<Vec<User>> {
-    sqlx::query_as("SELECT id, username, password_hash, created_at FROM users ORDER BY id")
+    sqlx::query_as(&format!("{USER} ORDER BY id"))
         .fetch_all(conn)
         .await
 }
@@ -76,4 +80,30 @@ pub async fn is_admin(conn: &mut Conn, id: UserId) -> sqlx::Result<bool> {
         .bind(id)
         .fetch_one(conn)
         .await
+}
+
+/// How many accounts exist: none means the box still waits for its setup.
+pub async fn count(conn: &mut Conn) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(conn)
+        .await
+}
+
+/// Makes an account an administrator of the box.
+pub async fn set_admin(conn: &mut Conn, id: UserId) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET is_admin = 1 WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Switches an account off or on; false when no such user exists.
+pub async fn set_disabled(conn: &mut Conn, username: &str, disabled: bool) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE users SET disabled = ? WHERE username = ?")
+        .bind(disabled)
+        .bind(username)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -18,7 +18,11 @@ pub async fn announce(db: Db, http: SocketAddr, stop: CancellationToken) {
         match probe::alive(&db, http, PROBE_TIMEOUT).await {
             Ok(()) => {
                 notify::ready();
-                notify::status(&format!("ready, serving on {http}"));
+                let setup = match crate::store::overview::read(&db).await {
+                    Ok(o) if o.users == 0 => format!("{}; ", super::status::SETUP_PENDING),
+                    _ => String::new(),
+                };
+                notify::status(&format!("{setup}ready, serving on {http}"));
                 tracing::info!(%http, "ready");
                 return;
             }

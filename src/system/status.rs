@@ -5,6 +5,11 @@ use crate::store::overview::Overview;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
+/// What the status line leads with until the console's setup made an account; never the
+/// token itself, since every local user can read the line.
+pub const SETUP_PENDING: &str =
+    "SETUP PENDING: open the console in a browser; `deckd setup-token` prints the token";
+
 fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -17,6 +22,9 @@ pub fn line(
     memory_pressure: bool,
 ) -> String {
     let mut parts = vec![format!("{requests} requests served")];
+    if overview.as_ref().is_some_and(|o| o.users == 0) {
+        parts.insert(0, SETUP_PENDING.to_string());
+    }
     if let Some(o) = overview {
         parts.push(plural(o.decks, "deck", "decks"));
         parts.push(plural(
@@ -76,6 +84,7 @@ mod tests {
         let overview = Overview {
             decks: 1,
             pending_suggestions: 2,
+            users: 1,
         };
         assert_eq!(
             line(42, Some(overview), &sample, false),
@@ -84,5 +93,11 @@ mod tests {
         assert!(
             line(0, None, &Sample::default(), true).ends_with("MEMORY SHORT: large uploads paused")
         );
+        let fresh = Overview {
+            decks: 0,
+            pending_suggestions: 0,
+            users: 0,
+        };
+        assert!(line(0, Some(fresh), &Sample::default(), false).starts_with(SETUP_PENDING));
     }
 }

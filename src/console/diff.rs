@@ -1,0 +1,140 @@
+//! Field changes as a reviewer reads them: a word-level diff of two cleaned HTML fields,
+//! and the field's media pointed at the console's previews.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use regex::{Captures, Regex};
+use similar::{ChangeTag, TextDiff};
+
+use crate::media::scan::{decode_entities, is_local};
+
+/// Splits HTML into tags, runs of whitespace and words, so a diff never cuts a tag.
+fn tokenize(html: &str) -> Vec<&str> {
+    let bytes = html.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let end = if bytes[i] == b'<' {
+            html[i..].find('>').map_or(bytes.len(), |e| i + e + 1)
+        } else if bytes[i].is_ascii_whitespace() {
+            html[i..]
+                .find(|c: char| !c.is_ascii_whitespace())
+                .map_or(bytes.len(), |e| i + e)
+        } else {
+            html[i..]
+                .find(|c: char| c == '<' || c.is_ascii_whitespace())
+                .map_or(bytes.len(), |e| i + e)
+        };
+        out.push(&html[i..end]);
+        i = end;
+    }
+    out
+}
+
+/// Marks words removed from `old` with `<del>` and added in `new` with `<ins>`. Both sides
+/// are cleaned HTML; markup is taken from the new side only (an image counts as a word),
+/// so the marks never straddle a tag. A diff that takes too long falls back to coarser runs.
+pub fn word_diff(old: &str, new: &str) -> String {
+    let (a, b) = (tokenize(old), tokenize(new));
+    let diff = TextDiff::configure()
+        .timeout(Duration::from_millis(50))
+        .diff_slices(&a, &b);
+    let mut out = String::with_capacity(old.len() + new.len() + 32);
+    let mut open: Option<ChangeTag> = None;
+    let close = |out: &mut String, open: &mut Option<ChangeTag>| match open.take() {
+        Some(ChangeTag::Insert) => out.push_str("</ins>"),
+        Some(ChangeTag::Delete) => out.push_str("</del>"),
+        _ => {}
+    };
+    for change in diff.iter_all_changes() {
+        let (tag, token) = (change.tag(), change.value());
+        let markup = token.starts_with('<') && !token.starts_with("<img");
+        if tag == ChangeTag::Equal || markup {
+            close(&mut out, &mut open);
+            if tag != ChangeTag::Delete {
+                out.push_str(token);
+            }
+            continue;
+        }
+        if open != Some(tag) {
+            close(&mut out, &mut open);
+            out.push_str(if tag == ChangeTag::Insert {
+                "<ins>"
+            } else {
+                "<del>"
+            });
+            open = Some(tag);
+        }
+        out.push_str(token);
+    }
+    close(&mut out, &mut open);
+    out
+}
+
+static IMG_SRC: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(<img\b[^>]*?\bsrc=")([^"]*)(")"#).expect("valid regex"));
+static SOUND: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[sound:([^\]<>]+)\]").expect("valid regex"));
+
+/// Points a field's images at their previews and turns `[sound:…]` into a player; `base`
+/// is the suggestion's media address (names are appended, percent-encoded).
+pub fn with_previews(html: &str, base: &str) -> String {
+    let link = |name: &str| -> Option<String> {
+        let name = decode_entities(name.trim());
+        is_local(&name).then(|| {
+            let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+            format!("{base}?name={encoded}")
+        })
+    };
+    let images = IMG_SRC.replace_all(html, |c: &Captures| match link(&c[2]) {
+        Some(url) => format!("{}{}{}", &c[1], html_escape(&url), &c[3]),
+        None => format!("{}{}", &c[1], &c[3]),
+    });
+    SOUND
+        .replace_all(&images, |c: &Captures| match link(&c[1]) {
+            Some(url) => format!(
+                "<audio controls preload=\"none\" src=\"{}\"></audio>",
+                html_escape(&url)
+            ),
+            None => String::new(),
+        })
+        .into_owned()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_marked_and_tags_never_split() {
+        let old = "<p>The mitochondria is the <b>powerhouse</b> of the cell</p>";
+        let new = "<p>The mitochondrion is the <i>powerhouse</i> of a cell &amp; more</p>";
+        assert_eq!(
+            word_diff(old, new),
+            "<p>The <del>mitochondria</del><ins>mitochondrion</ins> is the <i>powerhouse</i> of \
+             <del>the</del><ins>a</ins> cell<ins> &amp; more</ins></p>"
+        );
+        assert_eq!(word_diff("", "new"), "<ins>new</ins>");
+        assert_eq!(word_diff("same", "same"), "same");
+        assert_eq!(
+            word_diff("<img src=\"a.png\">", "<img src=\"b.png\">"),
+            "<del><img src=\"a.png\"></del><ins><img src=\"b.png\"></ins>"
+        );
+    }
+
+    #[test]
+    fn media_points_at_previews_and_remote_links_go() {
+        let html =
+            "<img src=\"my&#32;cat.png\"> [sound:hi&amp;lo.mp3] <img src=\"https://x/y.png\">";
+        assert_eq!(
+            with_previews(html, "/m"),
+            "<img src=\"/m?name=my+cat.png\"> <audio controls preload=\"none\" \
+             src=\"/m?name=hi%26lo.mp3\"></audio> <img src=\"\">"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! The web console: server-rendered pages under one prefix, from the same binary and
+//! port as the add-on's API, calling the same domain functions as the add-on handlers
+//! and the CLI. Pages work without JavaScript; the script only keeps counts live.
+
+pub mod account;
+pub mod admin;
+pub mod assets;
+pub mod diff;
+pub mod entry;
+pub mod events;
+pub mod page;
+pub mod review;
+pub mod session;
+
+use axum::http::{header, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::http::{middleware, AppState};
+
+/// Where the console lives; no add-on route starts with it.
+pub const PREFIX: &str = "/console";
+
+/// Scripts and styles come from the console's own files only; nothing may frame it.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Every console route, meant to be merged into the main router.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let entry = Router::new()
+        .route("/login", post(entry::login))
+        .route("/setup", post(entry::setup))
+        .route("/invite/{token}", post(entry::signup))
+        .layer(middleware::login_rate_limit(&state.config));
+    let pages = Router::new()
+        .route("/", get(entry::home))
+        .route("/login", get(entry::login_page))
+        .route("/logout", post(entry::logout))
+        .route("/setup", get(entry::setup_page))
+        .route("/invite/{token}", get(entry::signup_page))
+        .route("/review", get(review::queue_page))
+        .route("/review/list", get(review::queue_list))
+        .route("/review/{id}", get(review::suggestion_page))
+        .route("/review/{id}/approve", post(review::approve))
+        .route("/review/{id}/deny", post(review::deny))
+        .route("/review/{id}/media", get(review::media))
+        .route("/review/{id}/field/{row}/edit", post(review::edit_field))
+        .route(
+            "/review/{id}/{kind}/{row}/{verb}",
+            post(review::decide_change),
+        )
+        .route("/events", get(events::stream))
+        .route("/account", get(account::show))
+        .route("/account/password", post(account::change_password))
+        .route("/account/{kind}/{id}/sign-out", post(account::sign_out))
+        .route(
+            "/admin/users",
+            get(admin::users_page).post(admin::create_user),
+        )
+        .route("/admin/users/{name}/{action}", post(admin::user_action))
+        .route(
+            "/admin/invites",
+            get(admin::invites).post(admin::make_invite),
+        )
+        .route("/admin/invites/{id}/withdraw", post(admin::withdraw_invite))
+        .merge(entry)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::same_origin_posts,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    Router::new()
+        .nest(PREFIX, pages)
+        .route(&format!("{PREFIX}/static/{{file}}"), get(assets::serve))
+        .route(&format!("{PREFIX}/"), get(entry::home))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+}

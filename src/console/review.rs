@@ -1,0 +1,343 @@
+//! The review pages: the queue of pending suggestions on my decks, one suggestion with its
+//! changes, and the decisions taken on it (whole, or change by change).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::diff::{with_previews, word_diff};
+use super::page::{render, Chrome, PageError, Trusted};
+use super::session::{mask, CsrfOnly, Signed};
+use crate::domain::review::{self, Change};
+use crate::domain::{queue, Actor};
+use crate::http::AppState;
+use crate::store::commits::{Commit, CommitStatus};
+use crate::store::review::DeckCount;
+use crate::store::CommitId;
+
+/// Longest field a reviewer's edit may leave (the same bound as a cleaned note's field).
+const MAX_EDIT_BYTES: usize = 1024 * 1024;
+
+#[derive(Deserialize)]
+pub struct DeckFilter {
+    deck: Option<String>,
+}
+
+impl DeckFilter {
+    fn deck(&self) -> Option<&str> {
+        self.deck.as_deref().filter(|d| !d.is_empty())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/queue.html")]
+struct QueuePage {
+    chrome: Option<Chrome>,
+    deck: Option<String>,
+    decks: Vec<DeckCount>,
+    items: Vec<Commit>,
+    list_src: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/queue_items.html")]
+struct QueueItems {
+    items: Vec<Commit>,
+}
+
+fn list_src(deck: Option<&str>) -> String {
+    match deck {
+        Some(d) => {
+            let d: String = url::form_urlencoded::byte_serialize(d.as_bytes()).collect();
+            format!("{}/review/list?deck={d}", super::PREFIX)
+        }
+        None => format!("{}/review/list", super::PREFIX),
+    }
+}
+
+pub async fn queue_page(
+    State(s): State<AppState>,
+    Signed(me): Signed,
+    Query(q): Query<DeckFilter>,
+) -> Result<Response, PageError> {
+    let found = queue::queue(&s.db, Actor::User(me.id), q.deck()).await?;
+    Ok(render(&QueuePage {
+        chrome: Some(Chrome::of(&s, &me).await?),
+        deck: q.deck().map(str::to_string),
+        list_src: list_src(q.deck()),
+        decks: found.decks,
+        items: found.items,
+    }))
+}
+
+/// The queue's list alone, which an open queue page fetches when the queue changes.
+pub async fn queue_list(
+    State(s): State<AppState>,
+    Signed(me): Signed,
+    Query(q): Query<DeckFilter>,
+) -> Result<Response, PageError> {
+    let found = queue::queue(&s.db, Actor::User(me.id), q.deck()).await?;
+    Ok(render(&QueueItems { items: found.items }))
+}
+
+struct FieldView {
+    id: i64,
+    name: String,
+    diff: Trusted,
+    old: Option<Trusted>,
+    new: Trusted,
+    /// The suggested HTML as stored, for the edit box.
+    source: String,
+}
+
+struct TagView {
+    id: i64,
+    content: String,
+    action: bool,
+}
+
+#[derive(Default)]
+struct NoteView {
+    guid: String,
+    deck_path: String,
+    new_note: bool,
+    removal: bool,
+    moved_to: Option<String>,
+    fields: Vec<FieldView>,
+    tags: Vec<TagView>,
+}
+
+/// The notes of a suggestion in the order their first change appears.
+#[derive(Default)]
+struct Notes {
+    by_guid: BTreeMap<String, NoteView>,
+    order: Vec<String>,
+}
+
+impl Notes {
+    fn entry(&mut self, guid: &str, deck_path: &str, new_note: bool) -> &mut NoteView {
+        if !self.by_guid.contains_key(guid) {
+            self.order.push(guid.to_string());
+        }
+        self.by_guid
+            .entry(guid.to_string())
+            .or_insert_with(|| NoteView {
+                guid: guid.to_string(),
+                deck_path: deck_path.to_string(),
+                new_note,
+                ..NoteView::default()
+            })
+    }
+
+    fn in_order(mut self) -> Vec<NoteView> {
+        self.order
+            .iter()
+            .filter_map(|g| self.by_guid.remove(g))
+            .collect()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/suggestion.html")]
+struct SuggestionPage {
+    chrome: Option<Chrome>,
+    c: Commit,
+    info: Trusted,
+    reason: Option<String>,
+    notes: Vec<NoteView>,
+    open: bool,
+    base: String,
+    csrf: String,
+}
+
+fn base_of(id: CommitId) -> String {
+    format!("{}/review/{id}", super::PREFIX)
+}
+
+pub async fn suggestion_page(
+    State(s): State<AppState>,
+    Signed(me): Signed,
+    Path(id): Path<CommitId>,
+) -> Result<Response, PageError> {
+    let found = queue::suggestion(&s.db, Actor::User(me.id), id).await?;
+    let base = base_of(id);
+    let media = format!("{base}/media");
+    let mut notes = Notes::default();
+    for f in found.fields {
+        let old = f.old.as_deref().map(|o| with_previews(o, &media));
+        let new = with_previews(&f.new, &media);
+        notes
+            .entry(&f.guid, &f.deck_path, f.new_note)
+            .fields
+            .push(FieldView {
+                id: f.id,
+                name: f
+                    .field_name
+                    .unwrap_or_else(|| format!("Field {}", f.position + 1)),
+                diff: Trusted(word_diff(old.as_deref().unwrap_or(""), &new)),
+                old: old.map(Trusted),
+                new: Trusted(new),
+                source: f.new,
+            });
+    }
+    for t in found.tags {
+        notes.entry(&t.guid, "", t.new_note).tags.push(TagView {
+            id: t.id,
+            content: t.content,
+            action: t.action,
+        });
+    }
+    for n in found.notes {
+        let view = notes.entry(&n.guid, &n.from_path, false);
+        match n.to_path {
+            Some(to) => view.moved_to = Some(to),
+            None => view.removal = true,
+        }
+    }
+    let notes = notes.in_order();
+    let c = found.commit;
+    Ok(render(&SuggestionPage {
+        chrome: Some(Chrome::of(&s, &me).await?),
+        info: Trusted(c.info.clone()),
+        reason: c.reason.as_deref().map(super::page::plain),
+        open: c.status == CommitStatus::Pending,
+        notes,
+        base,
+        csrf: mask(&me.csrf),
+        c,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct DenyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    content: String,
+}
+
+fn back_to(id: CommitId) -> Response {
+    Redirect::to(&base_of(id)).into_response()
+}
+
+pub async fn approve(
+    State(s): State<AppState>,
+    signed: Signed,
+    Path(id): Path<CommitId>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&f.csrf)?;
+    review::approve(&s.db, Actor::User(signed.0.id), id).await?;
+    Ok(back_to(id))
+}
+
+pub async fn deny(
+    State(s): State<AppState>,
+    signed: Signed,
+    Path(id): Path<CommitId>,
+    Form(f): Form<DenyForm>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&f.csrf)?;
+    let reason = Some(f.reason.trim()).filter(|r| !r.is_empty());
+    review::deny(&s.db, Actor::User(signed.0.id), id, reason).await?;
+    Ok(back_to(id))
+}
+
+/// `field` or `tag`, and `accept` or `deny`, from the action's path.
+fn parse_change(kind: &str, row: i64, verb: &str) -> Result<(Change, bool), PageError> {
+    let change = match kind {
+        "field" => Change::Field(row),
+        "tag" => Change::Tag(row),
+        _ => {
+            return Err(PageError::new(
+                StatusCode::NOT_FOUND,
+                "No such kind of change.",
+            ))
+        }
+    };
+    let accept = match verb {
+        "accept" => true,
+        "deny" => false,
+        _ => return Err(PageError::new(StatusCode::NOT_FOUND, "No such decision.")),
+    };
+    Ok((change, accept))
+}
+
+pub async fn decide_change(
+    State(s): State<AppState>,
+    signed: Signed,
+    Path((id, kind, row, verb)): Path<(CommitId, String, i64, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&f.csrf)?;
+    let (change, accept) = parse_change(&kind, row, &verb)?;
+    review::decide_change(&s.db, Actor::User(signed.0.id), id, change, accept).await?;
+    Ok(back_to(id))
+}
+
+pub async fn edit_field(
+    State(s): State<AppState>,
+    signed: Signed,
+    Path((id, row)): Path<(CommitId, i64)>,
+    Form(f): Form<EditForm>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&f.csrf)?;
+    review::edit_field(
+        &s.db,
+        Actor::User(signed.0.id),
+        id,
+        row,
+        &f.content,
+        MAX_EDIT_BYTES,
+    )
+    .await?;
+    Ok(back_to(id))
+}
+
+#[derive(Deserialize)]
+pub struct MediaQuery {
+    name: String,
+}
+
+/// A suggestion's image as a preview, or its audio file, for its reviewers only.
+pub async fn media(
+    State(s): State<AppState>,
+    Signed(me): Signed,
+    Path(id): Path<CommitId>,
+    Query(q): Query<MediaQuery>,
+    request: axum::extract::Request,
+) -> Result<Response, PageError> {
+    let Some((hash, mime)) = queue::media_of(&s.db, Actor::User(me.id), id, &q.name).await? else {
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "No such media file in this suggestion.",
+        ));
+    };
+    let (path, mime) = match s.media.thumbnail(&s.db, &hash).await? {
+        Some(thumb) => (thumb, "image/png".to_string()),
+        None => (s.media.files.path_of(&hash), mime),
+    };
+    let mime = axum::http::HeaderValue::from_str(&mime).unwrap_or(
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    let served = tower::ServiceExt::oneshot(tower_http::services::ServeFile::new(path), request)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let mut served = served.into_response();
+    served
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, mime);
+    Ok(served)
+}

@@ -1,0 +1,85 @@
+//! What a reviewer reads: the queue of pending suggestions on the decks they own or
+//! maintain, and one suggestion with every change it asks for. Deciding is in `review`.
+
+use super::{decks, Actor, DomainError, DomainResult};
+use crate::store::commits::Commit;
+use crate::store::review::{DeckCount, FieldChange, NoteChange, TagChange};
+use crate::store::{self, CommitId, Db, UserId};
+
+/// Most suggestions one queue page lists.
+pub const PAGE: i64 = 500;
+
+/// The reviewer's pending suggestions and the decks they may review.
+#[derive(Debug)]
+pub struct Queue {
+    pub items: Vec<Commit>,
+    pub decks: Vec<DeckCount>,
+}
+
+fn reviewer(actor: Actor) -> Option<UserId> {
+    match actor {
+        Actor::User(id) => Some(id),
+        Actor::Admin => None,
+    }
+}
+
+/// Pending suggestions `actor` may decide, oldest first, optionally of one deck tree.
+pub async fn queue(db: &Db, actor: Actor, deck: Option<&str>) -> DomainResult<Queue> {
+    let mut conn = db.reader().acquire().await?;
+    let who = reviewer(actor);
+    Ok(Queue {
+        items: store::review::queue(&mut conn, who, deck, PAGE).await?,
+        decks: store::review::counts(&mut conn, who).await?,
+    })
+}
+
+/// The decks `actor` may review with their pending counts (the live counter's payload).
+pub async fn counts(db: &Db, actor: Actor) -> DomainResult<Vec<DeckCount>> {
+    let mut conn = db.reader().acquire().await?;
+    Ok(store::review::counts(&mut conn, reviewer(actor)).await?)
+}
+
+/// One suggestion with its changes.
+#[derive(Debug)]
+pub struct Suggestion {
+    pub commit: Commit,
+    pub fields: Vec<FieldChange>,
+    pub tags: Vec<TagChange>,
+    pub notes: Vec<NoteChange>,
+}
+
+/// A suggestion as its reviewers see it; anyone else is refused as for deciding it.
+pub async fn suggestion(db: &Db, actor: Actor, id: CommitId) -> DomainResult<Suggestion> {
+    let mut conn = db.reader().acquire().await?;
+    let commit = store::commits::get(&mut conn, id)
+        .await?
+        .ok_or(DomainError::NoCommit(id))?;
+    let deck = store::decks::by_id(&mut conn, commit.deck_id)
+        .await?
+        .ok_or_else(|| DomainError::NoDeck(commit.deck.clone()))?;
+    decks::check_maintainer(&mut conn, actor, &deck).await?;
+    Ok(Suggestion {
+        fields: store::review::field_changes(&mut conn, id).await?,
+        tags: store::review::tag_changes(&mut conn, id).await?,
+        notes: store::review::note_changes(&mut conn, id).await?,
+        commit,
+    })
+}
+
+/// A media file a suggestion shows, as `(hash, MIME type)`, for its reviewers only.
+pub async fn media_of(
+    db: &Db,
+    actor: Actor,
+    id: CommitId,
+    name: &str,
+) -> DomainResult<Option<(String, String)>> {
+    let mut conn = db.reader().acquire().await?;
+    let commit = store::commits::get(&mut conn, id)
+        .await?
+        .ok_or(DomainError::NoCommit(id))?;
+    let deck = store::decks::by_id(&mut conn, commit.deck_id)
+        .await?
+        .ok_or_else(|| DomainError::NoDeck(commit.deck.clone()))?;
+    decks::check_maintainer(&mut conn, actor, &deck).await?;
+    Ok(store::review::media_named(&mut conn, id, name).await?)
+}
