@@ -45,8 +45,12 @@ impl FromRequestParts<AppState> for Signed {
                 Err(e) => return Err(PageError::from(e).into_response()),
             }
         }
-        let next = parts
-            .uri
+        // Inside the nested console router the URI has lost its prefix; the original has it.
+        let uri = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(&parts.uri, |o| &o.0);
+        let next = uri
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or(super::PREFIX);

@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod console;
 pub mod fixtures;
 pub mod inspect;
 pub mod media;
