@@ -1,0 +1,381 @@
+// End-to-end test of deckd's web console in a real browser (Debian's Chromium, driven by
+// playwright-core), against the real binary, together with the add-on's wire protocol.
+//
+// The whole flow runs once per viewport (desktop 1280x800, phone 390x844), each time on a
+// fresh server with an empty data directory:
+//   1. first boot: / leads to the setup page; the setup token makes "admin", signed in
+//   2. admin makes an invite link; alice signs up with it in another browser
+//      (and admin creates bob with the "Create an account" form)
+//   3. over the add-on protocol: alice publishes the §9.3 deck, bob logs in
+//   4. alice's open review queue shows bob's suggestion live (SSE), without a reload
+//   5. the suggestion shows word diffs; alice accepts the tag and one field, denies the
+//      other field; the last decision closes it as approved
+//   6. a subscriber's /pullChanges carries exactly the accepted changes
+// Every page visited is screenshotted into results/ as <viewport>-<nn>-<page>.png.
+// Everything is checked through the page (locators, waits), never in the database.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { Deckd, DECKD_BIN } from './lib/deckd.mjs';
+import {
+  Addon, DEMO_NAME, DEMO_UUID, FIRST_PULL_TS, allNotes, note, rootDeck, submitBody, tinyDeck,
+} from './lib/wire.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const RESULTS = path.join(HERE, 'results');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+const VIEWPORTS = {
+  desktop: { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 },
+  phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true },
+};
+
+const PASSWORDS = { admin: 'admin-correct-horse', alice: 'alice-correct-horse', bob: 'bob-correct-horse' };
+
+// Bob's suggestion on note AbCdEf1234: both fields and one new tag.
+const GUID = 'AbCdEf1234';
+const OLD_FRONT = 'What is the capital of France?';
+const OLD_BACK = 'Paris';
+const NEW_FRONT = 'Which city is the capital of France?';
+const NEW_BACK = 'Paris, on the Seine';
+const NEW_TAG = 'capitals';
+const COMMIT_TEXT = 'Clearer question and a fuller answer';
+
+let browser;
+
+before(async () => {
+  rmSync(RESULTS, { recursive: true, force: true });
+  mkdirSync(RESULTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // --no-sandbox: CI runs as root. The rest keeps Chromium off the network.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Text of `locator` is exactly `text` (trimmed); waits for it. */
+async function waitForText(locator, text) {
+  const exact = new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  await locator.filter({ hasText: exact }).first().waitFor();
+}
+
+/**
+ * Layout faults a reader sees, found in the rendered page: a page wider than the screen,
+ * and ordinary words split across two lines (e.g. "Withdraw" as "Wit/hdr/aw").
+ */
+function layoutFaults() {
+  const faults = [];
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+    faults.push(`the page is ${document.documentElement.scrollWidth}px wide on a ${window.innerWidth}px screen`);
+  }
+  const split = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest('code, pre, textarea, script, style') || !el.checkVisibility()) continue;
+    for (const m of n.data.matchAll(/[A-Za-z]{2,}/g)) {
+      const range = document.createRange();
+      range.setStart(n, m.index);
+      range.setEnd(n, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (lines.size > 1) split.push(`"${m[0]}" (<${el.tagName.toLowerCase()}>) on ${lines.size} lines`);
+    }
+  }
+  if (split.length) faults.push(`words split across lines: ${split.join(', ')}`);
+  return faults;
+}
+
+const accountLink = (page) => page.locator('header nav a[href="/console/account"]');
+const reviewCount = (page) => page.locator('header [data-count-total]');
+
+for (const [vp, contextOptions] of Object.entries(VIEWPORTS)) {
+  const { width, height } = contextOptions.viewport;
+
+  test(`console review flow at ${vp} size (${width}x${height})`, { timeout: 180_000 }, async (t) => {
+    const server = await Deckd.start(path.join(RESULTS, `${vp}-deckd.log`));
+    const base = server.base;
+    const addon = new Addon(base);
+    const contexts = [];
+    const problems = [];
+    const layout = [];
+    const diffLayout = [];
+    let failed = false;
+
+    /** A page in a browser context of its own (its own cookies: one user). */
+    async function newUserPage(who) {
+      const ctx = await browser.newContext(contextOptions);
+      ctx.setDefaultTimeout(15_000);
+      contexts.push(ctx);
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => problems.push(`${who}: page error: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) {
+          problems.push(`${who}: console error at ${page.url()}: ${m.text()}`);
+        }
+      });
+      return page;
+    }
+
+    /** Screenshot of a page visited; its layout is checked on the way (see layoutFaults). */
+    async function shot(page, name) {
+      for (const fault of await page.evaluate(layoutFaults)) layout.push(`${name} (${new URL(page.url()).pathname}): ${fault}`);
+      await page.screenshot({ path: path.join(RESULTS, `${vp}-${name}.png`), fullPage: true });
+    }
+
+    /** One step as a subtest; after a failure the rest are skipped and every open page is captured. */
+    async function step(name, fn) {
+      await t.test(name, async (st) => {
+        if (failed) {
+          st.skip('an earlier step failed');
+          return;
+        }
+        try {
+          await fn();
+        } catch (e) {
+          failed = true;
+          let n = 0;
+          for (const ctx of contexts) {
+            for (const page of ctx.pages()) {
+              n += 1;
+              await page
+                .screenshot({ path: path.join(RESULTS, `${vp}-FAILED-${n}.png`), fullPage: true })
+                .catch(() => {});
+              st.diagnostic(`page ${n} was at ${page.url()} (results/${vp}-FAILED-${n}.png)`);
+            }
+          }
+          st.diagnostic(`deckd log tail (results/${vp}-deckd.log):`);
+          for (const line of server.logTail(20).split('\n')) st.diagnostic(line);
+          throw e;
+        }
+      });
+    }
+
+    /** A check of what the flow collected on the way; runs even after a failed step. */
+    async function check(name, fn) {
+      await t.test(name, fn);
+    }
+
+    let admin; let alice; let inviteLink; let aliceToken; let bobToken; let hash; let publishedOther;
+
+    try {
+      await step('1. first boot: / leads to setup; the setup token creates the signed-in administrator', async () => {
+        admin = await newUserPage('admin');
+        const res = await admin.goto(`${base}/`);
+        assert.equal(new URL(admin.url()).pathname, '/console/setup', 'GET / must redirect to the setup page');
+        assert.ok(res.request().redirectedFrom(), 'GET / was redirected');
+        await admin.getByRole('heading', { name: 'Set up this deckd box' }).waitFor();
+        // Before setup no page of the console is reachable: they all lead back here.
+        await admin.goto(`${base}/console/login`);
+        assert.equal(new URL(admin.url()).pathname, '/console/setup');
+
+        const form = admin.locator('form[action="/console/setup"]');
+        await form.getByLabel('Setup token').fill(server.setupToken());
+        await form.getByLabel("Administrator's username").fill('admin');
+        await form.getByLabel('Password').fill(PASSWORDS.admin);
+        await shot(admin, '01-setup');
+        await form.getByRole('button', { name: 'Create the administrator' }).click();
+        await admin.waitForURL(`${base}/console/admin/users`);
+        await waitForText(accountLink(admin), 'admin');
+        await admin.locator('header nav a[href="/console/admin/users"]').waitFor();
+        await admin.locator('tr[data-user="admin"] .pill', { hasText: 'admin' }).waitFor();
+        await shot(admin, '02-admin-users');
+      });
+
+      await step('2. an invite link made on the admin page signs alice up in another browser', async () => {
+        await admin.locator('main a[href="/console/admin/invites"]').click();
+        await admin.waitForURL(`${base}/console/admin/invites`);
+        await admin.getByRole('heading', { name: 'Invite links' }).waitFor();
+        await admin.getByRole('button', { name: 'Make an invite link' }).click();
+        const link = admin.locator('#invite-link');
+        await link.waitFor();
+        inviteLink = (await link.textContent()).trim();
+        assert.match(inviteLink, new RegExp(`^${base}/console/invite/\\S+$`), 'the invite link points at this server');
+        await shot(admin, '03-invites');
+
+        alice = await newUserPage('alice');
+        await alice.goto(inviteLink);
+        await alice.getByRole('heading', { name: 'Create your account' }).waitFor();
+        const form = alice.locator('main form');
+        await form.getByLabel('Username').fill('alice');
+        await form.getByLabel('Password').fill(PASSWORDS.alice);
+        await shot(alice, '04-signup');
+        await form.getByRole('button', { name: 'Create account' }).click();
+        await alice.waitForURL(`${base}/console/account`);
+        await waitForText(accountLink(alice), 'alice');
+        await waitForText(alice.locator('main h1'), 'alice');
+        await alice.locator('main .pill', { hasText: 'this one' }).waitFor();
+        assert.equal(await alice.locator('header nav a[href="/console/admin/users"]').count(), 0,
+          'alice is no administrator');
+        await shot(alice, '05-account');
+
+        // The invite is used up, and the admin's list says by whom.
+        await admin.goto(`${base}/console/admin/invites`);
+        await admin.locator('main table tr', { hasText: 'alice' }).waitFor();
+      });
+
+      await step('2b. the administrator creates bob with the "Create an account" form', async () => {
+        await admin.goto(`${base}/console/admin/users`);
+        const form = admin.locator('form[action="/console/admin/users"]');
+        await form.getByLabel('Username').fill('bob');
+        await form.getByLabel('Password').fill(PASSWORDS.bob);
+        await form.getByRole('button', { name: 'Create' }).click();
+        await admin.waitForURL((u) => u.pathname === '/console/admin/users' && u.searchParams.get('done') === 'created');
+        await waitForText(admin.getByRole('status'), 'bob can now sign in.');
+        await admin.locator('tr[data-user="bob"]').waitFor();
+        await admin.locator('tr[data-user="alice"]').waitFor();
+        await shot(admin, '06-admin-users-created');
+      });
+
+      await step('3. over the add-on protocol: alice logs in and publishes a deck, bob logs in', async () => {
+        aliceToken = await addon.login('alice', PASSWORDS.alice);
+        hash = await addon.publish(aliceToken, tinyDeck());
+        bobToken = await addon.login('bob', PASSWORDS.bob);
+        // A subscriber sees the published note as it is.
+        const [entry] = await addon.pull(hash, FIRST_PULL_TS);
+        const n = allNotes(entry.deck).find((x) => x.guid === GUID);
+        assert.deepEqual(n.fields, [OLD_FRONT, OLD_BACK]);
+        publishedOther = allNotes(entry.deck).find((x) => x.guid === 'XyZ9876543');
+        assert.ok(publishedOther, 'the second note was published');
+      });
+
+      await step("4. bob's suggestion appears in alice's open review queue without a reload", async () => {
+        // The page's event stream must be open before bob submits, or the event is missed.
+        const events = alice.waitForResponse((r) => new URL(r.url()).pathname === '/console/events');
+        await alice.goto(`${base}/console/review`);
+        assert.equal((await events).status(), 200, 'the SSE stream /console/events opened');
+        await alice.getByRole('heading', { name: 'Suggestions to review' }).waitFor();
+        await alice.locator('nav.filters a', { hasText: DEMO_NAME }).waitFor();
+        await waitForText(alice.locator(`[data-count-deck="${hash}"]`), '0');
+        await waitForText(reviewCount(alice), '0');
+        await alice.locator('#queue-empty').waitFor();
+        assert.equal(await alice.locator('#queue-list li[data-commit]').count(), 0);
+        await shot(alice, '07-queue-before');
+        await alice.evaluate(() => { window.deckdTestNoReload = true; });
+
+        const edited = note(GUID, [NEW_FRONT, NEW_BACK], ['geo', NEW_TAG], 1718900000001);
+        await addon.submit(bobToken, submitBody({
+          remoteDeck: hash,
+          deckPath: DEMO_NAME,
+          newName: DEMO_NAME,
+          deck: rootDeck(DEMO_NAME, DEMO_UUID, 'Tiny demo deck', [edited]),
+          rationale: 2,
+          commitText: COMMIT_TEXT,
+          forceOverwrite: false,
+        }));
+
+        await waitForText(reviewCount(alice), '1');
+        await waitForText(alice.locator(`[data-count-deck="${hash}"]`), '1');
+        const item = alice.locator('#queue-list li[data-commit]');
+        await item.waitFor();
+        assert.equal(await item.count(), 1);
+        const text = await item.textContent();
+        assert.match(text, /by bob/);
+        assert.match(text, new RegExp(COMMIT_TEXT));
+        assert.equal(await alice.locator('#queue-empty').count(), 0);
+        assert.equal(await alice.evaluate(() => window.deckdTestNoReload), true,
+          'the queue page was updated in place, not reloaded');
+        await shot(alice, '08-queue-live');
+      });
+
+      await step('5. the suggestion shows word diffs; per-change decisions close it as approved', async () => {
+        await alice.locator('#queue-list li[data-commit] a').click();
+        await alice.waitForURL(/\/console\/review\/\d+$/);
+        await waitForText(alice.locator('#status'), 'pending');
+        await alice.getByRole('heading', { name: /suggestion #\d+/ }).waitFor();
+
+        const fields = alice.locator('[data-field]');
+        assert.equal(await fields.count(), 2, 'two field changes');
+        const row = (name) => alice.locator('[data-field]').filter({
+          has: alice.locator('.actions > strong', { hasText: new RegExp(`^${name}$`) }),
+        });
+        const front = row('Front');
+        const back = row('Back');
+        await waitForText(front.locator('.diff del'), 'What');
+        await waitForText(front.locator('.diff ins'), 'Which city');
+        await waitForText(back.locator('.diff del'), OLD_BACK);
+        await waitForText(back.locator('.diff ins'), NEW_BACK);
+        const tag = alice.locator('[data-tag]');
+        assert.equal(await tag.count(), 1, 'one tag change');
+        await waitForText(tag.locator('ins'), `+ ${NEW_TAG}`);
+        // A word diff reads as one sentence: the removed and the added words share a line.
+        const del = await front.locator('.diff del').first().boundingBox();
+        const ins = await front.locator('.diff ins').first().boundingBox();
+        if (Math.abs(del.y - ins.y) > 2) {
+          diffLayout.push(`the Front diff shows <del>What</del> at y=${del.y} and <ins>Which city</ins> at y=${ins.y}: `
+            + 'removed, added and unchanged words each get a line of their own instead of reading inline');
+        }
+        await shot(alice, '09-suggestion');
+
+        const accept = (r) => r.locator('form[action$="/accept"] button');
+        const deny = (r) => r.locator('form[action$="/deny"] button');
+        // Each decision posts, and the page comes back without the decided change.
+        await accept(tag).click();
+        await tag.waitFor({ state: 'detached' });
+        await waitForText(alice.locator('#status'), 'pending');
+        await accept(front).click();
+        await front.waitFor({ state: 'detached' });
+        await waitForText(alice.locator('#status'), 'pending');
+        assert.equal(await back.count(), 1, 'the Back change still waits');
+        await deny(back).click();
+        await back.waitFor({ state: 'detached' });
+
+        // That was the last change: the suggestion is closed, approved (something was accepted).
+        await waitForText(alice.locator('#status'), 'approved');
+        assert.equal(await alice.locator('main form[action$="/accept"], main form[action$="/deny"]').count(), 0,
+          'a closed suggestion offers no decisions');
+        assert.equal(await alice.getByRole('heading', { name: 'Decide the whole suggestion' }).count(), 0);
+        await waitForText(reviewCount(alice), '0');
+        await shot(alice, '10-decided');
+
+        await alice.locator('main a', { hasText: 'All suggestions' }).click();
+        await alice.waitForURL(`${base}/console/review`);
+        await alice.locator('#queue-empty').waitFor();
+        await waitForText(alice.locator(`[data-count-deck="${hash}"]`), '0');
+        await shot(alice, '11-queue-after');
+      });
+
+      await step('6. a subscriber pull carries the accepted changes and not the denied one', async () => {
+        const entries = await addon.pull(hash, FIRST_PULL_TS);
+        assert.equal(entries.length, 1, `one entry expected: ${JSON.stringify(entries)}`);
+        assert.equal(entries[0].deck_hash, hash);
+        const notes = allNotes(entries[0].deck);
+        const n = notes.find((x) => x.guid === GUID);
+        assert.ok(n, `note ${GUID} in the pull`);
+        assert.deepEqual(n.fields, [NEW_FRONT, OLD_BACK], 'Front accepted, Back denied');
+        assert.deepEqual([...n.tags].sort(), ['capitals', 'geo'], 'the added tag was accepted');
+        // The other note, if sent again at all, is as it was published (fields as stored, cleaned).
+        const other = notes.find((x) => x.guid === 'XyZ9876543');
+        if (other) assert.deepEqual(other, publishedOther, 'the other note is untouched');
+      });
+
+      await check('the pages raised no script errors and broke no content-security rule', async () => {
+        assert.deepEqual(problems, []);
+      });
+
+      await check('word diffs read inline, within the sentence', async () => {
+        assert.deepEqual(diffLayout, []);
+      });
+
+      await check(`every page fits the ${width}px screen and keeps its words whole`, async () => {
+        assert.deepEqual(layout, []);
+      });
+    } finally {
+      for (const ctx of contexts) await ctx.close().catch(() => {});
+      await server.stop();
+    }
+
+    const shots = readdirSync(RESULTS).filter((f) => f.startsWith(`${vp}-`) && f.endsWith('.png'));
+    t.diagnostic(`${shots.length} screenshots in ${RESULTS} (binary ${DECKD_BIN})`);
+  });
+}
