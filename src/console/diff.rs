@@ -72,8 +72,10 @@ pub fn word_diff(old: &str, new: &str) -> String {
     out
 }
 
-static IMG_SRC: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(<img\b[^>]*?\bsrc=")([^"]*)(")"#).expect("valid regex"));
+/// An image's `src`, quoted either way or (as the field cleaner writes it) not at all.
+static IMG_SRC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(<img\b[^>]*?\bsrc=)(?:"([^"]*)"|'([^']*)'|([^\s>"']+))"#).expect("valid regex")
+});
 static SOUND: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\[sound:([^\]<>]+)\]").expect("valid regex"));
 
@@ -87,9 +89,12 @@ pub fn with_previews(html: &str, base: &str) -> String {
             format!("{base}?name={encoded}")
         })
     };
-    let images = IMG_SRC.replace_all(html, |c: &Captures| match link(&c[2]) {
-        Some(url) => format!("{}{}{}", &c[1], html_escape(&url), &c[3]),
-        None => format!("{}{}", &c[1], &c[3]),
+    let images = IMG_SRC.replace_all(html, |c: &Captures| {
+        let name = c.iter().skip(2).flatten().next().map_or("", |m| m.as_str());
+        match link(name) {
+            Some(url) => format!("{}\"{}\"", &c[1], html_escape(&url)),
+            None => format!("{}\"\"", &c[1]),
+        }
     });
     SOUND
         .replace_all(&images, |c: &Captures| match link(&c[1]) {
