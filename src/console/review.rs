@@ -23,14 +23,32 @@ use crate::store::CommitId;
 /// Longest field a reviewer's edit may leave (the same bound as a cleaned note's field).
 const MAX_EDIT_BYTES: usize = 1024 * 1024;
 
+/// Notes one page of a suggestion shows (a page stays well under 50 KB).
+const NOTES_PER_PAGE: usize = 25;
+
 #[derive(Deserialize)]
 pub struct DeckFilter {
     deck: Option<String>,
+    after: Option<CommitId>,
 }
 
 impl DeckFilter {
     fn deck(&self) -> Option<&str> {
         self.deck.as_deref().filter(|d| !d.is_empty())
+    }
+
+    /// This filter's queue address from `after` on (`path` is the page or its list).
+    fn href(&self, path: &str, after: Option<CommitId>) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(d) = self.deck() {
+            query.append_pair("deck", d);
+        }
+        if let Some(a) = after {
+            query.append_pair("after", &a.to_string());
+        }
+        let query = query.finish();
+        let sep = if query.is_empty() { "" } else { "?" };
+        format!("{}/review{path}{sep}{query}", super::PREFIX)
     }
 }
 
@@ -42,22 +60,14 @@ struct QueuePage {
     decks: Vec<DeckCount>,
     items: Vec<Commit>,
     list_src: String,
+    next_href: Option<String>,
 }
 
 #[derive(Template)]
 #[template(path = "console/queue_items.html")]
 struct QueueItems {
     items: Vec<Commit>,
-}
-
-fn list_src(deck: Option<&str>) -> String {
-    match deck {
-        Some(d) => {
-            let d: String = url::form_urlencoded::byte_serialize(d.as_bytes()).collect();
-            format!("{}/review/list?deck={d}", super::PREFIX)
-        }
-        None => format!("{}/review/list", super::PREFIX),
-    }
+    next_href: Option<String>,
 }
 
 pub async fn queue_page(
@@ -65,11 +75,12 @@ pub async fn queue_page(
     Signed(me): Signed,
     Query(q): Query<DeckFilter>,
 ) -> Result<Response, PageError> {
-    let found = queue::queue(&s.db, Actor::User(me.id), q.deck()).await?;
+    let found = queue::queue(&s.db, Actor::User(me.id), q.deck(), q.after).await?;
     Ok(render(&QueuePage {
         chrome: Some(Chrome::of(&s, &me).await?),
         deck: q.deck().map(str::to_string),
-        list_src: list_src(q.deck()),
+        list_src: q.href("/list", q.after),
+        next_href: found.next.map(|n| q.href("", Some(n))),
         decks: found.decks,
         items: found.items,
     }))
@@ -81,8 +92,11 @@ pub async fn queue_list(
     Signed(me): Signed,
     Query(q): Query<DeckFilter>,
 ) -> Result<Response, PageError> {
-    let found = queue::queue(&s.db, Actor::User(me.id), q.deck()).await?;
-    Ok(render(&QueueItems { items: found.items }))
+    let found = queue::queue(&s.db, Actor::User(me.id), q.deck(), q.after).await?;
+    Ok(render(&QueueItems {
+        next_href: found.next.map(|n| q.href("", Some(n))),
+        items: found.items,
+    }))
 }
 
 struct FieldView {
@@ -153,6 +167,15 @@ struct SuggestionPage {
     open: bool,
     base: String,
     csrf: String,
+    /// Which notes this page shows, as "26–50 of 200", when there is more than one page.
+    range: Option<String>,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<usize>,
 }
 
 fn base_of(id: CommitId) -> String {
@@ -163,6 +186,7 @@ pub async fn suggestion_page(
     State(s): State<AppState>,
     Signed(me): Signed,
     Path(id): Path<CommitId>,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, PageError> {
     let found = queue::suggestion(&s.db, Actor::User(me.id), id).await?;
     let base = base_of(id);
@@ -199,9 +223,18 @@ pub async fn suggestion_page(
             None => view.removal = true,
         }
     }
-    let notes = notes.in_order();
+    let all = notes.in_order();
+    let pages = all.len().div_ceil(NOTES_PER_PAGE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let first = (page - 1) * NOTES_PER_PAGE;
+    let total = all.len();
+    let notes: Vec<NoteView> = all.into_iter().skip(first).take(NOTES_PER_PAGE).collect();
+    let range = (pages > 1).then(|| format!("{}–{} of {total}", first + 1, first + notes.len()));
     let c = found.commit;
     Ok(render(&SuggestionPage {
+        range,
+        prev_href: (page > 1).then(|| format!("{base}?page={}", page - 1)),
+        next_href: (page < pages).then(|| format!("{base}?page={}", page + 1)),
         chrome: Some(Chrome::of(&s, &me).await?),
         info: Trusted(c.info.clone()),
         reason: c.reason.as_deref().map(super::page::plain),

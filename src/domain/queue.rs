@@ -6,13 +6,15 @@ use crate::store::commits::Commit;
 use crate::store::review::{DeckCount, FieldChange, NoteChange, TagChange};
 use crate::store::{self, CommitId, Db, UserId};
 
-/// Most suggestions one queue page lists.
-pub const PAGE: i64 = 500;
+/// Most suggestions one queue page lists (a page stays well under 50 KB).
+pub const PAGE: usize = 50;
 
 /// The reviewer's pending suggestions and the decks they may review.
 #[derive(Debug)]
 pub struct Queue {
     pub items: Vec<Commit>,
+    /// Where the next page starts, when more suggestions wait.
+    pub next: Option<CommitId>,
     pub decks: Vec<DeckCount>,
 }
 
@@ -23,12 +25,24 @@ fn reviewer(actor: Actor) -> Option<UserId> {
     }
 }
 
-/// Pending suggestions `actor` may decide, oldest first, optionally of one deck tree.
-pub async fn queue(db: &Db, actor: Actor, deck: Option<&str>) -> DomainResult<Queue> {
+/// One page of the pending suggestions `actor` may decide, oldest first, optionally of
+/// one deck tree, starting after suggestion `after`.
+pub async fn queue(
+    db: &Db,
+    actor: Actor,
+    deck: Option<&str>,
+    after: Option<CommitId>,
+) -> DomainResult<Queue> {
     let mut conn = db.reader().acquire().await?;
     let who = reviewer(actor);
+    let mut items = store::review::queue(&mut conn, who, deck, after, PAGE as i64 + 1).await?;
+    let next = (items.len() > PAGE).then(|| {
+        items.truncate(PAGE);
+        items[PAGE - 1].id
+    });
     Ok(Queue {
-        items: store::review::queue(&mut conn, who, deck, PAGE).await?,
+        items,
+        next,
         decks: store::review::counts(&mut conn, who).await?,
     })
 }

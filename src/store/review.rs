@@ -15,15 +15,17 @@ fn reviewable(p: &str) -> String {
 }
 
 /// Pending suggestions `reviewer` may decide (all for `None`), oldest first, optionally
-/// of one deck tree.
+/// of one deck tree, from the one after `after`.
 pub async fn queue(
     conn: &mut Conn,
     reviewer: Option<UserId>,
     deck_hash: Option<&str>,
+    after: Option<CommitId>,
     limit: i64,
 ) -> sqlx::Result<Vec<Commit>> {
     let sql = format!(
         "{} WHERE c.status = 'pending' AND (?1 IS NULL OR d.human_hash = ?1) AND {}
+           AND (?4 IS NULL OR c.id > ?4)
          ORDER BY c.id LIMIT ?3",
         super::commits::SELECT,
         reviewable("?2")
@@ -32,6 +34,7 @@ pub async fn queue(
         .bind(deck_hash)
         .bind(reviewer)
         .bind(limit)
+        .bind(after)
         .fetch_all(conn)
         .await
 }
