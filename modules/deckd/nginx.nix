@@ -1,15 +1,18 @@
 # nginx in front of deckd: the API proxied with body size and timeouts fit for 250 MB
-# uploads, gzip and the other recommended settings, security headers, and media files
+# uploads, gzip and the other recommended settings, security headers, media files
 # served straight from the state directory through an internal location that deckd
-# reaches with X-Accel-Redirect.
+# reaches with X-Accel-Redirect, and the web console under /console (its event stream
+# unbuffered, its hashed static files with deckd's immutable caching).
 #
 # Backed by nixpkgs: nixos/modules/services/web-servers/nginx/default.nix
 # (recommendedGzipSettings, recommendedOptimisation, recommendedProxySettings,
-# recommendedTlsSettings, proxyTimeout, user; recommendedOptimisation sets keepalive_timeout
-# at http level, which a server-level one overrides), .../nginx/vhost-options.nix (default,
-# enableACME, forceSSL, extraConfig, locations) and .../nginx/location-options.nix
-# (proxyPass, extraConfig). nginx inherits add_header only into locations that define
-# none, so the media location repeats the security headers.
+# recommendedTlsSettings, proxyTimeout, user, commonHttpConfig; recommendedOptimisation
+# sets keepalive_timeout at http level, which a server-level one overrides; a location
+# with proxyPass includes the recommended proxy_set_header lines after its extraConfig),
+# .../nginx/vhost-options.nix (default, enableACME, forceSSL, extraConfig, locations)
+# and .../nginx/location-options.nix (proxyPass, extraConfig). nginx inherits add_header
+# only into locations that define none, so the media location repeats the security
+# headers; proxy_set_header likewise, so the event stream's location gets all of them.
 { config, lib, ... }:
 
 let
@@ -29,14 +32,51 @@ let
     else listenHost;
   upstream = "http://${upstreamHost}:${builtins.elemAt listenParts 1}";
 
-  # Seed 003's security headers, sent on every answer (also errors: `always`).
-  securityHeaders = ''
-    add_header X-Content-Type-Options "nosniff" always;
-    add_header X-Frame-Options "DENY" always;
-    add_header Referrer-Policy "no-referrer" always;
+  # Seed 003's security headers that nginx always adds (also to errors: `always`).
+  alwaysHeaders = ''
     add_header Permissions-Policy "camera=(), microphone=(), geolocation=()" always;
     add_header Cross-Origin-Opener-Policy "same-origin" always;
     ${lib.optionalString tls ''add_header Strict-Transport-Security "max-age=31536000" always;''}
+  '';
+
+  # deckd's web console sends its own Content-Security-Policy (scripts and styles from
+  # 'self'), X-Frame-Options, X-Content-Type-Options and Referrer-Policy (same-origin).
+  # A second CSP from nginx would apply as well and block the console's stylesheet and
+  # script, a second Referrer-Policy would override deckd's. So the server adds each of
+  # these only where deckd sent none (the add-on's answers, nginx's own error pages):
+  # add_header skips an empty value. The maps go in the http block.
+  headerMaps = ''
+    map $upstream_http_content_security_policy $deckd_csp {
+      "" "default-src 'none'; frame-ancestors 'none'";
+      default "";
+    }
+    map $upstream_http_x_frame_options $deckd_x_frame_options {
+      "" "DENY";
+      default "";
+    }
+    map $upstream_http_x_content_type_options $deckd_x_content_type_options {
+      "" "nosniff";
+      default "";
+    }
+    map $upstream_http_referrer_policy $deckd_referrer_policy {
+      "" "no-referrer";
+      default "";
+    }
+  '';
+  serverHeaders = ''
+    add_header X-Content-Type-Options $deckd_x_content_type_options always;
+    add_header X-Frame-Options $deckd_x_frame_options always;
+    add_header Referrer-Policy $deckd_referrer_policy always;
+    add_header Content-Security-Policy $deckd_csp always;
+    ${alwaysHeaders}
+  '';
+  # Files nginx serves itself (media): fixed values.
+  fileHeaders = ''
+    add_header X-Content-Type-Options "nosniff" always;
+    add_header X-Frame-Options "DENY" always;
+    add_header Referrer-Policy "no-referrer" always;
+    add_header Content-Security-Policy "default-src 'none'; frame-ancestors 'none'" always;
+    ${alwaysHeaders}
   '';
 in
 {
@@ -113,6 +153,7 @@ in
 
     services.nginx = {
       enable = true;
+      commonHttpConfig = headerMaps;
       recommendedGzipSettings = lib.mkDefault true;
       recommendedOptimisation = lib.mkDefault true;
       recommendedProxySettings = lib.mkDefault true;
@@ -130,7 +171,7 @@ in
           keepalive_timeout 30s;
           client_body_timeout ${n.clientIdleTimeout};
           send_timeout ${n.clientIdleTimeout};
-          ${securityHeaders}
+          ${serverHeaders}
         '';
 
         locations."/" = {
@@ -151,7 +192,38 @@ in
             alias ${toString cfg.dataDir}/media/;
             # Not `always`: a 404 must not be cached for a year.
             add_header Cache-Control "public, max-age=31536000, immutable";
-            ${securityHeaders}
+            ${fileHeaders}
+          '';
+        };
+
+        # The web console: deckd's pages under /console (a browser's GET / reaches
+        # location "/", where deckd redirects it to /console). The server's security
+        # headers apply: no add_header in these locations, so they are inherited.
+        locations."/console" = {
+          proxyPass = upstream;
+          extraConfig = ''
+            # Long lists stream as deckd renders them.
+            proxy_buffering off;
+          '';
+        };
+
+        # console.<content hash>.css|js: deckd's `Cache-Control: public, max-age=31536000,
+        # immutable` passes through untouched (a new build has new names).
+        locations."^~ /console/static/".proxyPass = upstream;
+
+        # Live review counts (Server-Sent Events): every event must reach the browser when
+        # deckd writes it, so nothing buffers, caches or compresses the stream. deckd
+        # writes a keep-alive comment every 15 s; the read timeout only ends a stream
+        # whose deckd went silent.
+        locations."= /console/events" = {
+          proxyPass = upstream;
+          extraConfig = ''
+            proxy_buffering off;
+            proxy_cache off;
+            proxy_read_timeout 1h;
+            gzip off;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
           '';
         };
       };

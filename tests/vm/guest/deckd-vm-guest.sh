@@ -93,6 +93,16 @@ systemctl reload nginx
 
 # 1. Readiness: `systemctl start` returns only once /readyz answers.
 systemctl stop deckd
+# While deckd is down nginx answers the console itself (502): nginx's own security
+# headers stand in for deckd's, each exactly once (dist/nginx/deckd.conf, the maps).
+code=$(curl -sS -m 10 -o /dev/null -D /tmp/down.h -w '%{http_code}' "$FRONT/console/login")
+ncsp=$(grep -ci '^content-security-policy:' /tmp/down.h)
+if [[ $code == 502 && $ncsp == 1 ]] && grep -qi "^content-security-policy: default-src 'none'; frame-ancestors 'none'" /tmp/down.h &&
+    [[ $(grep -ci '^x-frame-options: DENY' /tmp/down.h) == 1 ]]; then
+    pass "console-nginx-error-headers (502, one CSP)"
+else
+    fail console-nginx-error-headers "status $code, $ncsp CSP headers: $(tr '\r\n' '  ' </tmp/down.h)"
+fi
 if timeout 120 systemctl start deckd; then
     if ready; then pass "start-returns-when-ready"; else fail start-returns-when-ready "/readyz not answering right after systemctl start"; fi
     status=$(show StatusText)
@@ -111,7 +121,101 @@ else
     wait_ready 60 || fail deckd-fallback-start "deckd does not start even as Type=exec"
 fi
 
-# 2. Users, created the documented way (password on stdin), and the add-on flow through nginx.
+# 2. The web console through nginx, before any account exists: the first-boot setup
+#    page, deckd's own CSP alone, immutable static files, setup with the token from
+#    `deckd setup-token`, and the event stream reaching the browser unbuffered.
+status_until() { # seconds wanted [unwanted]: bounded wait until StatusText has one and not the other
+    local i st
+    for ((i = 0; i < $1 * 2; i++)); do
+        st=$(show StatusText)
+        [[ $st == *"$2"* && ( -z ${3:-} || $st != *"$3"* ) ]] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+get() { # path headers-file [curl args...]: prints the status code; the body goes where -o says
+    local path=$1 h=$2; shift 2
+    curl -sS -m 15 -D "$h" -w '%{http_code}' "$@" "$FRONT$path"
+}
+# The value of one response header (the first, lower-cased name), without the CR.
+header() { grep -i "^$1:" "$2" | head -1 | cut -d: -f2- | sed 's/^ *//' | tr -d '\r'; }
+if status_until 30 'SETUP PENDING'; then pass "console-status-setup-pending"; else
+    fail console-status-setup-pending "StatusText: $(show StatusText)"
+fi
+code=$(get / /tmp/c.h -o /dev/null)
+if [[ $code == 303 && $(header location /tmp/c.h) == /console ]]; then pass "console-root-redirect"; else
+    fail console-root-redirect "GET / answered $code to '$(header location /tmp/c.h)'"
+fi
+code=$(get /console/setup /tmp/setup.h -o /tmp/setup.html)
+if [[ $code == 200 ]] && grep -q 'Set up this deckd box' /tmp/setup.html; then pass "console-setup-page"; else
+    fail console-setup-page "GET /console/setup answered $code: $(head -c 200 /tmp/setup.html)"
+fi
+csp=$(header content-security-policy /tmp/setup.h)
+ncsp=$(grep -ci '^content-security-policy:' /tmp/setup.h)
+if [[ $ncsp == 1 && $csp == *"script-src 'self'"* && $csp == *"style-src 'self'"* ]] &&
+    [[ $(grep -ci '^x-frame-options:' /tmp/setup.h) == 1 && $(grep -ci '^referrer-policy:' /tmp/setup.h) == 1 ]] &&
+    [[ $(header referrer-policy /tmp/setup.h) == same-origin ]] && grep -qi '^permissions-policy:' /tmp/setup.h; then
+    pass "console-one-csp-deckds"
+else
+    fail console-one-csp-deckds "$ncsp CSP headers ('$csp'); headers: $(tr '\r\n' '  ' </tmp/setup.h)"
+fi
+code=$(get /console/setup /tmp/gz.h -o /dev/null -H 'Accept-Encoding: gzip')
+if [[ $code == 200 && $(header content-encoding /tmp/gz.h) == gzip ]]; then pass "console-page-gzip"; else
+    fail console-page-gzip "status $code, content-encoding '$(header content-encoding /tmp/gz.h)'"
+fi
+css=$(grep -o '/console/static/console\.[0-9a-f]*\.css' /tmp/setup.html | head -1)
+code=$(get "${css:-/console/static/missing.css}" /tmp/css.h -o /tmp/console.css)
+if [[ -n $css && $code == 200 && $(header cache-control /tmp/css.h) == "public, max-age=31536000, immutable" &&
+    $(grep -ci '^cache-control:' /tmp/css.h) == 1 && $(header content-type /tmp/css.h) == text/css* && -s /tmp/console.css ]]; then
+    pass "console-static-immutable ($css)"
+else
+    fail console-static-immutable "'$css' answered $code: $(tr '\r\n' '  ' </tmp/css.h)"
+fi
+code=$(get /console/events /tmp/ev0.h -o /dev/null)
+if [[ $code == 303 && $(header location /tmp/ev0.h) == /console/login* ]]; then pass "console-events-needs-session"; else
+    fail console-events-needs-session "GET /console/events without a session answered $code to '$(header location /tmp/ev0.h)'"
+fi
+# The setup form as a browser sends it (same-origin fetch metadata), through nginx.
+rm -f /tmp/jar
+setup_token=$(as_deckd deckd setup-token 2>&1)
+# STATUS is readable by every local user: it says where the token is, never the token.
+st=$(show StatusText)
+if [[ -n $setup_token && $st == *"SETUP PENDING"* && $st != *"$setup_token"* ]]; then pass "console-status-hides-token"; else
+    fail console-status-hides-token "token '${setup_token:0:60}', StatusText: $st"
+fi
+code=$(get /console/setup /tmp/done.h -o /tmp/done.html -c /tmp/jar -H 'Sec-Fetch-Site: same-origin' \
+    --data-urlencode "token=$setup_token" --data-urlencode username=vmadmin --data-urlencode password=vm-admin-password-1)
+if [[ $code == 303 ]] && grep -q deckd_session /tmp/jar; then pass "console-setup-through-nginx"; else
+    fail console-setup-through-nginx "token '${setup_token:0:60}', POST answered $code: $(head -c 200 /tmp/done.html)"
+fi
+# The event stream with that session: its headers arrive while the answer is still
+# open (nginx passes them on at once), then deckd's keep-alive comment (every 15 s)
+# arrives although it is 3 bytes: nginx buffers nothing of the stream.
+rm -f /tmp/ev.h /tmp/ev.body
+curl -sS -N -m 60 -D /tmp/ev.h -o /tmp/ev.body -b /tmp/jar "$FRONT/console/events" 2>/dev/null &
+ev_pid=$!
+for ((i = 0; i < 20; i++)); do grep -q $'^\r$' /tmp/ev.h 2>/dev/null && break; sleep 0.5; done
+if head -1 /tmp/ev.h 2>/dev/null | grep -q ' 200' && [[ $(header content-type /tmp/ev.h) == text/event-stream* ]] &&
+    kill -0 "$ev_pid" 2>/dev/null; then
+    pass "console-events-stream-opens"
+else
+    fail console-events-stream-opens "headers after 10 s: $(tr '\r\n' '  ' </tmp/ev.h 2>/dev/null)"
+fi
+for ((i = 0; i < 60; i++)); do [[ -s /tmp/ev.body ]] && break; kill -0 "$ev_pid" 2>/dev/null || break; sleep 0.5; done
+if [[ $(head -c 1 /tmp/ev.body 2>/dev/null) == [:e] ]] && kill -0 "$ev_pid" 2>/dev/null; then
+    pass "console-events-unbuffered (keep-alive through nginx, stream still open)"
+else
+    fail console-events-unbuffered "body so far: '$(od -c /tmp/ev.body 2>/dev/null | head -2 | tr '\n' ' ')'"
+fi
+kill "$ev_pid" 2>/dev/null; wait "$ev_pid" 2>/dev/null
+# Set up: the monitor's next STATUS line (every 15 s) no longer says SETUP PENDING.
+if status_until 60 'requests served' 'SETUP PENDING'; then
+    pass "console-status-after-setup ($(show StatusText | cut -c1-60))"
+else
+    fail console-status-after-setup "StatusText: $(show StatusText)"
+fi
+
+# 3. Users, created the documented way (password on stdin), and the add-on flow through nginx.
 echo alice-password-1 | as_deckd deckd user add alice >/dev/null 2>&1 && \
 echo bob-password-1 | as_deckd deckd user add bob >/dev/null 2>&1
 check cli-user-add test $? -eq 0
@@ -119,7 +223,7 @@ python3 $LIB/deckd_client.py flow "$FRONT" >/tmp/flow.out 2>/tmp/flow.err
 while read -r line; do say "$line"; done </tmp/flow.out
 [[ -s /tmp/flow.err ]] && fail flow-client "$(tail -1 /tmp/flow.err)"
 
-# 3. Journal: structured fields of one authenticated request, found by its request id.
+# 4. Journal: structured fields of one authenticated request, found by its request id.
 rid=vmtest-$RANDOM$RANDOM
 token=$(curl -fsS -m 10 -H 'Content-Type: application/json' -d '{"username":"alice","password":"alice-password-1"}' "$API/login" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
@@ -144,7 +248,7 @@ if [[ $? -eq 0 ]]; then pass "journal-structured-fields ($jout)"; else
     fail journal-structured-fields "$jout; sample: $(journalctl -u deckd -o json -n 1 --no-pager | cut -c1-300)"
 fi
 
-# 4. Limits and sandbox in force.
+# 5. Limits and sandbox in force.
 pid=$(show MainPID)
 expect_prop() { local v; v=$(show "$1"); if [[ $v == "$2" ]]; then pass "unit-$1=$2"; else fail "unit-$1" "is '$v', want '$2'"; fi; }
 expect_prop MemoryMax 268435456
@@ -174,7 +278,7 @@ else
     fail security-exposure "level '$level' > 2.0; worst: $(echo "$sec" | grep '✗' | sort -t' ' -k1 | head -8 | tr -s ' ' | tr '\n' ';')"
 fi
 
-# 5. Watchdog: a stopped main process is killed and restarted.
+# 6. Watchdog: a stopped main process is killed and restarted.
 nr0=$(show NRestarts)
 pid0=$(show MainPID)
 kill -STOP "$pid0"
@@ -194,7 +298,7 @@ else
     systemctl restart deckd; wait_ready 60
 fi
 
-# 6. Memory pressure: with a small MemoryHigh, large uploads get 503 and deckd survives.
+# 7. Memory pressure: with a small MemoryHigh, large uploads get 503 and deckd survives.
 #    deckd's monitor counts memory.current >= memory_warn_percent (85 %) of memory.high
 #    as pressure; MemoryHigh is set just above what deckd uses right now.
 mkdir -p /run/systemd/system/deckd.service.d
@@ -240,7 +344,7 @@ systemctl daemon-reload
 systemctl restart deckd
 wait_ready 60
 
-# 7. Upgrade (reinstall) and purge keep the data; a reinstall after purge picks it up.
+# 8. Upgrade (reinstall) and purge keep the data; a reinstall after purge picks it up.
 users() { runuser -u deckd -- sqlite3 "$DB" 'SELECT count(*) FROM users;' 2>&1; }
 n_before=$(users)
 DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >/dev/null 2>&1 && wait_ready 60
@@ -260,7 +364,7 @@ if [[ $n_before == "$n_after" ]] && ready && curl -fsS -m 5 -o /dev/null "$FRONT
     fail deb-reinstall-after-purge "users before=$n_before after=$n_after ready=$(ready && echo yes || echo no)"
 fi
 
-# 8. Backups: an online backup while deckd serves, listed as verified; at the next
+# 9. Backups: an online backup while deckd serves, listed as verified; at the next
 #    start a damaged database is replaced by it, the damaged file kept aside.
 if out=$(as_deckd deckd backup now 2>&1); then pass "backup-now ($(echo "$out" | tail -1 | cut -c1-100))"; else
     fail backup-now "$(echo "$out" | tail -3 | tr '\n' ' ')"
