@@ -237,16 +237,8 @@ async fn forms_need_this_sessions_token_and_this_site() {
 #[tokio::test]
 async fn invite_links_make_one_account_each() {
     let s = TestServer::start().await;
-    let admin_id = s.create_user("root", PW).await;
-    let db = deckd::store::Db::open(s.config()).await.unwrap();
-    {
-        let mut tx = db.begin_write().await.unwrap();
-        deckd::store::users::set_admin(&mut tx, admin_id)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    }
-    db.close().await;
+    s.create_user("root", PW).await;
+    s.cli(&["user", "admin", "root", "on"]).await.assert_ok();
     let mut admin = Console::new(&s);
     admin
         .sign_in("root", PW)

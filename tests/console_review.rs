@@ -303,14 +303,8 @@ async fn nobody_sees_or_decides_a_queue_that_is_not_theirs() {
     w.s.publish(&carol, &other).await;
     // Carol owns a deck of her own, and the box's administrator maintains nothing.
     let mut carol_c = console_of(&w.s, "carol").await;
-    let admin_id = w.s.create_user("root", &password_for("root")).await;
-    let db = deckd::store::Db::open(w.s.config()).await.unwrap();
-    let mut tx = db.begin_write().await.unwrap();
-    deckd::store::users::set_admin(&mut tx, admin_id)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    db.close().await;
+    w.s.create_user("root", &password_for("root")).await;
+    w.s.cli(&["user", "admin", "root", "on"]).await.assert_ok();
     let mut root = console_of(&w.s, "root").await;
     let mut bob_c = console_of(&w.s, "bob").await;
     let page_path = format!("/console/review/{id}");

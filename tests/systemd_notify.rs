@@ -37,7 +37,7 @@ struct Notified {
     child: Child,
     socket: UnixDatagram,
     addr: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Notified {
@@ -68,7 +68,7 @@ impl Notified {
             child: cmd.spawn().unwrap(),
             socket,
             addr,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -153,13 +153,21 @@ fn ready_status_watchdog_and_stopping_reach_the_notify_socket() {
     assert_eq!(http_status(&d.addr, "POST", "/CheckUserToken"), Some(200));
     assert_eq!(http_status(&d.addr, "GET", "/no/such/route"), Some(404));
     let seen = d.until("a STATUS line counting both requests", |l| {
-        l.starts_with("STATUS=2 requests served")
+        l.starts_with("STATUS=") && l.contains("2 requests served")
     });
     let status = seen
         .iter()
         .rev()
-        .find(|l| l.starts_with("STATUS=2 requests served"))
+        .find(|l| l.starts_with("STATUS=") && l.contains("2 requests served"))
         .unwrap();
+    // No account exists yet: the line leads with the pending setup, never with its token.
+    assert!(status.starts_with("STATUS=SETUP PENDING: "), "{status}");
+    assert!(status.contains("deckd setup-token"), "{status}");
+    let token = std::fs::read_to_string(d.dir.path().join("data/setup-token")).unwrap();
+    assert!(
+        !status.contains(token.trim()),
+        "the token stays out of STATUS"
+    );
     for part in [
         "0 decks",
         "0 pending suggestions",
@@ -272,7 +280,7 @@ fn the_scheduler_backs_up_unattended_and_status_tells() {
         !seen.iter().any(|l| l.contains("BACKUP FAILED")),
         "{seen:?}"
     );
-    let data = d._dir.path().join("data");
+    let data = d.dir.path().join("data");
     let out = deckd_command()
         .arg("--data-dir")
         .arg(&data)

@@ -18,6 +18,11 @@ pub enum UserCommand {
     Passwd { name: String },
     /// Delete an account, its sessions and the decks it owns.
     Remove { name: String },
+    /// Let an account use the console's Admin pages (on), or no longer (off).
+    Admin {
+        name: String,
+        switch: crate::cli::decks::Switch,
+    },
 }
 
 /// Reads a password: one line from a pipe, or twice from the terminal without echo.
@@ -61,6 +66,15 @@ pub async fn run(db: &Db, cmd: UserCommand) -> anyhow::Result<ExitCode> {
         UserCommand::Remove { name } => {
             let name = domain::users::remove(db, Actor::Admin, &name).await?;
             println!("removed user {name}");
+        }
+        UserCommand::Admin { name, switch } => {
+            let on = switch == crate::cli::decks::Switch::On;
+            let name = domain::users::set_admin(db, Actor::Admin, &name, on).await?;
+            if on {
+                println!("{name} may now administer the box in the console");
+            } else {
+                println!("{name} no longer administers the box");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -87,7 +87,7 @@ pub async fn complete(
         return Err(DomainError::AlreadySetUp);
     }
     let id = store::users::insert(&mut tx, &name, &phc).await?;
-    store::users::set_admin(&mut tx, id).await?;
+    store::users::set_admin(&mut tx, id, true).await?;
     let opened = web_sessions::open_in(&mut tx, id, user_agent).await?;
     tx.commit().await?;
     let _ = std::fs::remove_file(token_path(data_dir));

@@ -79,6 +79,19 @@ pub async fn list(db: &Db, actor: Actor) -> DomainResult<Vec<store::users::User>
     Ok(store::users::list(&mut conn).await?)
 }
 
+/// Lets an account administer the box (the console's Admin pages) or takes that away.
+pub async fn set_admin(db: &Db, actor: Actor, name: &str, admin: bool) -> DomainResult<String> {
+    require_admin(db, actor).await?;
+    let name = username(name)?;
+    let mut tx = db.begin_write().await?;
+    let user = store::users::by_name(&mut tx, &name)
+        .await?
+        .ok_or_else(|| DomainError::NoUser(name.clone()))?;
+    store::users::set_admin(&mut tx, user.id, admin).await?;
+    tx.commit().await?;
+    Ok(name)
+}
+
 /// Switches an account off (its sign-ins end and it cannot sign in) or back on.
 pub async fn set_disabled(
     db: &Db,

@@ -89,9 +89,10 @@ pub async fn count(conn: &mut Conn) -> sqlx::Result<i64> {
         .await
 }
 
-/// Makes an account an administrator of the box.
-pub async fn set_admin(conn: &mut Conn, id: UserId) -> sqlx::Result<()> {
-    sqlx::query("UPDATE users SET is_admin = 1 WHERE id = ?")
+/// Makes an account an administrator of the box, or an ordinary account again.
+pub async fn set_admin(conn: &mut Conn, id: UserId, admin: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET is_admin = ? WHERE id = ?")
+        .bind(admin)
         .bind(id)
         .execute(conn)
         .await
