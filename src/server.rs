@@ -57,6 +57,9 @@ pub async fn launch(
     let stop = CancellationToken::new();
     let state = AppState {
         stop: stop.clone(),
+        live_pages: Arc::new(tokio::sync::Semaphore::new(
+            crate::console::events::MAX_STREAMS,
+        )),
         puller: Arc::new(Puller::new(db.clone(), config.pull_cache_bytes)),
         decoding: crate::wire::meter::Pool::new(config.decode_memory_bytes),
         db: db.clone(),

@@ -476,3 +476,127 @@ async fn user_content_is_escaped_everywhere() {
         assert!(page.text.len() < 50 * 1024);
     }
 }
+
+#[tokio::test]
+async fn long_queues_and_big_suggestions_come_in_small_pages() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let bob = s.user("bob").await;
+    let uuid = new_uuid();
+    let notes: Vec<Value> = (0..30)
+        .map(|i| {
+            note(
+                &format!("Big{i:04}"),
+                &[&format!("question {i}"), "answer"],
+                &[],
+            )
+        })
+        .collect();
+    let hash = s
+        .publish(&alice, &root_deck("Big", &uuid, "", notes, vec![]))
+        .await;
+    let changed: Vec<Value> = (0..30)
+        .map(|i| {
+            note(
+                &format!("Big{i:04}"),
+                &[&format!("question {i}"), "better answer"],
+                &[],
+            )
+        })
+        .collect();
+    s.suggest(&bob, &hash, "Big", &uuid, changed, "all of them")
+        .await
+        .expect(200, "one big suggestion");
+    let big = commit_id(&s.only_pending(&hash).await);
+    for i in 0..50 {
+        s.suggest(
+            &bob,
+            &hash,
+            "Big",
+            &uuid,
+            vec![note("Big0000", &["question 0", &format!("take {i}")], &[])],
+            &format!("take {i}"),
+        )
+        .await
+        .expect(200, "one more");
+    }
+    let mut c = console_of(&s, "alice").await;
+    let first = c.get("/console/review").await;
+    assert_eq!(ids(&first.text, "commit").len(), 50);
+    assert_eq!(
+        ids(&first.text, "commit")[0],
+        big.to_string(),
+        "oldest first"
+    );
+    assert!(first.text.len() < 50 * 1024, "{} bytes", first.text.len());
+    let at = first.text.find("rel=\"next\"").expect("a link to the rest");
+    let href_at = first.text[..at].rfind("href=\"").unwrap() + "href=\"".len();
+    let href = first.text[href_at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let second = c.get(&href).await;
+    assert_eq!(ids(&second.text, "commit").len(), 1, "51 in all");
+    assert!(!second.text.contains("rel=\"next\""));
+
+    let page_path = format!("/console/review/{big}");
+    let page = c.get(&page_path).await;
+    assert_eq!(ids(&page.text, "field").len(), 25);
+    assert!(page.text.contains("Notes 1–25 of 30"), "{}", page.text);
+    assert!(page.text.len() < 50 * 1024);
+    let rest = c.get(&format!("{page_path}?page=2")).await;
+    assert_eq!(ids(&rest.text, "field").len(), 5);
+    assert!(rest.text.contains("Notes 26–30 of 30"));
+    let beyond = c.get(&format!("{page_path}?page=99")).await;
+    beyond.expect(200, "a page past the end is empty, not an error");
+    assert!(ids(&beyond.text, "field").is_empty());
+}
+
+#[tokio::test]
+async fn live_pages_are_bounded_so_the_add_on_keeps_its_connections() {
+    let w = world().await;
+    let alice = console_of(&w.s, "alice").await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let cookie = format!("deckd_session={}", alice.cookie.clone().unwrap());
+    let mut open = Vec::new();
+    for _ in 0..32 {
+        let r = http
+            .get(w.s.url("/console/events"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        open.push(r);
+    }
+    let refused = http
+        .get(w.s.url("/console/events"))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    // The add-on is still served.
+    w.s.pull_since(&w.hash, FIRST_PULL_TS).await;
+    drop(open.pop());
+    // A closed page gives its place back (the server notices the closed connection).
+    let start = std::time::Instant::now();
+    loop {
+        let r = http
+            .get(w.s.url("/console/events"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "a closed stream never gave its place back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -23,9 +23,6 @@ use crate::store::CommitId;
 /// Longest field a reviewer's edit may leave (the same bound as a cleaned note's field).
 const MAX_EDIT_BYTES: usize = 1024 * 1024;
 
-/// Notes one page of a suggestion shows (a page stays well under 50 KB).
-const NOTES_PER_PAGE: usize = 25;
-
 #[derive(Deserialize)]
 pub struct DeckFilter {
     deck: Option<String>,
@@ -188,7 +185,8 @@ pub async fn suggestion_page(
     Path(id): Path<CommitId>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let found = queue::suggestion(&s.db, Actor::User(me.id), id).await?;
+    let page = q.page.unwrap_or(1).max(1);
+    let found = queue::suggestion(&s.db, Actor::User(me.id), id, page - 1).await?;
     let base = base_of(id);
     let media = format!("{base}/media");
     let mut notes = Notes::default();
@@ -223,13 +221,17 @@ pub async fn suggestion_page(
             None => view.removal = true,
         }
     }
-    let all = notes.in_order();
-    let pages = all.len().div_ceil(NOTES_PER_PAGE).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
-    let first = (page - 1) * NOTES_PER_PAGE;
-    let total = all.len();
-    let notes: Vec<NoteView> = all.into_iter().skip(first).take(NOTES_PER_PAGE).collect();
-    let range = (pages > 1).then(|| format!("{}–{} of {total}", first + 1, first + notes.len()));
+    let notes = notes.in_order();
+    let total = found.total_notes;
+    let pages = total.div_ceil(queue::NOTES_PER_PAGE).max(1);
+    let first = (page - 1) * queue::NOTES_PER_PAGE;
+    let range = (pages > 1).then(|| {
+        format!(
+            "{}–{} of {total}",
+            (first + 1).min(total),
+            first + notes.len()
+        )
+    });
     let c = found.commit;
     Ok(render(&SuggestionPage {
         range,

@@ -4,7 +4,7 @@
 use super::{decks, Actor, DomainError, DomainResult};
 use crate::store::commits::Commit;
 use crate::store::review::{DeckCount, FieldChange, NoteChange, TagChange};
-use crate::store::{self, CommitId, Db, UserId};
+use crate::store::{self, CommitId, Db, NoteId, UserId};
 
 /// Most suggestions one queue page lists (a page stays well under 50 KB).
 pub const PAGE: usize = 50;
@@ -53,17 +53,29 @@ pub async fn counts(db: &Db, actor: Actor) -> DomainResult<Vec<DeckCount>> {
     Ok(store::review::counts(&mut conn, reviewer(actor)).await?)
 }
 
-/// One suggestion with its changes.
+/// Notes one page of a suggestion shows (a page stays well under 50 KB, and a suggestion
+/// of thousands of notes is never read whole).
+pub const NOTES_PER_PAGE: usize = 25;
+
+/// One page of a suggestion: the changes to its notes `first..first + NOTES_PER_PAGE`.
 #[derive(Debug)]
 pub struct Suggestion {
     pub commit: Commit,
     pub fields: Vec<FieldChange>,
     pub tags: Vec<TagChange>,
     pub notes: Vec<NoteChange>,
+    /// How many notes the suggestion touches in all.
+    pub total_notes: usize,
 }
 
-/// A suggestion as its reviewers see it; anyone else is refused as for deciding it.
-pub async fn suggestion(db: &Db, actor: Actor, id: CommitId) -> DomainResult<Suggestion> {
+/// A page of a suggestion (pages count from 0) as its reviewers see it; anyone else is
+/// refused as for deciding it.
+pub async fn suggestion(
+    db: &Db,
+    actor: Actor,
+    id: CommitId,
+    page: usize,
+) -> DomainResult<Suggestion> {
     let mut conn = db.reader().acquire().await?;
     let commit = store::commits::get(&mut conn, id)
         .await?
@@ -72,10 +84,19 @@ pub async fn suggestion(db: &Db, actor: Actor, id: CommitId) -> DomainResult<Sug
         .await?
         .ok_or_else(|| DomainError::NoDeck(commit.deck.clone()))?;
     decks::check_maintainer(&mut conn, actor, &deck).await?;
+    let all = store::review::changed_notes(&mut conn, id).await?;
+    let shown: Vec<NoteId> = all
+        .iter()
+        .skip(page.saturating_mul(NOTES_PER_PAGE))
+        .take(NOTES_PER_PAGE)
+        .copied()
+        .collect();
+    let shown = serde_json::to_string(&shown).expect("ids serialise");
     Ok(Suggestion {
-        fields: store::review::field_changes(&mut conn, id).await?,
-        tags: store::review::tag_changes(&mut conn, id).await?,
-        notes: store::review::note_changes(&mut conn, id).await?,
+        fields: store::review::field_changes(&mut conn, id, &shown).await?,
+        tags: store::review::tag_changes(&mut conn, id, &shown).await?,
+        notes: store::review::note_changes(&mut conn, id, &shown).await?,
+        total_notes: all.len(),
         commit,
     })
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub decoding: crate::wire::meter::Pool,
     /// Cancelled at shutdown, so long-lived responses (event streams) end.
     pub stop: tokio_util::sync::CancellationToken,
+    /// Permits for the console's open event streams (`console::events::MAX_STREAMS`).
+    pub live_pages: Arc<tokio::sync::Semaphore>,
 }
 
 /// Every route the add-on calls (docs/protocol.md §1.2) plus health checks.

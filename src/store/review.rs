@@ -74,8 +74,27 @@ pub struct FieldChange {
     pub new_note: bool,
 }
 
-/// The field changes of a commit, by note then field.
-pub async fn field_changes(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Vec<FieldChange>> {
+/// Every note a commit changes, moves or asks to remove, in id order (ids only, so a huge
+/// suggestion costs little to page through).
+pub async fn changed_notes(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Vec<NoteId>> {
+    sqlx::query_scalar(
+        "SELECT note FROM fields WHERE commit_id = ?1 AND reviewed = 0
+         UNION SELECT note FROM tags WHERE commit_id = ?1 AND reviewed = 0
+         UNION SELECT note FROM note_moves WHERE commit_id = ?1
+         UNION SELECT note FROM removal_suggestions WHERE commit_id = ?1
+         ORDER BY 1",
+    )
+    .bind(commit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The field changes of a commit to `notes` (a JSON array of note ids), by note then field.
+pub async fn field_changes(
+    conn: &mut Conn,
+    commit: CommitId,
+    notes: &str,
+) -> sqlx::Result<Vec<FieldChange>> {
     sqlx::query_as(
         "SELECT f.id, f.note, n.guid, d.full_path AS deck_path, f.position,
                 nf.name AS field_name,
@@ -83,9 +102,11 @@ pub async fn field_changes(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Ve
                 f.content AS new, n.reviewed = 0 AS new_note
          FROM fields f JOIN notes n ON n.id = f.note JOIN decks d ON d.id = n.deck
          LEFT JOIN notetype_fields nf ON nf.notetype = n.notetype AND nf.ord = f.position
-         WHERE f.commit_id = ? AND f.reviewed = 0 ORDER BY f.note, f.position",
+         WHERE f.commit_id = ? AND f.reviewed = 0 AND f.note IN (SELECT value FROM json_each(?))
+         ORDER BY f.note, f.position",
     )
     .bind(commit)
+    .bind(notes)
     .fetch_all(conn)
     .await
 }
@@ -102,14 +123,20 @@ pub struct TagChange {
     pub new_note: bool,
 }
 
-/// The tag changes of a commit, by note.
-pub async fn tag_changes(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Vec<TagChange>> {
+/// The tag changes of a commit to `notes` (a JSON array of note ids), by note.
+pub async fn tag_changes(
+    conn: &mut Conn,
+    commit: CommitId,
+    notes: &str,
+) -> sqlx::Result<Vec<TagChange>> {
     sqlx::query_as(
         "SELECT t.id, t.note, n.guid, t.content, t.action, n.reviewed = 0 AS new_note
          FROM tags t JOIN notes n ON n.id = t.note
-         WHERE t.commit_id = ? AND t.reviewed = 0 ORDER BY t.note, t.id",
+         WHERE t.commit_id = ? AND t.reviewed = 0 AND t.note IN (SELECT value FROM json_each(?))
+         ORDER BY t.note, t.id",
     )
     .bind(commit)
+    .bind(notes)
     .fetch_all(conn)
     .await
 }
@@ -124,18 +151,24 @@ pub struct NoteChange {
     pub to_path: Option<String>,
 }
 
-/// The moves and removal requests of a commit.
-pub async fn note_changes(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Vec<NoteChange>> {
+/// The moves and removal requests of a commit for `notes` (a JSON array of note ids).
+pub async fn note_changes(
+    conn: &mut Conn,
+    commit: CommitId,
+    notes: &str,
+) -> sqlx::Result<Vec<NoteChange>> {
     sqlx::query_as(
         "SELECT m.note, n.guid, f.full_path AS from_path, t.full_path AS to_path
          FROM note_moves m JOIN notes n ON n.id = m.note JOIN decks f ON f.id = n.deck
-         JOIN decks t ON t.id = m.target_deck WHERE m.commit_id = ?1
+         JOIN decks t ON t.id = m.target_deck
+         WHERE m.commit_id = ?1 AND m.note IN (SELECT value FROM json_each(?2))
          UNION ALL
          SELECT r.note, n.guid, f.full_path, NULL
          FROM removal_suggestions r JOIN notes n ON n.id = r.note JOIN decks f ON f.id = n.deck
-         WHERE r.commit_id = ?1",
+         WHERE r.commit_id = ?1 AND r.note IN (SELECT value FROM json_each(?2))",
     )
     .bind(commit)
+    .bind(notes)
     .fetch_all(conn)
     .await
 }
