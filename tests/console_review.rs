@@ -559,23 +559,18 @@ async fn live_pages_are_bounded_so_the_add_on_keeps_its_connections() {
     let alice = console_of(&w.s, "alice").await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let cookie = format!("deckd_session={}", alice.cookie.clone().unwrap());
-    let mut open = Vec::new();
-    for _ in 0..32 {
-        let r = http
-            .get(w.s.url("/console/events"))
+    let open_page = || {
+        http.get(w.s.url("/console/events"))
             .header("Cookie", &cookie)
             .send()
-            .await
-            .unwrap();
+    };
+    let mut open = Vec::new();
+    for _ in 0..32 {
+        let r = open_page().await.unwrap();
         assert_eq!(r.status(), 200);
         open.push(r);
     }
-    let refused = http
-        .get(w.s.url("/console/events"))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let refused = open_page().await.unwrap();
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().contains_key("retry-after"));
     // The add-on is still served.
@@ -584,12 +579,7 @@ async fn live_pages_are_bounded_so_the_add_on_keeps_its_connections() {
     // A closed page gives its place back (the server notices the closed connection).
     let start = std::time::Instant::now();
     loop {
-        let r = http
-            .get(w.s.url("/console/events"))
-            .header("Cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let r = open_page().await.unwrap();
         if r.status() == 200 {
             break;
         }

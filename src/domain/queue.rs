@@ -4,7 +4,7 @@
 use super::{decks, Actor, DomainError, DomainResult};
 use crate::store::commits::Commit;
 use crate::store::review::{DeckCount, FieldChange, NoteChange, TagChange};
-use crate::store::{self, CommitId, Db, NoteId, UserId};
+use crate::store::{self, CommitId, Conn, Db, NoteId, UserId};
 
 /// Most suggestions one queue page lists (a page stays well under 50 KB).
 pub const PAGE: usize = 50;
@@ -57,6 +57,22 @@ pub async fn counts(db: &Db, actor: Actor) -> DomainResult<Vec<DeckCount>> {
 /// of thousands of notes is never read whole).
 pub const NOTES_PER_PAGE: usize = 25;
 
+/// Commit `id`, if `actor` reviews its deck (pending or decided alike).
+pub(super) async fn reviewable(
+    conn: &mut Conn,
+    actor: Actor,
+    id: CommitId,
+) -> DomainResult<Commit> {
+    let commit = store::commits::get(conn, id)
+        .await?
+        .ok_or(DomainError::NoCommit(id))?;
+    let deck = store::decks::by_id(conn, commit.deck_id)
+        .await?
+        .ok_or_else(|| DomainError::NoDeck(commit.deck.clone()))?;
+    decks::check_maintainer(conn, actor, &deck).await?;
+    Ok(commit)
+}
+
 /// One page of a suggestion: the changes to its notes `first..first + NOTES_PER_PAGE`.
 #[derive(Debug)]
 pub struct Suggestion {
@@ -77,13 +93,7 @@ pub async fn suggestion(
     page: usize,
 ) -> DomainResult<Suggestion> {
     let mut conn = db.reader().acquire().await?;
-    let commit = store::commits::get(&mut conn, id)
-        .await?
-        .ok_or(DomainError::NoCommit(id))?;
-    let deck = store::decks::by_id(&mut conn, commit.deck_id)
-        .await?
-        .ok_or_else(|| DomainError::NoDeck(commit.deck.clone()))?;
-    decks::check_maintainer(&mut conn, actor, &deck).await?;
+    let commit = reviewable(&mut conn, actor, id).await?;
     let all = store::review::changed_notes(&mut conn, id).await?;
     let shown: Vec<NoteId> = all
         .iter()
@@ -109,12 +119,6 @@ pub async fn media_of(
     name: &str,
 ) -> DomainResult<Option<(String, String)>> {
     let mut conn = db.reader().acquire().await?;
-    let commit = store::commits::get(&mut conn, id)
-        .await?
-        .ok_or(DomainError::NoCommit(id))?;
-    let deck = store::decks::by_id(&mut conn, commit.deck_id)
-        .await?
-        .ok_or_else(|| DomainError::NoDeck(commit.deck.clone()))?;
-    decks::check_maintainer(&mut conn, actor, &deck).await?;
+    reviewable(&mut conn, actor, id).await?;
     Ok(store::review::media_named(&mut conn, id, name).await?)
 }

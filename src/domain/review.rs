@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{decks, Actor, DomainError, DomainResult};
+use super::{Actor, DomainError, DomainResult};
 use crate::store::commits::{Commit, CommitStatus, Decision, PendingField, PendingTag};
 use crate::store::notes::{ChangeKind, Event};
 use crate::store::{self, CommitId, Conn, Db, DeckId, Micros, NoteId, UserId};
@@ -16,13 +16,7 @@ pub struct Outcome {
 
 /// The pending commit `id`, if `actor` may decide on it.
 async fn load_pending(conn: &mut Conn, id: CommitId, actor: Actor) -> DomainResult<Commit> {
-    let commit = store::commits::get(conn, id)
-        .await?
-        .ok_or(DomainError::NoCommit(id))?;
-    let deck = store::decks::by_id(conn, commit.deck_id)
-        .await?
-        .ok_or_else(|| DomainError::NoDeck(commit.deck.clone()))?;
-    decks::check_maintainer(conn, actor, &deck).await?;
+    let commit = super::queue::reviewable(conn, actor, id).await?;
     if commit.status != CommitStatus::Pending {
         return Err(DomainError::Decided {
             commit: id,

@@ -65,8 +65,13 @@ async fn issue_in(conn: &mut store::Conn, user_id: UserId) -> DomainResult<Sessi
     })
 }
 
-/// Checks a username and password and opens a new session (other devices stay logged in).
-pub async fn login(db: &Db, username: &str, password: &str) -> DomainResult<Session> {
+/// The enabled account `username` names if `password` is its password. An unknown name
+/// costs the same argon2 time as a wrong password, and both answer `BadCredentials`.
+pub(crate) async fn check_credentials(
+    db: &Db,
+    username: &str,
+    password: &str,
+) -> DomainResult<store::users::User> {
     let name = username.trim().to_lowercase();
     let user = store::users::by_name(&mut *db.reader().acquire().await?, &name).await?;
     let phc = user
@@ -78,9 +83,15 @@ pub async fn login(db: &Db, username: &str, password: &str) -> DomainResult<Sess
         .await
         .map_err(anyhow::Error::from)?;
     match user {
-        Some(u) if ok && !u.disabled => issue(db, u.id).await,
+        Some(u) if ok && !u.disabled => Ok(u),
         _ => Err(DomainError::BadCredentials),
     }
+}
+
+/// Checks a username and password and opens a new session (other devices stay logged in).
+pub async fn login(db: &Db, username: &str, password: &str) -> DomainResult<Session> {
+    let user = check_credentials(db, username, password).await?;
+    issue(db, user.id).await
 }
 
 /// Trades a refresh token for a new pair in one transaction: the old pair stops working

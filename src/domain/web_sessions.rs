@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use rand::distr::{Alphanumeric, SampleString};
 
-use super::{DomainError, DomainResult};
-use crate::accounts::{token_hash, verify_password, DUMMY_HASH};
+use super::DomainResult;
+use crate::accounts::token_hash;
 use crate::store::console::{NewSession, SessionRow};
 use crate::store::tokens::DeviceRow;
 use crate::store::{self, Db, Micros, UserId};
@@ -44,20 +44,8 @@ pub async fn sign_in(
     password: &str,
     user_agent: &str,
 ) -> DomainResult<Opened> {
-    let name = username.trim().to_lowercase();
-    let user = store::users::by_name(&mut *db.reader().acquire().await?, &name).await?;
-    let phc = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| DUMMY_HASH.clone());
-    let password = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-        .await
-        .map_err(anyhow::Error::from)?;
-    match user {
-        Some(u) if ok && !u.disabled => open(db, u.id, user_agent).await,
-        _ => Err(DomainError::BadCredentials),
-    }
+    let user = super::sessions::check_credentials(db, username, password).await?;
+    open(db, user.id, user_agent).await
 }
 
 /// Opens a session for an account whose identity was just proven (sign-in, setup, sign-up).
@@ -161,16 +149,7 @@ pub async fn sign_out(db: &Db, user: UserId, which: SignIn) -> DomainResult<bool
 
 /// Changes one's own password after checking the current one; every other sign-in ends.
 pub async fn change_password(db: &Db, me: &WebUser, current: &str, new: &str) -> DomainResult<()> {
-    let user = store::users::by_name(&mut *db.reader().acquire().await?, &me.username)
-        .await?
-        .ok_or_else(|| DomainError::NoUser(me.username.clone()))?;
-    let (current, phc) = (current.to_string(), user.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&current, &phc))
-        .await
-        .map_err(anyhow::Error::from)?;
-    if !ok {
-        return Err(DomainError::BadCredentials);
-    }
+    super::sessions::check_credentials(db, &me.username, current).await?;
     let phc = super::users::hash_password(new).await?;
     let mut tx = db.begin_write().await?;
     store::users::set_password(&mut tx, &me.username, &phc).await?;
