@@ -520,3 +520,27 @@ async fn pages_carry_a_strict_policy_and_assets_are_cached_for_good() {
         .await
         .expect(404, "an unknown asset");
 }
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_secure() {
+    let s = TestServer::start_with(|c| {
+        c.public_url = Some("https://deckd.example".parse().unwrap());
+    })
+    .await;
+    s.create_user("alice", PW).await;
+    let mut b = Console::new(&s);
+    let r = b.sign_in("alice", PW).await;
+    r.expect(303, "sign-in");
+    let cookie = r.header("set-cookie").unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    // A browser posting from the public address passes the origin check.
+    let token = b.csrf("/console/account").await;
+    let out = b
+        .post_with(
+            "/console/logout",
+            &[("Origin", "https://deckd.example")],
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(location(&out), "/console/login");
+}
