@@ -395,6 +395,7 @@ async fn images_show_as_previews_for_reviewers() {
         published["message"].as_str().unwrap().to_string(),
         published["bulk_operation_id"].as_str().unwrap().to_string(),
     );
+    let mp3 = mp3_bytes(4096);
     s.upload_media(
         &alice,
         &hash,
@@ -409,7 +410,10 @@ async fn images_show_as_previews_for_reviewers() {
         DEMO_UUID,
         vec![note(
             "XyZ9876543",
-            &["Which colour is this?", "<img src=\"red1x1.png\"> red"],
+            &[
+                "Which colour is this? [sound:say.mp3]",
+                "<img src=\"red1x1.png\"> red",
+            ],
             &["colours", "geo"],
         )],
         "hint",
@@ -417,8 +421,22 @@ async fn images_show_as_previews_for_reviewers() {
     .await
     .expect(200, "suggestion");
     let id = commit_id(&s.only_pending(&hash).await);
+    s.upload_media(&bob, &hash, &[("say.mp3", "XyZ9876543", mp3.clone())], "")
+        .await;
     let mut c = console_of(&s, "alice").await;
     let page = c.get(&format!("/console/review/{id}")).await;
+    let sound = format!("/console/review/{id}/media?name=say.mp3");
+    assert!(
+        page.text.contains(&format!(
+            "<audio controls preload=\"none\" src=\"{sound}\">"
+        )),
+        "{}",
+        page.text
+    );
+    let audio = c.get(&sound).await;
+    audio.expect(200, "the suggestion's audio");
+    assert_eq!(audio.header("content-type").as_deref(), Some("audio/mpeg"));
+    assert_eq!(audio.header("content-length"), Some(mp3.len().to_string()));
     let src = format!("/console/review/{id}/media?name=red1x1.png");
     assert!(
         page.text.contains(&format!("src=\"{src}\"")),
