@@ -302,10 +302,11 @@ pub async fn decide_change(
     let now = Micros::now();
     match change {
         Change::Field(row) => {
-            let (f, new_note) = store::review::pending_field(&mut tx, id, row)
+            let found = store::review::pending_field(&mut tx, id, row)
                 .await?
                 .ok_or(DomainError::NoChange)?;
-            if new_note {
+            let f = found.row;
+            if found.new_note {
                 return Err(DomainError::WholeNoteOnly);
             }
             if accept {
@@ -318,10 +319,11 @@ pub async fn decide_change(
             }
         }
         Change::Tag(row) => {
-            let (t, new_note) = store::review::pending_tag(&mut tx, id, row)
+            let found = store::review::pending_tag(&mut tx, id, row)
                 .await?
                 .ok_or(DomainError::NoChange)?;
-            if new_note {
+            let t = found.row;
+            if found.new_note {
                 return Err(DomainError::WholeNoteOnly);
             }
             if accept {

@@ -173,32 +173,30 @@ pub async fn note_changes(
     .await
 }
 
+/// A pending row of a commit, and whether its note is new in that commit (new notes are
+/// decided whole).
+#[derive(Debug, sqlx::FromRow)]
+pub struct PendingChange<T> {
+    #[sqlx(flatten)]
+    pub row: T,
+    pub new_note: bool,
+}
+
 /// One pending field change of `commit`.
 pub async fn pending_field(
     conn: &mut Conn,
     commit: CommitId,
     id: i64,
-) -> sqlx::Result<Option<(PendingField, bool)>> {
-    let row: Option<(i64, NoteId, i64, String, bool)> = sqlx::query_as(
-        "SELECT f.id, f.note, f.position, f.content, n.reviewed = 0
+) -> sqlx::Result<Option<PendingChange<PendingField>>> {
+    sqlx::query_as(
+        "SELECT f.id, f.note, f.position, f.content, n.reviewed = 0 AS new_note
          FROM fields f JOIN notes n ON n.id = f.note
          WHERE f.id = ? AND f.commit_id = ? AND f.reviewed = 0",
     )
     .bind(id)
     .bind(commit)
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(id, note, position, content, new_note)| {
-        (
-            PendingField {
-                id,
-                note,
-                position,
-                content,
-            },
-            new_note,
-        )
-    }))
+    .await
 }
 
 /// One pending tag change of `commit`.
@@ -206,27 +204,16 @@ pub async fn pending_tag(
     conn: &mut Conn,
     commit: CommitId,
     id: i64,
-) -> sqlx::Result<Option<(PendingTag, bool)>> {
-    let row: Option<(i64, NoteId, String, bool, bool)> = sqlx::query_as(
-        "SELECT t.id, t.note, t.content, t.action, n.reviewed = 0
+) -> sqlx::Result<Option<PendingChange<PendingTag>>> {
+    sqlx::query_as(
+        "SELECT t.id, t.note, t.content, t.action, n.reviewed = 0 AS new_note
          FROM tags t JOIN notes n ON n.id = t.note
          WHERE t.id = ? AND t.commit_id = ? AND t.reviewed = 0",
     )
     .bind(id)
     .bind(commit)
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|(id, note, content, action, new_note)| {
-        (
-            PendingTag {
-                id,
-                note,
-                content,
-                action,
-            },
-            new_note,
-        )
-    }))
+    .await
 }
 
 /// Drops one pending field row.
