@@ -9,7 +9,7 @@
 //!
 //! - The queue page `/console/review` and its list fragment `/console/review/list` with
 //!   500 pending suggestions (50 a page), and the queue's last page (`?after=`).
-//! - A suggestion page `/console/review/<id>` whose suggestion changes 200 notes (25 a
+//! - A suggestion page `/console/review/<id>` whose suggestion changes 200 notes (20 a
 //!   page; page 1 is measured and the pages are counted), with two fields of each note
 //!   changed, and a heavier one with every field and a tag changed.
 //! - Time to first byte (the answer's head received) and total time, p50/p95, with one
@@ -544,12 +544,12 @@ async fn main() {
         let page = big_reviewer.page(&path).await;
         assert_eq!(
             count(&page, "<section class=\"card\" id=\"note-"),
-            25,
-            "{path} shows 25 notes"
+            20,
+            "{path} shows 20 notes"
         );
         assert!(
-            page.contains(&format!("1–25 of {BIG_NOTES}")),
-            "{path} says 1–25 of {BIG_NOTES}"
+            page.contains(&format!("1–20 of {BIG_NOTES}")),
+            "{path} says 1–20 of {BIG_NOTES}"
         );
         let (pages, _) = pages_from(&big_reviewer, &path).await;
         suggestion_pages.push((
@@ -755,7 +755,7 @@ async fn main() {
          ## Page sizes\n\n\
          | page | path | bytes | gzip bytes | under 50 KB |\n|---|---|---|---|---|\n{}\n\n\
          {budget_line} The queue shows 50 suggestions a page: {PENDING} pending make {queue_pages} pages. \
-         A suggestion shows 25 notes a page: {BIG_NOTES} notes make {} pages ({} for the second).\n\n\
+         A suggestion shows 20 notes a page: {BIG_NOTES} notes make {} pages ({} for the second).\n\n\
          ## Time to first byte and total time\n\n\
          Each client sends one untimed request, then {PER_CLIENT} timed ones, one after the other; \
          with 8 clients the 8 run at once. Time to first byte is until the answer's head arrived (deckd renders the \

@@ -45,7 +45,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/review/{id}/approve", post(review::approve))
         .route("/review/{id}/deny", post(review::deny))
         .route("/review/{id}/media", get(review::media))
-        .route("/review/{id}/field/{row}/edit", post(review::edit_field))
+        .route(
+            "/review/{id}/field/{row}/edit",
+            get(review::edit_page).post(review::edit_field),
+        )
         .route(
             "/review/{id}/{kind}/{row}/{verb}",
             post(review::decide_change),

@@ -100,10 +100,15 @@ struct FieldView {
     id: i64,
     name: String,
     diff: Trusted,
-    old: Option<Trusted>,
-    new: Trusted,
-    /// The suggested HTML as stored, for the edit box.
-    source: String,
+}
+
+/// A field change as a reviewer reads it: old → new as a word diff, media as previews.
+fn diff_of(f: &crate::store::review::FieldChange, media: &str) -> Trusted {
+    let old = f.old.as_deref().map(|o| with_previews(o, media));
+    Trusted(word_diff(
+        old.as_deref().unwrap_or(""),
+        &with_previews(&f.new, media),
+    ))
 }
 
 struct TagView {
@@ -191,8 +196,7 @@ pub async fn suggestion_page(
     let media = format!("{base}/media");
     let mut notes = Notes::default();
     for f in found.fields {
-        let old = f.old.as_deref().map(|o| with_previews(o, &media));
-        let new = with_previews(&f.new, &media);
+        let diff = diff_of(&f, &media);
         notes
             .entry(&f.guid, &f.deck_path, f.new_note)
             .fields
@@ -201,10 +205,7 @@ pub async fn suggestion_page(
                 name: f
                     .field_name
                     .unwrap_or_else(|| format!("Field {}", f.position + 1)),
-                diff: Trusted(word_diff(old.as_deref().unwrap_or(""), &new)),
-                old: old.map(Trusted),
-                new: Trusted(new),
-                source: f.new,
+                diff,
             });
     }
     for t in found.tags {
@@ -254,6 +255,38 @@ pub struct DenyForm {
     csrf: String,
     #[serde(default)]
     reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/edit_field.html")]
+struct EditPage {
+    chrome: Option<Chrome>,
+    id: CommitId,
+    row: i64,
+    base: String,
+    csrf: String,
+    diff: Trusted,
+    /// The suggested HTML as stored, for the edit box.
+    source: String,
+}
+
+/// A suggested field in an edit box, so a reviewer can change it before accepting it.
+pub async fn edit_page(
+    State(s): State<AppState>,
+    Signed(me): Signed,
+    Path((id, row)): Path<(CommitId, i64)>,
+) -> Result<Response, PageError> {
+    let f = queue::field_change(&s.db, Actor::User(me.id), id, row).await?;
+    let base = base_of(id);
+    Ok(render(&EditPage {
+        chrome: Some(Chrome::of(&s, &me).await?),
+        diff: diff_of(&f, &format!("{base}/media")),
+        source: f.new,
+        csrf: mask(&me.csrf),
+        id,
+        row,
+        base,
+    }))
 }
 
 #[derive(Deserialize)]

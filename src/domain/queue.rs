@@ -55,7 +55,7 @@ pub async fn counts(db: &Db, actor: Actor) -> DomainResult<Vec<DeckCount>> {
 
 /// Notes one page of a suggestion shows (a page stays well under 50 KB, and a suggestion
 /// of thousands of notes is never read whole).
-pub const NOTES_PER_PAGE: usize = 25;
+pub const NOTES_PER_PAGE: usize = 20;
 
 /// Commit `id`, if `actor` reviews its deck (pending or decided alike).
 pub(super) async fn reviewable(
@@ -109,6 +109,20 @@ pub async fn suggestion(
         total_notes: all.len(),
         commit,
     })
+}
+
+/// One pending field change of a suggestion with what it replaces, for its reviewers.
+pub async fn field_change(
+    db: &Db,
+    actor: Actor,
+    id: CommitId,
+    row: i64,
+) -> DomainResult<FieldChange> {
+    let mut conn = db.reader().acquire().await?;
+    reviewable(&mut conn, actor, id).await?;
+    store::review::field_change(&mut conn, id, row)
+        .await?
+        .ok_or(DomainError::NoChange)
 }
 
 /// A media file a suggestion shows, as `(hash, MIME type)`, for its reviewers only.

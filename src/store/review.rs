@@ -59,6 +59,15 @@ pub async fn counts(conn: &mut Conn, reviewer: Option<UserId>) -> sqlx::Result<V
     sqlx::query_as(&sql).bind(reviewer).fetch_all(conn).await
 }
 
+/// A pending field change with what it replaces, as [`FieldChange`] reads it.
+const FIELD_CHANGE: &str = "SELECT f.id, f.note, n.guid, d.full_path AS deck_path, f.position,
+        nf.name AS field_name,
+        (SELECT r.content FROM fields r
+         WHERE r.note = f.note AND r.position = f.position AND r.reviewed = 1) AS old,
+        f.content AS new, n.reviewed = 0 AS new_note
+     FROM fields f JOIN notes n ON n.id = f.note JOIN decks d ON d.id = n.deck
+     LEFT JOIN notetype_fields nf ON nf.notetype = n.notetype AND nf.ord = f.position";
+
 /// A pending field change with what it replaces.
 #[derive(Debug, sqlx::FromRow)]
 pub struct FieldChange {
@@ -89,26 +98,36 @@ pub async fn changed_notes(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Ve
     .await
 }
 
+/// The pending field change `row` of a commit, with what it replaces.
+pub async fn field_change(
+    conn: &mut Conn,
+    commit: CommitId,
+    row: i64,
+) -> sqlx::Result<Option<FieldChange>> {
+    let sql = format!("{FIELD_CHANGE} WHERE f.commit_id = ? AND f.reviewed = 0 AND f.id = ?");
+    sqlx::query_as(&sql)
+        .bind(commit)
+        .bind(row)
+        .fetch_optional(conn)
+        .await
+}
+
 /// The field changes of a commit to `notes` (a JSON array of note ids), by note then field.
 pub async fn field_changes(
     conn: &mut Conn,
     commit: CommitId,
     notes: &str,
 ) -> sqlx::Result<Vec<FieldChange>> {
-    sqlx::query_as(
-        "SELECT f.id, f.note, n.guid, d.full_path AS deck_path, f.position,
-                nf.name AS field_name,
-                (SELECT r.content FROM fields r WHERE r.note = f.note AND r.position = f.position AND r.reviewed = 1) AS old,
-                f.content AS new, n.reviewed = 0 AS new_note
-         FROM fields f JOIN notes n ON n.id = f.note JOIN decks d ON d.id = n.deck
-         LEFT JOIN notetype_fields nf ON nf.notetype = n.notetype AND nf.ord = f.position
-         WHERE f.commit_id = ? AND f.reviewed = 0 AND f.note IN (SELECT value FROM json_each(?))
-         ORDER BY f.note, f.position",
-    )
-    .bind(commit)
-    .bind(notes)
-    .fetch_all(conn)
-    .await
+    let sql = format!(
+        "{FIELD_CHANGE} WHERE f.commit_id = ? AND f.reviewed = 0
+           AND f.note IN (SELECT value FROM json_each(?))
+         ORDER BY f.note, f.position"
+    );
+    sqlx::query_as(&sql)
+        .bind(commit)
+        .bind(notes)
+        .fetch_all(conn)
+        .await
 }
 
 /// A pending tag change.

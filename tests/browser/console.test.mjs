@@ -317,8 +317,8 @@ for (const [vp, contextOptions] of Object.entries(VIEWPORTS)) {
         }
         await shot(alice, '09-suggestion');
 
-        const accept = (r) => r.locator('form[action$="/accept"] button');
-        const deny = (r) => r.locator('form[action$="/deny"] button');
+        const accept = (r) => r.locator('button[formaction$="/accept"]');
+        const deny = (r) => r.locator('button[formaction$="/deny"]');
         // Each decision posts, and the page comes back without the decided change.
         await accept(tag).click();
         await tag.waitFor({ state: 'detached' });
@@ -332,7 +332,7 @@ for (const [vp, contextOptions] of Object.entries(VIEWPORTS)) {
 
         // That was the last change: the suggestion is closed, approved (something was accepted).
         await waitForText(alice.locator('#status'), 'approved');
-        assert.equal(await alice.locator('main form[action$="/accept"], main form[action$="/deny"]').count(), 0,
+        assert.equal(await alice.locator('main [formaction$="/accept"], main [formaction$="/deny"], main form[action$="/approve"]').count(), 0,
           'a closed suggestion offers no decisions');
         assert.equal(await alice.getByRole('heading', { name: 'Decide the whole suggestion' }).count(), 0);
         await waitForText(reviewCount(alice), '0');
