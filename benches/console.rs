@@ -675,16 +675,7 @@ async fn main() {
     drop(server);
 
     // The report.
-    let profile = std::path::Path::new(env!("CARGO_BIN_EXE_deckd"))
-        .parent()
-        .and_then(|p| p.file_name())
-        .and_then(|p| p.to_str())
-        .unwrap_or("release");
-    let profile = if profile == "release" {
-        String::new()
-    } else {
-        format!(" --profile {profile}")
-    };
+    let profile = harness::profile_flag();
     let command = if args.is_empty() {
         format!("cargo bench{profile} --bench console")
     } else {

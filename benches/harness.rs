@@ -204,3 +204,18 @@ pub fn machine() -> String {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cores} cores, {cpu}, Linux {}", kernel.trim())
 }
+
+/// ` --profile <name>` when the spawned deckd was built with a profile other than
+/// `release`, for the command line a results file records.
+pub fn profile_flag() -> String {
+    let profile = std::path::Path::new(env!("CARGO_BIN_EXE_deckd"))
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|p| p.to_str())
+        .unwrap_or("release");
+    if profile == "release" {
+        String::new()
+    } else {
+        format!(" --profile {profile}")
+    }
+}

@@ -428,17 +428,7 @@ async fn main() {
     }
 
     let mb = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1} MB"));
-    // The profile the spawned deckd was built with (`release` unless `--profile` was given).
-    let profile = std::path::Path::new(env!("CARGO_BIN_EXE_deckd"))
-        .parent()
-        .and_then(|p| p.file_name())
-        .and_then(|p| p.to_str())
-        .unwrap_or("release");
-    let profile = if profile == "release" {
-        String::new()
-    } else {
-        format!(" --profile {profile}")
-    };
+    let profile = harness::profile_flag();
     let command = if args.is_empty() {
         format!("cargo bench{profile} --bench pull")
     } else {
