@@ -21,6 +21,7 @@ use crate::system::vitals::Vitals;
 use crate::system::{monitor, notify, probe, prometheus, readiness, watchdog};
 
 mod connections;
+mod quiet;
 
 /// Serves on `listener` until `shutdown` resolves; tests pass a port-0 listener.
 pub async fn launch(

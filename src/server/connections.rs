@@ -2,7 +2,8 @@
 //! offers: a header read timeout, which also closes keep-alive connections that stay
 //! idle (hyper starts it whenever a connection waits for the next request head), and a
 //! cap on open connections so that idle sockets cannot use up the unit's file
-//! descriptors. Stopping drains connections gracefully; the caller bounds the drain.
+//! descriptors. When the last connection closes the allocator is trimmed (see `quiet`).
+//! Stopping drains connections gracefully; the caller bounds the drain.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceExt};
 
@@ -40,6 +41,13 @@ pub async fn serve(
 ) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let last_left = Arc::new(Notify::new());
+    tokio::spawn(super::quiet::trim_when_quiet(
+        slots.clone(),
+        limits.max_connections,
+        last_left.clone(),
+        stop.clone(),
+    ));
     let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
     let mut builder = http1::Builder::new();
     builder
@@ -69,11 +77,15 @@ pub async fn serve(
         let hyper_service =
             hyper::service::service_fn(move |req: Request<Incoming>| service.clone().oneshot(req));
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(tcp), hyper_service));
+        let (slots, last_left, max) = (slots.clone(), last_left.clone(), limits.max_connections);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(slot);
+            if slots.available_permits() == max {
+                last_left.notify_one();
+            }
         });
     }
     tracing::info!(open = graceful.count(), "shutting down: draining requests");
