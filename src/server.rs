@@ -100,7 +100,7 @@ pub async fn launch(
         header_read_timeout: state.config.header_read_timeout_secs,
         max_connections: state.config.max_connections,
     };
-    let open = connections::serve(listener, app, limits, stop).await;
+    let open = connections::serve(listener, app, limits, db.clone(), stop).await;
     if tokio::time::timeout(grace, open.shutdown()).await.is_err() {
         tracing::warn!(
             grace_secs = grace.as_secs(),

@@ -2,7 +2,7 @@
 //! offers: a header read timeout, which also closes keep-alive connections that stay
 //! idle (hyper starts it whenever a connection waits for the next request head), and a
 //! cap on open connections so that idle sockets cannot use up the unit's file
-//! descriptors. When the last connection closes the allocator is trimmed (see `quiet`).
+//! descriptors. Once requests stop the allocator is trimmed (see `quiet`).
 //! Stopping drains connections gracefully; the caller bounds the drain.
 
 use std::net::SocketAddr;
@@ -15,10 +15,14 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore};
+
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceExt};
+
+use crate::store::Db;
 
 /// How the listener treats its clients.
 #[derive(Debug)]
@@ -32,20 +36,21 @@ pub struct Limits {
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
-/// Serves `app` until `stop` turns true and answers the handle that drains what is open.
+/// Serves `app` until `stop` turns true and answers the handle that drains what is open;
+/// `db` is the database whose idle caches are emptied once requests stop.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    db: Db,
     stop: CancellationToken,
 ) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let last_left = Arc::new(Notify::new());
+    let started = Arc::new(AtomicU64::new(0));
     tokio::spawn(super::quiet::trim_when_quiet(
-        slots.clone(),
-        limits.max_connections,
-        last_left.clone(),
+        db,
+        started.clone(),
         stop.clone(),
     ));
     let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -74,18 +79,17 @@ pub async fn serve(
             Ok(service) => service,
             Err(never) => match never {},
         };
-        let hyper_service =
-            hyper::service::service_fn(move |req: Request<Incoming>| service.clone().oneshot(req));
+        let started = started.clone();
+        let hyper_service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            started.fetch_add(1, Ordering::Relaxed);
+            service.clone().oneshot(req)
+        });
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(tcp), hyper_service));
-        let (slots, last_left, max) = (slots.clone(), last_left.clone(), limits.max_connections);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(slot);
-            if slots.available_permits() == max {
-                last_left.notify_one();
-            }
         });
     }
     tracing::info!(open = graceful.count(), "shutting down: draining requests");

@@ -1,43 +1,44 @@
-//! Giving memory back when the last client has gone: pages, pulls and publishes free
-//! their buffers into the allocator, which keeps them in RSS until it is asked to trim,
-//! and the read connections free their page caches only when they close.
+//! Giving memory back once requests stop: pages, pulls and publishes free their buffers
+//! into the allocator, which keeps them in RSS until it is asked to trim, and SQLite
+//! connections keep the pages they read until told to let them go or closed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::READERS_CLOSED_WITHIN;
+use crate::store::{Db, READERS_CLOSED_WITHIN};
 use crate::system::allocator;
 
-/// How long the server must stay without an open connection before it trims, so a
-/// client that reconnects at once does not pay for a trim it did not need.
-const QUIET: Duration = Duration::from_secs(1);
+/// How often the task looks at the request count; a trim waits for one look without a
+/// new request, so a busy server never pays for one.
+const LOOK: Duration = Duration::from_secs(2);
 
-/// Trims the allocator once every connection slot has been free for `QUIET`, and again
-/// once the idle read connections have closed, unless a client came back meanwhile.
-pub async fn trim_when_quiet(
-    slots: Arc<Semaphore>,
-    max: usize,
-    last_left: Arc<Notify>,
-    stop: CancellationToken,
-) {
-    let idle = || slots.available_permits() == max;
+/// Empties idle SQLite caches and trims the allocator once no request has started for a
+/// while, and again once idle read connections have closed; `started` counts requests.
+pub async fn trim_when_quiet(db: Db, started: Arc<AtomicU64>, stop: CancellationToken) {
+    let mut looks = tokio::time::interval(LOOK);
+    looks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut seen = started.load(Ordering::Relaxed);
+    let mut due: Vec<Instant> = Vec::new();
     loop {
         tokio::select! {
-            _ = last_left.notified() => {}
+            now = looks.tick() => {
+                let count = started.load(Ordering::Relaxed);
+                if count != seen {
+                    seen = count;
+                    due = vec![now + LOOK, now + READERS_CLOSED_WITHIN];
+                } else if due.first().is_some_and(|&at| now >= at) {
+                    due.remove(0);
+                    if let Err(e) = db.shrink_idle_caches().await {
+                        tracing::debug!(error = %e, "emptying idle SQLite caches failed");
+                    }
+                    let _ = tokio::task::spawn_blocking(allocator::release_freed).await;
+                }
+            }
             _ = stop.cancelled() => return,
-        }
-        for wait in [QUIET, READERS_CLOSED_WITHIN] {
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.cancelled() => return,
-            }
-            if !idle() {
-                break;
-            }
-            let _ = tokio::task::spawn_blocking(allocator::release_freed).await;
         }
     }
 }
