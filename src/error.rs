@@ -89,6 +89,8 @@ impl From<DomainError> for AppError {
             e @ (DomainError::NoUser(_)
             | DomainError::NoCommit(_)
             | DomainError::NoNotetype(_)
+            | DomainError::NotetypeNotInDeck(_)
+            | DomainError::NoNote(_)
             | DomainError::NoField { .. }) => Self::NotFound(e.to_string()),
             e
             @ (DomainError::UserExists(_) | DomainError::TooMany(_) | DomainError::Invalid(_)) => {

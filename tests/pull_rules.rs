@@ -265,7 +265,7 @@ fn parse_changelog(s: &str) -> Vec<(time::PrimitiveDateTime, String)> {
 }
 
 #[tokio::test]
-async fn changelog_format_and_no_entry_alone() {
+async fn changelog_format_and_an_entry_for_a_changelog_alone() {
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     let bob = s.user("bob").await;
@@ -290,10 +290,22 @@ async fn changelog_format_and_no_entry_alone() {
         .await
         .expect(200, "/submitChangelog");
     }
+    let alone = s.pull_since(&hash, &ts).await;
+    let e = entry_for(&alone, &hash).expect("a changelog alone makes an entry");
+    assert_eq!(e["deck"]["notes"], json!([]), "no card changed: {e}");
+    assert_eq!(e["deck"]["children"], json!([]), "no subdeck changed: {e}");
+    assert_eq!(e["deck"]["note_models"], json!([]), "{e}");
+    assert_eq!(e["deleted_notes"], json!([]), "{e}");
+    let msgs: Vec<String> = parse_changelog(e["changelog"].as_str().unwrap())
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(msgs, ["Second note.", "Fixed France."], "{e}");
+    let later = sync_point().await;
     assert_eq!(
-        s.pull_since(&hash, &ts).await,
+        s.pull_since(&hash, &later).await,
         json!([]),
-        "a changelog alone does not produce an entry"
+        "once installed, the changelog is not delivered again"
     );
 
     // Non-owner → 403 (never 401).

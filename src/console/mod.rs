@@ -5,9 +5,12 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod decks;
 pub mod diff;
 pub mod entry;
 pub mod events;
+pub mod media;
+pub mod notetypes;
 pub mod page;
 pub mod review;
 pub mod session;
@@ -52,6 +55,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route(
             "/review/{id}/{kind}/{row}/{verb}",
             post(review::decide_change),
+        )
+        .route("/decks", get(decks::list))
+        .route("/decks/{hash}", get(decks::deck_page))
+        .route("/decks/{hash}/media", get(decks::media))
+        .route("/decks/{hash}/changelog", post(decks::post_changelog))
+        .route("/decks/{hash}/notes/{guid}", get(decks::note_page))
+        .route(
+            "/decks/{hash}/notetypes/{id}",
+            get(notetypes::edit_page).post(notetypes::save),
         )
         .route("/events", get(events::stream))
         .route("/account", get(account::show))

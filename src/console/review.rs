@@ -11,6 +11,7 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::diff::{with_previews, word_diff};
+use super::media::MediaQuery;
 use super::page::{render, Chrome, PageError, Trusted};
 use super::session::{mask, CsrfOnly, Signed};
 use crate::domain::review::{self, Change};
@@ -374,11 +375,6 @@ pub async fn edit_field(
     Ok(back_to(id))
 }
 
-#[derive(Deserialize)]
-pub struct MediaQuery {
-    name: String,
-}
-
 /// A suggestion's image as a preview, or its audio file, for its reviewers only.
 pub async fn media(
     State(s): State<AppState>,
@@ -393,19 +389,5 @@ pub async fn media(
             "No such media file in this suggestion.",
         ));
     };
-    let (path, mime) = match s.media.thumbnail(&s.db, &hash).await? {
-        Some(thumb) => (thumb, "image/png".to_string()),
-        None => (s.media.files.path_of(&hash), mime),
-    };
-    let mime = axum::http::HeaderValue::from_str(&mime).unwrap_or(
-        axum::http::HeaderValue::from_static("application/octet-stream"),
-    );
-    let served = tower::ServiceExt::oneshot(tower_http::services::ServeFile::new(path), request)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let mut served = served.into_response();
-    served
-        .headers_mut()
-        .insert(axum::http::header::CONTENT_TYPE, mime);
-    Ok(served)
+    super::media::serve(&s, &hash, mime, request).await
 }

@@ -42,7 +42,8 @@ fn check_owner(actor: Actor, deck: &Deck) -> DomainResult<()> {
     }
 }
 
-/// Publishes a changelog message (sanitised HTML) that subscribers see on their next pull.
+/// Publishes a changelog message (sanitised HTML) that subscribers see on their next pull,
+/// also when no card changed: the deck's clock moves so the pull makes an entry for it.
 pub async fn add_changelog(db: &Db, actor: Actor, hash: &str, text: &str) -> DomainResult<()> {
     check_hash(hash)?;
     let message = crate::ingest::sanitize::html(text.trim());
@@ -52,7 +53,9 @@ pub async fn add_changelog(db: &Db, actor: Actor, hash: &str, text: &str) -> Dom
     let mut tx = db.begin_write().await?;
     let deck = by_hash(&mut tx, hash).await?;
     check_maintainer(&mut tx, actor, &deck).await?;
-    store::changelogs::insert(&mut tx, deck.id, &message, Micros::now()).await?;
+    let now = Micros::now();
+    store::changelogs::insert(&mut tx, deck.id, &message, now).await?;
+    store::decks::bump_with_ancestors(&mut tx, deck.id, now).await?;
     tx.commit().await?;
     Ok(())
 }

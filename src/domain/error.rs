@@ -55,6 +55,10 @@ pub enum DomainError {
     NotSubscribed,
     #[error("the deck owner has no notetype named {0:?}")]
     NoNotetype(String),
+    #[error("this deck has no note {0}")]
+    NoNote(String),
+    #[error("this deck's notes use no notetype {0}")]
+    NotetypeNotInDeck(crate::store::NotetypeId),
     #[error("notetype {notetype:?} has no field {field:?}")]
     NoField { notetype: String, field: String },
     /// A suggestion for a deck that no longer exists.
@@ -87,7 +91,7 @@ pub enum DomainError {
     Decode(#[from] crate::wire::gzb64::DecodeError),
     #[error("at most {0} at once")]
     TooMany(usize),
-    /// A username or password that the account rules refuse.
+    /// Input the rules refuse (a username, a password, a notetype's field names, …).
     #[error(transparent)]
     Invalid(anyhow::Error),
     #[error(transparent)]

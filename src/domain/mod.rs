@@ -4,10 +4,12 @@
 //! answers a [`DomainError`], which knows nothing of HTTP.
 
 pub mod backups;
+pub mod browse;
 pub mod decks;
 pub mod error;
 pub mod invites;
 pub mod media;
+pub mod notetypes;
 pub mod notifications;
 pub mod queue;
 pub mod review;

@@ -3,8 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::store::{self, notetypes::Notetype, Conn, NotetypeId, UserId};
-use crate::wire::crowdanki::NoteModel;
+use crate::domain::notetypes;
+use crate::store::{self, notetypes::Notetype, Conn, Micros, NotetypeId, UserId};
+use crate::wire::crowdanki::{Deck, NoteModel};
 
 /// What a note needs to know about its notetype.
 #[derive(Debug)]
@@ -47,14 +48,17 @@ impl Resolved {
     }
 
     /// Where a suggested note differs from the reviewed one: `(position, before, after)`
-    /// for each unprotected position whose content changes (a missing field is empty).
+    /// for each unprotected position whose content changes (a missing field is empty),
+    /// except the positions in `unknown`, which the upload does not carry.
     pub fn field_changes<'a>(
         &self,
         suggested: &'a [String],
         reviewed: &'a BTreeMap<i64, String>,
+        unknown: &[usize],
     ) -> Vec<(usize, &'a str, &'a str)> {
         (0..self.field_count)
             .filter(|pos| !self.protected.get(*pos).copied().unwrap_or(false))
+            .filter(|pos| !unknown.contains(pos))
             .filter_map(|pos| {
                 let after = suggested.get(pos).map_or("", String::as_str);
                 let before = reviewed.get(&(pos as i64)).map_or("", String::as_str);
@@ -125,6 +129,48 @@ impl Resolver {
         }
     }
 
+    /// Lines each uploaded notetype up with the stored one of its UUID: when `apply` (the
+    /// owner or a maintainer pushing from Anki) its renamed, new and moved fields, its
+    /// templates and styling become the stored notetype's. Answers, per uploaded UUID,
+    /// where each uploaded field's content belongs in the stored layout, so a note's
+    /// fields can be put in place before they are read by position.
+    pub async fn line_up(
+        &mut self,
+        conn: &mut Conn,
+        models: &[NoteModel],
+        apply: bool,
+        now: Micros,
+    ) -> sqlx::Result<HashMap<String, Layout>> {
+        let mut layouts = HashMap::new();
+        for m in models {
+            let Some(id) = store::notetypes::find(conn, &m.crowdanki_uuid, self.owner).await?
+            else {
+                continue;
+            };
+            let Some(stored) = store::notetypes::load(conn, &[id]).await?.pop() else {
+                continue;
+            };
+            let removed = store::notetype_edits::removed(conn, id).await?;
+            let plan = notetypes::plan_upload(&stored, &removed, m);
+            let layout = if apply && !plan.change.is_empty() {
+                notetypes::apply(conn, &stored, &plan.change, now).await?;
+                self.remember(conn, &m.crowdanki_uuid, id).await?;
+                self.existing = None;
+                Layout {
+                    positions: plan.positions,
+                    missing: plan.missing,
+                }
+            } else {
+                Layout {
+                    positions: plan.current,
+                    missing: plan.missing_now,
+                }
+            };
+            layouts.insert(m.crowdanki_uuid.clone(), layout);
+        }
+        Ok(layouts)
+    }
+
     /// The resolved notetype for a UUID seen before, without asking the database.
     pub fn cached(&self, uuid: &str) -> Option<Arc<Resolved>> {
         self.by_uuid.get(uuid).cloned()
@@ -179,6 +225,39 @@ fn same_shape(nt: &Notetype, m: &NoteModel) -> bool {
             .all(|(a, b)| (a.qfmt == b.qfmt && a.afmt == b.afmt) || (a.id != 0 && a.id == b.id))
 }
 
+/// Where an uploaded notetype's fields go in the stored one.
+pub struct Layout {
+    /// For each uploaded field, its stored position (`None`: not kept).
+    positions: Vec<Option<usize>>,
+    /// Stored positions the upload does not carry; their content is left alone.
+    pub missing: Vec<usize>,
+}
+
+/// Puts each note's uploaded fields where the stored notetype keeps them (see
+/// [`Resolver::line_up`]); notes of notetypes without a layout keep their order.
+pub fn put_fields_in_place(deck: &mut Deck, layouts: &HashMap<String, Layout>) {
+    let mut stack = vec![deck];
+    while let Some(node) = stack.pop() {
+        for note in &mut node.notes {
+            let Some(layout) = layouts.get(&note.note_model_uuid) else {
+                continue;
+            };
+            let width = layout.positions.iter().flatten().max().map_or(0, |m| m + 1);
+            let mut placed = vec![String::new(); width];
+            for (content, to) in std::mem::take(&mut note.fields)
+                .into_iter()
+                .zip(&layout.positions)
+            {
+                if let Some(to) = to {
+                    placed[*to] = content;
+                }
+            }
+            note.fields = placed;
+        }
+        stack.extend(node.children.iter_mut());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,17 +282,20 @@ mod tests {
         let nt = basic(vec![false; 3]);
         let reviewed = BTreeMap::from([(0, "q".to_string()), (1, "a".to_string())]);
         assert_eq!(
-            nt.field_changes(&strings(&["q", "a2", "x"]), &reviewed),
+            nt.field_changes(&strings(&["q", "a2", "x"]), &reviewed, &[]),
             vec![(1, "a", "a2"), (2, "", "x")]
         );
-        assert_eq!(nt.field_changes(&strings(&["q", "a"]), &reviewed), vec![]);
+        assert_eq!(
+            nt.field_changes(&strings(&["q", "a"]), &reviewed, &[]),
+            vec![]
+        );
         // A field beyond the notetype's count is not content; a missing one is empty.
         assert_eq!(
-            nt.field_changes(&strings(&["q"]), &reviewed),
+            nt.field_changes(&strings(&["q"]), &reviewed, &[]),
             vec![(1, "a", "")]
         );
         assert_eq!(
-            nt.field_changes(&strings(&["q", "a", "", "beyond"]), &reviewed),
+            nt.field_changes(&strings(&["q", "a", "", "beyond"]), &reviewed, &[]),
             vec![]
         );
     }
@@ -223,7 +305,7 @@ mod tests {
         let nt = basic(vec![false, true, false]);
         let reviewed = BTreeMap::from([(0, "q".to_string()), (1, "a".to_string())]);
         assert_eq!(
-            nt.field_changes(&strings(&["q2", "mine", ""]), &reviewed),
+            nt.field_changes(&strings(&["q2", "mine", ""]), &reviewed, &[]),
             vec![(0, "q", "q2")]
         );
     }
@@ -246,3 +328,4 @@ mod tests {
         );
     }
 }
+

@@ -1,9 +1,9 @@
 //! `/submitCard` and `/requestRemoval`: suggestions stored for review, or applied at once
 //! when a maintainer auto-approves (docs/protocol.md §6.1).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::notetypes::{Resolved, Resolver};
+use super::notetypes::{put_fields_in_place, Resolved, Resolver};
 use super::{optional_group, sanitize_tree, CleanLimits};
 use crate::domain::{DomainError, DomainResult};
 use crate::store::commits::{CommitStatus, Decision, Rationale};
@@ -16,12 +16,24 @@ use crate::wire::envelope::SubmitCard;
 /// State shared while one submission is processed.
 struct Submission {
     root: store::decks::Deck,
+    /// Per uploaded notetype UUID, the stored positions its notes do not carry.
+    unknown_fields: HashMap<String, Vec<usize>>,
     commit: CommitId,
     approved: bool,
     now: Micros,
     groups: BTreeSet<String>,
     touched_decks: BTreeSet<DeckId>,
     changes: usize,
+}
+
+impl Submission {
+    /// The stored positions a note's upload does not carry.
+    fn unknown_of(&self, note: &Note) -> Vec<usize> {
+        self.unknown_fields
+            .get(&note.note_model_uuid)
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// Stores a suggestion (or applies a maintainer's auto-approved edit).
@@ -77,6 +89,14 @@ pub async fn submit(
     if let Some(uuid) = unknown.first() {
         return Err(DomainError::UnknownNotetype(uuid.clone()));
     }
+    let layouts = resolver
+        .line_up(&mut tx, &req.deck.note_models, approved, now)
+        .await?;
+    put_fields_in_place(&mut req.deck, &layouts);
+    let unknown_fields = layouts
+        .into_iter()
+        .map(|(uuid, layout)| (uuid, layout.missing))
+        .collect();
 
     let groups = store::decks::optional_tag_groups(&mut tx, root.id)
         .await?
@@ -84,6 +104,7 @@ pub async fn submit(
         .collect();
     let mut sub = Submission {
         root,
+        unknown_fields,
         commit,
         approved,
         now,
@@ -411,7 +432,8 @@ async fn overwrite(
         .await?
         .into_iter()
         .collect();
-    for (pos, before, new) in nt.field_changes(&note.fields, &old) {
+    let unknown = sub.unknown_of(note);
+    for (pos, before, new) in nt.field_changes(&note.fields, &old, &unknown) {
         changed = true;
         store::notes::delete_reviewed_field(conn, n.id, pos as i64).await?;
         if !new.is_empty() {
@@ -487,7 +509,8 @@ async fn suggest_changes(
         .await?
         .into_iter()
         .collect();
-    for (pos, _, new) in nt.field_changes(&note.fields, &old) {
+    let unknown = sub.unknown_of(note);
+    for (pos, _, new) in nt.field_changes(&note.fields, &old, &unknown) {
         store::notes::insert_field(conn, n.id, pos as i64, new, false, sub.commit).await?;
         sub.changes += 1;
     }

@@ -1,6 +1,7 @@
 //! SQLite access: the pools and every SQL statement deckd runs. Nothing outside
 //! this module writes SQL.
 
+pub mod browse;
 pub(crate) mod changelogs;
 pub mod commits;
 pub mod console;
@@ -11,6 +12,7 @@ pub mod instant;
 pub(crate) mod maintenance;
 pub mod media;
 pub mod notes;
+pub(crate) mod notetype_edits;
 pub(crate) mod notetypes;
 pub mod notifications;
 pub(crate) mod overview;
@@ -166,6 +168,21 @@ impl Db {
                 .fetch_one(&self.reader)
                 .await;
         matches!(applied, Ok(n) if n as usize == MIGRATOR.iter().count())
+    }
+
+    /// Empties the page caches of the connections nobody is using, so an idle server does
+    /// not keep pages a burst of reads left behind; the next reads fill them again.
+    pub async fn shrink_idle_caches(&self) -> sqlx::Result<()> {
+        let mut idle: Vec<_> = (0..self.reader.num_idle())
+            .map_while(|_| self.reader.try_acquire())
+            .collect();
+        idle.extend(self.writer.try_acquire());
+        for conn in &mut idle {
+            sqlx::query("PRAGMA shrink_memory")
+                .execute(&mut **conn)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Closes both pools, checkpointing the WAL on the last connection.

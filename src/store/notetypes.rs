@@ -1,6 +1,6 @@
 //! Notetypes (with fields and templates), owned per user.
 
-use super::{NotetypeId, UserId};
+use super::{DeckId, NotetypeId, UserId};
 use serde::Serialize;
 
 use super::Conn;
@@ -239,5 +239,26 @@ pub async fn by_name(
         .bind(owner)
         .bind(name)
         .fetch_optional(conn)
+        .await
+}
+
+/// Whether notes of a deck tree use a notetype.
+pub async fn used_in_tree(
+    conn: &mut Conn,
+    root: DeckId,
+    notetype: NotetypeId,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM notes WHERE root = ? AND notetype = ?)")
+        .bind(root)
+        .bind(notetype)
+        .fetch_one(conn)
+        .await
+}
+
+/// The notetypes the notes of a deck tree use.
+pub async fn ids_in_tree(conn: &mut Conn, root: DeckId) -> sqlx::Result<Vec<NotetypeId>> {
+    sqlx::query_scalar("SELECT DISTINCT notetype FROM notes WHERE root = ? ORDER BY notetype")
+        .bind(root)
+        .fetch_all(conn)
         .await
 }

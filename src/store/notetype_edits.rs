@@ -1,0 +1,165 @@
+//! Changing a stored notetype in place: its fields (renamed, added, moved, removed),
+//! templates and styling, with every note's content following its field.
+
+use super::notetypes::{NotetypeField, NotetypeTemplate};
+use super::{Conn, DeckId, Micros, NotetypeId};
+
+/// A field of the changed notetype, in its new place.
+pub struct NewField<'a> {
+    /// The stored position its content comes from; `None` for a new, empty field.
+    pub from: Option<i64>,
+    pub field: &'a NotetypeField,
+}
+
+/// Lays out a notetype's fields anew and moves every note's content with them: content at
+/// a position no new field comes from is deleted. Answers how many field rows moved.
+pub async fn set_fields(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    fields: &[NewField<'_>],
+) -> sqlx::Result<u64> {
+    let moves: Vec<(i64, i64)> = fields
+        .iter()
+        .enumerate()
+        .filter_map(|(to, f)| f.from.map(|from| (from, to as i64)))
+        .collect();
+    let json = serde_json::to_string(&moves).expect("pairs serialise");
+    const NOTES: &str = "note IN (SELECT id FROM notes WHERE notetype = ?)";
+    sqlx::query(&format!(
+        "DELETE FROM fields WHERE {NOTES}
+         AND position NOT IN (SELECT json_extract(value, '$[0]') FROM json_each(?))"
+    ))
+    .bind(notetype)
+    .bind(&json)
+    .execute(&mut *conn)
+    .await?;
+    let mut moved = 0;
+    if moves.iter().any(|(from, to)| from != to) {
+        // Through negative positions, so no two reviewed rows of a note ever share one.
+        moved = sqlx::query(&format!(
+            "UPDATE fields SET position = -1 - (SELECT json_extract(value, '$[1]') FROM json_each(?) WHERE json_extract(value, '$[0]') = fields.position)
+             WHERE {NOTES}"
+        ))
+        .bind(&json)
+        .bind(notetype)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        sqlx::query(&format!(
+            "UPDATE fields SET position = -1 - position WHERE {NOTES} AND position < 0"
+        ))
+        .bind(notetype)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("DELETE FROM notetype_fields WHERE notetype = ?")
+        .bind(notetype)
+        .execute(&mut *conn)
+        .await?;
+    for (ord, NewField { field: f, .. }) in fields.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO notetype_fields (notetype, ord, name, font, size, rtl, sticky, description, anki_id, tag, protected)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(notetype)
+        .bind(ord as i64)
+        .bind(&f.name)
+        .bind(&f.font)
+        .bind(f.size)
+        .bind(f.rtl)
+        .bind(f.sticky)
+        .bind(&f.description)
+        .bind(f.id)
+        .bind(f.tag)
+        .bind(f.protected)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(moved)
+}
+
+/// Replaces a notetype's card templates, numbered in the given order.
+pub async fn set_templates(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    templates: &[NotetypeTemplate],
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM notetype_templates WHERE notetype = ?")
+        .bind(notetype)
+        .execute(&mut *conn)
+        .await?;
+    for (ord, t) in templates.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO notetype_templates (notetype, ord, name, qfmt, afmt, bqfmt, bafmt, bfont, bsize, anki_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(notetype)
+        .bind(ord as i64)
+        .bind(&t.name)
+        .bind(&t.qfmt)
+        .bind(&t.afmt)
+        .bind(&t.bqfmt)
+        .bind(&t.bafmt)
+        .bind(&t.bfont)
+        .bind(t.bsize)
+        .bind(t.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces a notetype's styling.
+pub async fn set_css(conn: &mut Conn, notetype: NotetypeId, css: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE notetypes SET css = ? WHERE id = ?")
+        .bind(css)
+        .bind(notetype)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Remembers a removed field, so a subscriber's leftover copy of it is not taken for new.
+pub async fn remember_removed(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    field: &NotetypeField,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO notetype_removed_fields (notetype, name, anki_id) VALUES (?, ?, ?)")
+        .bind(notetype)
+        .bind(&field.name)
+        .bind(field.id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The removed fields of a notetype, as `(name, anki_id)`.
+pub async fn removed(conn: &mut Conn, notetype: NotetypeId) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT name, anki_id FROM notetype_removed_fields WHERE notetype = ?")
+        .bind(notetype)
+        .fetch_all(conn)
+        .await
+}
+
+/// Makes every note of a notetype due for its subscribers' next pull (they need the new
+/// layout) and drops their stored pull objects; answers the decks whose clock must move.
+pub async fn touch_notes(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    now: Micros,
+) -> sqlx::Result<Vec<DeckId>> {
+    sqlx::query("DELETE FROM pulled_notes WHERE note IN (SELECT id FROM notes WHERE notetype = ?)")
+        .bind(notetype)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE notes SET last_update = ? WHERE notetype = ? AND reviewed = 1")
+        .bind(now)
+        .bind(notetype)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar("SELECT DISTINCT deck FROM notes WHERE notetype = ? AND reviewed = 1")
+        .bind(notetype)
+        .fetch_all(conn)
+        .await
+}

@@ -1,0 +1,293 @@
+//! A notetype changed in Anki and pushed by the deck's owner (`/submitCard` with
+//! `force_overwrite`) changes the stored notetype; subscribers' next pull carries the new
+//! notetype with every note of it, and no content is lost. From anyone else the notes are
+//! read through the stored notetype, field by field, whatever order the upload has.
+
+use deckd_testkit as common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const FRANCE: &str = "AbCdEf1234";
+const COLOUR: &str = "XyZ9876543";
+const FRONT_ID: i64 = -5032847290344123456;
+const BACK_ID: i64 = 4470161023957123456;
+/// The colour note's image as the field cleaner stores it.
+const IMG: &str = "<img src=red1x1.png>";
+
+fn field(name: &str, id: i64) -> Value {
+    json!({"collapsed": false, "description": "", "excludeFromSearch": false, "font": "Arial",
+           "id": id, "name": name, "ord": 0, "plainText": false, "preventDeletion": false,
+           "rtl": false, "size": 20, "sticky": false, "tag": null})
+}
+
+/// The demo deck as Anki would upload it after the notetype became `fields` (name, id)
+/// with these notes.
+fn pushed(fields: &[(&str, i64)], notes: Vec<Value>) -> Value {
+    let mut deck = root_deck(DEMO_NAME, DEMO_UUID, "", notes, vec![]);
+    let flds: Vec<Value> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (name, id))| {
+            let mut f = field(name, *id);
+            f["ord"] = json!(i);
+            f
+        })
+        .collect();
+    deck["note_models"][0]["flds"] = Value::Array(flds);
+    deck
+}
+
+async fn push(s: &TestServer, token: &str, hash: &str, deck: &Value) -> Resp {
+    let body = submit_body(
+        hash,
+        DEMO_NAME,
+        DEMO_NAME,
+        deck,
+        10,
+        "notetype change",
+        true,
+    );
+    s.submit(token, &body).await
+}
+
+/// The notetype's field names and each note's fields, from a pull entry.
+fn pulled(entry: &Value) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+    let models = entry["deck"]["note_models"]
+        .as_array()
+        .expect("note_models");
+    assert_eq!(models.len(), 1, "one notetype: {entry}");
+    let names = models[0]["flds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_string())
+        .collect();
+    let mut notes: Vec<(String, Vec<String>)> = entry["deck"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let fields = n["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap().to_string())
+                .collect();
+            (n["guid"].as_str().unwrap().to_string(), fields)
+        })
+        .collect();
+    notes.sort();
+    (names, notes)
+}
+
+async fn setup() -> (TestServer, String, String) {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let hash = s.publish_demo(&alice).await;
+    (s, alice, hash)
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_field_added_in_anki_reaches_subscribers_with_every_note() {
+    let (s, alice, hash) = setup().await;
+    let ts = sync_point().await;
+    let deck = pushed(
+        &[("Front", FRONT_ID), ("Back", BACK_ID), ("Source", 777)],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris", "Atlas p. 12"],
+            &["geo"],
+        )],
+    );
+    push(&s, &alice, &hash, &deck).await.expect(200, "push");
+    let pull = s.pull_since(&hash, &ts).await;
+    let (names, notes) = pulled(entry_for(&pull, &hash).expect("an entry"));
+    assert_eq!(names, ["Front", "Back", "Source"]);
+    assert_eq!(
+        notes,
+        [
+            (
+                FRANCE.to_string(),
+                strings(&["What is the capital of France?", "Paris", "Atlas p. 12"])
+            ),
+            (
+                COLOUR.to_string(),
+                strings(&["Which colour is this?", IMG, ""])
+            ),
+        ],
+        "the new field's content is kept, and the note not pushed comes along with it"
+    );
+    let full = s.pull_since(&hash, FIRST_PULL_TS).await;
+    let (names, _) = pulled(entry_for(&full, &hash).unwrap());
+    assert_eq!(names, ["Front", "Back", "Source"], "a new subscriber too");
+}
+
+#[tokio::test]
+async fn a_renamed_field_keeps_its_content_and_its_leftover_copy_is_not_a_new_field() {
+    let (s, alice, hash) = setup().await;
+    let mut deck = pushed(
+        &[("Front", FRONT_ID), ("Answer", BACK_ID)],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris"],
+            &["geo"],
+        )],
+    );
+    deck["note_models"][0]["tmpls"][0]["afmt"] = json!("{{FrontSide}}<hr id=answer>{{Answer}}");
+    let ts = sync_point().await;
+    push(&s, &alice, &hash, &deck).await.expect(200, "push");
+    let pull = s.pull_since(&hash, &ts).await;
+    let entry = entry_for(&pull, &hash).expect("an entry");
+    let (names, notes) = pulled(entry);
+    assert_eq!(names, ["Front", "Answer"]);
+    assert_eq!(notes[1].1[1], IMG, "{notes:?}");
+    assert_eq!(
+        entry["deck"]["note_models"][0]["tmpls"][0]["afmt"],
+        "{{FrontSide}}<hr id=answer>{{Answer}}"
+    );
+
+    // A subscriber's Anki keeps the old field at the end, with the same id; pushing that
+    // back changes nothing about the notetype.
+    let mut again = pushed(
+        &[("Front", FRONT_ID), ("Answer", BACK_ID), ("Back", BACK_ID)],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris!", "Paris"],
+            &["geo"],
+        )],
+    );
+    again["note_models"][0]["tmpls"][0]["afmt"] = json!("{{FrontSide}}<hr id=answer>{{Answer}}");
+    let ts = sync_point().await;
+    push(&s, &alice, &hash, &again).await.expect(200, "push");
+    let pull = s.pull_since(&hash, &ts).await;
+    let (names, notes) = pulled(entry_for(&pull, &hash).unwrap());
+    assert_eq!(names, ["Front", "Answer"], "the leftover is not added back");
+    assert_eq!(
+        notes,
+        [(
+            FRANCE.to_string(),
+            strings(&["What is the capital of France?", "Paris!"])
+        )],
+        "only the changed note is pulled, with the renamed field's new content"
+    );
+}
+
+#[tokio::test]
+async fn reordered_fields_move_every_notes_content() {
+    let (s, alice, hash) = setup().await;
+    let ts = sync_point().await;
+    let deck = pushed(
+        &[("Back", BACK_ID), ("Front", FRONT_ID)],
+        vec![note(
+            FRANCE,
+            &["Paris", "What is the capital of France?"],
+            &["geo"],
+        )],
+    );
+    push(&s, &alice, &hash, &deck).await.expect(200, "push");
+    let pull = s.pull_since(&hash, &ts).await;
+    let (names, notes) = pulled(entry_for(&pull, &hash).unwrap());
+    assert_eq!(names, ["Back", "Front"]);
+    assert_eq!(
+        notes,
+        [
+            (
+                FRANCE.to_string(),
+                strings(&["Paris", "What is the capital of France?"])
+            ),
+            (COLOUR.to_string(), strings(&[IMG, "Which colour is this?"])),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_push_without_a_field_neither_removes_it_nor_clears_its_content() {
+    let (s, alice, hash) = setup().await;
+    let deck = pushed(
+        &[("Front", FRONT_ID), ("Back", BACK_ID), ("Source", 777)],
+        vec![note(FRANCE, &["Q", "Paris", "Atlas"], &["geo"])],
+    );
+    push(&s, &alice, &hash, &deck).await.expect(200, "push");
+    // A second device of the owner that never pulled the new field pushes an edit.
+    let old = pushed(
+        &[("Front", FRONT_ID), ("Back", BACK_ID)],
+        vec![note(FRANCE, &["Q", "Paris!"], &["geo"])],
+    );
+    let ts = sync_point().await;
+    push(&s, &alice, &hash, &old).await.expect(200, "push");
+    let pull = s.pull_since(&hash, &ts).await;
+    let (names, notes) = pulled(entry_for(&pull, &hash).unwrap());
+    assert_eq!(names, ["Front", "Back", "Source"]);
+    assert_eq!(
+        notes,
+        [(FRANCE.to_string(), strings(&["Q", "Paris!", "Atlas"]))]
+    );
+}
+
+#[tokio::test]
+async fn template_and_styling_edits_reach_subscribers() {
+    let (s, alice, hash) = setup().await;
+    let mut deck = pushed(
+        &[("Front", FRONT_ID), ("Back", BACK_ID)],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris"],
+            &["geo"],
+        )],
+    );
+    deck["note_models"][0]["css"] = json!(".card { color: navy; }");
+    deck["note_models"][0]["tmpls"][0]["qfmt"] = json!("<b>{{Front}}</b>");
+    let ts = sync_point().await;
+    push(&s, &alice, &hash, &deck).await.expect(200, "push");
+    let pull = s.pull_since(&hash, &ts).await;
+    let entry = entry_for(&pull, &hash).expect("an entry");
+    let model = &entry["deck"]["note_models"][0];
+    assert_eq!(model["css"], ".card { color: navy; }");
+    assert_eq!(model["tmpls"][0]["qfmt"], "<b>{{Front}}</b>");
+    assert_eq!(
+        entry["deck"]["notes"].as_array().unwrap().len(),
+        2,
+        "every note of the notetype comes with it: {entry}"
+    );
+}
+
+#[tokio::test]
+async fn someone_elses_reordered_upload_suggests_only_what_they_changed() {
+    let (s, _alice, hash) = setup().await;
+    let bob = s.user("bob").await;
+    let deck = pushed(
+        &[("Back", BACK_ID), ("Front", FRONT_ID), ("Mnemonic", 999)],
+        vec![note(
+            FRANCE,
+            &["Paris, on the Seine", "What is the capital of France?", "P"],
+            &["geo"],
+        )],
+    );
+    let body = submit_body(&hash, DEMO_NAME, DEMO_NAME, &deck, 2, "Seine", false);
+    s.submit(&bob, &body).await.expect(200, "suggestion");
+    let ts = sync_point().await;
+    assert_eq!(
+        s.pull_since(&hash, &ts).await,
+        json!([]),
+        "a suggestion changes no notetype"
+    );
+    let pending = s.only_pending(&hash).await;
+    let id: deckd::store::CommitId = serde_json::from_value(pending["id"].clone()).unwrap();
+    s.approve(id).await;
+    let pull = s.pull_since(&hash, &ts).await;
+    let (names, notes) = pulled(entry_for(&pull, &hash).expect("the approved change"));
+    assert_eq!(names, ["Front", "Back"], "the stored notetype stays");
+    assert_eq!(
+        notes,
+        [(
+            FRANCE.to_string(),
+            strings(&["What is the capital of France?", "Paris, on the Seine"])
+        )],
+        "each field lands where its name says, not where its position says"
+    );
+}
