@@ -11,9 +11,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Chart size in CSS pixels; pages scale it down to fit a phone.
-pub const WIDTH: u32 = 480;
+pub const WIDTH: u32 = 400;
 /// See [`WIDTH`].
-pub const HEIGHT: u32 = 220;
+pub const HEIGHT: u32 = 200;
 
 /// Two points further apart than this are not joined by a line (the server was down).
 const MAX_GAP_SECS: i64 = 10 * 60;
@@ -72,6 +72,7 @@ fn draw(root: &Area<'_>, c: &Chart) -> DrawResult {
     let mut chart = ChartBuilder::on(root)
         .caption(c.title, ("sans-serif", 18).into_font().color(&TEXT))
         .margin(8)
+        .margin_right(20)
         .x_label_area_size(22)
         .y_label_area_size(36)
         .build_cartesian_2d(-hours..0.0, 0.0..top)?;

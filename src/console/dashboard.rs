@@ -77,11 +77,13 @@ struct BoxPage {
     media: Vec<MediaRow>,
 }
 
+/// The dashboard's query: what "Back up now" did, to say so once.
 #[derive(Deserialize)]
 pub struct Notice {
     backup: Option<String>,
 }
 
+/// The dashboard page.
 pub async fn page(
     State(s): State<AppState>,
     Admin(me): Admin,
@@ -94,13 +96,30 @@ pub async fn page(
     let day = s.vitals.traffic.last_day(now);
     let status = s.maintenance.snapshot();
     let quota = s.config.media_quota_bytes;
+    let running = s.backup.progress().map(|p| {
+        let share = if p.total > 0 {
+            format!(
+                " ({} of {} of media)",
+                bytes(p.done as i64),
+                bytes(p.total as i64)
+            )
+        } else {
+            String::new()
+        };
+        format!("Started {}: {}{share}", when(p.started), p.step)
+    });
     let page = BoxPage {
         chrome: Some(Chrome::of(&s, &me).await?),
         csrf: mask(&me.csrf),
-        notice: q.backup.as_deref().map(|b| match b {
-            "started" => "The backup runs in the background; this page shows its progress.",
-            _ => "A backup is already running.",
-        }),
+        // Said only while the backup runs; the finished one shows under Backups.
+        notice: q
+            .backup
+            .as_deref()
+            .filter(|_| running.is_some())
+            .map(|b| match b {
+                "started" => "The backup runs in the background; this page shows its progress.",
+                _ => "A backup was already running.",
+            }),
         version: crate::system::lifecycle::VERSION,
         uptime: duration(s.run.uptime().as_secs()),
         restart: s.run.restart.describe(),
@@ -110,18 +129,7 @@ pub async fn page(
         slow: day.iter().map(|m| u64::from(m.slow)).sum(),
         peak: day.iter().map(|m| m.requests).max().unwrap_or(0),
         slow_ms: s.config.slow_request_ms.as_millis(),
-        running: s.backup.progress().map(|p| {
-            let share = if p.total > 0 {
-                format!(
-                    " ({} of {} of media)",
-                    bytes(p.done as i64),
-                    bytes(p.total as i64)
-                )
-            } else {
-                String::new()
-            };
-            format!("Started {}: {}{share}", when(p.started), p.step)
-        }),
+        running,
         last: status.jobs.get("backup").and_then(|j| {
             j.last_run.map(|t| Outcome {
                 when: when(t),
@@ -230,7 +238,7 @@ pub async fn chart(
             },
             now,
             hours,
-            empty: "no readings (not offered by this machine)",
+            empty: "no readings in the last 24 hours",
         })?
     };
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
