@@ -69,6 +69,7 @@ impl From<DomainError> for AppError {
             }
             e @ DomainError::BadSetupToken => Self::Forbidden(e.to_string()),
             e @ (DomainError::AlreadySetUp
+            | DomainError::BackupRunning
             | DomainError::InviteClosed
             | DomainError::WholeNoteOnly) => Self::Unprocessable(e.to_string()),
             e @ DomainError::NoChange => Self::NotFound(e.to_string()),

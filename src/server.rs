@@ -11,12 +11,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::backup::background::Background;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::maintenance::{self, Maintenance, MaintenanceStatus};
 use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
+use crate::system::lifecycle::Run;
 use crate::system::vitals::Vitals;
 use crate::system::{monitor, notify, probe, prometheus, readiness, watchdog};
 
@@ -35,6 +37,19 @@ pub async fn launch(
         crate::backup::startup::prepare(&config),
     )
     .await?;
+    let run = Arc::new(Run::begin(&config.data_dir));
+    let served = serve(config, listener, shutdown, run.clone()).await;
+    run.end();
+    served
+}
+
+/// Everything after the server lock is held and the run recorded: open, serve, drain.
+async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    run: Arc<Run>,
+) -> anyhow::Result<()> {
     let db =
         notify::extending_start_timeout("applying database migrations", Db::open(&config)).await?;
     let media = Media::open(&config)?;
@@ -56,6 +71,7 @@ pub async fn launch(
         );
     }
     let stop = CancellationToken::new();
+    let maintenance = Arc::new(MaintenanceStatus::default());
     let state = AppState {
         stop: stop.clone(),
         live_pages: Arc::new(tokio::sync::Semaphore::new(
@@ -67,7 +83,10 @@ pub async fn launch(
         config: Arc::new(config),
         media,
         vitals: Arc::new(Vitals::default()),
-        maintenance: Arc::new(MaintenanceStatus::default()),
+        maintenance: maintenance.clone(),
+        history: Arc::default(),
+        run,
+        backup: Arc::new(Background::new(maintenance, stop.clone())),
     };
     let vitals = state.vitals.clone();
     let scheduler = Maintenance {

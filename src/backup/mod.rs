@@ -2,6 +2,7 @@
 //! connection, which never blocks the writer in WAL mode), the media it references
 //! added once to a shared pool, everything verified before older backups are pruned.
 
+pub mod background;
 pub mod layout;
 pub mod lock;
 pub(crate) mod media;
@@ -35,6 +36,20 @@ pub struct Report {
     pub media_added: u64,
     pub media_added_bytes: u64,
     pub pruned: retention::Pruned,
+}
+
+impl Report {
+    /// One line for logs and the dashboard.
+    pub fn summary(&self) -> String {
+        format!(
+            "backup {}: database {} bytes, {} media files ({} new), pruned {}",
+            self.name,
+            self.database_bytes,
+            self.media_files,
+            self.media_added,
+            self.pruned.backups.len()
+        )
+    }
 }
 
 /// Takes, verifies and commits one backup, then applies retention.

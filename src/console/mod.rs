@@ -5,6 +5,8 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod charts;
+pub mod dashboard;
 pub mod decks;
 pub mod diff;
 pub mod entry;
@@ -79,6 +81,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(admin::invites).post(admin::make_invite),
         )
         .route("/admin/invites/{id}/withdraw", post(admin::withdraw_invite))
+        .route("/admin/box", get(dashboard::page))
+        .route("/admin/box/chart/{file}", get(dashboard::chart))
+        .route("/admin/box/backup", post(dashboard::backup_now))
         .merge(entry)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,11 +1,12 @@
 //! Backups: taking one, listing them and restoring one, for the box's administrator.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use indicatif::ProgressBar;
 
 use super::{require_admin, Actor, DomainError, DomainResult};
+use crate::backup::background::Background;
 use crate::backup::layout::{BackupRoot, Listed};
 use crate::backup::lock::Held;
 use crate::backup::restore::Restored;
@@ -23,6 +24,42 @@ pub async fn take(
 ) -> DomainResult<Report> {
     require_admin(db, actor).await?;
     Ok(backup::run(db, config, progress, cancel).await?)
+}
+
+/// Starts [`take`] on a task of its own (the console's "Back up now"), so no request
+/// waits for it; its progress is in `background`, its outcome is recorded like a
+/// scheduled backup's.
+pub async fn start(
+    db: &Db,
+    config: &Arc<Config>,
+    actor: Actor,
+    background: &Arc<Background>,
+) -> DomainResult<()> {
+    require_admin(db, actor).await?;
+    let claim = background.claim().ok_or(DomainError::BackupRunning)?;
+    let (db, config, background) = (db.clone(), config.clone(), background.clone());
+    tokio::spawn(async move {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (flag, stop) = (cancel.clone(), background.stop.clone());
+        let watcher = tokio::spawn(async move {
+            stop.cancelled().await;
+            flag.store(true, Ordering::Relaxed);
+        });
+        let outcome = take(&db, &config, actor, &claim.progress, cancel).await;
+        watcher.abort();
+        match &outcome {
+            Ok(r) => tracing::info!(job = "backup", "{}", r.summary()),
+            Err(e) => tracing::error!(job = "backup", error = %e, "backup failed"),
+        }
+        background.status.record(
+            "backup",
+            outcome
+                .map(|r| r.summary())
+                .map_err(|e| format!("{:#}", anyhow::Error::from(e))),
+        );
+        drop(claim);
+    });
+    Ok(())
 }
 
 /// Every backup in the backup directory, verified or not, oldest first.

@@ -36,6 +36,9 @@ pub enum DomainError {
     /// The actor does not own the deck.
     #[error("only the deck's owner may do this")]
     NotOwner,
+    /// A backup the console started is still running.
+    #[error("a backup is already running; its progress is on the dashboard")]
+    BackupRunning,
     /// Setting up the box once an account exists.
     #[error("this box is already set up")]
     AlreadySetUp,

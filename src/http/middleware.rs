@@ -80,7 +80,8 @@ pub async fn timing(State(s): State<AppState>, req: Request, next: Next) -> Resp
     let status = resp.status().as_u16();
     let latency_ms = elapsed.as_millis() as u64;
     prometheus::count_request(template.as_deref().unwrap_or("unmatched"), status);
-    if elapsed >= s.config.slow_request_ms {
+    let slow = elapsed >= s.config.slow_request_ms;
+    if slow {
         tracing::warn!(%method, %route, status, latency_ms, "slow request");
     } else if is_probe(&route) {
         tracing::debug!(%method, %route, status, latency_ms, "request served");
@@ -88,7 +89,7 @@ pub async fn timing(State(s): State<AppState>, req: Request, next: Next) -> Resp
         tracing::info!(%method, %route, status, latency_ms, "request served");
     }
     if !is_probe(&route) {
-        s.vitals.count_request();
+        s.vitals.count_request(slow);
     }
     resp
 }

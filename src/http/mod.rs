@@ -20,11 +20,14 @@ use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
+use crate::backup::background::Background;
 use crate::config::Config;
 use crate::maintenance::MaintenanceStatus;
 use crate::media::Media;
 use crate::pull::Puller;
 use crate::store::Db;
+use crate::system::lifecycle::Run;
+use crate::system::monitor::history::History;
 use crate::system::vitals::Vitals;
 
 /// What every handler can reach.
@@ -44,6 +47,12 @@ pub struct AppState {
     pub stop: tokio_util::sync::CancellationToken,
     /// Permits for the console's open event streams (`console::events::MAX_STREAMS`).
     pub live_pages: Arc<tokio::sync::Semaphore>,
+    /// The monitor's last 24 hours, for the dashboard's charts.
+    pub history: Arc<History>,
+    /// This run's start and how the previous one ended, for the dashboard.
+    pub run: Arc<Run>,
+    /// The backup the dashboard's "Back up now" runs in the background.
+    pub backup: Arc<Background>,
 }
 
 /// Every route the add-on calls (docs/protocol.md §1.2) plus health checks.

@@ -97,12 +97,5 @@ pub async fn media_gc(db: &Db, media: &Media, config: &Config) -> anyhow::Result
 /// A scheduled backup.
 pub async fn backup(db: &Db, config: &Config, cancel: Arc<AtomicBool>) -> anyhow::Result<String> {
     let r = domain::backups::take(db, config, Actor::Admin, &ProgressBar::hidden(), cancel).await?;
-    Ok(format!(
-        "backup {}: database {} bytes, {} media files ({} new), pruned {}",
-        r.name,
-        r.database_bytes,
-        r.media_files,
-        r.media_added,
-        r.pruned.backups.len()
-    ))
+    Ok(r.summary())
 }

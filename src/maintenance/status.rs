@@ -18,6 +18,8 @@ pub struct Snapshot {
     pub last_good_backup: Option<i64>,
     /// The error of the last backup attempt, cleared by the next success.
     pub backup_error: Option<String>,
+    /// Unix seconds and error of the latest failed backup since start, kept after a success.
+    pub last_backup_failure: Option<(i64, String)>,
 }
 
 /// Counters and the last outcome of one job.
@@ -65,6 +67,7 @@ impl MaintenanceStatus {
                 runs.failures += 1;
                 runs.last_message = msg.clone();
                 if job == "backup" {
+                    s.last_backup_failure = Some((t, msg.clone()));
                     s.backup_error = Some(msg);
                 }
             }

@@ -226,6 +226,33 @@ pub async fn stored_bytes(conn: &mut Conn, user: UserId) -> sqlx::Result<i64> {
         .await
 }
 
+/// One account's share of the media store.
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserBytes {
+    pub username: String,
+    pub bytes: i64,
+    pub files: i64,
+}
+
+/// Bytes and files of media first uploaded by each account, largest first (accounts
+/// without media too).
+pub async fn bytes_by_user(conn: &mut Conn) -> sqlx::Result<Vec<UserBytes>> {
+    sqlx::query_as(
+        "SELECT u.username, COALESCE(SUM(f.size), 0) AS bytes, COUNT(f.id) AS files \
+         FROM users u LEFT JOIN media_files f ON f.uploader = u.id \
+         GROUP BY u.id ORDER BY bytes DESC, u.username",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Bytes and files in the whole media store.
+pub async fn total_bytes(conn: &mut Conn) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM media_files")
+        .fetch_one(conn)
+        .await
+}
+
 /// Today's count of `usage` for `user`.
 pub async fn usage(conn: &mut Conn, user: UserId, day: i64, usage: Usage) -> sqlx::Result<i64> {
     let sql = format!(

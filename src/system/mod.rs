@@ -3,6 +3,7 @@
 
 pub mod allocator;
 pub(crate) mod journal;
+pub mod lifecycle;
 pub mod logging;
 pub(crate) mod monitor;
 pub(crate) mod notify;
@@ -11,5 +12,6 @@ pub(crate) mod prometheus;
 pub(crate) mod readiness;
 pub mod root;
 pub(crate) mod status;
+pub(crate) mod traffic;
 pub(crate) mod vitals;
 pub(crate) mod watchdog;

@@ -3,17 +3,23 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use super::traffic::Traffic;
+
 /// Requests served so far and whether memory is short right now.
 #[derive(Debug, Default)]
 pub struct Vitals {
     requests: AtomicU64,
     memory_pressure: AtomicBool,
+    /// Requests and slow requests per minute, for the console's dashboard.
+    pub traffic: Traffic,
 }
 
 impl Vitals {
-    /// Counts one answered request for the status line.
-    pub fn count_request(&self) {
+    /// Counts one answered request for the status line and the dashboard.
+    pub fn count_request(&self, slow: bool) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        self.traffic
+            .count(time::OffsetDateTime::now_utc().unix_timestamp(), slow);
     }
 
     /// Requests answered since start (health probes excluded).

@@ -11,6 +11,8 @@
 //   5. the suggestion shows word diffs; alice accepts the tag and one field, denies the
 //      other field; the last decision closes it as approved
 //   6. a subscriber's /pullChanges carries exactly the accepted changes
+//   7. the administrator's box dashboard: its charts load under the CSP; "Back up now"
+//      runs in the background and the finished backup is listed
 // Every page visited is screenshotted into results/ as <viewport>-<nn>-<page>.png.
 // Everything is checked through the page (locators, waits), never in the database.
 
@@ -357,6 +359,35 @@ for (const [vp, contextOptions] of Object.entries(VIEWPORTS)) {
         // The other note, if sent again at all, is as it was published (fields as stored, cleaned).
         const other = notes.find((x) => x.guid === 'XyZ9876543');
         if (other) assert.deepEqual(other, publishedOther, 'the other note is untouched');
+      });
+
+      await step("7. the administrator's box dashboard shows its charts and backs up in the background", async () => {
+        await admin.goto(`${base}/console/account`);
+        await admin.locator('header nav a[href="/console/admin/box"]').click();
+        await admin.waitForURL(`${base}/console/admin/box`);
+        await admin.getByRole('heading', { name: 'Box', exact: true }).waitFor();
+        for (const name of ['Resources', 'Last 24 hours', 'Requests', 'Backups', 'Media']) {
+          await admin.getByRole('heading', { name, exact: true }).waitFor();
+        }
+        // Every chart is an SVG image the CSP lets the browser draw.
+        const charts = admin.locator('main img');
+        assert.equal(await charts.count(), 6, 'five resource charts and the requests chart');
+        await admin.waitForFunction(() => [...document.querySelectorAll('main img')]
+          .every((i) => i.complete && i.naturalWidth > 0));
+        await admin.locator('tr[data-media="alice"]').waitFor();
+        await shot(admin, '12-box');
+
+        await admin.getByRole('button', { name: 'Back up now' }).click();
+        await admin.waitForURL((u) => u.pathname === '/console/admin/box' && u.searchParams.get('backup') === 'started');
+        // The page reloads itself while the backup runs; the finished backup is listed.
+        await admin.locator('tr[data-backup]').first().waitFor({ timeout: 60_000 });
+        await admin.getByRole('button', { name: 'Back up now' }).waitFor();
+        await waitForText(admin.locator('tr[data-backup] td').nth(3), 'yes');
+        await admin.locator('#backup-last .pill', { hasText: 'ok' }).waitFor();
+        await shot(admin, '13-box-backed-up');
+        const chart = await admin.request.get(`${base}/console/admin/box/chart/cpu.svg`);
+        assert.equal(chart.headers()['content-type'], 'image/svg+xml');
+        assert.match(await chart.text(), /warning at 80 %/);
       });
 
       await check('the pages raised no script errors and broke no content-security rule', async () => {

@@ -4,6 +4,7 @@
 
 pub mod alarm;
 pub mod cgroup;
+pub mod history;
 pub mod sample;
 
 use tokio::time::MissedTickBehavior;
@@ -103,6 +104,9 @@ pub async fn run(state: AppState, stop: CancellationToken) {
             _ = stop.cancelled() => return,
         }
         let sample = sampler.sample();
+        state
+            .history
+            .record(time::OffsetDateTime::now_utc().unix_timestamp(), &sample);
         alarms.check(&sample);
         let short = memory_short(&sample, &config);
         protect(&state, short);

@@ -30,6 +30,9 @@ pub struct Sample {
     pub disk_used_percent: Option<f64>,
     pub disk_free_bytes: Option<u64>,
     pub temperature_celsius: Option<f64>,
+    /// Share of the last 10 s in which some task of the machine waited for memory
+    /// (`/proc/pressure/memory`), in percent; kernels without PSI have none.
+    pub host_pressure_some_avg10: Option<f64>,
 }
 
 impl Sample {
@@ -77,6 +80,9 @@ impl Sampler {
             host_memory_percent: host_memory_percent(),
             cgroup: self.sources.cgroup_dir.as_deref().and_then(cgroup::read),
             temperature_celsius: temperature(&self.sources.thermal_dir),
+            host_pressure_some_avg10: procfs::MemoryPressure::current()
+                .ok()
+                .map(|p| f64::from(p.some.avg10)),
             ..Sample::default()
         };
         (sample.disk_used_percent, sample.disk_free_bytes) = disk(&self.sources.data_dir).unzip();
