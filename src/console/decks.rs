@@ -38,12 +38,24 @@ fn role_name(role: &Option<DeckRole>) -> &'static str {
 struct DecksPage {
     chrome: Option<Chrome>,
     decks: Vec<MyDeck>,
+    notice: Option<&'static str>,
 }
 
-pub async fn list(State(s): State<AppState>, Signed(me): Signed) -> Result<Response, PageError> {
+#[derive(Deserialize)]
+pub struct ListDone {
+    done: Option<String>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    Signed(me): Signed,
+    Query(q): Query<ListDone>,
+) -> Result<Response, PageError> {
     Ok(render(&DecksPage {
         chrome: Some(Chrome::of(&s, &me).await?),
         decks: browse::my_decks(&s.db, me.id).await?,
+        notice: (q.done.as_deref() == Some("deleted"))
+            .then_some("The deck is deleted. Subscribers' add-ons report it as gone."),
     }))
 }
 

@@ -16,6 +16,7 @@ pub mod notetypes;
 pub mod page;
 pub mod review;
 pub mod session;
+pub mod settings;
 
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
@@ -63,6 +64,28 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/decks/{hash}/media", get(decks::media))
         .route("/decks/{hash}/changelog", post(decks::post_changelog))
         .route("/decks/{hash}/notes/{guid}", get(decks::note_page))
+        .route("/decks/{hash}/settings", get(settings::page))
+        .route(
+            "/decks/{hash}/settings/description",
+            post(settings::description),
+        )
+        .route(
+            "/decks/{hash}/settings/maintainers",
+            post(settings::maintainers),
+        )
+        .route(
+            "/decks/{hash}/settings/protected/{notetype}",
+            post(settings::protected),
+        )
+        .route(
+            "/decks/{hash}/settings/tag-groups",
+            post(settings::tag_groups),
+        )
+        .route(
+            "/decks/{hash}/changelog/{id}/delete",
+            post(settings::delete_changelog),
+        )
+        .route("/decks/{hash}/delete", post(settings::delete_deck))
         .route(
             "/decks/{hash}/notetypes/{id}",
             get(notetypes::edit_page).post(notetypes::save),

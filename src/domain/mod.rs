@@ -5,6 +5,7 @@
 
 pub mod backups;
 pub mod browse;
+pub mod deck_settings;
 pub mod decks;
 pub mod error;
 pub mod invites;

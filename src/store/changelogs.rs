@@ -34,3 +34,32 @@ pub async fn latest_id(conn: &mut Conn, root: DeckId) -> sqlx::Result<i64> {
         .fetch_one(conn)
         .await
 }
+
+/// A posted changelog message.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Changelog {
+    pub id: i64,
+    pub message: String,
+    pub created_at: Micros,
+}
+
+/// A deck's newest messages, newest first.
+pub async fn list(conn: &mut Conn, deck: DeckId, limit: i64) -> sqlx::Result<Vec<Changelog>> {
+    sqlx::query_as(
+        "SELECT id, message, created_at FROM changelogs WHERE deck = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+    )
+    .bind(deck)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Deletes one message of a deck; false if the deck has no such message.
+pub async fn delete(conn: &mut Conn, deck: DeckId, id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM changelogs WHERE deck = ? AND id = ?")
+        .bind(deck)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

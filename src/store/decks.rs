@@ -306,3 +306,23 @@ pub async fn set_stats_enabled(
     .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// Sets a deck's description.
+pub async fn set_description(conn: &mut Conn, deck: DeckId, text: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE decks SET description = ? WHERE id = ?")
+        .bind(text)
+        .bind(deck)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a root deck and everything in it: subdecks, notes, suggestions, changelogs,
+/// subscriptions (the rows that reference it cascade). Media files stay for the collector.
+pub async fn delete_root(conn: &mut Conn, root: DeckId) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM decks WHERE id = ? AND parent IS NULL")
+        .bind(root)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! this module writes SQL.
 
 pub mod browse;
-pub(crate) mod changelogs;
+pub mod changelogs;
 pub mod commits;
 pub mod console;
 pub mod decks;
