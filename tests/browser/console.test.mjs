@@ -98,6 +98,9 @@ function layoutFaults() {
   return faults;
 }
 
+/** The demo deck's image, never uploaded here: its preview on the deck page is a 404. */
+const MISSING_MEDIA = /\/console\/decks\/[a-z-]+\/media\?name=red1x1\.png$/;
+
 const accountLink = (page) => page.locator('header nav a[href="/console/account"]');
 const reviewCount = (page) => page.locator('header [data-count-total]');
 
@@ -122,8 +125,16 @@ for (const [vp, contextOptions] of Object.entries(VIEWPORTS)) {
       const page = await ctx.newPage();
       page.on('pageerror', (e) => problems.push(`${who}: page error: ${e.message}`));
       page.on('console', (m) => {
-        if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) {
+        // A file that failed to load is reported with its address by the listener below.
+        if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')
+            && !m.text().startsWith('Failed to load resource')) {
           problems.push(`${who}: console error at ${page.url()}: ${m.text()}`);
+        }
+      });
+      page.on('response', (r) => {
+        const kind = r.request().resourceType();
+        if (r.status() >= 400 && kind !== 'document' && !MISSING_MEDIA.test(r.url())) {
+          problems.push(`${who}: ${kind} ${r.url()} answered ${r.status()} on ${page.url()}`);
         }
       });
       return page;
@@ -318,6 +329,13 @@ for (const [vp, contextOptions] of Object.entries(VIEWPORTS)) {
             + 'removed, added and unchanged words each get a line of their own instead of reading inline');
         }
         await shot(alice, '09-suggestion');
+        // The edit page of a suggested field, looked at and left unsaved.
+        const suggestionUrl = alice.url();
+        await back.locator('a[href$="/edit"]').click();
+        await alice.getByRole('heading', { name: 'Edit the suggested field' }).waitFor();
+        await shot(alice, '09b-edit-field');
+        await alice.goto(suggestionUrl);
+        await waitForText(alice.locator('#status'), 'pending');
 
         const accept = (r) => r.locator('button[formaction$="/accept"]');
         const deny = (r) => r.locator('button[formaction$="/deny"]');
@@ -388,6 +406,48 @@ for (const [vp, contextOptions] of Object.entries(VIEWPORTS)) {
         const chart = await admin.request.get(`${base}/console/admin/box/chart/cpu.svg`);
         assert.equal(chart.headers()['content-type'], 'image/svg+xml');
         assert.match(await chart.text(), /warning at 80 %/);
+      });
+
+      await step('8. alice runs her deck: a changelog, a renamed and an added field; the next pull carries both', async () => {
+        await alice.goto(`${base}/console/review`);
+        await alice.locator('header nav a[href="/console/decks"]').click();
+        await alice.waitForURL(`${base}/console/decks`);
+        await alice.getByRole('heading', { name: 'My decks' }).waitFor();
+        await shot(alice, '14-decks');
+        await alice.locator('main a', { hasText: DEMO_NAME }).first().click();
+        await alice.locator('h1', { hasText: DEMO_NAME }).waitFor();
+        await alice.locator('article.note').first().waitFor();
+        await shot(alice, '15-deck');
+
+        await alice.locator('summary', { hasText: 'Post a changelog' }).click();
+        await alice.locator('textarea[name="message"]').fill('Back is now called Answer; a new Source field.');
+        await alice.getByRole('button', { name: 'Post', exact: true }).click();
+        await alice.locator('.notice', { hasText: 'changelog is posted' }).waitFor();
+
+        await alice.locator('main a[href*="/notetypes/"]').first().click();
+        await alice.locator('h1', { hasText: 'Notetype' }).waitFor();
+        await shot(alice, '16-notetype');
+        await alice.locator('input[name="f1.name"]').fill('Answer');
+        await alice.locator('input[name="new.name"]').fill('Source');
+        await alice.getByRole('button', { name: 'Save the notetype' }).click();
+        await alice.locator('.notice', { hasText: 'Saved' }).waitFor();
+        assert.equal(await alice.locator('input[name="f1.name"]').inputValue(), 'Answer');
+        assert.equal(await alice.locator('input[name="f2.name"]').inputValue(), 'Source');
+
+        const [entry] = await addon.pull(hash, FIRST_PULL_TS);
+        const model = entry.deck.note_models[0];
+        assert.deepEqual(model.flds.map((f) => f.name), ['Front', 'Answer', 'Source']);
+        assert.match(model.tmpls[0].afmt, /\{\{Answer\}\}/, 'the template follows the rename');
+        const n = allNotes(entry.deck).find((x) => x.guid === GUID);
+        assert.deepEqual(n.fields, [NEW_FRONT, OLD_BACK, ''], 'content kept, the new field empty');
+        assert.match(entry.changelog, /Back is now called Answer/);
+
+        await alice.goto(`${base}/console/decks/${hash}/settings`);
+        await alice.locator('h1', { hasText: 'Settings of' }).waitFor();
+        await shot(alice, '17-settings');
+        await alice.goto(`${base}/console/decks/${hash}/notes/${GUID}`);
+        await alice.getByRole('heading', { name: 'History' }).waitFor();
+        await shot(alice, '18-note');
       });
 
       await check('the pages raised no script errors and broke no content-security rule', async () => {
