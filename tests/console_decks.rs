@@ -115,10 +115,7 @@ async fn my_decks_lists_what_i_own_maintain_or_subscribe_to_and_nothing_else() {
         "{}",
         page.text
     );
-    assert!(
-        !page.text.contains("Histology"),
-        "not someone else's deck"
-    );
+    assert!(!page.text.contains("Histology"), "not someone else's deck");
     assert!(
         page.text.contains("2 notes") && page.text.contains("1 subscriber"),
         "{}",
