@@ -5,6 +5,7 @@
 
 use deckd_testkit as common;
 
+use common::console::Console;
 use common::*;
 use serde_json::{json, Value};
 
@@ -256,6 +257,17 @@ async fn template_and_styling_edits_reach_subscribers() {
     );
 }
 
+/// The `data-<what>="…"` ids a console page shows, in order.
+fn ids(page: &str, what: &str) -> Vec<String> {
+    let marker = format!("data-{what}=\"");
+    page.match_indices(&marker)
+        .map(|(i, _)| {
+            let rest = &page[i + marker.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn someone_elses_reordered_upload_suggests_only_what_they_changed() {
     let (s, _alice, hash) = setup().await;
@@ -274,14 +286,37 @@ async fn someone_elses_reordered_upload_suggests_only_what_they_changed() {
     assert_eq!(
         s.pull_since(&hash, &ts).await,
         json!([]),
-        "a suggestion changes no notetype"
+        "a suggestion changes nothing before review"
     );
-    let pending = s.only_pending(&hash).await;
-    let id: deckd::store::CommitId = serde_json::from_value(pending["id"].clone()).unwrap();
-    s.approve(id).await;
+    let id = commit_id(&s.only_pending(&hash).await);
+    let mut alice = Console::new(&s);
+    alice
+        .sign_in("alice", &password_for("alice"))
+        .await
+        .expect(303, "sign-in");
+    let page = alice.get(&format!("/console/review/{id}")).await;
+    assert!(page.text.contains("notetype change"), "{}", page.text);
+    assert!(
+        page.text.contains("Back · Front · Mnemonic"),
+        "the proposed fields: {}",
+        page.text
+    );
+    let fields = ids(&page.text, "field");
+    assert_eq!(fields.len(), 1, "only Back changes: {}", page.text);
+    let nt = ids(&page.text, "notetype");
+    assert_eq!(nt.len(), 1);
+    let base = format!("/console/review/{id}");
+    alice
+        .submit(&base, &format!("{base}/field/{}/accept", fields[0]), &[])
+        .await
+        .expect(303, "accept the field");
+    alice
+        .submit(&base, &format!("{base}/notetype/{}/deny", nt[0]), &[])
+        .await
+        .expect(303, "deny the notetype change");
     let pull = s.pull_since(&hash, &ts).await;
     let (names, notes) = pulled(entry_for(&pull, &hash).expect("the approved change"));
-    assert_eq!(names, ["Front", "Back"], "the stored notetype stays");
+    assert_eq!(names, ["Front", "Back"], "the notetype change was denied");
     assert_eq!(
         notes,
         [(
@@ -290,4 +325,83 @@ async fn someone_elses_reordered_upload_suggests_only_what_they_changed() {
         )],
         "each field lands where its name says, not where its position says"
     );
+    let closed = alice.get(&base).await;
+    assert!(closed.text.contains(">approved<"), "{}", closed.text);
+}
+
+#[tokio::test]
+async fn someone_elses_notetype_change_waits_for_review_and_applies_when_approved() {
+    let (s, _alice, hash) = setup().await;
+    let bob = s.user("bob").await;
+    let mut deck = pushed(
+        &[("Front", FRONT_ID), ("Back", BACK_ID), ("Mnemonic", 999)],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris", "P for Paris"],
+            &["geo"],
+        )],
+    );
+    deck["note_models"][0]["css"] = json!(".card { color: teal; }");
+    let body = submit_body(
+        &hash,
+        DEMO_NAME,
+        DEMO_NAME,
+        &deck,
+        2,
+        "a mnemonic field",
+        false,
+    );
+    s.submit(&bob, &body).await.expect(200, "suggestion");
+    let id = commit_id(&s.only_pending(&hash).await);
+    let ts = sync_point().await;
+    s.approve(id).await;
+    let pull = s.pull_since(&hash, &ts).await;
+    let entry = entry_for(&pull, &hash).expect("the approved notetype change");
+    let (names, notes) = pulled(entry);
+    assert_eq!(names, ["Front", "Back", "Mnemonic"]);
+    assert_eq!(
+        entry["deck"]["note_models"][0]["css"],
+        ".card { color: teal; }"
+    );
+    assert_eq!(notes.len(), 2, "every note of the notetype: {notes:?}");
+    assert_eq!(
+        notes[0].1,
+        strings(&["What is the capital of France?", "Paris", ""])
+    );
+}
+
+#[tokio::test]
+async fn a_suggestion_that_only_changes_the_notetype_is_kept_and_can_be_denied() {
+    let (s, _alice, hash) = setup().await;
+    let bob = s.user("bob").await;
+    let mut deck = pushed(
+        &[("Front", FRONT_ID), ("Back", BACK_ID)],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris"],
+            &["geo"],
+        )],
+    );
+    deck["note_models"][0]["css"] = json!(".card { color: red; }");
+    let body = submit_body(&hash, DEMO_NAME, DEMO_NAME, &deck, 2, "red", false);
+    s.submit(&bob, &body).await.expect(200, "suggestion");
+    let id = commit_id(&s.only_pending(&hash).await);
+    let mut alice = Console::new(&s);
+    alice
+        .sign_in("alice", &password_for("alice"))
+        .await
+        .expect(303, "sign-in");
+    let base = format!("/console/review/{id}");
+    let page = alice.get(&base).await;
+    assert!(page.text.contains("The styling changes."), "{}", page.text);
+    let nt = ids(&page.text, "notetype");
+    let ts = sync_point().await;
+    alice
+        .submit(&base, &format!("{base}/notetype/{}/deny", nt[0]), &[])
+        .await
+        .expect(303, "denied");
+    let closed = alice.get(&base).await;
+    assert!(closed.text.contains(">denied<"), "{}", closed.text);
+    assert_eq!(s.pull_since(&hash, &ts).await, json!([]));
+    assert!(s.pending(Some(&hash)).await.is_empty());
 }

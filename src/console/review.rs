@@ -14,6 +14,7 @@ use super::diff::{with_previews, word_diff};
 use super::media::MediaQuery;
 use super::page::{render, Chrome, PageError, Trusted};
 use super::session::{mask, CsrfOnly, Signed};
+use crate::domain::notetypes::ChangeSummary;
 use crate::domain::review::{self, Change};
 use crate::domain::{queue, Actor};
 use crate::http::AppState;
@@ -164,6 +165,7 @@ impl Notes {
 struct SuggestionPage {
     chrome: Option<Chrome>,
     c: Commit,
+    notetypes: Vec<ChangeSummary>,
     info: Trusted,
     reason: Option<String>,
     notes: Vec<NoteView>,
@@ -236,6 +238,7 @@ pub async fn suggestion_page(
     });
     let c = found.commit;
     Ok(render(&SuggestionPage {
+        notetypes: found.notetypes,
         range,
         prev_href: (page > 1).then(|| format!("{base}?page={}", page - 1)),
         next_href: (page < pages).then(|| format!("{base}?page={}", page + 1)),
@@ -329,6 +332,7 @@ fn parse_change(kind: &str, row: i64, verb: &str) -> Result<(Change, bool), Page
     let change = match kind {
         "field" => Change::Field(row),
         "tag" => Change::Tag(row),
+        "notetype" => Change::Notetype(row),
         _ => {
             return Err(PageError::new(
                 StatusCode::NOT_FOUND,

@@ -10,7 +10,7 @@ use super::{Actor, DomainError, DomainResult};
 use crate::ingest::sanitize;
 use crate::store::notetype_edits::{self, NewField};
 use crate::store::notetypes::{Notetype, NotetypeField, NotetypeTemplate};
-use crate::store::{self, Conn, Db, Micros, NotetypeId};
+use crate::store::{self, CommitId, Conn, Db, Micros, NotetypeId};
 use crate::wire::crowdanki::NoteModel;
 
 /// A field after a change, with the stored position its content comes from (`None` for a
@@ -70,6 +70,76 @@ pub(crate) async fn apply(
         store::decks::bump_with_ancestors(conn, deck, now).await?;
     }
     Ok(())
+}
+
+/// The change a suggested notetype (kept as the uploaded JSON) makes to the notetype as
+/// it is now, which may differ from when it was suggested.
+pub(crate) async fn suggested_change(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    model: &str,
+) -> DomainResult<Option<(Notetype, Change)>> {
+    let Some(stored) = store::notetypes::load(conn, &[notetype]).await?.pop() else {
+        return Ok(None);
+    };
+    let model: NoteModel = serde_json::from_str(model)
+        .map_err(|e| DomainError::Internal(anyhow::anyhow!("a kept notetype suggestion: {e}")))?;
+    let removed = notetype_edits::removed(conn, notetype).await?;
+    let plan = plan_upload(&stored, &removed, &model);
+    Ok(Some((stored, plan.change)))
+}
+
+/// Applies a suggested notetype change as the notetype is now; answers whether anything
+/// changed.
+pub(crate) async fn apply_suggested(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    model: &str,
+    now: Micros,
+) -> DomainResult<bool> {
+    let Some((stored, change)) = suggested_change(conn, notetype, model).await? else {
+        return Ok(false);
+    };
+    apply(conn, &stored, &change, now).await?;
+    Ok(!change.is_empty())
+}
+
+/// How a suggested notetype change reads on a review page.
+#[derive(Debug)]
+pub struct ChangeSummary {
+    /// The suggestion's row, for deciding it.
+    pub row: i64,
+    pub notetype: String,
+    pub fields_before: Vec<String>,
+    /// `None` when the fields stay as they are.
+    pub fields_after: Option<Vec<String>>,
+    pub templates_changed: bool,
+    pub css_changed: bool,
+}
+
+/// The waiting notetype changes of a suggestion, as they would apply now.
+pub(crate) async fn summaries(
+    conn: &mut Conn,
+    commit: CommitId,
+) -> DomainResult<Vec<ChangeSummary>> {
+    let mut out = Vec::new();
+    for s in notetype_edits::pending_suggestions(conn, commit).await? {
+        let Some((stored, change)) = suggested_change(conn, s.notetype, &s.model).await? else {
+            continue;
+        };
+        out.push(ChangeSummary {
+            row: s.id,
+            fields_before: stored.flds.iter().map(|f| f.name.clone()).collect(),
+            fields_after: change
+                .fields
+                .as_ref()
+                .map(|f| f.iter().map(|p| p.field.name.clone()).collect()),
+            templates_changed: change.templates.is_some(),
+            css_changed: change.css.is_some(),
+            notetype: stored.name,
+        });
+    }
+    Ok(out)
 }
 
 /// How an uploaded notetype lines up with the stored one of the same UUID.

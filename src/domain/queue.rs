@@ -77,6 +77,8 @@ pub(super) async fn reviewable(
 #[derive(Debug)]
 pub struct Suggestion {
     pub commit: Commit,
+    /// Notetype changes waiting for a decision.
+    pub notetypes: Vec<super::notetypes::ChangeSummary>,
     pub fields: Vec<FieldChange>,
     pub tags: Vec<TagChange>,
     pub notes: Vec<NoteChange>,
@@ -103,6 +105,7 @@ pub async fn suggestion(
         .collect();
     let shown = serde_json::to_string(&shown).expect("ids serialise");
     Ok(Suggestion {
+        notetypes: super::notetypes::summaries(&mut conn, id).await?,
         fields: store::review::field_changes(&mut conn, id, &shown).await?,
         tags: store::review::tag_changes(&mut conn, id, &shown).await?,
         notes: store::review::note_changes(&mut conn, id, &shown).await?,

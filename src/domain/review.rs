@@ -81,6 +81,10 @@ pub async fn approve(db: &Db, actor: Actor, id: CommitId) -> DomainResult<Outcom
             .await?;
         touched.insert(*note);
     }
+    for nt in store::notetype_edits::pending_suggestions(&mut tx, id).await? {
+        super::notetypes::apply_suggested(&mut tx, nt.notetype, &nt.model, now).await?;
+        store::notetype_edits::accept_suggestion(&mut tx, nt.id).await?;
+    }
     publish_decks(&mut tx, &touched, decks, now).await?;
     close_approved(&mut tx, &commit, actor, now).await?;
     tx.commit().await?;
@@ -277,6 +281,8 @@ pub enum Change {
     Field(i64),
     /// A pending tag row.
     Tag(i64),
+    /// A suggested notetype change.
+    Notetype(i64),
 }
 
 /// Where a suggestion stands after one of its changes was decided.
@@ -333,6 +339,17 @@ pub async fn decide_change(
             } else {
                 record_denied_tag(&mut tx, id, &t, now).await?;
                 store::review::delete_pending_tag(&mut tx, t.id).await?;
+            }
+        }
+        Change::Notetype(row) => {
+            let nt = store::notetype_edits::pending_suggestion(&mut tx, id, row)
+                .await?
+                .ok_or(DomainError::NoChange)?;
+            if accept {
+                super::notetypes::apply_suggested(&mut tx, nt.notetype, &nt.model, now).await?;
+                store::notetype_edits::accept_suggestion(&mut tx, nt.id).await?;
+            } else {
+                store::notetype_edits::delete_suggestion(&mut tx, nt.id).await?;
             }
         }
     }

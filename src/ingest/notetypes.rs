@@ -131,17 +131,19 @@ impl Resolver {
 
     /// Lines each uploaded notetype up with the stored one of its UUID: when `apply` (the
     /// owner or a maintainer pushing from Anki) its renamed, new and moved fields, its
-    /// templates and styling become the stored notetype's. Answers, per uploaded UUID,
-    /// where each uploaded field's content belongs in the stored layout, so a note's
-    /// fields can be put in place before they are read by position.
+    /// templates and styling become the stored notetype's; otherwise a change is handed
+    /// back to be suggested. Answers, per uploaded UUID, where each uploaded field's
+    /// content belongs in the stored layout, so a note's fields can be put in place
+    /// before they are read by position.
     pub async fn line_up(
         &mut self,
         conn: &mut Conn,
         models: &[NoteModel],
         apply: bool,
         now: Micros,
-    ) -> sqlx::Result<HashMap<String, Layout>> {
+    ) -> sqlx::Result<LinedUp> {
         let mut layouts = HashMap::new();
+        let mut suggested = Vec::new();
         for m in models {
             let Some(id) = store::notetypes::find(conn, &m.crowdanki_uuid, self.owner).await?
             else {
@@ -161,6 +163,10 @@ impl Resolver {
                     missing: plan.missing,
                 }
             } else {
+                if !plan.change.is_empty() {
+                    let json = serde_json::to_string(m).expect("a notetype serialises");
+                    suggested.push((id, json));
+                }
                 Layout {
                     positions: plan.current,
                     missing: plan.missing_now,
@@ -168,7 +174,7 @@ impl Resolver {
             };
             layouts.insert(m.crowdanki_uuid.clone(), layout);
         }
-        Ok(layouts)
+        Ok(LinedUp { layouts, suggested })
     }
 
     /// The resolved notetype for a UUID seen before, without asking the database.
@@ -223,6 +229,15 @@ fn same_shape(nt: &Notetype, m: &NoteModel) -> bool {
             .iter()
             .zip(&m.tmpls)
             .all(|(a, b)| (a.qfmt == b.qfmt && a.afmt == b.afmt) || (a.id != 0 && a.id == b.id))
+}
+
+/// What lining an upload's notetypes up found.
+pub struct LinedUp {
+    /// Per uploaded notetype UUID, where its fields go.
+    pub layouts: HashMap<String, Layout>,
+    /// Stored notetypes the upload would change, with the uploaded notetype as JSON, for
+    /// a suggestion to carry.
+    pub suggested: Vec<(NotetypeId, String)>,
 }
 
 /// Where an uploaded notetype's fields go in the stored one.

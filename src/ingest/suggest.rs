@@ -89,11 +89,16 @@ pub async fn submit(
     if let Some(uuid) = unknown.first() {
         return Err(DomainError::UnknownNotetype(uuid.clone()));
     }
-    let layouts = resolver
+    let lined_up = resolver
         .line_up(&mut tx, &req.deck.note_models, approved, now)
         .await?;
-    put_fields_in_place(&mut req.deck, &layouts);
-    let unknown_fields = layouts
+    put_fields_in_place(&mut req.deck, &lined_up.layouts);
+    for (notetype, model) in &lined_up.suggested {
+        store::notetype_edits::insert_suggestion(&mut tx, commit, *notetype, model).await?;
+    }
+    let suggested_notetypes = lined_up.suggested.len();
+    let unknown_fields = lined_up
+        .layouts
         .into_iter()
         .map(|(uuid, layout)| (uuid, layout.missing))
         .collect();
@@ -110,7 +115,7 @@ pub async fn submit(
         now,
         groups,
         touched_decks: BTreeSet::new(),
-        changes: new_decks,
+        changes: new_decks + suggested_notetypes,
     };
     let mut visited = vec![target];
 

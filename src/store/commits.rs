@@ -236,6 +236,7 @@ pub async fn clear_pending(conn: &mut Conn, commit: CommitId) -> sqlx::Result<()
         "DELETE FROM removal_suggestions WHERE commit_id = ?",
         "DELETE FROM media_reference_suggestions WHERE commit_id = ?",
         "DELETE FROM notes WHERE commit_id = ? AND reviewed = 0",
+        "DELETE FROM notetype_suggestions WHERE commit_id = ? AND state = 'pending'",
     ] {
         sqlx::query(sql).bind(commit).execute(&mut *conn).await?;
     }

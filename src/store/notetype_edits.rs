@@ -2,7 +2,7 @@
 //! templates and styling, with every note's content following its field.
 
 use super::notetypes::{NotetypeField, NotetypeTemplate};
-use super::{Conn, DeckId, Micros, NotetypeId};
+use super::{CommitId, Conn, DeckId, Micros, NotetypeId};
 
 /// A field of the changed notetype, in its new place.
 pub struct NewField<'a> {
@@ -162,4 +162,75 @@ pub async fn touch_notes(
         .bind(notetype)
         .fetch_all(conn)
         .await
+}
+
+/// A notetype change waiting in a suggestion.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SuggestedChange {
+    pub id: i64,
+    pub notetype: NotetypeId,
+    /// The uploaded notetype as JSON (cleaned on arrival).
+    pub model: String,
+}
+
+/// Keeps a suggested notetype change for review.
+pub async fn insert_suggestion(
+    conn: &mut Conn,
+    commit: CommitId,
+    notetype: NotetypeId,
+    model: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO notetype_suggestions (commit_id, notetype, model) VALUES (?, ?, ?)")
+        .bind(commit)
+        .bind(notetype)
+        .bind(model)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The notetype changes of a suggestion still waiting for a decision.
+pub async fn pending_suggestions(
+    conn: &mut Conn,
+    commit: CommitId,
+) -> sqlx::Result<Vec<SuggestedChange>> {
+    sqlx::query_as(
+        "SELECT id, notetype, model FROM notetype_suggestions WHERE commit_id = ? AND state = 'pending' ORDER BY id",
+    )
+    .bind(commit)
+    .fetch_all(conn)
+    .await
+}
+
+/// One waiting notetype change of a suggestion.
+pub async fn pending_suggestion(
+    conn: &mut Conn,
+    commit: CommitId,
+    id: i64,
+) -> sqlx::Result<Option<SuggestedChange>> {
+    sqlx::query_as(
+        "SELECT id, notetype, model FROM notetype_suggestions WHERE commit_id = ? AND id = ? AND state = 'pending'",
+    )
+    .bind(commit)
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Records a suggested notetype change as accepted.
+pub async fn accept_suggestion(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE notetype_suggestions SET state = 'accepted' WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops a denied notetype change.
+pub async fn delete_suggestion(conn: &mut Conn, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM notetype_suggestions WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

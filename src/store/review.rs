@@ -270,7 +270,8 @@ pub async fn has_pending_rows(conn: &mut Conn, commit: CommitId) -> sqlx::Result
              OR EXISTS (SELECT 1 FROM tags WHERE commit_id = ?1 AND reviewed = 0)
              OR EXISTS (SELECT 1 FROM note_moves WHERE commit_id = ?1)
              OR EXISTS (SELECT 1 FROM removal_suggestions WHERE commit_id = ?1)
-             OR EXISTS (SELECT 1 FROM notes WHERE commit_id = ?1 AND reviewed = 0)",
+             OR EXISTS (SELECT 1 FROM notes WHERE commit_id = ?1 AND reviewed = 0)
+             OR EXISTS (SELECT 1 FROM notetype_suggestions WHERE commit_id = ?1 AND state = 'pending')",
     )
     .bind(commit)
     .fetch_one(conn)
@@ -280,8 +281,9 @@ pub async fn has_pending_rows(conn: &mut Conn, commit: CommitId) -> sqlx::Result
 /// Whether any change of `commit` was accepted (its history holds more than denials).
 pub async fn any_accepted(conn: &mut Conn, commit: CommitId) -> sqlx::Result<bool> {
     sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM note_events WHERE commit_id = ?
-             AND event_type NOT IN ('field_change_denied', 'tag_change_denied'))",
+        "SELECT EXISTS (SELECT 1 FROM note_events WHERE commit_id = ?1
+             AND event_type NOT IN ('field_change_denied', 'tag_change_denied'))
+             OR EXISTS (SELECT 1 FROM notetype_suggestions WHERE commit_id = ?1 AND state = 'accepted')",
     )
     .bind(commit)
     .fetch_one(conn)

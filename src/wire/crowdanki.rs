@@ -35,7 +35,7 @@ pub struct Note {
 }
 
 /// A notetype with its fields and templates.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct NoteModel {
     pub crowdanki_uuid: String,
     pub name: String,
@@ -64,7 +64,7 @@ pub struct NoteModel {
 }
 
 /// A notetype field definition.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Field {
     pub name: String,
     pub ord: i64,
@@ -85,7 +85,7 @@ pub struct Field {
 }
 
 /// A card template.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Template {
     pub name: String,
     pub ord: i64,
