@@ -1,5 +1,6 @@
 //! Charts drawn on the server as SVG (plotters' SVG backend): one time series with an
-//! optional warning threshold, as a labelled horizontal line. The SVG uses presentation
+//! optional warning threshold, as a labelled horizontal line, and bar charts (one bar per
+//! labelled category, series stacked, upright or lying). The SVG uses presentation
 //! attributes only (`fill=`, `stroke=`), never `style=`, so the console's
 //! Content-Security-Policy (`style-src 'self'`) allows it.
 //!
@@ -135,6 +136,257 @@ fn draw(root: &Area<'_>, c: &Chart) -> DrawResult {
             style,
         )))?;
     }
+    Ok(())
+}
+
+/// A bar colour, from the console's palette.
+#[derive(Debug, Clone, Copy)]
+pub enum Tone {
+    Blue,
+    Green,
+    Red,
+    Grey,
+}
+
+impl Tone {
+    fn rgb(self) -> RGBColor {
+        match self {
+            Self::Blue => LINE,
+            Self::Green => RGBColor(0x1d, 0x7a, 0x3a),
+            Self::Red => WARN,
+            Self::Grey => RGBColor(0x8a, 0x94, 0xa3),
+        }
+    }
+}
+
+/// One series of a bar chart: a value per category.
+#[derive(Debug)]
+pub struct Series<'a> {
+    /// Shown in the legend when there is more than one series.
+    pub name: &'a str,
+    pub tone: Tone,
+    pub values: Vec<f64>,
+}
+
+/// What one bar chart shows.
+#[derive(Debug)]
+pub struct Bars<'a> {
+    pub title: &'a str,
+    /// One label per category, in order (left to right, or top to bottom when lying).
+    pub labels: &'a [String],
+    /// Stacked in this order, the first at the base.
+    pub series: &'a [Series<'a>],
+    /// Bars lying along the value axis, labels on the left: for long labels.
+    pub lying: bool,
+    /// Appended to the value axis's numbers, e.g. `%`.
+    pub unit: &'a str,
+    /// The value axis reaches at least this far (100 for percentages).
+    pub max: f64,
+    /// Category labels shown at most (evenly spread) on an upright chart.
+    pub max_labels: usize,
+    /// Written across a chart whose bars are all zero.
+    pub empty: &'a str,
+}
+
+/// Category labels of a lying chart are cut to this many characters.
+const LABEL_CHARS: usize = 22;
+/// Height of one lying bar, in CSS pixels.
+const ROW: u32 = 22;
+
+/// The height of a lying chart of `bars` bars: a row each, and room for the axes.
+pub fn lying_height(bars: usize) -> u32 {
+    (bars as u32 * ROW + 76).max(HEIGHT / 2 + 20)
+}
+
+impl Bars<'_> {
+    /// The chart's height: [`HEIGHT`], or [`lying_height`] for a lying chart.
+    pub fn height(&self) -> u32 {
+        if self.lying {
+            lying_height(self.labels.len())
+        } else {
+            HEIGHT
+        }
+    }
+}
+
+/// The bar chart as a standalone SVG document, [`WIDTH`] by [`Bars::height`].
+pub fn bars_svg(bars: &Bars) -> anyhow::Result<String> {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (WIDTH, bars.height())).into_drawing_area();
+        draw_bars(&root, bars).map_err(|e| anyhow::anyhow!("drawing chart {}: {e}", bars.title))?;
+        root.present()
+            .map_err(|e| anyhow::anyhow!("writing chart {}: {e}", bars.title))?;
+    }
+    Ok(out)
+}
+
+/// `label` cut to `chars` characters, with an ellipsis when it was longer.
+fn cut(label: &str, chars: usize) -> String {
+    if label.chars().count() <= chars {
+        label.to_string()
+    } else {
+        let mut short: String = label.chars().take(chars - 1).collect();
+        short.push('…');
+        short
+    }
+}
+
+fn draw_bars(root: &Area<'_>, b: &Bars) -> DrawResult {
+    root.fill(&WHITE)?;
+    let n = b.labels.len();
+    let totals: Vec<f64> = (0..n)
+        .map(|i| b.series.iter().filter_map(|s| s.values.get(i)).sum())
+        .collect();
+    let highest = totals.iter().copied().fold(0.0, f64::max);
+    let top = b.max.max(highest * 1.15);
+    let font = ("sans-serif", 15).into_font().color(&TEXT);
+    let legend = b.series.len() > 1;
+    let slots = n.max(1) as f64;
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(b.title, ("sans-serif", 18).into_font().color(&TEXT))
+        .margin(8)
+        .margin_right(20);
+    if legend {
+        builder.set_label_area_size(LabelAreaPosition::Top, 24);
+    }
+    let unit = spaced(b.unit);
+    let value_label = |v: &f64| format!("{v:.0}{unit}");
+    if b.lying {
+        let mut chart = builder
+            .x_label_area_size(22)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0.0..top, 0.0..slots)?;
+        chart
+            .configure_mesh()
+            .x_labels(5)
+            .y_labels(0)
+            .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(GRID)
+            .label_style(font.clone())
+            .x_label_formatter(&value_label)
+            .draw()?;
+        // The first category on top.
+        let row = |i: usize| slots - i as f64;
+        let mut base = vec![0.0; n];
+        for s in b.series {
+            let color = s.tone.rgb();
+            let rects: Vec<_> = (0..n)
+                .map(|i| {
+                    let v = s.values.get(i).copied().unwrap_or(0.0);
+                    let r = Rectangle::new(
+                        [(base[i], row(i) - 0.8), (base[i] + v, row(i) - 0.2)],
+                        color.filled(),
+                    );
+                    base[i] += v;
+                    r
+                })
+                .collect();
+            chart.draw_series(rects)?;
+        }
+        let style = font.clone().pos(Pos::new(HPos::Right, VPos::Center));
+        for (i, label) in b.labels.iter().enumerate() {
+            let (_, y) = chart.backend_coord(&(0.0, row(i) - 0.5));
+            let (x, _) = chart.backend_coord(&(0.0, 0.0));
+            root.draw(&Text::new(
+                cut(label, LABEL_CHARS),
+                (x - 6, y),
+                style.clone(),
+            ))?;
+        }
+        if legend {
+            let (x, y) = chart.backend_coord(&(0.0, slots));
+            series_legend(root, b, (x, y - 14), &font)?;
+        }
+        if highest <= 0.0 {
+            empty_text(&mut chart, b.empty, (top / 2.0, slots / 2.0), &font)?;
+        }
+    } else {
+        let mut chart = builder
+            .x_label_area_size(22)
+            .y_label_area_size(44)
+            .build_cartesian_2d(0.0..slots, 0.0..top)?;
+        chart
+            .configure_mesh()
+            .x_labels(0)
+            .y_labels(5)
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(GRID)
+            .label_style(font.clone())
+            .y_label_formatter(&value_label)
+            .draw()?;
+        let mut base = vec![0.0; n];
+        for s in b.series {
+            let color = s.tone.rgb();
+            let rects: Vec<_> = (0..n)
+                .map(|i| {
+                    let v = s.values.get(i).copied().unwrap_or(0.0);
+                    let x = i as f64;
+                    let r = Rectangle::new(
+                        [(x + 0.15, base[i]), (x + 0.85, base[i] + v)],
+                        color.filled(),
+                    );
+                    base[i] += v;
+                    r
+                })
+                .collect();
+            chart.draw_series(rects)?;
+        }
+        // Every k-th label, the last one always shown.
+        let every = n.div_ceil(b.max_labels.max(1)).max(1);
+        let style = font.clone().pos(Pos::new(HPos::Center, VPos::Top));
+        for (i, label) in b.labels.iter().enumerate() {
+            if (n - 1 - i) % every != 0 {
+                continue;
+            }
+            let (x, y) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
+            root.draw(&Text::new(label.clone(), (x, y + 5), style.clone()))?;
+        }
+        if legend {
+            let (x, y) = chart.backend_coord(&(0.0, top));
+            series_legend(root, b, (x, y - 14), &font)?;
+        }
+        if highest <= 0.0 {
+            empty_text(&mut chart, b.empty, (slots / 2.0, top / 2.0), &font)?;
+        }
+    }
+    Ok(())
+}
+
+type BarChart<'b> = ChartContext<
+    'b,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The series' names in a row above the plot, each after a swatch of its colour.
+fn series_legend(root: &Area<'_>, b: &Bars, (x, y): (i32, i32), font: &TextStyle) -> DrawResult {
+    let style = font.clone().pos(Pos::new(HPos::Left, VPos::Center));
+    let mut x = x;
+    for s in b.series {
+        root.draw(&Rectangle::new(
+            [(x, y - 5), (x + 10, y + 5)],
+            s.tone.rgb().filled(),
+        ))?;
+        root.draw(&Text::new(s.name.to_string(), (x + 14, y), style.clone()))?;
+        x += 14 + 7 * s.name.chars().count() as i32 + 16;
+    }
+    Ok(())
+}
+
+fn empty_text(
+    chart: &mut BarChart<'_>,
+    text: &str,
+    at: (f64, f64),
+    font: &TextStyle,
+) -> DrawResult {
+    let style = font.clone().pos(Pos::new(HPos::Center, VPos::Center));
+    chart.draw_series(std::iter::once(Text::new(text.to_string(), at, style)))?;
     Ok(())
 }
 

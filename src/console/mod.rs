@@ -17,6 +17,7 @@ pub mod page;
 pub mod review;
 pub mod session;
 pub mod settings;
+pub mod stats;
 
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
@@ -86,6 +87,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
             post(settings::delete_changelog),
         )
         .route("/decks/{hash}/delete", post(settings::delete_deck))
+        .route("/decks/{hash}/stats", get(stats::page))
+        .route("/decks/{hash}/stats/chart/{file}", get(stats::chart))
+        .route("/decks/{hash}/stats/switch", post(stats::switch))
         .route(
             "/decks/{hash}/notetypes/{id}",
             get(notetypes::edit_page).post(notetypes::save),

@@ -124,13 +124,19 @@ pub async fn set_protected(
     Ok(())
 }
 
-/// Asks subscribers for review statistics of the whole tree (or stops asking); answers
-/// false when it already was so.
+/// Asks subscribers for review statistics of the whole tree (or stops asking); the
+/// tree's owner and its maintainers may. Answers false when it already was so.
 pub async fn set_stats(db: &Db, actor: Actor, hash: &str, on: bool) -> DomainResult<bool> {
     let mut tx = db.begin_write().await?;
     let deck = by_hash(&mut tx, hash).await?;
-    check_owner(actor, &deck)?;
-    let changed = store::decks::set_stats_enabled(&mut tx, deck.root, on, Micros::now()).await?;
+    let root = match deck.parent {
+        None => deck,
+        Some(_) => store::decks::by_id(&mut tx, deck.root)
+            .await?
+            .ok_or_else(|| DomainError::NoDeck(hash.to_string()))?,
+    };
+    check_maintainer(&mut tx, actor, &root).await?;
+    let changed = store::decks::set_stats_enabled(&mut tx, root.id, on, Micros::now()).await?;
     tx.commit().await?;
     Ok(changed)
 }

@@ -6,6 +6,7 @@
 pub mod backups;
 pub mod browse;
 pub mod deck_settings;
+pub mod deck_stats;
 pub mod decks;
 pub mod error;
 pub mod invites;
