@@ -189,7 +189,7 @@ pub struct Bars<'a> {
 }
 
 /// Category labels of a lying chart are cut to this many characters.
-const LABEL_CHARS: usize = 22;
+const LABEL_CHARS: usize = 21;
 /// Height of one lying bar, in CSS pixels.
 const ROW: u32 = 22;
 
@@ -240,7 +240,8 @@ fn draw_bars(root: &Area<'_>, b: &Bars) -> DrawResult {
         .collect();
     let highest = totals.iter().copied().fold(0.0, f64::max);
     let top = b.max.max(highest * 1.15);
-    let font = ("sans-serif", 15).into_font().color(&TEXT);
+    // Larger than the dashboard's: a lying chart's labels must read on a phone.
+    let font = ("sans-serif", 16).into_font().color(&TEXT);
     let legend = b.series.len() > 1;
     let slots = n.max(1) as f64;
     let mut builder = ChartBuilder::on(root);
@@ -256,7 +257,7 @@ fn draw_bars(root: &Area<'_>, b: &Bars) -> DrawResult {
     if b.lying {
         let mut chart = builder
             .x_label_area_size(22)
-            .y_label_area_size(150)
+            .y_label_area_size(165)
             .build_cartesian_2d(0.0..top, 0.0..slots)?;
         chart
             .configure_mesh()

@@ -214,6 +214,7 @@ pub async fn chart(
             upright(
                 title,
                 &labels,
+                labels.len(),
                 &[Series {
                     name: "notes",
                     tone: Tone::Blue,
@@ -229,6 +230,7 @@ pub async fn chart(
                 upright(
                     "Subscribers at the end of each week",
                     &labels,
+                    WEEK_LABELS,
                     &[Series {
                         name: "subscribers",
                         tone: Tone::Blue,
@@ -239,6 +241,7 @@ pub async fn chart(
                 upright(
                     "Suggestions made each week",
                     &labels,
+                    WEEK_LABELS,
                     &[
                         Series {
                             name: "approved",
@@ -282,8 +285,16 @@ fn lying(title: &str, labels: &[String], values: Vec<f64>) -> anyhow::Result<Str
     })
 }
 
-/// An upright chart of counts.
-fn upright(title: &str, labels: &[String], series: &[Series]) -> anyhow::Result<String> {
+/// Week labels an upright chart has room for.
+const WEEK_LABELS: usize = 6;
+
+/// An upright chart of counts, with at most `max_labels` category labels.
+fn upright(
+    title: &str,
+    labels: &[String],
+    max_labels: usize,
+    series: &[Series],
+) -> anyhow::Result<String> {
     charts::bars_svg(&Bars {
         title,
         labels,
@@ -291,7 +302,7 @@ fn upright(title: &str, labels: &[String], series: &[Series]) -> anyhow::Result<
         lying: false,
         unit: "",
         max: 4.0,
-        max_labels: 6,
+        max_labels,
         empty: "nothing yet",
     })
 }

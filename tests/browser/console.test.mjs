@@ -13,6 +13,9 @@
 //   6. a subscriber's /pullChanges carries exactly the accepted changes
 //   7. the administrator's box dashboard: its charts load under the CSP; "Back up now"
 //      runs in the background and the finished backup is listed
+//   8. alice runs her deck: a changelog, a renamed and an added field reach the next pull
+//   9. the deck's statistics: the switch turns them on (the add-on's pull says so); two
+//      uploads show as tables and charts
 // Every page visited is screenshotted into results/ as <viewport>-<nn>-<page>.png.
 // Everything is checked through the page (locators, waits), never in the database.
 
@@ -448,6 +451,40 @@ for (const [vp, contextOptions] of Object.entries(VIEWPORTS)) {
         await alice.goto(`${base}/console/decks/${hash}/notes/${GUID}`);
         await alice.getByRole('heading', { name: 'History' }).waitFor();
         await shot(alice, '18-note');
+      });
+
+      await step("9. the deck's statistics: off with a switch, then two subscribers' figures as charts and tables", async () => {
+        await alice.goto(`${base}/console/decks/${hash}`);
+        await alice.locator('main a', { hasText: 'Statistics' }).click();
+        await alice.waitForURL(`${base}/console/decks/${hash}/stats`);
+        await alice.locator('#stats-off').waitFor();
+        await shot(alice, '19-stats-off');
+        await alice.getByRole('button', { name: 'Turn statistics on' }).click();
+        await alice.waitForURL((u) => u.pathname === `/console/decks/${hash}/stats` && u.searchParams.get('done') === 'on');
+        await alice.locator('#no-figures').waitFor();
+        const [entry] = await addon.pull(hash, FIRST_PULL_TS);
+        assert.equal(entry.stats_enabled, true, 'the add-on learns that the deck asks for statistics');
+
+        await addon.subscribe(bobToken, hash);
+        await addon.uploadStats(bobToken, hash, { [DEMO_NAME]: {
+          [GUID]: { retention: 62, lapses: 5, reps: 14 }, XyZ9876543: { retention: 91, lapses: 0, reps: 9 } } });
+        await addon.uploadStats(aliceToken, hash, { [DEMO_NAME]: {
+          [GUID]: { retention: 48, lapses: 7, reps: 16 }, XyZ9876543: { retention: 95, lapses: 1, reps: 8 } } });
+        await alice.goto(`${base}/console/decks/${hash}/stats`);
+        await waitForText(alice.locator('#reporters'), '2');
+        await waitForText(alice.locator('#notes-reported'), '2');
+        await waitForText(alice.locator('#subscribers-now'), '1');
+        const hardest = alice.locator('#hardest tr[data-guid]');
+        assert.deepEqual(await hardest.evaluateAll((rows) => rows.map((r) => r.dataset.guid)), [GUID, 'XyZ9876543'],
+          'the note with the lowest retention first');
+        await waitForText(hardest.first().locator('td').nth(1), '55.0 %');
+        // Every chart is an SVG image the CSP lets the browser draw.
+        const charts = alice.locator('main img.chart');
+        assert.equal(await charts.count(), 6, 'subdecks, hardest notes, two spreads, subscribers, suggestions');
+        await alice.waitForFunction(() => [...document.querySelectorAll('main img.chart')]
+          .every((i) => i.complete && i.naturalWidth > 0));
+        await alice.locator('#weeks').evaluate((t) => { t.closest('details').open = true; });
+        await shot(alice, '20-stats');
       });
 
       await check('the pages raised no script errors and broke no content-security rule', async () => {

@@ -153,6 +153,22 @@ export class Addon {
     assert.equal(r.text, 'Success');
   }
 
+  /** POST /AddSubscription, as the add-on sends it when a deck is subscribed to. */
+  async subscribe(token, hash) {
+    const r = await this.request('POST', '/AddSubscription', { token, json: { deck_hash: hash } });
+    Addon.expect(r, 200, '/AddSubscription');
+  }
+
+  /** POST /UploadDeckStats (GZB64): `history` is {<local deck name>: {<guid>: {retention, lapses, reps}}}. */
+  async uploadStats(token, hash, history) {
+    const r = await this.request('POST', '/UploadDeckStats', {
+      token,
+      text: gzb64EncodePlugin({ deck_hash: hash, review_history: history }),
+    });
+    Addon.expect(r, 200, '/UploadDeckStats');
+    assert.equal(r.text, 'Thanks for sharing!');
+  }
+
   /** POST /pullChanges for one deck from `ts`, without a token, as the add-on sends it. */
   async pull(hash, ts) {
     const r = await this.request('POST', '/pullChanges', {
