@@ -433,6 +433,61 @@ mod tests {
     }
 
     #[test]
+    fn bars_stack_their_series_label_every_category_and_cut_long_labels() {
+        let labels = ["Geography::Europe".to_string(), "A".repeat(40)];
+        let series = [
+            Series {
+                name: "approved",
+                tone: Tone::Green,
+                values: vec![2.0, 0.0],
+            },
+            Series {
+                name: "denied",
+                tone: Tone::Red,
+                values: vec![1.0, 3.0],
+            },
+        ];
+        let mut bars = Bars {
+            title: "Suggestions",
+            labels: &labels,
+            series: &series,
+            lying: true,
+            unit: "",
+            max: 4.0,
+            max_labels: 2,
+            empty: "nothing yet",
+        };
+        let svg = bars_svg(&bars).unwrap();
+        assert!(
+            !svg.contains("style="),
+            "CSP forbids style attributes: {svg}"
+        );
+        assert!(
+            svg.contains("Geography::Europe") && svg.contains("approved"),
+            "{svg}"
+        );
+        assert!(svg.contains(&format!("{}…", "A".repeat(20))), "{svg}");
+        assert!(!svg.contains(&"A".repeat(21)), "{svg}");
+        assert!(!svg.contains("nothing yet"));
+        assert_eq!(
+            svg.matches("fill=\"#1D7A3A\"").count(),
+            3,
+            "two bars and a swatch"
+        );
+        assert_eq!(bars.height(), lying_height(2));
+        bars.lying = false;
+        let zero = [Series {
+            name: "notes",
+            tone: Tone::Blue,
+            values: vec![0.0, 0.0],
+        }];
+        bars.series = &zero;
+        let svg = bars_svg(&bars).unwrap();
+        assert!(svg.contains("nothing yet"), "{svg}");
+        assert_eq!(bars.height(), HEIGHT);
+    }
+
+    #[test]
     fn an_empty_chart_says_so() {
         let svg = svg(&chart(&[], None)).unwrap();
         assert!(svg.contains("no readings yet"), "{svg}");
