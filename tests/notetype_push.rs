@@ -353,6 +353,13 @@ async fn someone_elses_notetype_change_waits_for_review_and_applies_when_approve
     );
     s.submit(&bob, &body).await.expect(200, "suggestion");
     let id = commit_id(&s.only_pending(&hash).await);
+    let show = s.cli(&["review", "show", &id.to_string()]).await;
+    show.assert_ok();
+    assert!(
+        show.stdout.contains("* notetype Basic (demo): fields Front | Back -> Front | Back | Mnemonic; styling changes"),
+        "{}",
+        show.stdout
+    );
     let ts = sync_point().await;
     s.approve(id).await;
     let pull = s.pull_since(&hash, &ts).await;

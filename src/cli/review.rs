@@ -108,6 +108,26 @@ async fn show(db: &Db, id: CommitId) -> anyhow::Result<()> {
     if !c.info.is_empty() {
         println!("message: {}", c.info);
     }
+    let notetypes = deckd::domain::queue::suggestion(db, Actor::Admin, id, 0)
+        .await?
+        .notetypes;
+    for nt in notetypes {
+        let mut parts = Vec::new();
+        if let Some(after) = &nt.fields_after {
+            parts.push(format!(
+                "fields {} -> {}",
+                nt.fields_before.join(" | "),
+                after.join(" | ")
+            ));
+        }
+        if nt.templates_changed {
+            parts.push("card templates change".to_string());
+        }
+        if nt.css_changed {
+            parts.push("styling changes".to_string());
+        }
+        println!("* notetype {}: {}", nt.notetype, parts.join("; "));
+    }
     let p = store::commits::pending_rows(&mut conn, id).await?;
     for note in &p.new_notes {
         println!("+ new note {note}");
