@@ -24,6 +24,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// Made from something that has changed since (a console form on an older notetype).
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
@@ -64,8 +67,12 @@ impl From<DomainError> for AppError {
             DomainError::EmptyChangelog => {
                 Self::Unprocessable("The changelog message is empty".into())
             }
-            e @ (DomainError::NotMaintainer | DomainError::NotOwner | DomainError::NotAdmin) => {
-                Self::Forbidden(e.to_string())
+            e @ (DomainError::NotMaintainer
+            | DomainError::NotOwner
+            | DomainError::NotAdmin
+            | DomainError::NotetypeShared) => Self::Forbidden(e.to_string()),
+            e @ (DomainError::Stale | DomainError::SuggestionOutdated(_)) => {
+                Self::Conflict(e.to_string())
             }
             e @ DomainError::BadSetupToken => Self::Forbidden(e.to_string()),
             e @ (DomainError::AlreadySetUp
@@ -125,6 +132,7 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -6,7 +6,7 @@
 
 use deckd_testkit as common;
 
-use common::console::{location, Console};
+use common::console::{input_value, location, Console};
 use common::*;
 use serde_json::{json, Value};
 
@@ -158,6 +158,11 @@ async fn save_notetype(
     owned.push(("css".into(), css.into()));
     for (k, v) in extra {
         owned.push((k.to_string(), v.to_string()));
+    }
+    if !extra.iter().any(|(k, _)| *k == "version") {
+        let shown = c.get(page).await.text;
+        let version = input_value(&shown, "version").expect("the form carries its version");
+        owned.push(("version".into(), version));
     }
     let form: Vec<(&str, &str)> = owned
         .iter()
@@ -1069,4 +1074,274 @@ async fn odd_suggested_notetypes_never_move_content_before_review() {
     let (names, notes) = everything(&s, &hash).await;
     assert_eq!(names, ["Front", "Back"]);
     assert_eq!(notes[0].1, strings(&[q, "Paris"]));
+}
+
+// Regressions for what an attack on the console found; each failed before its fix.
+
+#[tokio::test]
+async fn a_maintainer_of_one_deck_cannot_change_another_decks_notes() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    s.user("carol").await;
+    let a = s.publish_demo(&alice).await;
+    // Alice's second deck uses the same notetype (same Anki notetype, same owner).
+    let g = gen_deck("Private deck", 2, 0);
+    let b = s.publish(&alice, &g.deck).await;
+    let mut al = console_of(&s, "alice").await;
+    al.submit(
+        &format!("{}/settings", deck_path(&a)),
+        &format!("{}/settings/maintainers", deck_path(&a)),
+        &[("name", "carol"), ("action", "add")],
+    )
+    .await
+    .expect(303, "carol maintains deck A only");
+    let mut carol = console_of(&s, "carol").await;
+    let nt = notetype_path(&carol.get(&deck_path(&a)).await.text);
+    let r = save_notetype(
+        &mut carol,
+        &nt,
+        &[("0", "Front", "1")],
+        &[("Card 1", "{{Front}}", "gone")],
+        CSS,
+        &[
+            ("f1.from", "1"),
+            ("f1.remove", "on"),
+            ("confirm_remove", "on"),
+        ],
+    )
+    .await;
+    r.expect(403, "the notetype is also deck B's");
+    assert!(r.text.contains("decks you do not maintain"), "{}", r.text);
+    let settings = format!("{}/settings", deck_path(&a));
+    let form = format!("{}/settings/protected/{}", deck_path(&a), notetype_id(&nt));
+    carol
+        .submit(&settings, &form, &[("field", "Back")])
+        .await
+        .expect(403, "protecting a field of deck B's notetype");
+    let (names, notes) = everything(&s, &b).await;
+    assert_eq!(names, ["Front", "Back"]);
+    assert!(
+        notes.iter().all(|(_, f)| f.len() == 2 && !f[1].is_empty()),
+        "{notes:?}"
+    );
+    // The owner may: every deck using it is hers.
+    save_notetype(
+        &mut al,
+        &nt,
+        &[("0", "Front", "1"), ("1", "Back", "2")],
+        &[CARD],
+        ".card { color: navy; }",
+        &[],
+    )
+    .await
+    .expect(303, "the owner changes her notetype");
+}
+
+#[tokio::test]
+async fn a_notetype_form_longer_than_any_notetype_needs_is_refused_unread() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let hash = s.publish_demo(&alice).await;
+    let mut c = console_of(&s, "alice").await;
+    let nt = notetype_path(&c.get(&deck_path(&hash)).await.text);
+    let pairs: Vec<(String, String)> = (0..5_000)
+        .map(|i| (format!("f{i}.from"), "0".to_string()))
+        .collect();
+    let form: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = c.submit(&nt, &nt, &form).await;
+    r.expect(413, "5,000 pairs");
+}
+
+#[tokio::test]
+async fn a_form_made_before_the_notetype_changed_is_refused_and_nothing_is_lost() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let hash = s.publish_demo(&alice).await;
+    let mut c = console_of(&s, "alice").await;
+    let nt = notetype_path(&c.get(&deck_path(&hash)).await.text);
+    let opened = input_value(&c.get(&nt).await.text, "version").unwrap();
+    // Meanwhile her Anki pushes a third field.
+    let mut deck = root_deck(
+        DEMO_NAME,
+        DEMO_UUID,
+        "",
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris", "Atlas p. 12"],
+            &["geo"],
+        )],
+        vec![],
+    );
+    let mut src = deck["note_models"][0]["flds"][1].clone();
+    src["name"] = json!("Source");
+    src["id"] = json!(777);
+    src["ord"] = json!(2);
+    deck["note_models"][0]["flds"]
+        .as_array_mut()
+        .unwrap()
+        .push(src);
+    push(&s, &alice, &hash, &deck, true)
+        .await
+        .expect(200, "a field added from Anki");
+    let r = save_notetype(
+        &mut c,
+        &nt,
+        &[("0", "Front", "1"), ("1", "Back", "2")],
+        &[CARD],
+        ".card { color: navy; }",
+        &[("version", opened.as_str())],
+    )
+    .await;
+    r.expect(409, "a stale form");
+    assert!(r.text.contains("reload the page"), "{}", r.text);
+    // A fresh form that leaves a field out is refused too.
+    let r = save_notetype(
+        &mut c,
+        &nt,
+        &[("0", "Front", "1"), ("1", "Back", "2")],
+        &[CARD],
+        CSS,
+        &[],
+    )
+    .await;
+    r.expect(400, "a field not mentioned");
+    assert!(r.text.contains("Source"), "{}", r.text);
+    let (names, notes) = everything(&s, &hash).await;
+    assert_eq!(names, ["Front", "Back", "Source"]);
+    assert!(
+        notes.iter().any(|(_, f)| f[2] == "Atlas p. 12"),
+        "{notes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_suggested_notetype_change_made_before_a_later_edit_cannot_undo_it() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let bob = s.user("bob").await;
+    let hash = s.publish_demo(&alice).await;
+    let deck = pushed(
+        &[
+            ("Front", json!(FRONT_ID)),
+            ("Back", json!(BACK_ID)),
+            ("Mnemonic", json!(999)),
+        ],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris", "P"],
+            &["geo"],
+        )],
+    );
+    push(&s, &bob, &hash, &deck, false)
+        .await
+        .expect(200, "suggestion");
+    let id = commit_id(&s.only_pending(&hash).await);
+    let mut c = console_of(&s, "alice").await;
+    let nt = notetype_path(&c.get(&deck_path(&hash)).await.text);
+    save_notetype(
+        &mut c,
+        &nt,
+        &[("0", "Front", "1"), ("1", "Answer", "2")],
+        &[(
+            "Card 1",
+            "<b>{{Front}}</b>",
+            "{{FrontSide}}<hr id=answer>{{Answer}}",
+        )],
+        CSS,
+        &[],
+    )
+    .await
+    .expect(303, "renamed");
+    let out = s.cli(&["review", "approve", &id.to_string()]).await;
+    assert!(!out.ok(), "approving everything would undo the rename");
+    assert!(
+        out.stderr.contains("changed since this suggestion"),
+        "{}",
+        out.stderr
+    );
+    let base = format!("/console/review/{id}");
+    let row = ids(&c.get(&base).await.text, "notetype");
+    c.submit(&base, &format!("{base}/notetype/{}/accept", row[0]), &[])
+        .await
+        .expect(409, "accepting it alone");
+    c.submit(&base, &format!("{base}/notetype/{}/deny", row[0]), &[])
+        .await
+        .expect(303, "denied");
+    assert!(
+        c.get(&base).await.text.contains(">denied<"),
+        "the notetype change was all it changed"
+    );
+    let pull = s.pull_since(&hash, FIRST_PULL_TS).await;
+    let e = entry_for(&pull, &hash).unwrap();
+    let (names, _) = pulled(e);
+    assert_eq!(names, ["Front", "Answer"]);
+    assert_eq!(
+        e["deck"]["note_models"][0]["tmpls"][0]["qfmt"],
+        "<b>{{Front}}</b>"
+    );
+}
+
+#[tokio::test]
+async fn swapping_two_field_names_in_the_console_keeps_templates_pointing_right() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let hash = s.publish_demo(&alice).await;
+    let mut c = console_of(&s, "alice").await;
+    let nt = notetype_path(&c.get(&deck_path(&hash)).await.text);
+    save_notetype(
+        &mut c,
+        &nt,
+        &[("0", "Back", "1"), ("1", "Front", "2")],
+        &[CARD],
+        CSS,
+        &[],
+    )
+    .await
+    .expect(303, "names swapped");
+    let pull = s.pull_since(&hash, FIRST_PULL_TS).await;
+    let t = &entry_for(&pull, &hash).unwrap()["deck"]["note_models"][0]["tmpls"][0];
+    assert_eq!(t["qfmt"], "{{Back}}", "{t}");
+    assert_eq!(t["afmt"], "{{FrontSide}}<hr id=answer>{{Front}}", "{t}");
+}
+
+#[tokio::test]
+async fn an_owner_push_cannot_store_field_names_anki_and_the_console_refuse() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let hash = s.publish_demo(&alice).await;
+    let deck = pushed(
+        &[
+            ("Front", json!(FRONT_ID)),
+            ("Front ", json!(BACK_ID)),
+            ("a}}{{b:c", json!(55)),
+        ],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris", "x"],
+            &["geo"],
+        )],
+    );
+    push(&s, &alice, &hash, &deck, true)
+        .await
+        .expect(200, "push");
+    let (names, notes) = everything(&s, &hash).await;
+    assert_eq!(names, ["Front", "Back"], "neither name is taken");
+    assert!(notes.iter().any(|(_, f)| f[1] == "Paris"), "{notes:?}");
+}
+
+#[tokio::test]
+async fn searching_finds_text_with_quotes_ampersands_and_angle_brackets() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let mut g = gen_deck("Wild", 3, 0);
+    g.deck["notes"][0]["fields"][0] = json!("o'reilly AT&T 1<2");
+    let hash = s.publish(&alice, &g.deck).await;
+    let mut c = console_of(&s, "alice").await;
+    for q in ["o%27reilly", "AT%26T", "1%3C2"] {
+        let page = c.get(&format!("{}?q={q}", deck_path(&hash))).await;
+        assert_eq!(page.text.matches("/notes/").count(), 1, "q={q}");
+    }
 }

@@ -4,7 +4,7 @@
 
 use deckd_testkit as common;
 
-use common::console::{location, Console};
+use common::console::{input_value, location, Console};
 use common::media::*;
 use common::*;
 use serde_json::{json, Value};
@@ -384,6 +384,11 @@ async fn save_notetype(
     for (k, v) in extra {
         owned.push((k.to_string(), v.to_string()));
     }
+    if !extra.iter().any(|(k, _)| *k == "version") {
+        let shown = c.get(page).await.text;
+        let version = input_value(&shown, "version").expect("the form carries its version");
+        owned.push(("version".into(), version));
+    }
     let form: Vec<(&str, &str)> = owned
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -538,13 +543,14 @@ async fn the_notetype_editor_refuses_what_anki_would_not_take() {
         ),
         (vec![("0", "", "1"), ("1", "Back", "2")], "needs a name"),
         (
-            vec![("0", "Front", "1"), ("0", "Back", "2")],
+            vec![("0", "Front", "1"), ("0", "Back", "2"), ("1", "Other", "3")],
             "appears twice",
         ),
         (
-            vec![("0", "Front", "1"), ("9", "Back", "2")],
+            vec![("0", "Front", "1"), ("1", "Back", "2"), ("9", "Other", "3")],
             "no field number",
         ),
+        (vec![("0", "Front", "1")], "does not say what happens"),
     ] {
         let r = save_notetype(&mut alice, &page, &fields, &[CARD], CSS, &[]).await;
         r.expect(400, why);

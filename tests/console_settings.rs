@@ -311,3 +311,53 @@ async fn settings_forms_need_the_csrf_token() {
             .await;
     assert_eq!(alive.json(), json!([]), "nothing happened");
 }
+
+#[tokio::test]
+async fn suggestions_may_add_subdecks_only_while_the_deck_allows_it() {
+    let w = world().await;
+    let mut alice = console_of(&w.s, "alice").await;
+    let suggest_subdeck = || async {
+        let mut deck = root_deck(DEMO_NAME, DEMO_UUID, "", vec![], vec![]);
+        deck["children"] = json!([child_deck(
+            "Extra",
+            vec![note("NewOne1", &["q", "a"], &[])],
+            vec![]
+        )]);
+        let body = submit_body(&w.hash, DEMO_NAME, DEMO_NAME, &deck, 3, "a subdeck", false);
+        w.s.submit(&w.bob, &body).await
+    };
+    alice
+        .submit(
+            &settings(&w.hash),
+            &action(&w.hash, "settings/restrictions"),
+            &[("no_new_subdecks", "on")],
+        )
+        .await
+        .expect(303, "restricted");
+    let page = alice.get(&settings(&w.hash)).await;
+    assert!(
+        page.text.contains("name=\"no_new_subdecks\" checked"),
+        "{}",
+        page.text
+    );
+    let r = suggest_subdeck().await;
+    r.expect(422, "no new subdecks");
+    assert!(r.text.contains("Subdecks are not allowed"), "{}", r.text);
+    alice
+        .submit(
+            &settings(&w.hash),
+            &action(&w.hash, "settings/restrictions"),
+            &[],
+        )
+        .await
+        .expect(303, "allowed again");
+    suggest_subdeck().await.expect(200, "a suggested subdeck");
+    let mut bob = console_of(&w.s, "bob").await;
+    bob.submit(
+        &format!("/console/decks/{}", w.hash),
+        &action(&w.hash, "settings/restrictions"),
+        &[("no_new_subdecks", "on")],
+    )
+    .await
+    .expect(403, "a subscriber");
+}

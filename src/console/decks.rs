@@ -124,8 +124,10 @@ pub async fn deck_page(
 ) -> Result<Response, PageError> {
     let actor = Actor::User(me.id);
     let view = browse::deck(&s.db, actor, &hash).await?;
+    let typed = non_empty(&q.q);
+    let stored = typed.map(browse::as_stored);
     let filter = NoteFilter {
-        text: non_empty(&q.q),
+        text: typed.zip(stored.as_deref()),
         tag: non_empty(&q.tag),
         subdeck: non_empty(&q.deck),
     };

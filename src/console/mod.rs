@@ -83,6 +83,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
             post(settings::tag_groups),
         )
         .route(
+            "/decks/{hash}/settings/restrictions",
+            post(settings::restrictions),
+        )
+        .route(
             "/decks/{hash}/changelog/{id}/delete",
             post(settings::delete_changelog),
         )

@@ -2,8 +2,11 @@
 //! templates and styling, in one form that works without JavaScript. The change reaches
 //! subscribers on their next pull with every note of the notetype.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -21,6 +24,8 @@ use crate::store::NotetypeId;
 struct NotetypePage<'a> {
     chrome: Option<Chrome>,
     csrf: String,
+    /// The notetype's version the form is made from.
+    version: String,
     hash: &'a str,
     nt: Notetype,
     notice: Option<String>,
@@ -51,26 +56,27 @@ pub async fn edit_page(
     Ok(render(&NotetypePage {
         chrome: Some(Chrome::of(&s, &me).await?),
         csrf: mask(&me.csrf),
+        version: notetypes::version_of(&nt),
         hash: &hash,
         nt,
         notice,
     }))
 }
 
+/// Most `name=value` pairs a notetype form can need: four per field and template, and
+/// a few more; a longer form is refused before it is read.
+const MAX_PAIRS: usize = 4 * 100 + 4 * 50 + 16;
+
 /// The form's fields as `name=value` pairs: fields are `f<i>.from`, `f<i>.name`,
 /// `f<i>.pos` and `f<i>.remove`, a new field `new.name` and `new.pos`, templates
-/// `t<i>.name`, `t<i>.qfmt`, `t<i>.afmt`, `t<i>.remove`, a new one `tnew.*`, and `css`.
-fn parse(pairs: &[(String, String)]) -> Result<(String, NotetypeEdit, bool), PageError> {
-    let get = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let bad = |m: &str| PageError::new(axum::http::StatusCode::BAD_REQUEST, m);
+/// `t<i>.name`, `t<i>.qfmt`, `t<i>.afmt`, `t<i>.remove`, a new one `tnew.*`, `css` and
+/// `version`. The first value of a repeated name counts.
+fn parse(form: &HashMap<&str, &str>) -> Result<NotetypeEdit, PageError> {
+    let get = |key: &str| form.get(key).copied();
+    let bad = |m: &str| PageError::new(StatusCode::BAD_REQUEST, m);
     let mut fields: Vec<(f64, usize, FieldEdit)> = Vec::new();
-    let mut removing = false;
-    for i in 0.. {
+    let mut removed = Vec::new();
+    for i in 0..=MAX_PAIRS {
         let Some(from) = get(&format!("f{i}.from")) else {
             break;
         };
@@ -78,12 +84,13 @@ fn parse(pairs: &[(String, String)]) -> Result<(String, NotetypeEdit, bool), Pag
             .parse()
             .map_err(|_| bad("A field number is not a number"))?;
         if get(&format!("f{i}.remove")).is_some() {
-            removing = true;
+            removed.push(from);
             continue;
         }
         let name = get(&format!("f{i}.name")).unwrap_or_default().to_string();
         let pos = get(&format!("f{i}.pos"))
             .and_then(|p| p.trim().parse::<f64>().ok())
+            .filter(|p| p.is_finite())
             .unwrap_or((i + 1) as f64);
         fields.push((
             pos,
@@ -97,6 +104,7 @@ fn parse(pairs: &[(String, String)]) -> Result<(String, NotetypeEdit, bool), Pag
     if let Some(name) = get("new.name").filter(|n| !n.trim().is_empty()) {
         let pos = get("new.pos")
             .and_then(|p| p.trim().parse::<f64>().ok())
+            .filter(|p| p.is_finite())
             .unwrap_or(f64::MAX);
         fields.push((
             pos,
@@ -109,7 +117,7 @@ fn parse(pairs: &[(String, String)]) -> Result<(String, NotetypeEdit, bool), Pag
     }
     fields.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut templates = Vec::new();
-    for i in 0.. {
+    for i in 0..=MAX_PAIRS {
         let Some(name) = get(&format!("t{i}.name")) else {
             break;
         };
@@ -129,22 +137,18 @@ fn parse(pairs: &[(String, String)]) -> Result<(String, NotetypeEdit, bool), Pag
             afmt: get("tnew.afmt").unwrap_or_default().to_string(),
         });
     }
-    let csrf = get("csrf").unwrap_or_default().to_string();
-    let confirmed = get("confirm_remove").is_some();
-    if removing && !confirmed {
+    if !removed.is_empty() && get("confirm_remove").is_none() {
         return Err(bad(
             "Removing a field deletes its content from every note: tick \"Yes, delete the removed fields' content\" to confirm.",
         ));
     }
-    Ok((
-        csrf,
-        NotetypeEdit {
-            fields: fields.into_iter().map(|(_, _, f)| f).collect(),
-            templates,
-            css: get("css").unwrap_or_default().to_string(),
-        },
-        removing,
-    ))
+    Ok(NotetypeEdit {
+        fields: fields.into_iter().map(|(_, _, f)| f).collect(),
+        removed,
+        templates,
+        css: get("css").unwrap_or_default().to_string(),
+        version: get("version").unwrap_or_default().to_string(),
+    })
 }
 
 pub async fn save(
@@ -153,8 +157,18 @@ pub async fn save(
     Path((hash, id)): Path<(String, NotetypeId)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (csrf, edit, _) = parse(&pairs)?;
-    signed.check_csrf(&csrf)?;
+    if pairs.len() > MAX_PAIRS {
+        return Err(PageError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "This form is longer than any notetype needs.",
+        ));
+    }
+    let mut form = HashMap::with_capacity(pairs.len());
+    for (k, v) in &pairs {
+        form.entry(k.as_str()).or_insert(v.as_str());
+    }
+    signed.check_csrf(form.get("csrf").copied().unwrap_or_default())?;
+    let edit = parse(&form)?;
     let done = notetypes::edit(&s.db, Actor::User(signed.0.id), &hash, id, edit).await?;
     let what: Vec<&str> = [
         (done.fields_changed, "fields"),

@@ -51,6 +51,7 @@ pub async fn page(
         "description" => "The description is saved; subscribers get it on their next pull.",
         "maintainers" => "The maintainers are saved.",
         "protected" => "Protected fields are saved; subscribers get them on their next pull.",
+        "restrictions" => "What suggestions may add is saved.",
         "groups" => "Optional tag groups are saved; subscribers choose theirs on their next pull.",
         "changelog" => "The changelog is deleted.",
         _ => "Saved.",
@@ -154,6 +155,32 @@ pub async fn protected(
     deck_settings::set_protected_fields(&s.db, Actor::User(signed.0.id), &hash, notetype, &fields)
         .await?;
     Ok(done(&hash, "protected"))
+}
+
+#[derive(Deserialize)]
+pub struct RestrictionsForm {
+    #[serde(default)]
+    csrf: String,
+    no_new_subdecks: Option<String>,
+    no_new_notetypes: Option<String>,
+}
+
+pub async fn restrictions(
+    State(s): State<AppState>,
+    signed: Signed,
+    Path(hash): Path<String>,
+    Form(f): Form<RestrictionsForm>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&f.csrf)?;
+    deck_settings::set_restrictions(
+        &s.db,
+        Actor::User(signed.0.id),
+        &hash,
+        f.no_new_subdecks.is_some(),
+        f.no_new_notetypes.is_some(),
+    )
+    .await?;
+    Ok(done(&hash, "restrictions"))
 }
 
 pub async fn delete_changelog(

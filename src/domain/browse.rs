@@ -79,6 +79,14 @@ async fn root_of(conn: &mut Conn, hash: &str) -> DomainResult<Deck> {
     Ok(deck)
 }
 
+/// Search text as the field cleaner stores it (`&` as `&amp;`, `'` as `&#39;`, …), so a
+/// search finds what people typed into their cards.
+pub fn as_stored(text: &str) -> String {
+    let mut stored = text.to_string();
+    crate::ingest::sanitize::field_in_place(&mut stored);
+    stored
+}
+
 /// A note as subscribers get it: its fields by name and its tags.
 pub struct NoteView {
     pub note: BrowsedNote,

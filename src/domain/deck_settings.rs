@@ -95,6 +95,7 @@ pub async fn set_protected_fields(
     if !store::notetypes::used_in_tree(&mut tx, deck.id, notetype).await? {
         return Err(DomainError::NotetypeNotInDeck(notetype));
     }
+    super::notetypes::check_may_change(&mut tx, actor, notetype).await?;
     let fields = store::notetypes::fields(&mut tx, notetype).await?;
     if let Some(unknown) = protected
         .iter()
@@ -154,6 +155,23 @@ pub async fn set_tag_group(
     }
     tx.commit().await?;
     Ok(changed)
+}
+
+/// Sets whether suggestions may create subdecks and bring new notetypes (the owner's and
+/// maintainers' own pushes always may).
+pub async fn set_restrictions(
+    db: &Db,
+    actor: Actor,
+    hash: &str,
+    no_new_subdecks: bool,
+    no_new_notetypes: bool,
+) -> DomainResult<()> {
+    let mut tx = db.begin_write().await?;
+    let deck = root(&mut tx, hash).await?;
+    check_maintainer(&mut tx, actor, &deck).await?;
+    store::decks::set_restrictions(&mut tx, deck.id, no_new_subdecks, no_new_notetypes).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Deletes a changelog message; subscribers who have not pulled it yet never see it.

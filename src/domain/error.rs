@@ -58,6 +58,14 @@ pub enum DomainError {
     NotSubscribed,
     #[error("the deck owner has no notetype named {0:?}")]
     NoNotetype(String),
+    #[error("the notetype {0:?} changed since this suggestion was made, so accepting its notetype change would undo that: deny the notetype change (its notes can still be accepted)")]
+    SuggestionOutdated(String),
+    #[error(
+        "this notetype is also used by decks you do not maintain; only their owner can change it"
+    )]
+    NotetypeShared,
+    #[error("this was changed since the page was opened (from Anki, by another maintainer or an approved suggestion); reload the page and make your change again: nothing was saved")]
+    Stale,
     #[error("this deck has no note {0}")]
     NoNote(String),
     #[error("this deck's notes use no notetype {0}")]

@@ -89,17 +89,24 @@ pub(crate) async fn suggested_change(
     Ok(Some((stored, plan.change)))
 }
 
-/// Applies a suggested notetype change as the notetype is now; answers whether anything
-/// changed.
+/// Applies a suggested notetype change, if the notetype is still as it was when the
+/// change was suggested (otherwise accepting it would undo what changed since) and
+/// `actor` may change it for every deck using it; answers whether anything changed.
 pub(crate) async fn apply_suggested(
     conn: &mut Conn,
-    notetype: NotetypeId,
-    model: &str,
+    actor: Actor,
+    suggested: &notetype_edits::SuggestedChange,
     now: Micros,
 ) -> DomainResult<bool> {
-    let Some((stored, change)) = suggested_change(conn, notetype, model).await? else {
+    let Some((stored, change)) =
+        suggested_change(conn, suggested.notetype, &suggested.model).await?
+    else {
         return Ok(false);
     };
+    if version_of(&stored) != suggested.base_version {
+        return Err(DomainError::SuggestionOutdated(stored.name));
+    }
+    check_may_change(conn, actor, suggested.notetype).await?;
     apply(conn, &stored, &change, now).await?;
     Ok(!change.is_empty())
 }
@@ -165,7 +172,12 @@ enum Slot {
 }
 
 fn same_name(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// Whether Anki would keep an uploaded field name as it is.
+fn acceptable_name(name: &str) -> bool {
+    check_name("field", name).is_ok_and(|n| n == name)
 }
 
 /// Lines an upload up with the stored notetype. Fields match by Anki's field id, then by
@@ -227,7 +239,7 @@ pub fn plan_upload(stored: &Notetype, removed: &[(String, i64)], up: &NoteModel)
                 let renamed = f.id != 0
                     && f.id == u.id
                     && f.name != u.name
-                    && !u.name.trim().is_empty()
+                    && acceptable_name(&u.name)
                     && !taken_name(&planned, &u.name, Some(*i));
                 positions.push(Some(planned.len()));
                 planned.push(PlannedField {
@@ -242,7 +254,7 @@ pub fn plan_upload(stored: &Notetype, removed: &[(String, i64)], up: &NoteModel)
                     },
                 });
             }
-            Slot::New if !u.name.trim().is_empty() && !taken_name(&planned, &u.name, None) => {
+            Slot::New if acceptable_name(&u.name) && !taken_name(&planned, &u.name, None) => {
                 positions.push(Some(planned.len()));
                 planned.push(PlannedField {
                     from: None,
@@ -341,11 +353,40 @@ pub struct TemplateEdit {
     pub afmt: String,
 }
 
-/// The whole notetype form: fields in their new order, templates, styling.
+/// The whole notetype form: fields in their new order, the stored positions of fields
+/// removed, templates, styling, and the notetype's version the form was made from.
 pub struct NotetypeEdit {
     pub fields: Vec<FieldEdit>,
+    pub removed: Vec<i64>,
     pub templates: Vec<TemplateEdit>,
     pub css: String,
+    pub version: String,
+}
+
+/// A notetype's version: changes whenever its fields, templates or styling do, so a form
+/// made from an older notetype is refused instead of undoing what changed since.
+pub fn version_of(nt: &Notetype) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(nt).expect("a notetype serialises");
+    hex::encode(&Sha256::digest(json)[..12])
+}
+
+/// Refuses a change to a notetype that notes of decks `actor` does not maintain also use:
+/// notetypes belong to the deck owner, and one can serve several of their decks.
+pub(crate) async fn check_may_change(
+    conn: &mut Conn,
+    actor: Actor,
+    notetype: NotetypeId,
+) -> DomainResult<()> {
+    let Actor::User(user) = actor else {
+        return Ok(());
+    };
+    for root in store::notetypes::roots_using(conn, notetype).await? {
+        if !store::decks::can_maintain(conn, root, user).await? {
+            return Err(DomainError::NotetypeShared);
+        }
+    }
+    Ok(())
 }
 
 /// What [`edit`] changed, for the console's notice.
@@ -397,10 +438,10 @@ fn check_unique<'a>(kind: &str, names: impl Iterator<Item = &'a str>) -> DomainR
     Ok(())
 }
 
-/// Renames the field `old` to `new` wherever a template shows it (`{{old}}`,
-/// `{{#old}}`, `{{/old}}`, `{{^old}}`, `{{text:old}}`, `{{cloze:old}}`, …), as Anki
-/// does when a field is renamed.
-pub fn rename_in_template(template: &str, old: &str, new: &str) -> String {
+/// Renames fields wherever a template shows them (`{{old}}`, `{{#old}}`, `{{/old}}`,
+/// `{{^old}}`, `{{text:old}}`, `{{cloze:old}}`, …), as Anki does when fields are renamed;
+/// all renames at once, so swapped names end up swapped.
+pub fn rename_in_template(template: &str, renames: &[(String, String)]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -419,7 +460,10 @@ pub fn rename_in_template(template: &str, old: &str, new: &str) -> String {
         };
         out.push_str(sigil);
         out.push_str(filters);
-        out.push_str(if field.trim() == old { new } else { field });
+        match renames.iter().find(|(old, _)| old == field.trim()) {
+            Some((_, new)) => out.push_str(new),
+            None => out.push_str(field),
+        }
         out.push_str("}}");
         rest = &rest[start + 2 + len + 2..];
     }
@@ -455,6 +499,22 @@ pub async fn edit(
     let deck = by_hash(&mut tx, hash).await?;
     check_maintainer(&mut tx, actor, &deck).await?;
     let nt = of_deck(&mut tx, deck.root, notetype).await?;
+    check_may_change(&mut tx, actor, notetype).await?;
+    if form.version != version_of(&nt) {
+        return Err(DomainError::Stale);
+    }
+    let listed: Vec<i64> = form
+        .fields
+        .iter()
+        .filter_map(|f| f.from)
+        .chain(form.removed.iter().copied())
+        .collect();
+    if let Some(missing) = nt.flds.iter().find(|f| !listed.contains(&f.ord)) {
+        return Err(invalid(format!(
+            "The form does not say what happens to the field {:?}; reload the page",
+            missing.name
+        )));
+    }
 
     let mut fields = Vec::with_capacity(form.fields.len());
     let mut sources = HashSet::new();
@@ -509,10 +569,8 @@ pub async fn edit(
         let (mut qfmt, mut afmt) = (t.qfmt.replace("\r\n", "\n"), t.afmt.replace("\r\n", "\n"));
         sanitize::html_in_place(&mut qfmt);
         sanitize::html_in_place(&mut afmt);
-        for (old, new) in &renames {
-            qfmt = rename_in_template(&qfmt, old, new);
-            afmt = rename_in_template(&afmt, old, new);
-        }
+        qfmt = rename_in_template(&qfmt, &renames);
+        afmt = rename_in_template(&afmt, &renames);
         if qfmt.trim().is_empty() {
             return Err(invalid(format!(
                 "The card template {name:?} has an empty front"
@@ -611,11 +669,22 @@ mod tests {
         let t = "{{Front}} {{#Front}}x{{/Front}} {{^Front}}{{/Front}} {{cloze:Front}} \
                  {{text:hint:Front}} {{FrontSide}} {{Back}} {{ Front }}";
         assert_eq!(
-            rename_in_template(t, "Front", "Question"),
+            rename_in_template(t, &[("Front".into(), "Question".into())]),
             "{{Question}} {{#Question}}x{{/Question}} {{^Question}}{{/Question}} \
              {{cloze:Question}} {{text:hint:Question}} {{FrontSide}} {{Back}} {{Question}}"
         );
-        assert_eq!(rename_in_template("{{Front", "Front", "Q"), "{{Front");
+        assert_eq!(
+            rename_in_template("{{Front", &[("Front".into(), "Q".into())]),
+            "{{Front"
+        );
+        let swap = [
+            ("Front".to_string(), "Back".to_string()),
+            ("Back".to_string(), "Front".to_string()),
+        ];
+        assert_eq!(
+            rename_in_template("{{Front}}<hr>{{Back}}", &swap),
+            "{{Back}}<hr>{{Front}}"
+        );
     }
 
     #[test]

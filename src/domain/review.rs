@@ -82,7 +82,7 @@ pub async fn approve(db: &Db, actor: Actor, id: CommitId) -> DomainResult<Outcom
         touched.insert(*note);
     }
     for nt in store::notetype_edits::pending_suggestions(&mut tx, id).await? {
-        super::notetypes::apply_suggested(&mut tx, nt.notetype, &nt.model, now).await?;
+        super::notetypes::apply_suggested(&mut tx, actor, &nt, now).await?;
         store::notetype_edits::accept_suggestion(&mut tx, nt.id).await?;
     }
     publish_decks(&mut tx, &touched, decks, now).await?;
@@ -346,7 +346,7 @@ pub async fn decide_change(
                 .await?
                 .ok_or(DomainError::NoChange)?;
             if accept {
-                super::notetypes::apply_suggested(&mut tx, nt.notetype, &nt.model, now).await?;
+                super::notetypes::apply_suggested(&mut tx, actor, &nt, now).await?;
                 store::notetype_edits::accept_suggestion(&mut tx, nt.id).await?;
             } else {
                 store::notetype_edits::delete_suggestion(&mut tx, nt.id).await?;

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::domain::notetypes;
-use crate::store::{self, notetypes::Notetype, Conn, Micros, NotetypeId, UserId};
+use crate::store::{self, notetypes::Notetype, Conn, DeckId, Micros, NotetypeId, UserId};
 use crate::wire::crowdanki::{Deck, NoteModel};
 
 /// What a note needs to know about its notetype.
@@ -130,15 +130,18 @@ impl Resolver {
     }
 
     /// Lines each uploaded notetype up with the stored one of its UUID: when `apply` (the
-    /// owner or a maintainer pushing from Anki) its renamed, new and moved fields, its
-    /// templates and styling become the stored notetype's; otherwise a change is handed
-    /// back to be suggested. Answers, per uploaded UUID, where each uploaded field's
+    /// owner or a maintainer pushing from Anki, who must maintain every tree whose notes use
+    /// the notetype) its renamed, new and moved fields, its templates and styling become
+    /// the stored notetype's; otherwise a change to a notetype of `tree` is handed back to
+    /// be suggested. Answers, per uploaded UUID, where each uploaded field's
     /// content belongs in the stored layout, so a note's fields can be put in place
     /// before they are read by position.
     pub async fn line_up(
         &mut self,
         conn: &mut Conn,
         models: &[NoteModel],
+        tree: DeckId,
+        user: UserId,
         apply: bool,
         now: Micros,
     ) -> sqlx::Result<LinedUp> {
@@ -154,7 +157,11 @@ impl Resolver {
             };
             let removed = store::notetype_edits::removed(conn, id).await?;
             let plan = notetypes::plan_upload(&stored, &removed, m);
-            let layout = if apply && !plan.change.is_empty() {
+            let mut may_change = apply;
+            for root in store::notetypes::roots_using(conn, id).await? {
+                may_change = may_change && store::decks::can_maintain(conn, root, user).await?;
+            }
+            let layout = if may_change && !plan.change.is_empty() {
                 notetypes::apply(conn, &stored, &plan.change, now).await?;
                 self.remember(conn, &m.crowdanki_uuid, id).await?;
                 self.existing = None;
@@ -163,9 +170,10 @@ impl Resolver {
                     missing: plan.missing,
                 }
             } else {
-                if !plan.change.is_empty() {
+                if !plan.change.is_empty() && store::notetypes::used_in_tree(conn, tree, id).await?
+                {
                     let json = serde_json::to_string(m).expect("a notetype serialises");
-                    suggested.push((id, json));
+                    suggested.push((id, json, notetypes::version_of(&stored)));
                 }
                 Layout {
                     positions: plan.current,
@@ -235,9 +243,9 @@ fn same_shape(nt: &Notetype, m: &NoteModel) -> bool {
 pub struct LinedUp {
     /// Per uploaded notetype UUID, where its fields go.
     pub layouts: HashMap<String, Layout>,
-    /// Stored notetypes the upload would change, with the uploaded notetype as JSON, for
-    /// a suggestion to carry.
-    pub suggested: Vec<(NotetypeId, String)>,
+    /// Stored notetypes of the tree the upload would change, with the uploaded notetype as
+    /// JSON and the stored one's version, for a suggestion to carry.
+    pub suggested: Vec<(NotetypeId, String, String)>,
 }
 
 /// Where an uploaded notetype's fields go in the stored one.

@@ -90,11 +90,12 @@ pub async fn submit(
         return Err(DomainError::UnknownNotetype(uuid.clone()));
     }
     let lined_up = resolver
-        .line_up(&mut tx, &req.deck.note_models, approved, now)
+        .line_up(&mut tx, &req.deck.note_models, root.id, user, approved, now)
         .await?;
     put_fields_in_place(&mut req.deck, &lined_up.layouts);
-    for (notetype, model) in &lined_up.suggested {
-        store::notetype_edits::insert_suggestion(&mut tx, commit, *notetype, model).await?;
+    for (notetype, model, version) in &lined_up.suggested {
+        store::notetype_edits::insert_suggestion(&mut tx, commit, *notetype, model, version)
+            .await?;
     }
     let suggested_notetypes = lined_up.suggested.len();
     let unknown_fields = lined_up

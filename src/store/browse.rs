@@ -66,8 +66,9 @@ pub async fn subscribes(conn: &mut Conn, deck: DeckId, user_hash: &str) -> sqlx:
 
 /// Which notes of a tree a page shows.
 pub struct NoteFilter<'a> {
-    /// Text any reviewed field contains (case-insensitive for ASCII).
-    pub text: Option<&'a str>,
+    /// Text any reviewed field contains (case-insensitive for ASCII), as typed and as the
+    /// field cleaner stores it (`&` as `&amp;`, …).
+    pub text: Option<(&'a str, &'a str)>,
     /// A reviewed tag the note has.
     pub tag: Option<&'a str>,
     /// A subdeck (full path): its notes and those of its own subdecks.
@@ -104,18 +105,20 @@ pub async fn notes_page(
          FROM notes n JOIN decks d ON d.id = n.deck JOIN notetypes nt ON nt.id = n.notetype
          WHERE n.root = ?1 AND n.reviewed = 1 AND n.deleted = 0 AND n.id > ?2
            AND (?3 IS NULL OR EXISTS (SELECT 1 FROM fields f WHERE f.note = n.id AND f.reviewed = 1
-                                      AND f.content LIKE '%' || ?3 || '%' ESCAPE '\\'))
+                                      AND (f.content LIKE '%' || ?3 || '%' ESCAPE '\\'
+                                           OR f.content LIKE '%' || ?8 || '%' ESCAPE '\\')))
            AND (?4 IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.note = n.id AND t.reviewed = 1 AND t.content = ?4))
            AND (?5 IS NULL OR d.full_path = ?5 OR d.full_path LIKE ?6 ESCAPE '\\')
          ORDER BY n.id LIMIT ?7",
     )
     .bind(root)
     .bind(after)
-    .bind(filter.text.map(like_escaped))
+    .bind(filter.text.map(|(typed, _)| like_escaped(typed)))
     .bind(filter.tag)
     .bind(filter.subdeck)
     .bind(filter.subdeck.map(|p| format!("{}::%", like_escaped(p))))
     .bind(limit)
+    .bind(filter.text.map(|(_, stored)| like_escaped(stored)))
     .fetch_all(conn)
     .await
 }

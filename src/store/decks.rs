@@ -326,3 +326,19 @@ pub async fn delete_root(conn: &mut Conn, root: DeckId) -> sqlx::Result<()> {
         .await?;
     Ok(())
 }
+
+/// Sets whether suggestions may add subdecks or notetypes to a tree.
+pub async fn set_restrictions(
+    conn: &mut Conn,
+    root: DeckId,
+    subdecks: bool,
+    notetypes: bool,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE decks SET restrict_subdecks = ?, restrict_notetypes = ? WHERE id = ?")
+        .bind(subdecks)
+        .bind(notetypes)
+        .bind(root)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

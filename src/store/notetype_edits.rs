@@ -171,6 +171,8 @@ pub struct SuggestedChange {
     pub notetype: NotetypeId,
     /// The uploaded notetype as JSON (cleaned on arrival).
     pub model: String,
+    /// The stored notetype's version when the change was suggested.
+    pub base_version: String,
 }
 
 /// Keeps a suggested notetype change for review.
@@ -179,11 +181,15 @@ pub async fn insert_suggestion(
     commit: CommitId,
     notetype: NotetypeId,
     model: &str,
+    base_version: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO notetype_suggestions (commit_id, notetype, model) VALUES (?, ?, ?)")
+    sqlx::query(
+        "INSERT INTO notetype_suggestions (commit_id, notetype, model, base_version) VALUES (?, ?, ?, ?)",
+    )
         .bind(commit)
         .bind(notetype)
         .bind(model)
+        .bind(base_version)
         .execute(conn)
         .await?;
     Ok(())
@@ -195,7 +201,7 @@ pub async fn pending_suggestions(
     commit: CommitId,
 ) -> sqlx::Result<Vec<SuggestedChange>> {
     sqlx::query_as(
-        "SELECT id, notetype, model FROM notetype_suggestions WHERE commit_id = ? AND state = 'pending' ORDER BY id",
+        "SELECT id, notetype, model, base_version FROM notetype_suggestions WHERE commit_id = ? AND state = 'pending' ORDER BY id",
     )
     .bind(commit)
     .fetch_all(conn)
@@ -209,7 +215,7 @@ pub async fn pending_suggestion(
     id: i64,
 ) -> sqlx::Result<Option<SuggestedChange>> {
     sqlx::query_as(
-        "SELECT id, notetype, model FROM notetype_suggestions WHERE commit_id = ? AND id = ? AND state = 'pending'",
+        "SELECT id, notetype, model, base_version FROM notetype_suggestions WHERE commit_id = ? AND id = ? AND state = 'pending'",
     )
     .bind(commit)
     .bind(id)

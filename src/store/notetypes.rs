@@ -262,3 +262,11 @@ pub async fn ids_in_tree(conn: &mut Conn, root: DeckId) -> sqlx::Result<Vec<Note
         .fetch_all(conn)
         .await
 }
+
+/// The root decks whose notes use a notetype.
+pub async fn roots_using(conn: &mut Conn, notetype: NotetypeId) -> sqlx::Result<Vec<DeckId>> {
+    sqlx::query_scalar("SELECT DISTINCT root FROM notes WHERE notetype = ? ORDER BY root")
+        .bind(notetype)
+        .fetch_all(conn)
+        .await
+}

@@ -23,6 +23,13 @@ pub fn csrf_of(page: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
+/// The value of the first hidden or text input named `name` on a page.
+pub fn input_value(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    Some(page[start..start + page[start..].find('"')?].to_string())
+}
+
 impl<'a> Console<'a> {
     /// A browser without a session.
     pub fn new(s: &'a TestServer) -> Self {
