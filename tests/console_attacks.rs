@@ -7,6 +7,7 @@
 use deckd_testkit as common;
 
 use common::console::{input_value, location, Console};
+use common::notetypes::*;
 use common::*;
 use serde_json::{json, Value};
 
@@ -28,16 +29,6 @@ async fn console_of<'a>(s: &'a TestServer, name: &str) -> Console<'a> {
 
 fn deck_path(hash: &str) -> String {
     format!("/console/decks/{hash}")
-}
-
-/// The first notetype editor address a deck page links to.
-fn notetype_path(deck_page: &str) -> String {
-    let start = deck_page
-        .find("/notetypes/")
-        .unwrap_or_else(|| panic!("the deck page links a notetype: {deck_page}"));
-    let before = deck_page[..start].rfind('"').unwrap() + 1;
-    let end = start + deck_page[start..].find('"').unwrap();
-    deck_page[before..end].to_string()
 }
 
 fn notetype_id(path: &str) -> String {
@@ -68,35 +59,6 @@ fn changelog_ids(page: &str) -> Vec<String> {
         .collect()
 }
 
-/// The notetype's field names and each note's fields, from a pull entry.
-fn pulled(entry: &Value) -> (Vec<String>, Vec<(String, Vec<String>)>) {
-    let model = &entry["deck"]["note_models"][0];
-    let names = model["flds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap().to_string())
-        .collect();
-    let mut notes: Vec<(String, Vec<String>)> = entry["deck"]["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            (
-                n["guid"].as_str().unwrap().to_string(),
-                n["fields"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| f.as_str().unwrap().to_string())
-                    .collect(),
-            )
-        })
-        .collect();
-    notes.sort();
-    (names, notes)
-}
-
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -104,71 +66,12 @@ fn strings(v: &[&str]) -> Vec<String> {
 /// Every note of a deck as a fresh subscriber pulls it, sorted by GUID.
 async fn everything(s: &TestServer, hash: &str) -> (Vec<String>, Vec<(String, Vec<String>)>) {
     let pull = s.pull_since(hash, FIRST_PULL_TS).await;
-    pulled(entry_for(&pull, hash).expect("the deck"))
-}
-
-fn field(name: &str, id: Value) -> Value {
-    json!({"collapsed": false, "description": "", "excludeFromSearch": false, "font": "Arial",
-           "id": id, "name": name, "ord": 0, "plainText": false, "preventDeletion": false,
-           "rtl": false, "size": 20, "sticky": false, "tag": null})
-}
-
-/// The demo deck as Anki would upload it with the notetype's fields `fields` (name, id).
-fn pushed(fields: &[(&str, Value)], notes: Vec<Value>) -> Value {
-    let mut deck = root_deck(DEMO_NAME, DEMO_UUID, "", notes, vec![]);
-    let flds: Vec<Value> = fields
-        .iter()
-        .enumerate()
-        .map(|(i, (name, id))| {
-            let mut f = field(name, id.clone());
-            f["ord"] = json!(i);
-            f
-        })
-        .collect();
-    deck["note_models"][0]["flds"] = Value::Array(flds);
-    deck
+    pulled_layout(entry_for(&pull, hash).expect("the deck"))
 }
 
 async fn push(s: &TestServer, token: &str, hash: &str, deck: &Value, owner: bool) -> Resp {
     let body = submit_body(hash, DEMO_NAME, DEMO_NAME, deck, 2, "attack", owner);
     s.submit(token, &body).await
-}
-
-/// Submits the notetype form: `fields` as (from, name, place), templates as (name,
-/// front, back), the styling and extra pairs.
-async fn save_notetype(
-    c: &mut Console<'_>,
-    page: &str,
-    fields: &[(&str, &str, &str)],
-    templates: &[(&str, &str, &str)],
-    css: &str,
-    extra: &[(&str, &str)],
-) -> Resp {
-    let mut owned: Vec<(String, String)> = Vec::new();
-    for (i, (from, name, pos)) in fields.iter().enumerate() {
-        owned.push((format!("f{i}.from"), from.to_string()));
-        owned.push((format!("f{i}.name"), name.to_string()));
-        owned.push((format!("f{i}.pos"), pos.to_string()));
-    }
-    for (i, (name, q, a)) in templates.iter().enumerate() {
-        owned.push((format!("t{i}.name"), name.to_string()));
-        owned.push((format!("t{i}.qfmt"), q.to_string()));
-        owned.push((format!("t{i}.afmt"), a.to_string()));
-    }
-    owned.push(("css".into(), css.into()));
-    for (k, v) in extra {
-        owned.push((k.to_string(), v.to_string()));
-    }
-    if !extra.iter().any(|(k, _)| *k == "version") {
-        let shown = c.get(page).await.text;
-        let version = input_value(&shown, "version").expect("the form carries its version");
-        owned.push(("version".into(), version));
-    }
-    let form: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    c.submit(page, page, &form).await
 }
 
 /// Alice owns the demo deck (A) and bob a deck of his own (B, another notetype owner);
@@ -379,7 +282,7 @@ async fn a_suggestions_notetype_row_is_decided_only_under_its_own_suggestion() {
     let w = world().await;
     let carol = w.s.login("carol", &password_for("carol")).await;
     // Carol suggests a notetype change (new styling) on alice's deck...
-    let mut deck = pushed(
+    let mut deck = pushed_demo(
         &[("Front", json!(FRONT_ID)), ("Back", json!(BACK_ID))],
         vec![note(
             FRANCE,
@@ -632,7 +535,7 @@ async fn markup_in_every_echoed_text_is_escaped_or_cleaned() {
     .expect(303, "a field name with markup");
     // A suggestion with markup in its text and in a suggested field name.
     let carol = w.s.login("carol", &password_for("carol")).await;
-    let mut deck = pushed(
+    let mut deck = pushed_demo(
         &[
             ("<img src=x onerror=alert(4)>", json!(FRONT_ID)),
             ("Back", json!(BACK_ID)),
@@ -912,7 +815,7 @@ async fn oversized_and_malformed_notetype_forms_are_refused_and_change_nothing()
     // Only the harmless place experiments may have changed the order (they did not rename
     // or drop anything): every note keeps both its fields.
     if let Some(e) = entry_for(&pull, &w.a) {
-        let (names, notes) = pulled(e);
+        let (names, notes) = pulled_layout(e);
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(sorted, ["Back", "Front"], "{names:?}");
@@ -935,7 +838,7 @@ async fn odd_owner_pushes_never_lose_or_misplace_content() {
     let q = "What is the capital of France?";
 
     // Two fields with the same id: the second matches by name.
-    let deck = pushed(
+    let deck = pushed_demo(
         &[("Front", json!(FRONT_ID)), ("Back", json!(FRONT_ID))],
         vec![note(FRANCE, &[q, "Paris 1"], &["geo"])],
     );
@@ -948,7 +851,7 @@ async fn odd_owner_pushes_never_lose_or_misplace_content() {
     assert_eq!(notes[1].1, strings(&["Which colour is this?", IMG]));
 
     // Ids 0 everywhere: fields match by name (in any case).
-    let deck = pushed(
+    let deck = pushed_demo(
         &[("BACK", json!(0)), ("front", json!(0))],
         vec![note(FRANCE, &["Paris 2", q], &["geo"])],
     );
@@ -966,7 +869,7 @@ async fn odd_owner_pushes_never_lose_or_misplace_content() {
     assert_eq!(by_name(&names, &notes, COLOUR, "Back"), IMG);
 
     // Null ids, and two fields of the same name: the twin is a leftover, never content.
-    let deck = pushed(
+    let deck = pushed_demo(
         &[
             ("Front", Value::Null),
             ("Front", json!(7)),
@@ -986,7 +889,7 @@ async fn odd_owner_pushes_never_lose_or_misplace_content() {
     assert!(!notes.iter().any(|(_, f)| f.iter().any(|c| c == "twin")));
 
     // A rename onto an existing field's name is not applied; content follows the id.
-    let deck = pushed(
+    let deck = pushed_demo(
         &[("Front", json!(FRONT_ID)), ("front", json!(BACK_ID))],
         vec![note(FRANCE, &[q, "Paris 4"], &["geo"])],
     );
@@ -1000,7 +903,7 @@ async fn odd_owner_pushes_never_lose_or_misplace_content() {
     assert_eq!(by_name(&names, &notes, FRANCE, "Back"), "Paris 4");
 
     // No fields, no templates: refused or a no-op, never a loss.
-    let mut deck = pushed(&[], vec![note(FRANCE, &[], &["geo"])]);
+    let mut deck = pushed_demo(&[], vec![note(FRANCE, &[], &["geo"])]);
     deck["note_models"][0]["tmpls"] = json!([]);
     let r = push(&s, &alice, &hash, &deck, true).await;
     assert!(r.status < 500, "no fields: {} {}", r.status, r.text);
@@ -1016,7 +919,7 @@ async fn odd_owner_pushes_never_lose_or_misplace_content() {
         .map(|i| (format!("F{i}"), json!(i + 1)))
         .collect();
     let many_ref: Vec<(&str, Value)> = many.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
-    let deck = pushed(&many_ref, vec![note(FRANCE, &[q, "Paris 5"], &["geo"])]);
+    let deck = pushed_demo(&many_ref, vec![note(FRANCE, &[q, "Paris 5"], &["geo"])]);
     let r = push(&s, &alice, &hash, &deck, true).await;
     assert!(
         r.status < 500,
@@ -1062,7 +965,7 @@ async fn odd_suggested_notetypes_never_move_content_before_review() {
         ),
         (vec![], vec![]),
     ] {
-        let deck = pushed(&fields, vec![note(FRANCE, &contents, &["geo"])]);
+        let deck = pushed_demo(&fields, vec![note(FRANCE, &contents, &["geo"])]);
         let r = push(&s, &bob, &hash, &deck, false).await;
         assert!(r.status < 500, "{fields:?}: {} {}", r.status, r.text);
     }
@@ -1223,7 +1126,7 @@ async fn a_suggested_notetype_change_made_before_a_later_edit_cannot_undo_it() {
     let alice = s.user("alice").await;
     let bob = s.user("bob").await;
     let hash = s.publish_demo(&alice).await;
-    let deck = pushed(
+    let deck = pushed_demo(
         &[
             ("Front", json!(FRONT_ID)),
             ("Back", json!(BACK_ID)),
@@ -1276,7 +1179,7 @@ async fn a_suggested_notetype_change_made_before_a_later_edit_cannot_undo_it() {
     );
     let pull = s.pull_since(&hash, FIRST_PULL_TS).await;
     let e = entry_for(&pull, &hash).unwrap();
-    let (names, _) = pulled(e);
+    let (names, _) = pulled_layout(e);
     assert_eq!(names, ["Front", "Answer"]);
     assert_eq!(
         e["deck"]["note_models"][0]["tmpls"][0]["qfmt"],
@@ -1312,7 +1215,7 @@ async fn an_owner_push_cannot_store_field_names_anki_and_the_console_refuse() {
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     let hash = s.publish_demo(&alice).await;
-    let deck = pushed(
+    let deck = pushed_demo(
         &[
             ("Front", json!(FRONT_ID)),
             ("Front ", json!(BACK_ID)),

@@ -4,10 +4,11 @@
 
 use deckd_testkit as common;
 
-use common::console::{input_value, location, Console};
+use common::console::{location, Console};
 use common::media::*;
+use common::notetypes::*;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const FRANCE: &str = "AbCdEf1234";
 const COLOUR: &str = "XyZ9876543";
@@ -47,45 +48,6 @@ async fn console_of<'a>(s: &'a TestServer, name: &str) -> Console<'a> {
 
 fn deck_path(hash: &str) -> String {
     format!("/console/decks/{hash}")
-}
-
-/// The notetype editor's address the deck page links to.
-fn notetype_path(deck_page: &str) -> String {
-    let start = deck_page
-        .find("/notetypes/")
-        .expect("the deck page links its notetype");
-    let before = deck_page[..start].rfind('"').unwrap() + 1;
-    let end = start + deck_page[start..].find('"').unwrap();
-    deck_page[before..end].to_string()
-}
-
-/// The notetype's field names and each note's fields in a pull entry.
-fn pulled(entry: &Value) -> (Vec<String>, Vec<(String, Vec<String>)>) {
-    let model = &entry["deck"]["note_models"][0];
-    let names = model["flds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap().to_string())
-        .collect();
-    let mut notes: Vec<(String, Vec<String>)> = entry["deck"]["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            (
-                n["guid"].as_str().unwrap().to_string(),
-                n["fields"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| f.as_str().unwrap().to_string())
-                    .collect(),
-            )
-        })
-        .collect();
-    notes.sort();
-    (names, notes)
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -359,43 +321,6 @@ async fn deck_media_is_served_to_who_may_see_the_deck_only() {
         .expect(404, "not this deck's");
 }
 
-/// Submits the notetype form: `fields` as (from, name, place), `new_field`, templates
-/// as (name, front, back), and extra pairs.
-async fn save_notetype(
-    c: &mut Console<'_>,
-    page: &str,
-    fields: &[(&str, &str, &str)],
-    templates: &[(&str, &str, &str)],
-    css: &str,
-    extra: &[(&str, &str)],
-) -> Resp {
-    let mut owned: Vec<(String, String)> = Vec::new();
-    for (i, (from, name, pos)) in fields.iter().enumerate() {
-        owned.push((format!("f{i}.from"), from.to_string()));
-        owned.push((format!("f{i}.name"), name.to_string()));
-        owned.push((format!("f{i}.pos"), pos.to_string()));
-    }
-    for (i, (name, q, a)) in templates.iter().enumerate() {
-        owned.push((format!("t{i}.name"), name.to_string()));
-        owned.push((format!("t{i}.qfmt"), q.to_string()));
-        owned.push((format!("t{i}.afmt"), a.to_string()));
-    }
-    owned.push(("css".into(), css.into()));
-    for (k, v) in extra {
-        owned.push((k.to_string(), v.to_string()));
-    }
-    if !extra.iter().any(|(k, _)| *k == "version") {
-        let shown = c.get(page).await.text;
-        let version = input_value(&shown, "version").expect("the form carries its version");
-        owned.push(("version".into(), version));
-    }
-    let form: Vec<(&str, &str)> = owned
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    c.submit(page, page, &form).await
-}
-
 const CARD: (&str, &str, &str) = ("Card 1", "{{Front}}", "{{FrontSide}}<hr id=answer>{{Back}}");
 const CSS: &str = ".card { font-family: arial; font-size: 20px; text-align: center; }";
 
@@ -420,7 +345,7 @@ async fn a_notetype_edited_in_the_console_reaches_subscribers_with_no_content_lo
     r.expect(303, "saved");
     let pull = w.s.pull_since(&w.hash, &ts).await;
     let e = entry_for(&pull, &w.hash).expect("an entry");
-    let (names, notes) = pulled(e);
+    let (names, notes) = pulled_layout(e);
     assert_eq!(names, ["Front", "Answer", "Source"]);
     assert_eq!(
         notes,
@@ -461,7 +386,8 @@ async fn a_notetype_edited_in_the_console_reaches_subscribers_with_no_content_lo
     )
     .await
     .expect(303, "reordered");
-    let (names, notes) = pulled(entry_for(&w.s.pull_since(&w.hash, &ts).await, &w.hash).unwrap());
+    let (names, notes) =
+        pulled_layout(entry_for(&w.s.pull_since(&w.hash, &ts).await, &w.hash).unwrap());
     assert_eq!(names, ["Answer", "Source", "Front"]);
     assert_eq!(
         notes[0].1,
@@ -492,7 +418,7 @@ async fn a_notetype_edited_in_the_console_reaches_subscribers_with_no_content_lo
     let e = entry_for(&w.s.pull_since(&w.hash, &ts).await, &w.hash)
         .unwrap()
         .clone();
-    let (names, notes) = pulled(&e);
+    let (names, notes) = pulled_layout(&e);
     assert_eq!(names, ["Answer", "Front"]);
     assert_eq!(
         notes[0].1,
@@ -524,7 +450,7 @@ async fn a_notetype_edited_in_the_console_reaches_subscribers_with_no_content_lo
         "<b>{{Front}}</b>"
     );
     assert_eq!(
-        pulled(&e).1.len(),
+        pulled_layout(&e).1.len(),
         2,
         "every note of the notetype comes along"
     );

@@ -6,6 +6,7 @@
 use deckd_testkit as common;
 
 use common::console::Console;
+use common::notetypes::*;
 use common::*;
 use serde_json::{json, Value};
 
@@ -15,29 +16,6 @@ const FRONT_ID: i64 = -5032847290344123456;
 const BACK_ID: i64 = 4470161023957123456;
 /// The colour note's image as the field cleaner stores it.
 const IMG: &str = "<img src=red1x1.png>";
-
-fn field(name: &str, id: i64) -> Value {
-    json!({"collapsed": false, "description": "", "excludeFromSearch": false, "font": "Arial",
-           "id": id, "name": name, "ord": 0, "plainText": false, "preventDeletion": false,
-           "rtl": false, "size": 20, "sticky": false, "tag": null})
-}
-
-/// The demo deck as Anki would upload it after the notetype became `fields` (name, id)
-/// with these notes.
-fn pushed(fields: &[(&str, i64)], notes: Vec<Value>) -> Value {
-    let mut deck = root_deck(DEMO_NAME, DEMO_UUID, "", notes, vec![]);
-    let flds: Vec<Value> = fields
-        .iter()
-        .enumerate()
-        .map(|(i, (name, id))| {
-            let mut f = field(name, *id);
-            f["ord"] = json!(i);
-            f
-        })
-        .collect();
-    deck["note_models"][0]["flds"] = Value::Array(flds);
-    deck
-}
 
 async fn push(s: &TestServer, token: &str, hash: &str, deck: &Value) -> Resp {
     let body = submit_body(
@@ -50,36 +28,6 @@ async fn push(s: &TestServer, token: &str, hash: &str, deck: &Value) -> Resp {
         true,
     );
     s.submit(token, &body).await
-}
-
-/// The notetype's field names and each note's fields, from a pull entry.
-fn pulled(entry: &Value) -> (Vec<String>, Vec<(String, Vec<String>)>) {
-    let models = entry["deck"]["note_models"]
-        .as_array()
-        .expect("note_models");
-    assert_eq!(models.len(), 1, "one notetype: {entry}");
-    let names = models[0]["flds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["name"].as_str().unwrap().to_string())
-        .collect();
-    let mut notes: Vec<(String, Vec<String>)> = entry["deck"]["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            let fields = n["fields"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|f| f.as_str().unwrap().to_string())
-                .collect();
-            (n["guid"].as_str().unwrap().to_string(), fields)
-        })
-        .collect();
-    notes.sort();
-    (names, notes)
 }
 
 async fn setup() -> (TestServer, String, String) {
@@ -97,8 +45,12 @@ fn strings(v: &[&str]) -> Vec<String> {
 async fn a_field_added_in_anki_reaches_subscribers_with_every_note() {
     let (s, alice, hash) = setup().await;
     let ts = sync_point().await;
-    let deck = pushed(
-        &[("Front", FRONT_ID), ("Back", BACK_ID), ("Source", 777)],
+    let deck = pushed_demo(
+        &[
+            ("Front", json!(FRONT_ID)),
+            ("Back", json!(BACK_ID)),
+            ("Source", json!(777)),
+        ],
         vec![note(
             FRANCE,
             &["What is the capital of France?", "Paris", "Atlas p. 12"],
@@ -107,7 +59,7 @@ async fn a_field_added_in_anki_reaches_subscribers_with_every_note() {
     );
     push(&s, &alice, &hash, &deck).await.expect(200, "push");
     let pull = s.pull_since(&hash, &ts).await;
-    let (names, notes) = pulled(entry_for(&pull, &hash).expect("an entry"));
+    let (names, notes) = pulled_layout(entry_for(&pull, &hash).expect("an entry"));
     assert_eq!(names, ["Front", "Back", "Source"]);
     assert_eq!(
         notes,
@@ -124,15 +76,15 @@ async fn a_field_added_in_anki_reaches_subscribers_with_every_note() {
         "the new field's content is kept, and the note not pushed comes along with it"
     );
     let full = s.pull_since(&hash, FIRST_PULL_TS).await;
-    let (names, _) = pulled(entry_for(&full, &hash).unwrap());
+    let (names, _) = pulled_layout(entry_for(&full, &hash).unwrap());
     assert_eq!(names, ["Front", "Back", "Source"], "a new subscriber too");
 }
 
 #[tokio::test]
 async fn a_renamed_field_keeps_its_content_and_its_leftover_copy_is_not_a_new_field() {
     let (s, alice, hash) = setup().await;
-    let mut deck = pushed(
-        &[("Front", FRONT_ID), ("Answer", BACK_ID)],
+    let mut deck = pushed_demo(
+        &[("Front", json!(FRONT_ID)), ("Answer", json!(BACK_ID))],
         vec![note(
             FRANCE,
             &["What is the capital of France?", "Paris"],
@@ -144,7 +96,7 @@ async fn a_renamed_field_keeps_its_content_and_its_leftover_copy_is_not_a_new_fi
     push(&s, &alice, &hash, &deck).await.expect(200, "push");
     let pull = s.pull_since(&hash, &ts).await;
     let entry = entry_for(&pull, &hash).expect("an entry");
-    let (names, notes) = pulled(entry);
+    let (names, notes) = pulled_layout(entry);
     assert_eq!(names, ["Front", "Answer"]);
     assert_eq!(notes[1].1[1], IMG, "{notes:?}");
     assert_eq!(
@@ -154,8 +106,12 @@ async fn a_renamed_field_keeps_its_content_and_its_leftover_copy_is_not_a_new_fi
 
     // A subscriber's Anki keeps the old field at the end, with the same id; pushing that
     // back changes nothing about the notetype.
-    let mut again = pushed(
-        &[("Front", FRONT_ID), ("Answer", BACK_ID), ("Back", BACK_ID)],
+    let mut again = pushed_demo(
+        &[
+            ("Front", json!(FRONT_ID)),
+            ("Answer", json!(BACK_ID)),
+            ("Back", json!(BACK_ID)),
+        ],
         vec![note(
             FRANCE,
             &["What is the capital of France?", "Paris!", "Paris"],
@@ -166,7 +122,7 @@ async fn a_renamed_field_keeps_its_content_and_its_leftover_copy_is_not_a_new_fi
     let ts = sync_point().await;
     push(&s, &alice, &hash, &again).await.expect(200, "push");
     let pull = s.pull_since(&hash, &ts).await;
-    let (names, notes) = pulled(entry_for(&pull, &hash).unwrap());
+    let (names, notes) = pulled_layout(entry_for(&pull, &hash).unwrap());
     assert_eq!(names, ["Front", "Answer"], "the leftover is not added back");
     assert_eq!(
         notes,
@@ -182,8 +138,8 @@ async fn a_renamed_field_keeps_its_content_and_its_leftover_copy_is_not_a_new_fi
 async fn reordered_fields_move_every_notes_content() {
     let (s, alice, hash) = setup().await;
     let ts = sync_point().await;
-    let deck = pushed(
-        &[("Back", BACK_ID), ("Front", FRONT_ID)],
+    let deck = pushed_demo(
+        &[("Back", json!(BACK_ID)), ("Front", json!(FRONT_ID))],
         vec![note(
             FRANCE,
             &["Paris", "What is the capital of France?"],
@@ -192,7 +148,7 @@ async fn reordered_fields_move_every_notes_content() {
     );
     push(&s, &alice, &hash, &deck).await.expect(200, "push");
     let pull = s.pull_since(&hash, &ts).await;
-    let (names, notes) = pulled(entry_for(&pull, &hash).unwrap());
+    let (names, notes) = pulled_layout(entry_for(&pull, &hash).unwrap());
     assert_eq!(names, ["Back", "Front"]);
     assert_eq!(
         notes,
@@ -209,20 +165,24 @@ async fn reordered_fields_move_every_notes_content() {
 #[tokio::test]
 async fn a_push_without_a_field_neither_removes_it_nor_clears_its_content() {
     let (s, alice, hash) = setup().await;
-    let deck = pushed(
-        &[("Front", FRONT_ID), ("Back", BACK_ID), ("Source", 777)],
+    let deck = pushed_demo(
+        &[
+            ("Front", json!(FRONT_ID)),
+            ("Back", json!(BACK_ID)),
+            ("Source", json!(777)),
+        ],
         vec![note(FRANCE, &["Q", "Paris", "Atlas"], &["geo"])],
     );
     push(&s, &alice, &hash, &deck).await.expect(200, "push");
     // A second device of the owner that never pulled the new field pushes an edit.
-    let old = pushed(
-        &[("Front", FRONT_ID), ("Back", BACK_ID)],
+    let old = pushed_demo(
+        &[("Front", json!(FRONT_ID)), ("Back", json!(BACK_ID))],
         vec![note(FRANCE, &["Q", "Paris!"], &["geo"])],
     );
     let ts = sync_point().await;
     push(&s, &alice, &hash, &old).await.expect(200, "push");
     let pull = s.pull_since(&hash, &ts).await;
-    let (names, notes) = pulled(entry_for(&pull, &hash).unwrap());
+    let (names, notes) = pulled_layout(entry_for(&pull, &hash).unwrap());
     assert_eq!(names, ["Front", "Back", "Source"]);
     assert_eq!(
         notes,
@@ -233,8 +193,8 @@ async fn a_push_without_a_field_neither_removes_it_nor_clears_its_content() {
 #[tokio::test]
 async fn template_and_styling_edits_reach_subscribers() {
     let (s, alice, hash) = setup().await;
-    let mut deck = pushed(
-        &[("Front", FRONT_ID), ("Back", BACK_ID)],
+    let mut deck = pushed_demo(
+        &[("Front", json!(FRONT_ID)), ("Back", json!(BACK_ID))],
         vec![note(
             FRANCE,
             &["What is the capital of France?", "Paris"],
@@ -272,8 +232,12 @@ fn ids(page: &str, what: &str) -> Vec<String> {
 async fn someone_elses_reordered_upload_suggests_only_what_they_changed() {
     let (s, _alice, hash) = setup().await;
     let bob = s.user("bob").await;
-    let deck = pushed(
-        &[("Back", BACK_ID), ("Front", FRONT_ID), ("Mnemonic", 999)],
+    let deck = pushed_demo(
+        &[
+            ("Back", json!(BACK_ID)),
+            ("Front", json!(FRONT_ID)),
+            ("Mnemonic", json!(999)),
+        ],
         vec![note(
             FRANCE,
             &["Paris, on the Seine", "What is the capital of France?", "P"],
@@ -315,7 +279,7 @@ async fn someone_elses_reordered_upload_suggests_only_what_they_changed() {
         .await
         .expect(303, "deny the notetype change");
     let pull = s.pull_since(&hash, &ts).await;
-    let (names, notes) = pulled(entry_for(&pull, &hash).expect("the approved change"));
+    let (names, notes) = pulled_layout(entry_for(&pull, &hash).expect("the approved change"));
     assert_eq!(names, ["Front", "Back"], "the notetype change was denied");
     assert_eq!(
         notes,
@@ -333,8 +297,12 @@ async fn someone_elses_reordered_upload_suggests_only_what_they_changed() {
 async fn someone_elses_notetype_change_waits_for_review_and_applies_when_approved() {
     let (s, _alice, hash) = setup().await;
     let bob = s.user("bob").await;
-    let mut deck = pushed(
-        &[("Front", FRONT_ID), ("Back", BACK_ID), ("Mnemonic", 999)],
+    let mut deck = pushed_demo(
+        &[
+            ("Front", json!(FRONT_ID)),
+            ("Back", json!(BACK_ID)),
+            ("Mnemonic", json!(999)),
+        ],
         vec![note(
             FRANCE,
             &["What is the capital of France?", "Paris", "P for Paris"],
@@ -364,7 +332,7 @@ async fn someone_elses_notetype_change_waits_for_review_and_applies_when_approve
     s.approve(id).await;
     let pull = s.pull_since(&hash, &ts).await;
     let entry = entry_for(&pull, &hash).expect("the approved notetype change");
-    let (names, notes) = pulled(entry);
+    let (names, notes) = pulled_layout(entry);
     assert_eq!(names, ["Front", "Back", "Mnemonic"]);
     assert_eq!(
         entry["deck"]["note_models"][0]["css"],
@@ -381,8 +349,8 @@ async fn someone_elses_notetype_change_waits_for_review_and_applies_when_approve
 async fn a_suggestion_that_only_changes_the_notetype_is_kept_and_can_be_denied() {
     let (s, _alice, hash) = setup().await;
     let bob = s.user("bob").await;
-    let mut deck = pushed(
-        &[("Front", FRONT_ID), ("Back", BACK_ID)],
+    let mut deck = pushed_demo(
+        &[("Front", json!(FRONT_ID)), ("Back", json!(BACK_ID))],
         vec![note(
             FRANCE,
             &["What is the capital of France?", "Paris"],

@@ -88,25 +88,7 @@ pub async fn set_templates(
         .bind(notetype)
         .execute(&mut *conn)
         .await?;
-    for (ord, t) in templates.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO notetype_templates (notetype, ord, name, qfmt, afmt, bqfmt, bafmt, bfont, bsize, anki_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(notetype)
-        .bind(ord as i64)
-        .bind(&t.name)
-        .bind(&t.qfmt)
-        .bind(&t.afmt)
-        .bind(&t.bqfmt)
-        .bind(&t.bafmt)
-        .bind(&t.bfont)
-        .bind(t.bsize)
-        .bind(t.id)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    super::notetypes::insert_templates(conn, notetype, templates).await
 }
 
 /// Replaces a notetype's styling.

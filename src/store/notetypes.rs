@@ -114,13 +114,38 @@ pub async fn insert(conn: &mut Conn, owner: UserId, m: &NoteModel) -> sqlx::Resu
         .execute(&mut *conn)
         .await?;
     }
-    for (pos, t) in m.tmpls.iter().enumerate() {
+    let templates: Vec<NotetypeTemplate> = m
+        .tmpls
+        .iter()
+        .map(|t| NotetypeTemplate {
+            afmt: t.afmt.clone(),
+            bafmt: t.bafmt.clone(),
+            bfont: t.bfont.clone(),
+            bqfmt: t.bqfmt.clone(),
+            bsize: t.bsize,
+            id: t.id,
+            name: t.name.clone(),
+            ord: t.ord,
+            qfmt: t.qfmt.clone(),
+        })
+        .collect();
+    insert_templates(conn, id, &templates).await?;
+    Ok(id)
+}
+
+/// Stores a notetype's card templates, numbered in the given order.
+pub async fn insert_templates(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    templates: &[NotetypeTemplate],
+) -> sqlx::Result<()> {
+    for (ord, t) in templates.iter().enumerate() {
         sqlx::query(
             "INSERT INTO notetype_templates (notetype, ord, name, qfmt, afmt, bqfmt, bafmt, bfont, bsize, anki_id)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(id)
-        .bind(pos as i64)
+        .bind(notetype)
+        .bind(ord as i64)
         .bind(&t.name)
         .bind(&t.qfmt)
         .bind(&t.afmt)
@@ -132,7 +157,7 @@ pub async fn insert(conn: &mut Conn, owner: UserId, m: &NoteModel) -> sqlx::Resu
         .execute(&mut *conn)
         .await?;
     }
-    Ok(id)
+    Ok(())
 }
 
 /// A `notetypes` row as stored, before its fields and templates are attached.

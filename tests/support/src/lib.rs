@@ -13,6 +13,7 @@ pub mod console;
 pub mod fixtures;
 pub mod inspect;
 pub mod media;
+pub mod notetypes;
 pub mod server;
 pub mod spawned;
 pub mod wire;
