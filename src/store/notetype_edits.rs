@@ -56,25 +56,7 @@ pub async fn set_fields(
         .bind(notetype)
         .execute(&mut *conn)
         .await?;
-    for (ord, NewField { field: f, .. }) in fields.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO notetype_fields (notetype, ord, name, font, size, rtl, sticky, description, anki_id, tag, protected)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(notetype)
-        .bind(ord as i64)
-        .bind(&f.name)
-        .bind(&f.font)
-        .bind(f.size)
-        .bind(f.rtl)
-        .bind(f.sticky)
-        .bind(&f.description)
-        .bind(f.id)
-        .bind(f.tag)
-        .bind(f.protected)
-        .execute(&mut *conn)
-        .await?;
-    }
+    super::notetypes::insert_fields(conn, notetype, fields.iter().map(|f| f.field)).await?;
     Ok(moved)
 }
 

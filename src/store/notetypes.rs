@@ -96,24 +96,23 @@ pub async fn insert(conn: &mut Conn, owner: UserId, m: &NoteModel) -> sqlx::Resu
     .bind(m.original_stock_kind)
     .fetch_one(&mut *conn)
     .await?;
-    for (pos, f) in m.flds.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO notetype_fields (notetype, ord, name, font, size, rtl, sticky, description, anki_id, tag)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(pos as i64)
-        .bind(&f.name)
-        .bind(&f.font)
-        .bind(f.size)
-        .bind(f.rtl)
-        .bind(f.sticky)
-        .bind(&f.description)
-        .bind(f.id)
-        .bind(f.tag)
-        .execute(&mut *conn)
-        .await?;
-    }
+    let fields: Vec<NotetypeField> = m
+        .flds
+        .iter()
+        .map(|f| NotetypeField {
+            description: f.description.clone(),
+            font: f.font.clone(),
+            id: f.id,
+            name: f.name.clone(),
+            ord: f.ord,
+            rtl: f.rtl,
+            size: f.size,
+            sticky: f.sticky,
+            tag: f.tag,
+            protected: false,
+        })
+        .collect();
+    insert_fields(conn, id, fields.iter()).await?;
     let templates: Vec<NotetypeTemplate> = m
         .tmpls
         .iter()
@@ -131,6 +130,34 @@ pub async fn insert(conn: &mut Conn, owner: UserId, m: &NoteModel) -> sqlx::Resu
         .collect();
     insert_templates(conn, id, &templates).await?;
     Ok(id)
+}
+
+/// Stores a notetype's fields, numbered in the given order.
+pub async fn insert_fields<'a>(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    fields: impl Iterator<Item = &'a NotetypeField>,
+) -> sqlx::Result<()> {
+    for (ord, f) in fields.enumerate() {
+        sqlx::query(
+            "INSERT INTO notetype_fields (notetype, ord, name, font, size, rtl, sticky, description, anki_id, tag, protected)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(notetype)
+        .bind(ord as i64)
+        .bind(&f.name)
+        .bind(&f.font)
+        .bind(f.size)
+        .bind(f.rtl)
+        .bind(f.sticky)
+        .bind(&f.description)
+        .bind(f.id)
+        .bind(f.tag)
+        .bind(f.protected)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Stores a notetype's card templates, numbered in the given order.
