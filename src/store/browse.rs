@@ -190,7 +190,8 @@ pub async fn history(conn: &mut Conn, note: NoteId, limit: i64) -> sqlx::Result<
     .await
 }
 
-/// The media file a tree's notes use under `name`: `(hash, mime)`.
+/// The media file a tree's public notes use under `name`: `(hash, mime)`; a note still
+/// waiting in a suggestion shows its media only to the suggestion's reviewers.
 pub async fn media_named(
     conn: &mut Conn,
     root: DeckId,
@@ -199,7 +200,7 @@ pub async fn media_named(
     sqlx::query_as(
         "SELECT mf.hash, mf.mime FROM media_references r JOIN notes n ON n.id = r.note_id
          JOIN media_files mf ON mf.id = r.media_id
-         WHERE n.root = ? AND r.file_name = ? LIMIT 1",
+         WHERE n.root = ? AND r.file_name = ? AND n.reviewed = 1 AND n.deleted = 0 LIMIT 1",
     )
     .bind(root)
     .bind(name)
