@@ -250,7 +250,7 @@ pub fn plan_upload(stored: &Notetype, removed: &[(String, i64)], up: &NoteModel)
                         } else {
                             f.name.clone()
                         },
-                        ..copy_field(f)
+                        ..f.clone()
                     },
                 });
             }
@@ -282,7 +282,7 @@ pub fn plan_upload(stored: &Notetype, removed: &[(String, i64)], up: &NoteModel)
         missing_now.push(f.ord as usize);
         planned.push(PlannedField {
             from: Some(f.ord),
-            field: copy_field(f),
+            field: f.clone(),
         });
     }
     let fields_change = planned.len() != s.len()
@@ -321,21 +321,6 @@ pub fn plan_upload(stored: &Notetype, removed: &[(String, i64)], up: &NoteModel)
             templates: templates_change.then_some(templates),
             css: (up.css != stored.css).then(|| up.css.clone()),
         },
-    }
-}
-
-fn copy_field(f: &NotetypeField) -> NotetypeField {
-    NotetypeField {
-        description: f.description.clone(),
-        font: f.font.clone(),
-        id: f.id,
-        name: f.name.clone(),
-        ord: f.ord,
-        rtl: f.rtl,
-        size: f.size,
-        sticky: f.sticky,
-        tag: f.tag,
-        protected: f.protected,
     }
 }
 
@@ -535,7 +520,7 @@ pub async fn edit(
                 }
                 NotetypeField {
                     name,
-                    ..copy_field(old)
+                    ..old.clone()
                 }
             }
             None => NotetypeField {

@@ -30,7 +30,7 @@ pub struct Notetype {
 }
 
 /// A field of a stored notetype.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct NotetypeField {
     pub description: String,
     pub font: String,
