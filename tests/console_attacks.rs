@@ -19,14 +19,6 @@ const IMG: &str = "<img src=red1x1.png>";
 const CARD: (&str, &str, &str) = ("Card 1", "{{Front}}", "{{FrontSide}}<hr id=answer>{{Back}}");
 const CSS: &str = ".card { font-family: arial; font-size: 20px; text-align: center; }";
 
-async fn console_of<'a>(s: &'a TestServer, name: &str) -> Console<'a> {
-    let mut c = Console::new(s);
-    c.sign_in(name, &password_for(name))
-        .await
-        .expect(303, "sign-in");
-    c
-}
-
 fn deck_path(hash: &str) -> String {
     format!("/console/decks/{hash}")
 }
@@ -108,7 +100,7 @@ async fn world() -> World {
 #[tokio::test]
 async fn nobody_else_reaches_a_decks_pages_or_changes_anything_through_any_route() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let a_page = alice.get(&deck_path(&w.a)).await;
     a_page.expect(200, "alice's deck");
     let nt = notetype_path(&a_page.text);
@@ -127,7 +119,7 @@ async fn nobody_else_reaches_a_decks_pages_or_changes_anything_through_any_route
     let ts = sync_point().await;
 
     // Carol has an account and a valid CSRF token of her own (from her decks page).
-    let mut carol = console_of(&w.s, "carol").await;
+    let mut carol = Console::of(&w.s, "carol").await;
     let mine = "/console/decks";
     let base = deck_path(&w.a);
     for path in [
@@ -183,7 +175,7 @@ async fn nobody_else_reaches_a_decks_pages_or_changes_anything_through_any_route
             .expect(403, &format!("carol posting {path}"));
     }
     // A subscriber sees the deck but changes nothing either.
-    let mut dave = console_of(&w.s, "dave").await;
+    let mut dave = Console::of(&w.s, "dave").await;
     dave.get(&base).await.expect(200, "a subscriber's view");
     dave.get(&format!("{base}/notes/{FRANCE}"))
         .await
@@ -207,7 +199,7 @@ async fn nobody_else_reaches_a_decks_pages_or_changes_anything_through_any_route
 #[tokio::test]
 async fn ids_of_another_deck_or_suggestion_are_unknown_under_this_ones_address() {
     let w = world().await;
-    let mut bob = console_of(&w.s, "bob").await;
+    let mut bob = Console::of(&w.s, "bob").await;
     let b_nt = notetype_path(&bob.get(&deck_path(&w.b)).await.text);
     let b_nt_id = notetype_id(&b_nt);
     bob.submit(
@@ -220,7 +212,7 @@ async fn ids_of_another_deck_or_suggestion_are_unknown_under_this_ones_address()
     let b_log =
         changelog_ids(&bob.get(&format!("{}/settings", deck_path(&w.b))).await.text)[0].clone();
 
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let base = deck_path(&w.a);
     let foreign_nt = format!("{base}/notetypes/{b_nt_id}");
     alice
@@ -296,7 +288,7 @@ async fn a_suggestions_notetype_row_is_decided_only_under_its_own_suggestion() {
         .expect(200, "suggestion");
     let x = commit_id(&w.s.only_pending(&w.a).await);
     // ... and a plain one on bob's deck, which alice also reviews as a maintainer.
-    let mut bob = console_of(&w.s, "bob").await;
+    let mut bob = Console::of(&w.s, "bob").await;
     bob.submit(
         &format!("{}/settings", deck_path(&w.b)),
         &format!("{}/settings/maintainers", deck_path(&w.b)),
@@ -313,7 +305,7 @@ async fn a_suggestions_notetype_row_is_decided_only_under_its_own_suggestion() {
         .expect(200, "suggestion on B");
     let y = commit_id(&w.s.only_pending(&w.b).await);
 
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page = alice.get(&format!("/console/review/{x}")).await;
     let rows = ids(&page.text, "notetype");
     assert_eq!(rows.len(), 1, "{}", page.text);
@@ -338,7 +330,7 @@ async fn a_suggestions_notetype_row_is_decided_only_under_its_own_suggestion() {
             .expect_4xx(bogus);
     }
     // Dave (a subscriber of A, not a reviewer) cannot decide it either.
-    let mut dave = console_of(&w.s, "dave").await;
+    let mut dave = Console::of(&w.s, "dave").await;
     dave.submit(
         "/console/decks",
         &format!("/console/review/{x}/notetype/{}/accept", rows[0]),
@@ -372,8 +364,8 @@ async fn subdecks_hidden_suggested_decks_and_deleted_decks_have_no_pages() {
     push(&w.s, &carol, &w.a, &deck, false)
         .await
         .expect(200, "suggestion with a subdeck");
-    let mut alice = console_of(&w.s, "alice").await;
-    let mut carol_c = console_of(&w.s, "carol").await;
+    let mut alice = Console::of(&w.s, "alice").await;
+    let mut carol_c = Console::of(&w.s, "carol").await;
     for c in [&mut alice, &mut carol_c] {
         for path in [
             deck_path(&hidden),
@@ -462,7 +454,7 @@ async fn subdecks_hidden_suggested_decks_and_deleted_decks_have_no_pages() {
 #[tokio::test]
 async fn a_changelog_deleted_twice_is_refused_the_second_time() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let base = deck_path(&w.a);
     for m in ["one", "two"] {
         alice
@@ -491,7 +483,7 @@ async fn a_changelog_deleted_twice_is_refused_the_second_time() {
 #[tokio::test]
 async fn markup_in_every_echoed_text_is_escaped_or_cleaned() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let base = deck_path(&w.a);
     let settings = format!("{base}/settings");
     let evil = "<script>alert(1)</script><img src=x onerror=alert(2)>";
@@ -589,7 +581,7 @@ async fn searches_and_paging_take_any_text_as_text() {
     let mut g = gen_deck("Wild", 30, 0);
     g.deck["notes"][0]["fields"][0] = json!("100% sure_thing \\ o'reilly");
     let hash = s.publish(&alice, &g.deck).await;
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     let base = deck_path(&hash);
     let count = |t: &str| t.matches("/notes/").count();
     for (q, expect) in [
@@ -640,7 +632,7 @@ async fn searches_and_paging_take_any_text_as_text() {
 #[tokio::test]
 async fn oversized_and_malformed_notetype_forms_are_refused_and_change_nothing() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let nt = notetype_path(&alice.get(&deck_path(&w.a)).await.text);
     let ts = sync_point().await;
     let ok_fields = [("0", "Front", "1"), ("1", "Back", "2")];
@@ -990,7 +982,7 @@ async fn a_maintainer_of_one_deck_cannot_change_another_decks_notes() {
     // Alice's second deck uses the same notetype (same Anki notetype, same owner).
     let g = gen_deck("Private deck", 2, 0);
     let b = s.publish(&alice, &g.deck).await;
-    let mut al = console_of(&s, "alice").await;
+    let mut al = Console::of(&s, "alice").await;
     al.submit(
         &format!("{}/settings", deck_path(&a)),
         &format!("{}/settings/maintainers", deck_path(&a)),
@@ -998,7 +990,7 @@ async fn a_maintainer_of_one_deck_cannot_change_another_decks_notes() {
     )
     .await
     .expect(303, "carol maintains deck A only");
-    let mut carol = console_of(&s, "carol").await;
+    let mut carol = Console::of(&s, "carol").await;
     let nt = notetype_path(&carol.get(&deck_path(&a)).await.text);
     let r = save_notetype(
         &mut carol,
@@ -1045,7 +1037,7 @@ async fn a_notetype_form_longer_than_any_notetype_needs_is_refused_unread() {
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     let hash = s.publish_demo(&alice).await;
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     let nt = notetype_path(&c.get(&deck_path(&hash)).await.text);
     let pairs: Vec<(String, String)> = (0..5_000)
         .map(|i| (format!("f{i}.from"), "0".to_string()))
@@ -1063,7 +1055,7 @@ async fn a_form_made_before_the_notetype_changed_is_refused_and_nothing_is_lost(
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     let hash = s.publish_demo(&alice).await;
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     let nt = notetype_path(&c.get(&deck_path(&hash)).await.text);
     let opened = input_value(&c.get(&nt).await.text, "version").unwrap();
     // Meanwhile her Anki pushes a third field.
@@ -1142,7 +1134,7 @@ async fn a_suggested_notetype_change_made_before_a_later_edit_cannot_undo_it() {
         .await
         .expect(200, "suggestion");
     let id = commit_id(&s.only_pending(&hash).await);
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     let nt = notetype_path(&c.get(&deck_path(&hash)).await.text);
     save_notetype(
         &mut c,
@@ -1192,7 +1184,7 @@ async fn swapping_two_field_names_in_the_console_keeps_templates_pointing_right(
     let s = TestServer::start().await;
     let alice = s.user("alice").await;
     let hash = s.publish_demo(&alice).await;
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     let nt = notetype_path(&c.get(&deck_path(&hash)).await.text);
     save_notetype(
         &mut c,
@@ -1242,7 +1234,7 @@ async fn searching_finds_text_with_quotes_ampersands_and_angle_brackets() {
     let mut g = gen_deck("Wild", 3, 0);
     g.deck["notes"][0]["fields"][0] = json!("o'reilly AT&T 1<2");
     let hash = s.publish(&alice, &g.deck).await;
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     for q in ["o%27reilly", "AT%26T", "1%3C2"] {
         let page = c.get(&format!("{}?q={q}", deck_path(&hash))).await;
         assert_eq!(page.text.matches("/notes/").count(), 1, "q={q}");

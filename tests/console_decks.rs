@@ -38,14 +38,6 @@ async fn world() -> World {
     }
 }
 
-async fn console_of<'a>(s: &'a TestServer, name: &str) -> Console<'a> {
-    let mut c = Console::new(s);
-    c.sign_in(name, &password_for(name))
-        .await
-        .expect(303, "sign-in");
-    c
-}
-
 fn deck_path(hash: &str) -> String {
     format!("/console/decks/{hash}")
 }
@@ -69,7 +61,7 @@ async fn my_decks_lists_what_i_own_maintain_or_subscribe_to_and_nothing_else() {
             ),
         )
         .await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page = alice.get("/console/decks").await;
     page.expect(200, "my decks");
     assert!(
@@ -83,14 +75,14 @@ async fn my_decks_lists_what_i_own_maintain_or_subscribe_to_and_nothing_else() {
         "{}",
         page.text
     );
-    let mut bob = console_of(&w.s, "bob").await;
+    let mut bob = Console::of(&w.s, "bob").await;
     let page = bob.get("/console/decks").await;
     assert!(
         page.text.contains(DEMO_NAME) && page.text.contains("subscriber"),
         "{}",
         page.text
     );
-    let mut c = console_of(&w.s, "carol").await;
+    let mut c = Console::of(&w.s, "carol").await;
     let page = c.get("/console/decks").await;
     assert!(page.text.contains("Histology") && !page.text.contains(DEMO_NAME));
     // Carol sees nothing of alice's deck, and alice nothing of carol's.
@@ -121,7 +113,7 @@ async fn a_deck_page_shows_notes_as_subscribers_get_them_searchable_and_paged() 
     let alice = s.user("alice").await;
     let g = gen_deck("Anatomy", 60, 3);
     let hash = s.publish(&alice, &g.deck).await;
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     let first = c.get(&deck_path(&hash)).await;
     first.expect(200, "deck page");
     assert_eq!(
@@ -193,13 +185,13 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn subscribers_see_the_deck_but_change_nothing() {
     let w = world().await;
-    let mut bob = console_of(&w.s, "bob").await;
+    let mut bob = Console::of(&w.s, "bob").await;
     let page = bob.get(&deck_path(&w.hash)).await;
     page.expect(200, "a subscriber sees the deck");
     assert!(page.text.contains("What is the capital of France?"));
     assert!(!page.text.contains("/notetypes/"), "no notetype editor");
     assert!(!page.text.contains("Post a changelog"));
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let nt = notetype_path(&alice.get(&deck_path(&w.hash)).await.text);
     bob.get(&nt).await.expect(403, "the notetype editor");
     let r = bob
@@ -217,7 +209,7 @@ async fn subscribers_see_the_deck_but_change_nothing() {
 #[tokio::test]
 async fn a_changelog_posted_in_the_console_reaches_subscribers_alone() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let ts = sync_point().await;
     let r = alice
         .submit(
@@ -266,7 +258,7 @@ async fn a_notes_history_names_each_change_and_its_suggestion() {
     .expect(200, "suggestion");
     let id = commit_id(&w.s.only_pending(&w.hash).await);
     w.s.approve(id).await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page = alice
         .get(&format!("{}/notes/{FRANCE}", deck_path(&w.hash)))
         .await;
@@ -305,7 +297,7 @@ async fn deck_media_is_served_to_who_may_see_the_deck_only() {
         &bulk,
     )
     .await;
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     let page = c.get(&deck_path(&hash)).await;
     let src = format!("{}/media?name=red1x1.png", deck_path(&hash));
     assert!(
@@ -314,7 +306,7 @@ async fn deck_media_is_served_to_who_may_see_the_deck_only() {
         page.text
     );
     c.get(&src).await.expect(200, "the image");
-    let mut carol = console_of(&s, "carol").await;
+    let mut carol = Console::of(&s, "carol").await;
     carol.get(&src).await.expect(403, "a stranger");
     c.get(&format!("{}/media?name=other.png", deck_path(&hash)))
         .await
@@ -327,7 +319,7 @@ const CSS: &str = ".card { font-family: arial; font-size: 20px; text-align: cent
 #[tokio::test]
 async fn a_notetype_edited_in_the_console_reaches_subscribers_with_no_content_lost() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page = notetype_path(&alice.get(&deck_path(&w.hash)).await.text);
     alice.get(&page).await.expect(200, "the editor");
 
@@ -459,7 +451,7 @@ async fn a_notetype_edited_in_the_console_reaches_subscribers_with_no_content_lo
 #[tokio::test]
 async fn the_notetype_editor_refuses_what_anki_would_not_take() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page = notetype_path(&alice.get(&deck_path(&w.hash)).await.text);
     for (fields, why) in [
         (vec![("0", "Front", "1"), ("1", "front", "2")], "Two fields"),

@@ -27,14 +27,6 @@ async fn world() -> World {
     World { s, hash, bob }
 }
 
-async fn console_of<'a>(s: &'a TestServer, name: &str) -> Console<'a> {
-    let mut c = Console::new(s);
-    c.sign_in(name, &password_for(name))
-        .await
-        .expect(303, "sign-in");
-    c
-}
-
 /// Bob's suggestion for the first note: both fields and one tag.
 async fn suggest_both_fields(w: &World) -> deckd::store::CommitId {
     w.s.suggest(
@@ -75,7 +67,7 @@ async fn first_note_after_pull(w: &World) -> Value {
 async fn one_field_accepted_another_denied_reaches_subscribers_exactly() {
     let w = world().await;
     let id = suggest_both_fields(&w).await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let queue = alice.get("/console/review").await;
     queue.expect(200, "queue");
     assert_eq!(ids(&queue.text, "commit"), vec![id.to_string()]);
@@ -166,7 +158,7 @@ async fn one_field_accepted_another_denied_reaches_subscribers_exactly() {
 async fn denying_every_change_closes_the_suggestion_as_denied() {
     let w = world().await;
     let id = suggest_both_fields(&w).await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page_path = format!("/console/review/{id}");
     let page = alice.get(&page_path).await;
     for (kind, row) in ids(&page.text, "field")
@@ -190,7 +182,7 @@ async fn denying_every_change_closes_the_suggestion_as_denied() {
 async fn a_reviewer_edits_a_field_before_accepting_and_the_edit_is_cleaned() {
     let w = world().await;
     let id = suggest_both_fields(&w).await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page_path = format!("/console/review/{id}");
     let back = ids(&alice.get(&page_path).await.text, "field")[1].clone();
     let edit_path = format!("{page_path}/field/{back}/edit");
@@ -230,7 +222,7 @@ async fn a_reviewer_edits_a_field_before_accepting_and_the_edit_is_cleaned() {
 async fn a_whole_denial_tells_the_author_why() {
     let w = world().await;
     let id = suggest_both_fields(&w).await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page_path = format!("/console/review/{id}");
     alice
         .submit(
@@ -275,7 +267,7 @@ async fn a_new_note_is_decided_whole() {
     .await
     .expect(200, "new note");
     let id = commit_id(&w.s.only_pending(&w.hash).await);
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page_path = format!("/console/review/{id}");
     let page = alice.get(&page_path).await;
     assert!(page.text.contains("new note") && page.text.contains("<ins>Madrid</ins>"));
@@ -310,11 +302,11 @@ async fn nobody_sees_or_decides_a_queue_that_is_not_theirs() {
     other["name"] = json!("Carol's Deck");
     w.s.publish(&carol, &other).await;
     // Carol owns a deck of her own, and the box's administrator maintains nothing.
-    let mut carol_c = console_of(&w.s, "carol").await;
+    let mut carol_c = Console::of(&w.s, "carol").await;
     w.s.create_user("root", &password_for("root")).await;
     w.s.cli(&["user", "admin", "root", "on"]).await.assert_ok();
-    let mut root = console_of(&w.s, "root").await;
-    let mut bob_c = console_of(&w.s, "bob").await;
+    let mut root = Console::of(&w.s, "root").await;
+    let mut bob_c = Console::of(&w.s, "bob").await;
     let page_path = format!("/console/review/{id}");
     for c in [&mut carol_c, &mut root, &mut bob_c] {
         let queue = c.get("/console/review").await;
@@ -362,7 +354,7 @@ async fn nobody_sees_or_decides_a_queue_that_is_not_theirs() {
 #[tokio::test]
 async fn a_new_suggestion_reaches_an_open_page_over_server_sent_events() {
     let w = world().await;
-    let alice = console_of(&w.s, "alice").await;
+    let alice = Console::of(&w.s, "alice").await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let events = http
         .get(w.s.url("/console/events"))
@@ -434,7 +426,7 @@ async fn images_show_as_previews_for_reviewers() {
     let id = commit_id(&s.only_pending(&hash).await);
     s.upload_media(&bob, &hash, &[("say.mp3", "XyZ9876543", mp3.clone())], "")
         .await;
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     let page = c.get(&format!("/console/review/{id}")).await;
     let sound = format!("/console/review/{id}/media?name=say.mp3");
     assert!(
@@ -486,7 +478,7 @@ async fn user_content_is_escaped_everywhere() {
     .await
     .expect(200, "suggestion");
     let id = commit_id(&s.only_pending(&hash).await);
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     for path in [
         "/console/review".to_string(),
         format!("/console/review/{id}"),
@@ -549,7 +541,7 @@ async fn long_queues_and_big_suggestions_come_in_small_pages() {
         .await
         .expect(200, "one more");
     }
-    let mut c = console_of(&s, "alice").await;
+    let mut c = Console::of(&s, "alice").await;
     let first = c.get("/console/review").await;
     assert_eq!(ids(&first.text, "commit").len(), 50);
     assert_eq!(
@@ -585,7 +577,7 @@ async fn long_queues_and_big_suggestions_come_in_small_pages() {
 #[tokio::test]
 async fn live_pages_are_bounded_so_the_add_on_keeps_its_connections() {
     let w = world().await;
-    let alice = console_of(&w.s, "alice").await;
+    let alice = Console::of(&w.s, "alice").await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let cookie = format!("deckd_session={}", alice.cookie.clone().unwrap());
     let open_page = || {

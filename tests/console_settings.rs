@@ -27,14 +27,6 @@ async fn world() -> World {
     World { s, hash, bob }
 }
 
-async fn console_of<'a>(s: &'a TestServer, name: &str) -> Console<'a> {
-    let mut c = Console::new(s);
-    c.sign_in(name, &password_for(name))
-        .await
-        .expect(303, "sign-in");
-    c
-}
-
 fn settings(hash: &str) -> String {
     format!("/console/decks/{hash}/settings")
 }
@@ -54,7 +46,7 @@ async fn entry_since(w: &World, ts: &str) -> Value {
 #[tokio::test]
 async fn the_description_reaches_subscribers_cleaned() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let ts = sync_point().await;
     let r = alice
         .submit(
@@ -81,8 +73,8 @@ async fn the_description_reaches_subscribers_cleaned() {
 #[tokio::test]
 async fn only_the_owner_names_maintainers_who_may_then_change_the_deck() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
-    let mut carol = console_of(&w.s, "carol").await;
+    let mut alice = Console::of(&w.s, "alice").await;
+    let mut carol = Console::of(&w.s, "carol").await;
     carol.get(&settings(&w.hash)).await.expect(403, "not yet");
     alice
         .submit(
@@ -134,7 +126,7 @@ async fn only_the_owner_names_maintainers_who_may_then_change_the_deck() {
         .await
         .expect(303, "removed");
     carol.get(&settings(&w.hash)).await.expect(403, "no longer");
-    let mut bob = console_of(&w.s, "bob").await;
+    let mut bob = Console::of(&w.s, "bob").await;
     bob.get(&settings(&w.hash))
         .await
         .expect(403, "a subscriber");
@@ -144,7 +136,7 @@ async fn only_the_owner_names_maintainers_who_may_then_change_the_deck() {
 #[tokio::test]
 async fn protected_fields_reach_subscribers() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let page = alice.get(&settings(&w.hash)).await;
     let start = page
         .text
@@ -183,7 +175,7 @@ async fn protected_fields_reach_subscribers() {
 #[tokio::test]
 async fn optional_tag_groups_reach_subscribers_and_bad_names_are_refused() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let ts = sync_point().await;
     alice
         .submit(
@@ -218,7 +210,7 @@ async fn optional_tag_groups_reach_subscribers_and_bad_names_are_refused() {
 #[tokio::test]
 async fn a_deleted_changelog_no_longer_reaches_subscribers() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let ts = sync_point().await;
     for message in ["Keep me", "Typo, delete me"] {
         alice
@@ -251,7 +243,7 @@ async fn a_deleted_changelog_no_longer_reaches_subscribers() {
 #[tokio::test]
 async fn deleting_a_deck_needs_its_name_and_then_subscribers_learn_it_is_gone() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let r = alice
         .submit(
             &settings(&w.hash),
@@ -292,7 +284,7 @@ async fn deleting_a_deck_needs_its_name_and_then_subscribers_learn_it_is_gone() 
 #[tokio::test]
 async fn settings_forms_need_the_csrf_token() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     for (path, form) in [
         ("settings/description", vec![("description", "x")]),
         (
@@ -315,7 +307,7 @@ async fn settings_forms_need_the_csrf_token() {
 #[tokio::test]
 async fn suggestions_may_add_subdecks_only_while_the_deck_allows_it() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let suggest_subdeck = || async {
         let mut deck = root_deck(DEMO_NAME, DEMO_UUID, "", vec![], vec![]);
         deck["children"] = json!([child_deck(
@@ -352,7 +344,7 @@ async fn suggestions_may_add_subdecks_only_while_the_deck_allows_it() {
         .await
         .expect(303, "allowed again");
     suggest_subdeck().await.expect(200, "a suggested subdeck");
-    let mut bob = console_of(&w.s, "bob").await;
+    let mut bob = Console::of(&w.s, "bob").await;
     bob.submit(
         &format!("/console/decks/{}", w.hash),
         &action(&w.hash, "settings/restrictions"),

@@ -85,14 +85,6 @@ async fn world() -> World {
     }
 }
 
-async fn console_of<'a>(s: &'a TestServer, name: &str) -> Console<'a> {
-    let mut c = Console::new(s);
-    c.sign_in(name, &password_for(name))
-        .await
-        .expect(303, "sign-in");
-    c
-}
-
 fn stats_path(hash: &str) -> String {
     format!("/console/decks/{hash}/stats")
 }
@@ -232,7 +224,7 @@ async fn chart(c: &mut Console<'_>, hash: &str, name: &str) -> String {
 #[tokio::test]
 async fn uploaded_figures_are_summed_per_subdeck_and_note_with_the_hardest_in_order() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let path = stats_path(&w.hash);
 
     // Off: the page says how to turn statistics on, and uploads are not kept.
@@ -402,7 +394,7 @@ async fn uploaded_figures_are_summed_per_subdeck_and_note_with_the_hardest_in_or
 #[tokio::test]
 async fn subscribers_and_suggestions_per_week_count_what_happens() {
     let w = world().await;
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     let path = stats_path(&w.hash);
     let page = alice.get(&path).await;
     page.expect(200, "stats page");
@@ -485,7 +477,7 @@ async fn only_owners_maintainers_and_administrators_see_statistics_and_only_the_
 
     // Bob subscribes, carol is a stranger: neither sees the page, a chart or the switch.
     for name in ["bob", "carol"] {
-        let mut c = console_of(&w.s, name).await;
+        let mut c = Console::of(&w.s, name).await;
         c.get(&path).await.expect(403, "page");
         c.get(&chart_path).await.expect(403, "chart");
         let token = c.csrf("/console/decks").await;
@@ -494,7 +486,7 @@ async fn only_owners_maintainers_and_administrators_see_statistics_and_only_the_
             .expect(403, "switch");
     }
     // Bob's deck page (he subscribes) does not link the statistics.
-    let mut bob = console_of(&w.s, "bob").await;
+    let mut bob = Console::of(&w.s, "bob").await;
     let deck_page = bob.get(&format!("/console/decks/{}", w.hash)).await;
     deck_page.expect(200, "a subscriber's deck page");
     assert!(!deck_page.text.contains(&path));
@@ -511,7 +503,7 @@ async fn only_owners_maintainers_and_administrators_see_statistics_and_only_the_
     assert!(location(&r).starts_with("/console/login"));
 
     // The owner without a CSRF token, or with another session's, changes nothing.
-    let mut alice = console_of(&w.s, "alice").await;
+    let mut alice = Console::of(&w.s, "alice").await;
     alice
         .post(&switch, &[("to", "on")])
         .await
@@ -529,7 +521,7 @@ async fn only_owners_maintainers_and_administrators_see_statistics_and_only_the_
         .expect(400, "neither on nor off");
 
     // Erin maintains the deck: she sees it and switches it.
-    let mut erin = console_of(&w.s, "erin").await;
+    let mut erin = Console::of(&w.s, "erin").await;
     erin.get(&path).await.expect(200, "a maintainer");
     erin.get(&chart_path)
         .await
@@ -543,7 +535,7 @@ async fn only_owners_maintainers_and_administrators_see_statistics_and_only_the_
     );
 
     // The box's administrator reads the page but may not switch another's deck.
-    let mut root = console_of(&w.s, "root").await;
+    let mut root = Console::of(&w.s, "root").await;
     let page = root.get(&path).await;
     page.expect(200, "an administrator");
     assert!(!page.text.contains("Turn statistics off"), "no switch");

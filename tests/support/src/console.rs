@@ -45,6 +45,15 @@ impl<'a> Console<'a> {
         }
     }
 
+    /// Signs in as the existing account `name` (made by `TestServer::user`).
+    pub async fn of(s: &'a TestServer, name: &str) -> Console<'a> {
+        let mut c = Self::new(s);
+        c.sign_in(name, &crate::fixtures::password_for(name))
+            .await
+            .expect(303, "sign-in");
+        c
+    }
+
     /// Creates `name` as an account and signs in as them.
     pub async fn signed_in(s: &'a TestServer, name: &str) -> Console<'a> {
         s.create_user(name, &format!("{name}-password")).await;
