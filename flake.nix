@@ -1,8 +1,9 @@
 {
   description = "deckd: self-hosted server for collaborative Anki decks, as a package, a NixOS module, a Raspberry Pi appliance and its SD image";
 
-  # Pinned in flake.lock to one commit of the nixos-26.05 branch.
-  inputs.nixpkgs.url = "git+https://github.com/NixOS/nixpkgs?ref=nixos-26.05&shallow=1";
+  # Pinned in flake.lock to one commit of the nixos-26.05 branch, fetched as GitHub's
+  # tarball of that commit (one download, no git history).
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs = { self, nixpkgs }:
     let
@@ -56,16 +57,26 @@
       nixosModules = {
         # The service (services.deckd) and its nginx front. The package defaults to
         # this flake's build, so another flake only needs to import the module.
-        deckd = { lib, pkgs, ... }: {
-          imports = [ ./modules/deckd ];
-          services.deckd.package = lib.mkDefault (
-            self.packages.${pkgs.stdenv.hostPlatform.system}.deckd
-              or (pkgs.callPackage ./nixos/package.nix { })
-          );
+        #
+        # The `key` makes the module system load it once however often it is imported
+        # (lib/modules.nix: unifyModuleSyntax keeps `m.key`, collectModules skips a key
+        # it has seen), so a host may import both `deckd` and `default`.
+        deckd = {
+          key = "deckd#module";
+          imports = [
+            ./modules/deckd
+            ({ lib, pkgs, ... }: {
+              services.deckd.package = lib.mkDefault (
+                self.packages.${pkgs.stdenv.hostPlatform.system}.deckd
+                  or (pkgs.callPackage ./nixos/package.nix { })
+              );
+            })
+          ];
         };
         # OS tuning for a small always-on box booting from an SD card.
         appliance = ./modules/appliance;
         default = {
+          key = "deckd#default";
           imports = [ self.nixosModules.deckd self.nixosModules.appliance ];
         };
       };

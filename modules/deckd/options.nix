@@ -8,6 +8,8 @@ let
   inherit (lib) mkOption types;
   cfg = config.services.deckd;
   settingsFormat = pkgs.formats.toml { };
+  # An absolute path as a plain string (lib/types.nix: strMatching is a str type).
+  absolutePath = types.strMatching "/.+";
 in
 {
   options.services.deckd = {
@@ -30,11 +32,14 @@ in
       description = "Group deckd runs as; nginx is added to it when the nginx front is enabled.";
     };
 
+    # A string, not types.path: a path value (`./data`) would be copied into the
+    # world-readable Nix store, and the database must live on the card's writable part.
     dataDir = mkOption {
-      type = types.path;
+      type = absolutePath;
       default = "/var/lib/deckd";
       description = ''
-        Directory with the SQLite database and the media files (`media/<aa>/<md5>`).
+        Absolute path of the directory with the SQLite database and the media files
+        (`media/<aa>/<md5>`), given as a string.
         The default is the unit's StateDirectory; any other path is created and made
         writable through ReadWritePaths.
       '';
@@ -64,7 +69,7 @@ in
       enable = lib.mkEnableOption "deckd's online SQLite backups with retention";
 
       directory = mkOption {
-        type = types.path;
+        type = absolutePath;
         default = "${cfg.dataDir}/backups";
         defaultText = lib.literalExpression ''"''${config.services.deckd.dataDir}/backups"'';
         description = "Where deckd writes its backups (the `backup_dir` setting).";
