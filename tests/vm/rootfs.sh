@@ -12,6 +12,8 @@ PACKAGES=(
     systemd systemd-sysv udev dbus kmod e2fsprogs
     linux-image-amd64
     nginx-light sqlite3 curl python3 procps iproute2
+    # mDNS: the box publishes deckd.local; nss-mdns lets getaddrinfo resolve it.
+    avahi-daemon avahi-utils libnss-mdns
 )
 
 key=$( { cat "$0"; echo "$MIRROR"; } | sha256sum | cut -c1-16)

@@ -64,6 +64,9 @@ ROOTFS=$("$VM/rootfs.sh") || { result FAIL rootfs "debootstrap failed"; exit 1; 
 T_ROOTFS=$(elapsed "$t")
 log "rootfs $ROOTFS (${T_ROOTFS}s)"
 
+ANKI_PY=$("$VM/anki-wheels.sh") || { result FAIL anki-wheels "pip could not fetch the anki package"; exit 1; }
+log "anki package $ANKI_PY"
+
 t=$(date +%s)
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -75,7 +78,9 @@ rm -f "$STAGE/.vmlinuz" "$STAGE/.initrd" "$STAGE/.complete"
 install -m 0644 "$DEB" "$STAGE/root/"
 install -d "$STAGE/usr/local/lib/deckd-vm"
 install -m 0755 "$VM/guest/deckd-vm-guest.sh" "$STAGE/usr/local/lib/deckd-vm/"
-install -m 0644 "$VM/deckd_client.py" "$REPO/tests/pyclient/deckd_wire.py" "$STAGE/usr/local/lib/deckd-vm/"
+install -m 0644 "$VM/deckd_client.py" "$REPO/tests/pyclient/deckd_wire.py" \
+    "$VM/mdns_query.py" "$VM/anki_sync_login.py" "$STAGE/usr/local/lib/deckd-vm/"
+cp -a "$ANKI_PY" "$STAGE/usr/local/lib/deckd-vm/anki-py"
 for u in deckd-vm-tests.service deckd-vm-integrity.service; do
     install -m 0644 "$VM/guest/$u" "$STAGE/etc/systemd/system/"
     ln -sf "/etc/systemd/system/$u" "$STAGE/etc/systemd/system/multi-user.target.wants/$u"

@@ -150,6 +150,88 @@ code=$(get /console/setup /tmp/setup.h -o /tmp/setup.html)
 if [[ $code == 200 ]] && grep -q 'Set up this deckd box' /tmp/setup.html; then pass "console-setup-page"; else
     fail console-setup-page "GET /console/setup answered $code: $(head -c 200 /tmp/setup.html)"
 fi
+# mDNS (what the NixOS appliance does with services.avahi): avahi publishes the box as
+# deckd.local with an _http._tcp record. Resolved here through nss-mdns (getaddrinfo,
+# as a browser on the box would) and, like another machine on the LAN, by a raw mDNS
+# query from a separate network namespace joined to the box by a veth pair; the
+# console loads through the name both ways.
+sed -i 's/^#\?host-name=.*/host-name=deckd/' /etc/avahi/avahi-daemon.conf
+cat > /etc/avahi/services/deckd.service <<'EOF'
+<?xml version="1.0" standalone='no'?>
+<!DOCTYPE service-group SYSTEM "avahi-service.dtd">
+<service-group>
+  <name replace-wildcards="yes">deckd on %h</name>
+  <service><type>_http._tcp</type><port>80</port><txt-record>path=/console</txt-record></service>
+</service-group>
+EOF
+ip link add mdns-box type veth peer name mdns-lan
+ip netns add lan
+ip link set mdns-lan netns lan
+ip addr add 10.77.0.1/24 dev mdns-box
+ip link set mdns-box up
+ip -n lan addr add 10.77.0.2/24 dev mdns-lan
+ip -n lan link set mdns-lan up
+ip -n lan link set lo up
+ip -n lan route add default via 10.77.0.1
+systemctl restart avahi-daemon
+mdns_until() { # seconds command...: bounded retry of an mDNS look-up
+    local i n=$1; shift
+    for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 1; done
+    return 1
+}
+if mdns_until 30 avahi-resolve -4 -n deckd.local >/tmp/mdns.resolve 2>&1; then
+    pass "mdns-avahi-publishes ($(tr '\t\n' '  ' </tmp/mdns.resolve))"
+else
+    fail mdns-avahi-publishes "avahi-resolve: $(cat /tmp/mdns.resolve); $(systemctl is-active avahi-daemon)"
+fi
+if avahi-browse -rtp _http._tcp 2>/dev/null | grep -q '^=.*;_http._tcp;local;deckd\.local;.*;80;"path=/console"'; then
+    pass "mdns-http-service-record"
+else
+    fail mdns-http-service-record "$(avahi-browse -rtp _http._tcp 2>&1 | head -5 | tr '\n' ' ')"
+fi
+if grep -q '^hosts:.*mdns4_minimal' /etc/nsswitch.conf && mdns_until 10 getent hosts deckd.local >/tmp/mdns.getent; then
+    code=$(curl -sS -m 15 -o /tmp/mdns.html -w '%{http_code}' http://deckd.local/console/setup)
+    if [[ $code == 200 ]] && grep -q 'Set up this deckd box' /tmp/mdns.html; then
+        pass "mdns-console-by-name-nss ($(head -1 /tmp/mdns.getent | tr -s ' '))"
+    else
+        fail mdns-console-by-name-nss "http://deckd.local/console/setup answered $code"
+    fi
+else
+    fail mdns-console-by-name-nss "nss-mdns: $(grep '^hosts:' /etc/nsswitch.conf); getent: $(cat /tmp/mdns.getent 2>/dev/null)"
+fi
+if lan_ip=$(mdns_until 20 ip netns exec lan python3 "$LIB/mdns_query.py" deckd.local 10.77.0.2 3 2>/tmp/mdns.err); then
+    code=$(ip netns exec lan curl -sS -m 15 --resolve "deckd.local:80:$lan_ip" -o /tmp/mdns-lan.html -w '%{http_code}' \
+        http://deckd.local/console/setup)
+    if [[ $lan_ip == 10.77.0.1 && $code == 200 ]] && grep -q 'Set up this deckd box' /tmp/mdns-lan.html; then
+        pass "mdns-console-by-name-from-lan (deckd.local is $lan_ip)"
+    else
+        fail mdns-console-by-name-from-lan "deckd.local answered as '$lan_ip', console $code"
+    fi
+else
+    fail mdns-console-by-name-from-lan "no mDNS answer in the lan namespace: $(tail -2 /tmp/mdns.err | tr '\n' ' ')"
+fi
+
+# The group's Anki sync server behind the same nginx under /anki-sync/ (dist/nginx):
+# Anki's own server from the `anki` package, run like nixpkgs' anki-sync-server unit
+# (a dynamic user, its state directory, users from SYNC_USER1...), and a real Anki
+# client (the same package) signing in and syncing through nginx and the name.
+systemd-run --quiet --unit anki-sync -p DynamicUser=yes -p StateDirectory=anki-sync \
+    --setenv=PYTHONPATH="$LIB/anki-py" --setenv=SYNC_USER1=member:anki-member-pass-1 \
+    --setenv=SYNC_HOST=127.0.0.1 --setenv=SYNC_PORT=27701 --setenv=SYNC_BASE=/var/lib/anki-sync \
+    python3 -m anki.syncserver
+for ((i = 0; i < 120; i++)); do curl -fsS -m 2 -o /dev/null http://127.0.0.1:27701/health 2>/dev/null && break; sleep 0.5; done
+code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' "$FRONT/anki-sync/health")
+if [[ $code == 200 ]]; then pass "anki-sync-health-through-nginx"; else
+    fail anki-sync-health-through-nginx "GET /anki-sync/health answered $code; $(journalctl -u anki-sync -n 5 --no-pager -o cat | tr '\n' ' ')"
+fi
+if out=$(PYTHONPATH="$LIB/anki-py" HOME=/tmp timeout 120 python3 "$LIB/anki_sync_login.py" \
+    http://deckd.local/anki-sync/ member anki-member-pass-1 2>&1); then
+    pass "anki-sync-login-through-nginx ($(tail -1 <<<"$out"))"
+else
+    fail anki-sync-login-through-nginx "$(tail -3 <<<"$out" | tr '\n' ' ')"
+fi
+systemctl stop anki-sync
+
 csp=$(header content-security-policy /tmp/setup.h)
 ncsp=$(grep -ci '^content-security-policy:' /tmp/setup.h)
 if [[ $ncsp == 1 && $csp == *"script-src 'self'"* && $csp == *"style-src 'self'"* ]] &&
