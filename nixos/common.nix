@@ -1,10 +1,9 @@
 # What the Pi and its VM twin share: deckd behind nginx, the first account, backups,
-# SSH, the firewall for 80/443, mDNS so `http://deckd.local/` works on a home network.
+# SSH, the firewall for 80/443. mDNS (`http://deckd.local/`) comes from the appliance
+# profile (modules/appliance/mdns.nix).
 #
 # Backed by nixpkgs: nixos/modules/services/networking/ssh/sshd.nix
 # (services.openssh.settings.PasswordAuthentication / PermitRootLogin),
-# nixos/modules/services/networking/avahi-daemon.nix (services.avahi.nssmdns4,
-# publish.enable, publish.addresses, openFirewall),
 # nixos/modules/services/networking/firewall.nix.
 { lib, ... }:
 {
@@ -23,16 +22,6 @@
     settings = {
       PasswordAuthentication = false;
       PermitRootLogin = "prohibit-password";
-    };
-  };
-
-  services.avahi = {
-    enable = lib.mkDefault true;
-    nssmdns4 = true;
-    openFirewall = true;
-    publish = {
-      enable = true;
-      addresses = true;
     };
   };
 

@@ -16,8 +16,6 @@
 
   nixpkgs.hostPlatform = "aarch64-linux";
 
-  networking.hostName = lib.mkDefault "deckd";
-
   users.users.root.openssh.authorizedKeys.keys = [
     # "ssh-ed25519 AAAA... you@laptop"
   ];

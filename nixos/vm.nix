@@ -14,7 +14,8 @@
 
   nixpkgs.hostPlatform = "x86_64-linux";
 
-  networking.hostName = "deckd-vm";
+  # deckd-vm.local, so the twin and a real box on the same network do not clash.
+  deckd.appliance.hostName = "deckd-vm";
 
   virtualisation = {
     # A Pi 3's memory.

@@ -12,5 +12,6 @@
     ./headless.nix
     ./nix-gc.nix
     ./minimal.nix
+    ./mdns.nix
   ];
 }
