@@ -1,4 +1,4 @@
-# What the Pi and its VM twin share: deckd behind nginx, the first account, backups,
+# What the Pi and its VM twin share: deckd behind nginx, the setup banner, backups,
 # SSH, the firewall for 80/443. mDNS (`http://deckd.local/`) comes from the appliance
 # profile (modules/appliance/mdns.nix).
 #
@@ -12,9 +12,9 @@
     nginx.enable = true;
     openFirewall = true;
     backup.enable = true;
-    # No password file: a one-time password for `admin` is printed once to
-    # `journalctl -u deckd-initial-admin`.
-    initialAdmin.enable = lib.mkDefault true;
+    # The first account is made in the browser: the setup page asks for the one-time
+    # token that the banner on the box's screen shows (or `deckd setup-token` prints).
+    consoleBanner.enable = lib.mkDefault true;
   };
 
   services.openssh = {

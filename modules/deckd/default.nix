@@ -5,5 +5,6 @@
     ./service.nix
     ./nginx.nix
     ./initial-admin.nix
+    ./console-banner.nix
   ];
 }
