@@ -6,5 +6,6 @@
     ./nginx.nix
     ./initial-admin.nix
     ./console-banner.nix
+    ./anki-sync.nix
   ];
 }
