@@ -10,9 +10,38 @@
 #
 # Build: nix build .#packages.aarch64-linux.sd-image
 # Result: result/sd-image/deckd-sd-image-aarch64.img.zst
+#
+# Lean: sd-image-aarch64.nix brings nixpkgs' installer profiles, made for repairing
+# any machine, not for an appliance:
+#  - profiles/base.nix: rescue and disk tools (testdisk, ms-sys, parted, gptfdisk,
+#    ddrescue, cryptsetup, sshfs, screen, smartmontools, hdparm, ntfsprogs, xfsprogs,
+#    jfsutils, f2fs-tools, zip, cabextract, ...) and support for btrfs, cifs, f2fs, ntfs,
+#    xfs and ZFS (the ZFS kernel module built for the image's kernel, its userland).
+#    deckd's box mounts ext4 and the FAT firmware partition, nothing else, and is
+#    repaired by re-flashing the card or over SSH: the whole profile is disabled.
+#  - profiles/all-hardware.nix (through sd-image.nix, hardware.enableAllHardware):
+#    kept. Its initrd modules (USB, MMC, PCIe for the Pi 4's USB controller) and the
+#    redistributable firmware (the Zero 2 W's Wi-Fi) are what lets one image boot the
+#    Pi 3, 4 and Zero 2 W; they cost initrd and store size, not RAM.
+#  - profiles/installation-device.nix is not imported (only the *-installer images).
+# boot.supportedFilesystems / boot.initrd.supportedFilesystems (nixos/modules/tasks/
+# filesystems.nix: a list or an attribute set of booleans) are forced to what the
+# card holds, so no other module's list (e.g. one added by hardware profiles) pulls
+# a file system back in. A host that mounts something else (a USB disk) adds it here.
 { lib, modulesPath, ... }:
 {
   imports = [ (modulesPath + "/installer/sd-card/sd-image-aarch64.nix") ];
+
+  # lib/modules.nix: disabledModules takes paths relative to modulesPath.
+  disabledModules = [ "profiles/base.nix" ];
+
+  boot.supportedFilesystems = lib.mkForce {
+    ext4 = true; # the root file system
+    vfat = true; # /boot/firmware (config.txt, U-Boot), mounted on demand
+  };
+  boot.initrd.supportedFilesystems = lib.mkForce {
+    ext4 = true; # stage 1 mounts only the root
+  };
 
   image.baseName = lib.mkDefault "deckd-sd-image-aarch64";
 

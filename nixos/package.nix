@@ -38,6 +38,13 @@ rustPlatform.buildRustPackage {
   # the CLI tests that spawn target/*/deckd. The builder is not root, so deckd's
   # refusal to run as root does not get in the way.
   doCheck = true;
+  # The tests build with Cargo's `ci` profile (release optimisation without fat LTO,
+  # 16 codegen units; Cargo.toml), as tests/run-all does, instead of the `release`
+  # profile the binary is built with: the many integration-test binaries would each
+  # take a fat-LTO link. nixpkgs' cargoCheckHook passes `--profile <checkType>` for
+  # any checkType other than "debug" (pkgs/build-support/rust/hooks/cargo-check-hook.sh,
+  # cargoCheckType set from checkType in build-rust-package/default.nix).
+  checkType = "ci";
 
   meta = {
     description = "Self-hosted server for collaborative Anki decks (AnkiCollab add-on protocol)";
