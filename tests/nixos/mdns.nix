@@ -39,7 +39,7 @@
 
     with subtest("the console's HTTP service record"):
         records = laptop.wait_until_succeeds(
-            "avahi-browse -rtp _http._tcp | grep '^=.*;deckd\\.local;.*;80;\"path=/console\"'", timeout=60
+            "avahi-browse -krtp _http._tcp | grep '^=.*;deckd\\.local;.*;80;\"path=/console\"'", timeout=60
         )
         assert "deckd" in records, records
 

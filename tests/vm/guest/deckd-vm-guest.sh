@@ -184,10 +184,13 @@ if mdns_until 30 avahi-resolve -4 -n deckd.local >/tmp/mdns.resolve 2>&1; then
 else
     fail mdns-avahi-publishes "avahi-resolve: $(cat /tmp/mdns.resolve); $(systemctl is-active avahi-daemon)"
 fi
-if avahi-browse -rtp _http._tcp 2>/dev/null | grep -q '^=.*;_http._tcp;local;deckd\.local;.*;80;"path=/console"'; then
+# -k: raw service types (not "Web Site"); a resolved record ("=" line) may come only
+# on a later look-up, once avahi has resolved it.
+service_record() { avahi-browse -krtp _http._tcp 2>/dev/null | grep -q '^=.*;_http._tcp;local;deckd\.local;.*;80;"path=/console"'; }
+if mdns_until 15 service_record; then
     pass "mdns-http-service-record"
 else
-    fail mdns-http-service-record "$(avahi-browse -rtp _http._tcp 2>&1 | head -5 | tr '\n' ' ')"
+    fail mdns-http-service-record "$(avahi-browse -krtp _http._tcp 2>&1 | head -5 | tr '\n' ' ')"
 fi
 if grep -q '^hosts:.*mdns4_minimal' /etc/nsswitch.conf && mdns_until 10 getent hosts deckd.local >/tmp/mdns.getent; then
     code=$(curl -sS -m 15 -o /tmp/mdns.html -w '%{http_code}' http://deckd.local/console/setup)
