@@ -13,9 +13,12 @@
 # (exit 1: "already set up"). The address is agetty's own `\4` escape, which agetty
 # keeps current when the network changes.
 #
-# The token is readable on the screen only: /run/deckd-banner is 0700 root and the
-# file 0600 root (agetty runs as root); other local users cannot read it, and the
-# service prints nothing of it to the journal.
+# Who can read the token: whoever looks at the screen, and root. /run/deckd-banner is
+# 0700 root and the file 0600 root (agetty runs as root), so other local users cannot
+# read it; this service prints nothing of it to the journal (deckd's own start message
+# does, where only root and the systemd-journal and wheel groups read it); deckd's
+# copy in its data directory is 0600 deckd. Only changes reprint the prompt, since a
+# serial console does not clear: each tick would scroll the same lines again.
 #
 # Backed by nixpkgs: nixos/modules/services/ttys/getty.nix (services.getty.extraArgs,
 # passed to every agetty: getty@, serial-getty@, autovt@; environment.etc.issue is its
