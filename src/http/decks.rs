@@ -23,11 +23,12 @@ use crate::wire::envelope::{CreateDeck, SubmitCard};
 use crate::wire::timestamp;
 
 /// A cleaned note may hold as much as one string of an upload, all of a suggestion's
-/// notes as much as the suggestion may keep while it is decoded.
+/// notes as much as the suggestion may keep while it is decoded (a limit beyond a 32-bit
+/// address space is no limit there).
 fn clean_limits(c: &Config) -> CleanLimits {
     CleanLimits {
-        note: c.max_json_string_bytes as usize,
-        tree: c.max_suggestion_bytes as usize,
+        note: usize::try_from(c.max_json_string_bytes).unwrap_or(usize::MAX),
+        tree: usize::try_from(c.max_suggestion_bytes).unwrap_or(usize::MAX),
     }
 }
 

@@ -106,7 +106,9 @@ pub fn router(state: AppState) -> Router {
     let files = Router::new()
         .route("/v1/media/{hash}", get(media::download).put(media::upload))
         .layer(DefaultBodyLimit::max(
-            config.media_max_file_bytes as usize + 64 * 1024,
+            usize::try_from(config.media_max_file_bytes)
+                .unwrap_or(usize::MAX)
+                .saturating_add(64 * 1024),
         ));
     let console = crate::console::router(&state)
         .route(

@@ -69,9 +69,9 @@ impl Drop for HeldTurn {
 impl Pool {
     /// A pool of `bytes` (at least one step, so any decode can start).
     pub fn new(bytes: u64) -> Self {
-        let units = (bytes / UNIT).max(STEP);
+        let units = usize::try_from((bytes / UNIT).max(STEP)).unwrap_or(usize::MAX);
         Self {
-            permits: Arc::new(Semaphore::new(units as usize)),
+            permits: Arc::new(Semaphore::new(units.min(Semaphore::MAX_PERMITS))),
             turn: Arc::default(),
         }
     }

@@ -153,7 +153,8 @@ struct At<'a> {
 
 impl Read for At<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let want = buf.len().min((self.end - self.pos) as usize);
+        let left = usize::try_from(self.end - self.pos).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
         if want == 0 {
             return Ok(0);
         }

@@ -2,7 +2,8 @@
 # Builds the amd64 .deb with cargo-deb (installed on first use) and prints its path.
 # DECKD_DEB_BINARY=path packages an already-built deckd binary instead of building the
 # fat-LTO release one (CI reuses the `ci`-profile binary the Rust stage built).
-# arm64: .ci/aarch64-test packages its cross-built binary with `cargo deb --no-build --target`.
+# arm64 and armhf: .ci/aarch64-test and .ci/armhf-test package their cross-built binaries
+# with `cargo deb --no-build --target`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v cargo-deb >/dev/null 2>&1 && [[ ! -x $HOME/.cargo/bin/cargo-deb ]]; then
