@@ -574,6 +574,82 @@ async fn long_queues_and_big_suggestions_come_in_small_pages() {
     assert!(ids(&beyond.text, "field").is_empty());
 }
 
+/// Words enough for a field of about `bytes` bytes, different for each `seed`.
+fn prose(seed: usize, bytes: usize) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while out.len() < bytes {
+        out.push_str(&format!("word{seed}x{i} "));
+        i += 1;
+    }
+    out
+}
+
+#[tokio::test]
+async fn long_fields_page_by_size_and_a_huge_field_is_linked_not_shown() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let bob = s.user("bob").await;
+    let uuid = new_uuid();
+    let guid = |i: usize| format!("Long{i:04}");
+    let notes: Vec<Value> = (0..20)
+        .map(|i| note(&guid(i), &[&format!("q {i}"), &prose(i, 3000)], &[]))
+        .collect();
+    let hash = s
+        .publish(&alice, &root_deck("Long", &uuid, "", notes, vec![]))
+        .await;
+    let mut changed: Vec<Value> = (0..20)
+        .map(|i| note(&guid(i), &[&format!("q {i}"), &prose(100 + i, 3000)], &[]))
+        .collect();
+    changed[7] = note(&guid(7), &["q 7", &prose(999, 40_000)], &[]);
+    s.suggest(&bob, &hash, "Long", &uuid, changed, "rewrite")
+        .await
+        .expect(200, "a suggestion of long fields");
+    let id = commit_id(&s.only_pending(&hash).await);
+
+    let mut c = Console::of(&s, "alice").await;
+    let (mut path, mut fields, mut pages) = (format!("/console/review/{id}"), Vec::new(), 0);
+    loop {
+        let page = c.get(&path).await;
+        page.expect(200, "a page of the suggestion");
+        pages += 1;
+        assert!(
+            page.text.len() < 50 * 1024,
+            "page {pages} is {} bytes",
+            page.text.len()
+        );
+        fields.extend(ids(&page.text, "field"));
+        if page.text.contains("word999x") {
+            panic!("the 40 KB field is shown inline on page {pages}");
+        }
+        match page.text.find("rel=\"next\"") {
+            Some(at) => {
+                let href_at = page.text[..at].rfind("href=\"").unwrap() + "href=\"".len();
+                path = page.text[href_at..].split('"').next().unwrap().to_string();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(fields.len(), 20, "every change is on some page, once");
+    let distinct: std::collections::BTreeSet<_> = fields.iter().collect();
+    assert_eq!(distinct.len(), 20);
+    assert!(pages > 2, "6 KB a note cannot fit 20 notes on one page");
+
+    let mut linked = None;
+    for p in 1..=pages {
+        let page = c.get(&format!("/console/review/{id}?page={p}")).await;
+        if let Some(at) = page.text.find("read it whole") {
+            let href_at = page.text[..at].rfind("href=\"").unwrap() + "href=\"".len();
+            linked = Some(page.text[href_at..].split('"').next().unwrap().to_string());
+        }
+    }
+    let edit = c
+        .get(&linked.expect("the long field links to its own page"))
+        .await;
+    edit.expect(200, "the long field's own page");
+    assert!(edit.text.contains("word999x0 "), "the whole field is there");
+}
+
 #[tokio::test]
 async fn live_pages_are_bounded_so_the_add_on_keeps_its_connections() {
     let w = world().await;

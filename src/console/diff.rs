@@ -34,42 +34,84 @@ fn tokenize(html: &str) -> Vec<&str> {
 
 /// Marks words removed from `old` with `<del>` and added in `new` with `<ins>`. Both sides
 /// are cleaned HTML; markup is taken from the new side only (an image counts as a word),
-/// so the marks never straddle a tag. A diff that takes too long falls back to coarser runs.
+/// so the marks never straddle a tag. Spaces between changed words join their runs, so a
+/// rewritten sentence reads as one deletion and one insertion, not word by word. A diff
+/// that takes too long falls back to coarser runs.
 pub fn word_diff(old: &str, new: &str) -> String {
     let (a, b) = (tokenize(old), tokenize(new));
     let diff = TextDiff::configure()
         .timeout(Duration::from_millis(50))
         .diff_slices(&a, &b);
     let mut out = String::with_capacity(old.len() + new.len() + 32);
-    let mut open: Option<ChangeTag> = None;
-    let close = |out: &mut String, open: &mut Option<ChangeTag>| match open.take() {
-        Some(ChangeTag::Insert) => out.push_str("</ins>"),
-        Some(ChangeTag::Delete) => out.push_str("</del>"),
-        _ => {}
-    };
+    let mut run = Run::default();
     for change in diff.iter_all_changes() {
         let (tag, token) = (change.tag(), change.value());
         let markup = token.starts_with('<') && !token.starts_with("<img");
-        if tag == ChangeTag::Equal || markup {
-            close(&mut out, &mut open);
+        let space = token.bytes().all(|c| c.is_ascii_whitespace());
+        if tag == ChangeTag::Equal && space && !run.is_empty() {
+            run.gap.push_str(token);
+        } else if tag == ChangeTag::Equal || markup {
+            run.flush(&mut out);
             if tag != ChangeTag::Delete {
                 out.push_str(token);
             }
-            continue;
+        } else {
+            run.push(tag == ChangeTag::Insert, token);
         }
-        if open != Some(tag) {
-            close(&mut out, &mut open);
-            out.push_str(if tag == ChangeTag::Insert {
-                "<ins>"
-            } else {
-                "<del>"
-            });
-            open = Some(tag);
-        }
-        out.push_str(token);
     }
-    close(&mut out, &mut open);
+    run.flush(&mut out);
     out
+}
+
+/// Changed words waiting to be written as one `<del>` and one `<ins>`: the old and the
+/// new text of one stretch of the field, and the unchanged spaces seen since its last
+/// changed word.
+#[derive(Default)]
+struct Run {
+    del: String,
+    ins: String,
+    gap: String,
+}
+
+impl Run {
+    fn is_empty(&self) -> bool {
+        self.del.is_empty() && self.ins.is_empty()
+    }
+
+    /// Adds a changed word; the spaces before it, unchanged, belong to both sides.
+    fn push(&mut self, inserted: bool, token: &str) {
+        self.del.push_str(&self.gap);
+        self.ins.push_str(&self.gap);
+        self.gap.clear();
+        if inserted {
+            &mut self.ins
+        } else {
+            &mut self.del
+        }
+        .push_str(token);
+    }
+
+    /// Writes the run; a side that is only spaces is no change to mark, and the new
+    /// side's spaces are kept so the new text reads whole.
+    fn flush(&mut self, out: &mut String) {
+        let blank = |s: &str| s.bytes().all(|c| c.is_ascii_whitespace());
+        if !blank(&self.del) {
+            out.push_str("<del>");
+            out.push_str(&self.del);
+            out.push_str("</del>");
+        }
+        if blank(&self.ins) {
+            out.push_str(&self.ins);
+        } else {
+            out.push_str("<ins>");
+            out.push_str(&self.ins);
+            out.push_str("</ins>");
+        }
+        out.push_str(&self.gap);
+        self.del.clear();
+        self.ins.clear();
+        self.gap.clear();
+    }
 }
 
 /// An image's `src`, quoted either way or (as the field cleaner writes it) not at all.
@@ -130,6 +172,20 @@ mod tests {
             word_diff("<img src=\"a.png\">", "<img src=\"b.png\">"),
             "<del><img src=\"a.png\"></del><ins><img src=\"b.png\"></ins>"
         );
+    }
+
+    #[test]
+    fn a_rewritten_stretch_is_one_deletion_and_one_insertion() {
+        assert_eq!(
+            word_diff("keep one two three end", "keep uno dos tres end"),
+            "keep <del>one two three</del><ins>uno dos tres</ins> end"
+        );
+        assert_eq!(
+            word_diff("foo a b bar", "foo bar"),
+            "foo <del>a b </del>bar",
+            "the new text keeps its one space"
+        );
+        assert_eq!(word_diff("x y", "x  y"), "x  y");
     }
 
     #[test]

@@ -199,7 +199,16 @@ pub async fn suggestion_page(
     let media = format!("{base}/media");
     let mut notes = Notes::default();
     for f in found.fields {
-        let diff = diff_of(&f, &media);
+        let size = f.old.as_ref().map_or(0, String::len) + f.new.len();
+        let diff = if size > queue::FIELD_INLINE_BYTES {
+            Trusted(format!(
+                "<p class=\"muted\">A long change ({} KB): <a href=\"{base}/field/{}/edit\">read it whole</a>.</p>",
+                size.div_ceil(1024),
+                f.id
+            ))
+        } else {
+            diff_of(&f, &media)
+        };
         notes
             .entry(&f.guid, &f.deck_path, f.new_note)
             .fields
@@ -226,9 +235,7 @@ pub async fn suggestion_page(
         }
     }
     let notes = notes.in_order();
-    let total = found.total_notes;
-    let pages = total.div_ceil(queue::NOTES_PER_PAGE).max(1);
-    let first = (page - 1) * queue::NOTES_PER_PAGE;
+    let (total, pages, first) = (found.total_notes, found.pages, found.first_note);
     let range = (pages > 1).then(|| {
         format!(
             "{}–{} of {total}",

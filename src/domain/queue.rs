@@ -3,7 +3,7 @@
 
 use super::{decks, Actor, DomainError, DomainResult};
 use crate::store::commits::Commit;
-use crate::store::review::{DeckCount, FieldChange, NoteChange, TagChange};
+use crate::store::review::{ChangedNote, DeckCount, FieldChange, NoteChange, TagChange};
 use crate::store::{self, CommitId, Conn, Db, NoteId, UserId};
 
 /// Most suggestions one queue page lists (a page stays well under 50 KB).
@@ -53,9 +53,37 @@ pub async fn counts(db: &Db, actor: Actor) -> DomainResult<Vec<DeckCount>> {
     Ok(store::review::counts(&mut conn, reviewer(actor)).await?)
 }
 
-/// Notes one page of a suggestion shows (a page stays well under 50 KB, and a suggestion
-/// of thousands of notes is never read whole).
+/// Most notes one page of a suggestion shows (a suggestion of thousands of notes is never
+/// read whole).
 pub const NOTES_PER_PAGE: usize = 20;
+
+/// Content one page of a suggestion shows, in bytes (both sides of each field change):
+/// with the markup around it a page stays under 50 KB, however long the fields are.
+pub const PAGE_CONTENT_BYTES: i64 = 32 * 1024;
+
+/// A field change whose two sides together are larger than this is not shown inline;
+/// the page links to it instead, so one long field cannot push a page past its budget.
+pub const FIELD_INLINE_BYTES: usize = 12 * 1024;
+
+/// Markup each change adds to a page (its name, buttons and links), in bytes.
+const CHANGE_MARKUP_BYTES: i64 = 400;
+
+/// Where each page of a suggestion starts: up to [`NOTES_PER_PAGE`] notes and
+/// [`PAGE_CONTENT_BYTES`] a page, and at least one note, so a page is never empty.
+fn page_starts(notes: &[ChangedNote]) -> Vec<usize> {
+    let mut starts = vec![0];
+    let (mut count, mut bytes) = (0, 0);
+    for (i, n) in notes.iter().enumerate() {
+        let size = n.bytes + n.changes * CHANGE_MARKUP_BYTES;
+        if count > 0 && (count == NOTES_PER_PAGE || bytes + size > PAGE_CONTENT_BYTES) {
+            starts.push(i);
+            (count, bytes) = (0, 0);
+        }
+        count += 1;
+        bytes += size;
+    }
+    starts
+}
 
 /// Commit `id`, if `actor` reviews its deck (pending or decided alike).
 pub(super) async fn reviewable(
@@ -73,7 +101,7 @@ pub(super) async fn reviewable(
     Ok(commit)
 }
 
-/// One page of a suggestion: the changes to its notes `first..first + NOTES_PER_PAGE`.
+/// One page of a suggestion: the changes to some of its notes.
 #[derive(Debug)]
 pub struct Suggestion {
     pub commit: Commit,
@@ -84,6 +112,10 @@ pub struct Suggestion {
     pub notes: Vec<NoteChange>,
     /// How many notes the suggestion touches in all.
     pub total_notes: usize,
+    /// The position of this page's first note among them.
+    pub first_note: usize,
+    /// How many pages show them.
+    pub pages: usize,
 }
 
 /// A page of a suggestion (pages count from 0) as its reviewers see it; anyone else is
@@ -96,13 +128,11 @@ pub async fn suggestion(
 ) -> DomainResult<Suggestion> {
     let mut conn = db.reader().acquire().await?;
     let commit = reviewable(&mut conn, actor, id).await?;
-    let all = store::review::changed_notes(&mut conn, id).await?;
-    let shown: Vec<NoteId> = all
-        .iter()
-        .skip(page.saturating_mul(NOTES_PER_PAGE))
-        .take(NOTES_PER_PAGE)
-        .copied()
-        .collect();
+    let all = store::review::changed_notes(&mut conn, id, FIELD_INLINE_BYTES as i64).await?;
+    let starts = page_starts(&all);
+    let first_note = starts.get(page).copied().unwrap_or(all.len());
+    let end = starts.get(page + 1).copied().unwrap_or(all.len());
+    let shown: Vec<NoteId> = all[first_note..end].iter().map(|n| n.note).collect();
     let shown = serde_json::to_string(&shown).expect("ids serialise");
     Ok(Suggestion {
         notetypes: super::notetypes::summaries(&mut conn, id).await?,
@@ -110,6 +140,8 @@ pub async fn suggestion(
         tags: store::review::tag_changes(&mut conn, id, &shown).await?,
         notes: store::review::note_changes(&mut conn, id, &shown).await?,
         total_notes: all.len(),
+        first_note,
+        pages: starts.len(),
         commit,
     })
 }

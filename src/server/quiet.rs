@@ -16,8 +16,9 @@ use crate::system::allocator;
 /// new request, so a busy server never pays for one.
 const LOOK: Duration = Duration::from_secs(2);
 
-/// Empties idle SQLite caches and trims the allocator once no request has started for a
-/// while, and again once idle read connections have closed; `started` counts requests.
+/// Closes idle SQLite read connections and trims the allocator once no request has
+/// started for a while, and again once the connections busy then have timed out;
+/// `started` counts requests.
 pub async fn trim_when_quiet(db: Db, started: Arc<AtomicU64>, stop: CancellationToken) {
     let mut looks = tokio::time::interval(LOOK);
     looks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -32,8 +33,8 @@ pub async fn trim_when_quiet(db: Db, started: Arc<AtomicU64>, stop: Cancellation
                     due = vec![now + LOOK, now + READERS_CLOSED_WITHIN];
                 } else if due.first().is_some_and(|&at| now >= at) {
                     due.remove(0);
-                    if let Err(e) = db.shrink_idle_caches().await {
-                        tracing::debug!(error = %e, "emptying idle SQLite caches failed");
+                    if let Err(e) = db.release_idle_connections().await {
+                        tracing::debug!(error = %e, "closing idle SQLite connections failed");
                     }
                     let _ = tokio::task::spawn_blocking(allocator::release_freed).await;
                 }

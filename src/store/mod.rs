@@ -171,16 +171,19 @@ impl Db {
         matches!(applied, Ok(n) if n as usize == MIGRATOR.iter().count())
     }
 
-    /// Empties the page caches of the connections nobody is using, so an idle server does
-    /// not keep pages a burst of reads left behind; the next reads fill them again.
-    pub async fn shrink_idle_caches(&self) -> sqlx::Result<()> {
-        let mut idle: Vec<_> = (0..self.reader.num_idle())
+    /// Closes the read connections nobody is using and empties the writer's page cache,
+    /// so an idle server keeps neither the pages, the prepared statements nor the threads
+    /// of a burst of reads; the next read opens a fresh connection.
+    pub async fn release_idle_connections(&self) -> sqlx::Result<()> {
+        let idle: Vec<_> = (0..self.reader.num_idle())
             .map_while(|_| self.reader.try_acquire())
             .collect();
-        idle.extend(self.writer.try_acquire());
-        for conn in &mut idle {
+        for conn in idle {
+            conn.close().await?;
+        }
+        if let Some(mut writer) = self.writer.try_acquire() {
             sqlx::query("PRAGMA shrink_memory")
-                .execute(&mut **conn)
+                .execute(&mut *writer)
                 .await?;
         }
         Ok(())

@@ -83,17 +83,41 @@ pub struct FieldChange {
     pub new_note: bool,
 }
 
-/// Every note a commit changes, moves or asks to remove, in id order (ids only, so a huge
-/// suggestion costs little to page through).
-pub async fn changed_notes(conn: &mut Conn, commit: CommitId) -> sqlx::Result<Vec<NoteId>> {
-    sqlx::query_scalar(
-        "SELECT note FROM fields WHERE commit_id = ?1 AND reviewed = 0
-         UNION SELECT note FROM tags WHERE commit_id = ?1 AND reviewed = 0
-         UNION SELECT note FROM note_moves WHERE commit_id = ?1
-         UNION SELECT note FROM removal_suggestions WHERE commit_id = ?1
-         ORDER BY 1",
+/// A note a commit changes, moves or asks to remove, with the bytes of its pending
+/// changes: what a page of the suggestion will have to show for it.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct ChangedNote {
+    pub note: NoteId,
+    /// Old and new content of each changed field (nothing for a field over `field_cap`,
+    /// which a page links to rather than shows), plus the changed tags.
+    pub bytes: i64,
+    /// How many changes (fields, tags, a move, a removal) the note has.
+    pub changes: i64,
+}
+
+/// Every note a commit changes, moves or asks to remove, in id order, with the size of
+/// its changes (no content is read, so a huge suggestion costs little to page through).
+pub async fn changed_notes(
+    conn: &mut Conn,
+    commit: CommitId,
+    field_cap: i64,
+) -> sqlx::Result<Vec<ChangedNote>> {
+    sqlx::query_as(
+        "SELECT note, SUM(CASE WHEN bytes > ?2 THEN 0 ELSE bytes END) AS bytes,
+                COUNT(*) AS changes FROM (
+           SELECT f.note, length(CAST(f.content AS BLOB)) + COALESCE(
+                    (SELECT length(CAST(r.content AS BLOB)) FROM fields r
+                     WHERE r.note = f.note AND r.position = f.position AND r.reviewed = 1), 0)
+                  AS bytes
+           FROM fields f WHERE f.commit_id = ?1 AND f.reviewed = 0
+           UNION ALL SELECT note, length(CAST(content AS BLOB)) FROM tags
+             WHERE commit_id = ?1 AND reviewed = 0
+           UNION ALL SELECT note, 0 FROM note_moves WHERE commit_id = ?1
+           UNION ALL SELECT note, 0 FROM removal_suggestions WHERE commit_id = ?1)
+         GROUP BY note ORDER BY note",
     )
     .bind(commit)
+    .bind(field_cap)
     .fetch_all(conn)
     .await
 }
