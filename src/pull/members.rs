@@ -30,7 +30,7 @@ pub enum Part {
     Ready(Bytes),
     /// A deck's entry built from the database; with the version a full pull's member
     /// must have, it is kept for the next answer.
-    Deck(Plan, Option<Version>),
+    Deck(Box<Plan>, Option<Version>),
 }
 
 /// Starts the answer made of `parts`.

@@ -157,7 +157,7 @@ impl Puller {
                 } else {
                     None
                 };
-                parts.push(Part::Deck(plan, version));
+                parts.push(Part::Deck(Box::new(plan), version));
             }
             drop(conn);
             return Ok(members::stream(Arc::clone(self), parts));
@@ -172,7 +172,7 @@ impl Puller {
                     plan.deck.last_update,
                     store::changelogs::latest_id(&mut conn, plan.deck.id).await?,
                 );
-                versioned.push(Part::Deck(plan, Some(version)));
+                versioned.push(Part::Deck(Box::new(plan), Some(version)));
             }
             drop(conn);
             return Ok(members::stream(Arc::clone(self), versioned));
