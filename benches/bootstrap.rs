@@ -162,8 +162,11 @@ fn media_names(node: &Value, out: &mut Vec<String>) {
     for n in node["notes"].as_array().into_iter().flatten() {
         for f in n["fields"].as_array().into_iter().flatten() {
             let f = f.as_str().unwrap_or_default();
-            for part in f.split("<img src=\"").skip(1) {
-                out.push(part.split('"').next().unwrap().to_string());
+            // deckd's cleaner writes `<img src=name>`; the add-on wrote `<img src="name">`.
+            for part in f.split("<img src=").skip(1) {
+                let part = part.trim_start_matches(['"', '\'']);
+                let end = part.find(['"', '\'', ' ', '>']).unwrap_or(part.len());
+                out.push(part[..end].to_string());
             }
         }
     }

@@ -26,6 +26,9 @@ impl Archives {
     /// Builds the archive of `deck` as it is now, unless it exists, has no media or
     /// cannot fit the budget.
     pub(super) async fn build(&self, deck: DeckId, stop: &CancellationToken) -> anyhow::Result<()> {
+        // Held from before the files are listed until every one is copied: media GC
+        // waits for it, so no listed file goes missing.
+        let _pinned = self.media.pin_files().await;
         let mut conn = self.db.reader().acquire().await?;
         let Some(deck) = store::decks::by_id(&mut conn, deck).await? else {
             return Ok(());
@@ -47,8 +50,6 @@ impl Archives {
             );
             return Ok(());
         }
-        // Held until every file is copied: media GC waits for it.
-        let _pinned = self.media.pin_files().await;
         let files: Vec<(String, PathBuf)> = store::media::tree_files(&mut conn, deck.root)
             .await?
             .into_iter()

@@ -10,9 +10,10 @@ mod shelf;
 mod snapshot;
 mod token;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -34,6 +35,13 @@ pub const DECK_MEMBER: &str = "deck.json.gz";
 /// Where media files sit inside the zip.
 pub const MEDIA_PREFIX: &str = "media/";
 
+/// How long a deck found without media at a given clock is taken to have none: counting
+/// its media costs a probe per note, and a deck that gains some meanwhile is only
+/// answered the ordinary way for that long.
+const NO_MEDIA_MEMO: Duration = Duration::from_secs(60);
+/// Decks remembered at most; the memo starts afresh past this.
+const NO_MEDIA_MEMO_DECKS: usize = 10_000;
+
 /// Builds, keeps and serves deck archives.
 pub struct Archives {
     db: Db,
@@ -43,6 +51,8 @@ pub struct Archives {
     /// Root decks whose current version a first pull found without an archive.
     wanted: Mutex<BTreeSet<DeckId>>,
     wake: Notify,
+    /// Decks last found without media: their clock then and when.
+    no_media: Mutex<HashMap<DeckId, (store::Micros, Instant)>>,
     /// What the pull path wakes when note objects had to be built (passed to pull assembly).
     unfilled: Arc<Notify>,
 }
@@ -81,6 +91,7 @@ impl Archives {
             token_ttl: config.media_token_ttl_secs.as_secs() as i64,
             wanted: Mutex::new(BTreeSet::new()),
             wake: Notify::new(),
+            no_media: Mutex::new(HashMap::new()),
             unfilled,
         })))
     }
@@ -99,8 +110,22 @@ impl Archives {
         {
             return Ok(None);
         }
+        let known_bare = self
+            .no_media
+            .lock()
+            .expect("memo lock")
+            .get(&deck.id)
+            .is_some_and(|(clock, at)| *clock == deck.last_update && at.elapsed() < NO_MEDIA_MEMO);
+        if known_bare {
+            return Ok(None);
+        }
         let snapshot = Snapshot::of(conn, deck).await?;
         if snapshot.media.files == 0 {
+            let mut memo = self.no_media.lock().expect("memo lock");
+            if memo.len() >= NO_MEDIA_MEMO_DECKS {
+                memo.clear();
+            }
+            memo.insert(deck.id, (deck.last_update, Instant::now()));
             return Ok(None);
         }
         let tag = snapshot.tag();
