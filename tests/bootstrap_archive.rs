@@ -545,3 +545,23 @@ async fn archives_stay_within_their_disk_budget() {
     assert_eq!(status, 404, "an evicted archive's link is refused");
     assert!(!is_bootstrap(&first_pull(&s, &first).await));
 }
+
+#[tokio::test]
+async fn behind_nginx_the_archive_is_handed_over_with_x_accel_redirect() {
+    let s = TestServer::start_with(|c| c.media_accel_prefix = "/_deckd_media/".into()).await;
+    let alice = s.user("alice").await;
+    let (hash, _) = deck_with_media(&s, &alice, "Accel Deck", &images("x", 1, 8)).await;
+    first_pull(&s, &hash).await;
+    let entry = bootstrap_entry(&s, &hash).await;
+    let url = entry["manifest"]["archive_presigned_url"].as_str().unwrap();
+    let (status, headers, body) = plain_get(url, &[]).await;
+    assert_eq!(status, 200);
+    let files = archive_files(&s);
+    assert_eq!(
+        headers["x-accel-redirect"].to_str().unwrap(),
+        format!("/_deckd_media/archives/{}", files[0]),
+        "nginx sends the file from the media location"
+    );
+    assert_eq!(headers["content-type"], "application/zip");
+    assert!(body.is_empty(), "deckd sends no bytes itself");
+}
