@@ -100,6 +100,9 @@ pub struct Config {
     pub media_gc_grace_hours: Duration,
     /// Uploads streamed at once; the rest wait unread, so their buffers stay small.
     pub media_upload_slots: usize,
+    /// Disk the deck archives for new subscribers may use (a deck's pull answer and its
+    /// media in one zip, fetched instead of one request per file); 0 turns them off.
+    pub deck_archive_bytes: u64,
     /// Loopback address for the Prometheus `/metrics` listener; unset keeps metrics off.
     pub metrics_listen: Option<SocketAddr>,
     /// Seconds between resource samples; each one refreshes STATUS, metrics and pressure.
@@ -187,6 +190,7 @@ impl Default for Config {
             media_image_max_alloc_bytes: 64 * 1024 * 1024,
             media_gc_grace_hours: HOUR * 24,
             media_upload_slots: 4,
+            deck_archive_bytes: 1024 * 1024 * 1024,
             metrics_listen: None,
             monitor_interval_secs: Duration::from_secs(15),
             cpu_warn_percent: 80.0,

@@ -3,6 +3,7 @@
 
 pub(crate) mod accounts;
 pub mod backup;
+pub(crate) mod bootstrap;
 pub mod config;
 pub(crate) mod console;
 pub mod domain;

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::backup::background::Background;
+use crate::bootstrap::Archives;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::maintenance::{self, Maintenance, MaintenanceStatus};
@@ -72,12 +73,15 @@ async fn serve(
     }
     let stop = CancellationToken::new();
     let maintenance = Arc::new(MaintenanceStatus::default());
+    let puller = Puller::new(db.clone(), config.pull_cache_bytes);
+    let archives = Archives::open(&config, db.clone(), media.clone(), puller.unfilled())?;
     let state = AppState {
         stop: stop.clone(),
         live_pages: Arc::new(tokio::sync::Semaphore::new(
             crate::console::events::MAX_STREAMS,
         )),
-        puller: Arc::new(Puller::new(db.clone(), config.pull_cache_bytes)),
+        puller: Arc::new(puller.with_archives(archives.clone())),
+        archives,
         decoding: crate::wire::meter::Pool::new(config.decode_memory_bytes),
         db: db.clone(),
         config: Arc::new(config),
@@ -113,6 +117,9 @@ async fn serve(
         state.puller.unfilled(),
         stop.clone(),
     ));
+    if let Some(archives) = &state.archives {
+        tasks.spawn(archives.clone().run(stop.clone()));
+    }
     tasks.close();
     let jobs = maintenance::spawn(scheduler, stop.clone());
     let limits = connections::Limits {

@@ -189,6 +189,26 @@ fn routes(hash: &str) -> Vec<(Method, String, Body, bool)> {
             Body::None,
             true,
         ),
+        // The signed links of a cache-bootstrap entry (docs/protocol.md §2.5): without
+        // a token, with a bad one and with the wrong file.
+        (
+            Method::GET,
+            format!("/v1/deck-cache/{hash}/1_0_1_1/archive.zip"),
+            Body::None,
+            false,
+        ),
+        (
+            Method::GET,
+            format!("/v1/deck-cache/{hash}/1_0_1_1/manifest.json?token=bad.token"),
+            Body::None,
+            false,
+        ),
+        (
+            Method::GET,
+            format!("/v1/deck-cache/{hash}/1_0_1_1/other.zip?token=bad.token"),
+            Body::None,
+            false,
+        ),
         (
             Method::POST,
             "/media/sanitize/svg".into(),

@@ -185,7 +185,9 @@ in
         };
 
         # deckd answers GET <media url> with X-Accel-Redirect: /_deckd_media/<aa>/<md5>.
-        # Files are named by content, so they never change.
+        # Files are named by content, so they never change. Deck archives for new
+        # subscribers come the same way (/_deckd_media/archives/<deck>-<version>.zip);
+        # a new deck version is a new name, so they never change either.
         locations.${mediaPrefix} = {
           extraConfig = ''
             internal;

@@ -176,8 +176,20 @@ in
             default = null;
             description = ''
               When set, media downloads are answered with `X-Accel-Redirect:
-              <prefix><aa>/<md5>` and served by nginx from `dataDir/media/`. Set by
-              the nginx front.
+              <prefix><aa>/<md5>` and served by nginx from `dataDir/media/`; deck
+              archives for new subscribers likewise, as `<prefix>archives/<file>.zip`.
+              Set by the nginx front.
+            '';
+          };
+
+          deck_archive_bytes = mkOption {
+            type = types.nullOr types.ints.unsigned;
+            default = null;
+            example = 268435456;
+            description = ''
+              Disk the deck archives for new subscribers may use (one zip of a deck and
+              its media instead of one request per file); 0 turns them off. deckd's
+              default is 1 GiB.
             '';
           };
 

@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::User;
 use super::body::Gzb64;
+use super::media::PublicBase;
 use super::AppState;
 use crate::config::Config;
 use crate::domain::{self, Actor, DomainError};
@@ -69,10 +70,11 @@ pub async fn submit_card(
 
 pub async fn pull_changes(
     State(s): State<AppState>,
+    base: PublicBase,
     Json(req): Json<Map<String, Value>>,
 ) -> AppResult<Response> {
     let wanted = pull::parse_request(req)?;
-    let body = s.puller.pull(wanted).await?;
+    let body = s.puller.pull(wanted, base.as_str()).await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
 }
 

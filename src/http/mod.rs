@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod body_timeout;
 pub mod community;
+pub mod deck_cache;
 pub mod decks;
 pub mod health;
 pub mod media;
@@ -21,6 +22,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
 use crate::backup::background::Background;
+use crate::bootstrap::Archives;
 use crate::config::Config;
 use crate::maintenance::MaintenanceStatus;
 use crate::media::Media;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub run: Arc<Run>,
     /// The backup the dashboard's "Back up now" runs in the background.
     pub backup: Arc<Background>,
+    /// Deck archives for new subscribers; `None` when `deck_archive_bytes` is 0.
+    pub archives: Option<Arc<Archives>>,
 }
 
 /// Every route the add-on calls (docs/protocol.md §1.2) plus health checks.
@@ -110,6 +114,10 @@ pub fn router(state: AppState) -> Router {
                 .unwrap_or(usize::MAX)
                 .saturating_add(64 * 1024),
         ));
+    let archives = Router::new().route(
+        "/v1/deck-cache/{hash}/{version}/{file}",
+        get(deck_cache::get),
+    );
     let console = crate::console::router(&state)
         .route(
             "/",
@@ -118,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new());
     api.merge(pull)
         .merge(files)
+        .merge(archives)
         .merge(console)
         .layer(DefaultBodyLimit::max(config.max_small_body_bytes))
         .layer(middleware::cors(&config))

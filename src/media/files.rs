@@ -74,6 +74,11 @@ impl FileStore {
         self.root.join("tmp")
     }
 
+    /// Deck archives for new subscribers (not media: no row, never in a backup).
+    pub fn archives_dir(&self) -> PathBuf {
+        self.root.join("archives")
+    }
+
     /// The store root.
     pub fn root(&self) -> &Path {
         &self.root

@@ -1,7 +1,8 @@
 //! Reclaiming media nothing uses: mark files without a live note, delete those still
 //! unused after the grace period, and sweep abandoned temporary uploads and stray files.
 //! Deletions happen while holding the database write lock, which a PUT also takes
-//! before moving a file into place, so the two never race — even across processes.
+//! before moving a file into place, so the two never race — even across processes —
+//! and after every deck archive build that is copying stored files has finished.
 
 use std::time::{Duration, SystemTime};
 
@@ -39,6 +40,7 @@ impl Media {
         tx.commit().await?;
 
         let cutoff = now - grace;
+        let _no_archive_reads = self.lock_for_deletion().await;
         loop {
             let mut tx = db.begin_write().await?;
             let doomed = store::media::expired_orphans(&mut tx, cutoff, BATCH).await?;

@@ -1,6 +1,7 @@
 //! What a crash leaves behind: a `kill -9` or power cut in the middle of an upload
 //! keeps its temporary file in `<media>/tmp`, a preview being written keeps its
-//! `.…tmp` in `<media>/thumbs`, and a publish spool keeps a `.tmpXXXXXX` in the data
+//! `.…tmp` in `<media>/thumbs`, a deck archive being built keeps its `.…tmp` in
+//! `<media>/archives`, and a publish spool keeps a `.tmpXXXXXX` in the data
 //! dir where the file system has no unnamed files. Swept at start-up, before serving,
 //! while the server lock guarantees nothing else is writing them.
 
@@ -14,9 +15,11 @@ use crate::config::Config;
 pub fn sweep(config: &Config) -> anyhow::Result<u64> {
     let media = config.media_dir();
     let mut removed = remove_matching(&media.join("tmp"), |_| true)?;
-    removed += remove_matching(&media.join("thumbs"), |name| {
-        name.starts_with('.') && name.ends_with(".tmp")
-    })?;
+    for dir in ["thumbs", "archives"] {
+        removed += remove_matching(&media.join(dir), |name| {
+            name.starts_with('.') && name.ends_with(".tmp")
+        })?;
+    }
     removed += remove_matching(&config.data_dir, is_spool_name)?;
     if removed > 0 {
         tracing::info!(
@@ -62,18 +65,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = Config::for_data_dir(dir.path());
         let media = config.media_dir();
-        for d in ["tmp", "thumbs", "ab"] {
+        for d in ["tmp", "thumbs", "archives", "ab"] {
             std::fs::create_dir_all(media.join(d)).unwrap();
         }
         let doomed = [
             media.join("tmp/up-1234"),
             media.join("tmp/restore-ab"),
             media.join("thumbs/.x.tmp"),
+            media.join("archives/.a1B2c3.tmp"),
             dir.path().join(".tmpA1b2C3"),
         ];
         let kept = [
             media.join("ab/ab0123"),
             media.join("thumbs/ab0123.png"),
+            media.join("archives/3-1_0_2_4.zip"),
             dir.path().join("deckd.sqlite3"),
             dir.path().join(".tmp-backup"),
         ];

@@ -17,7 +17,7 @@ pub mod verify;
 
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedRwLockReadGuard, RwLock, RwLockWriteGuard, Semaphore};
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -41,6 +41,9 @@ pub struct Media {
     decode: Semaphore,
     /// Bounds the uploads being read at once (and so their buffers).
     upload_slots: Semaphore,
+    /// Held shared while a deck archive reads stored files, and exclusively while GC
+    /// deletes them, so a build never loses a file it is copying.
+    readers: Arc<RwLock<()>>,
 }
 
 /// The media settings of [`Config`].
@@ -74,6 +77,7 @@ impl Media {
             },
             decode: Semaphore::new(1),
             upload_slots: Semaphore::new(config.media_upload_slots),
+            readers: Arc::new(RwLock::new(())),
         }))
     }
 
@@ -81,6 +85,21 @@ impl Media {
     pub fn accel_path(&self, hash: &str) -> Option<String> {
         (!self.limits.accel_prefix.is_empty())
             .then(|| format!("{}{}", self.limits.accel_prefix, FileStore::relative(hash)))
+    }
+
+    /// The key media and deck-archive URLs are signed with.
+    pub(crate) fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// Keeps GC from deleting stored files while the guard lives (a deck archive build).
+    pub(crate) async fn pin_files(&self) -> OwnedRwLockReadGuard<()> {
+        self.readers.clone().read_owned().await
+    }
+
+    /// Waits until no build reads stored files, and keeps new ones out while held.
+    async fn lock_for_deletion(&self) -> RwLockWriteGuard<'_, ()> {
+        self.readers.write().await
     }
 
     /// Refuses when `user` has used up today's allowance of `what` (counting `more` new ones).

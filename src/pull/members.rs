@@ -2,6 +2,7 @@
 //! several subscriptions on a new machine): each deck's entry is a gzip member built
 //! once and kept, and the answer is those members one after another, base64-encoded
 //! on the way out. The add-on's `gzip.decompress` reads every member of the stream.
+//! Answers that hold cache-bootstrap entries are put together the same way.
 
 use std::io;
 use std::sync::{Arc, LazyLock};
@@ -23,14 +24,23 @@ static OPEN: LazyLock<Vec<u8>> = LazyLock::new(|| gzb64::member("["));
 static COMMA: LazyLock<Vec<u8>> = LazyLock::new(|| gzb64::member(","));
 static CLOSE: LazyLock<Vec<u8>> = LazyLock::new(|| gzb64::member("]"));
 
-/// Starts the answer for `plans` (each with the version its member must have).
-pub fn stream(puller: Arc<Puller>, plans: Vec<(Plan, Version)>) -> Body {
-    super::body::streamed(move |tx| async move { write(&puller, &plans, &tx).await })
+/// One entry of an answer.
+pub enum Part {
+    /// An entry that is a gzip member already (a cache-bootstrap entry).
+    Ready(Bytes),
+    /// A deck's entry built from the database; with the version a full pull's member
+    /// must have, it is kept for the next answer.
+    Deck(Box<Plan>, Option<Version>),
+}
+
+/// Starts the answer made of `parts`.
+pub fn stream(puller: Arc<Puller>, parts: Vec<Part>) -> Body {
+    super::body::streamed(move |tx| async move { write(&puller, &parts, &tx).await })
 }
 
 async fn write(
     puller: &Puller,
-    plans: &[(Plan, Version)],
+    parts: &[Part],
     tx: &mpsc::Sender<io::Result<Bytes>>,
 ) -> io::Result<()> {
     let mut out = Base64Out {
@@ -38,10 +48,21 @@ async fn write(
         carry: Vec::new(),
     };
     out.push(&OPEN).await?;
-    for (i, (plan, version)) in plans.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             out.push(&COMMA).await?;
         }
+        let (plan, version) = match part {
+            Part::Ready(member) => {
+                out.push(member).await?;
+                continue;
+            }
+            Part::Deck(plan, None) => {
+                out.stream_entry(puller, plan).await?;
+                continue;
+            }
+            Part::Deck(plan, Some(version)) => (plan, version),
+        };
         let cached = puller
             .members
             .lock()

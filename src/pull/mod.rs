@@ -17,6 +17,8 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use self::cache::PullCache;
+use self::members::Part;
+use crate::bootstrap::Archives;
 use crate::error::{AppError, AppResult};
 use crate::store::{self, Db, Micros};
 use crate::wire::{deck_hash, gzb64, timestamp};
@@ -84,6 +86,8 @@ pub struct Puller {
     empty: Bytes,
     /// Wakes [`fill::run`] after a pull built note objects that had no stored copy.
     unfilled: Arc<Notify>,
+    /// Deck archives first pulls of decks with media are pointed at, when kept.
+    archives: Option<Arc<Archives>>,
 }
 
 impl Puller {
@@ -95,7 +99,14 @@ impl Puller {
             members: Mutex::new(PullCache::new(cache_bytes / 2)),
             empty: Bytes::from(empty),
             unfilled: Arc::new(Notify::new()),
+            archives: None,
         }
+    }
+
+    /// Points first pulls of decks with media at `archives` (built with [`Self::unfilled`]).
+    pub fn with_archives(mut self, archives: Option<Arc<Archives>>) -> Self {
+        self.archives = archives;
+        self
     }
 
     /// What the task that stores pulled note objects waits on.
@@ -103,8 +114,8 @@ impl Puller {
         self.unfilled.clone()
     }
 
-    /// The answer body for a validated request.
-    pub async fn pull(self: &Arc<Self>, wanted: Vec<Wanted>) -> AppResult<Body> {
+    /// The answer body for a validated request; archive URLs are built on `base`.
+    pub async fn pull(self: &Arc<Self>, wanted: Vec<Wanted>, base: &str) -> AppResult<Body> {
         let mut conn = self.db.reader().acquire().await?;
         let mut plans = Vec::new();
         for w in wanted {
@@ -123,6 +134,34 @@ impl Puller {
             return Ok(Body::from(self.empty.clone()));
         }
         let cache_on = self.cache.lock().expect("cache lock").limit() > 0;
+        let mut parts = Vec::new();
+        if let Some(archives) = &self.archives {
+            let mut rest = Vec::with_capacity(plans.len());
+            for plan in plans {
+                match archives.offer(&mut conn, &plan, base).await? {
+                    Some(entry) => {
+                        parts.push(Part::Ready(Bytes::from(gzb64::member(&entry.to_string()))))
+                    }
+                    None => rest.push(plan),
+                }
+            }
+            plans = rest;
+        }
+        if !parts.is_empty() {
+            for plan in plans {
+                let version = if cache_on && plan.since < plan.deck.created_at {
+                    Some((
+                        plan.deck.last_update,
+                        store::changelogs::latest_id(&mut conn, plan.deck.id).await?,
+                    ))
+                } else {
+                    None
+                };
+                parts.push(Part::Deck(Box::new(plan), version));
+            }
+            drop(conn);
+            return Ok(members::stream(Arc::clone(self), parts));
+        }
         if cache_on
             && (2..=MAX_MEMBER_DECKS).contains(&plans.len())
             && plans.iter().all(|p| p.since < p.deck.created_at)
@@ -133,7 +172,7 @@ impl Puller {
                     plan.deck.last_update,
                     store::changelogs::latest_id(&mut conn, plan.deck.id).await?,
                 );
-                versioned.push((plan, version));
+                versioned.push(Part::Deck(Box::new(plan), Some(version)));
             }
             drop(conn);
             return Ok(members::stream(Arc::clone(self), versioned));

@@ -296,35 +296,75 @@ pub async fn purge_usage(conn: &mut Conn, before_day: i64) -> sqlx::Result<u64> 
         .rows_affected())
 }
 
+/// Which file each name used by a live, reviewed note of tree `?1` stands for, as
+/// `(file_name, hash, mime)` rows; `{names}` narrows the names. When a name stands for
+/// several files, the reference made by someone who holds the rights over that note's
+/// deck wins, then the newest, then the smaller hash, so the answer never depends on
+/// who merely uploaded.
+const PICKS: &str = "WITH RECURSIVE rights(deck, user_id) AS (
+         SELECT id, owner FROM decks WHERE root = ?1
+         UNION SELECT m.deck, m.user_id FROM maintainers m JOIN decks d ON d.id = m.deck WHERE d.root = ?1
+         UNION SELECT d.id, r.user_id FROM decks d JOIN rights r ON d.parent = r.deck
+     ),
+     ranked AS (
+         SELECT r.file_name, m.hash, m.mime, ROW_NUMBER() OVER (
+             PARTITION BY r.file_name
+             ORDER BY EXISTS (SELECT 1 FROM rights g WHERE g.deck = n.deck AND g.user_id = r.attached_by) DESC,
+                      r.attached_at DESC, m.hash
+         ) AS pick
+         FROM media_references r JOIN notes n ON n.id = r.note_id JOIN media_files m ON m.id = r.media_id
+         WHERE n.root = ?1 AND n.reviewed = 1 AND n.deleted = 0 {names}
+     )
+     SELECT file_name, hash, mime FROM ranked WHERE pick = 1 ORDER BY file_name";
+
 /// `(file name, hash, mime)` for each requested name (a JSON array) used by a live,
-/// reviewed note of tree `root`. When a name stands for several files, the reference
-/// made by someone who holds the rights over that note's deck wins, then the newest,
-/// then the smaller hash, so the answer never depends on who merely uploaded.
+/// reviewed note of tree `root` (see [`PICKS`]).
 pub async fn manifest(
     conn: &mut Conn,
     root: DeckId,
     names: &str,
 ) -> sqlx::Result<Vec<(String, String, String)>> {
-    sqlx::query_as(
-        "WITH RECURSIVE rights(deck, user_id) AS (
-             SELECT id, owner FROM decks WHERE root = ?1
-             UNION SELECT m.deck, m.user_id FROM maintainers m JOIN decks d ON d.id = m.deck WHERE d.root = ?1
-             UNION SELECT d.id, r.user_id FROM decks d JOIN rights r ON d.parent = r.deck
-         ),
-         ranked AS (
-             SELECT r.file_name, m.hash, m.mime, ROW_NUMBER() OVER (
-                 PARTITION BY r.file_name
-                 ORDER BY EXISTS (SELECT 1 FROM rights g WHERE g.deck = n.deck AND g.user_id = r.attached_by) DESC,
-                          r.attached_at DESC, m.hash
-             ) AS pick
-             FROM media_references r JOIN notes n ON n.id = r.note_id JOIN media_files m ON m.id = r.media_id
-             WHERE n.root = ?1 AND n.reviewed = 1 AND n.deleted = 0 AND r.file_name IN (SELECT value FROM json_each(?2))
-         )
-         SELECT file_name, hash, mime FROM ranked WHERE pick = 1 ORDER BY file_name",
-    )
+    sqlx::query_as(&PICKS.replace(
+        "{names}",
+        "AND r.file_name IN (SELECT value FROM json_each(?2))",
+    ))
     .bind(root)
     .bind(names)
     .fetch_all(conn)
+    .await
+}
+
+/// `(file name, hash, mime)` for every name live, reviewed notes of tree `root` use:
+/// what a deck archive for new subscribers holds.
+pub async fn tree_files(
+    conn: &mut Conn,
+    root: DeckId,
+) -> sqlx::Result<Vec<(String, String, String)>> {
+    sqlx::query_as(&PICKS.replace("{names}", ""))
+        .bind(root)
+        .fetch_all(conn)
+        .await
+}
+
+/// The media references of live, reviewed notes of tree `root`: how many, when the
+/// newest was made, and the bytes of the files they name. A deck archive is current
+/// only while these stay the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct TreeMedia {
+    pub files: i64,
+    pub newest: Micros,
+    pub bytes: i64,
+}
+
+/// [`TreeMedia`] of tree `root`.
+pub async fn tree_media(conn: &mut Conn, root: DeckId) -> sqlx::Result<TreeMedia> {
+    sqlx::query_as(
+        "SELECT COUNT(*) AS files, COALESCE(MAX(r.attached_at), 0) AS newest, COALESCE(SUM(m.size), 0) AS bytes
+         FROM media_references r JOIN notes n ON n.id = r.note_id JOIN media_files m ON m.id = r.media_id
+         WHERE n.root = ? AND n.reviewed = 1 AND n.deleted = 0",
+    )
+    .bind(root)
+    .fetch_one(conn)
     .await
 }
 

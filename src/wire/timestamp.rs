@@ -5,6 +5,10 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::store::Micros;
 
+/// The timestamp the add-on sends for a deck it has just subscribed to,
+/// `2022-12-31 23:59:59` (the official backend's cache-bootstrap trigger).
+pub const ADDON_FIRST_PULL: Micros = Micros(1_672_531_199_000_000);
+
 /// Parses the add-on's timestamp into unix microseconds (fractions and a `T` are tolerated).
 pub fn parse_client(ts: &str) -> Option<Micros> {
     let ts = ts.trim().replacen('T', " ", 1);
@@ -65,7 +69,7 @@ mod tests {
     #[test]
     fn round_trips() {
         let t = parse_client("2022-12-31 23:59:59").unwrap();
-        assert_eq!(t, Micros(1_672_531_199_000_000));
+        assert_eq!(t, ADDON_FIRST_PULL);
         assert_eq!(
             parse_client("2022-12-31T23:59:59.5").unwrap(),
             t + std::time::Duration::from_millis(500)
