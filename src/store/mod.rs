@@ -5,6 +5,7 @@ pub mod browse;
 pub mod changelogs;
 pub mod commits;
 pub mod console;
+pub mod deck_links;
 pub mod deck_stats;
 pub mod decks;
 pub(crate) mod full;
