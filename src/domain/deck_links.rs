@@ -199,7 +199,10 @@ impl Layouts {
             return Ok(None);
         }
         Ok(Some(
-            base.iter().filter(|f| !f.protected).map(|f| f.ord).collect(),
+            base.iter()
+                .filter(|f| !f.protected)
+                .map(|f| f.ord)
+                .collect(),
         ))
     }
 }

@@ -66,9 +66,9 @@ fn refusal(e: DomainError) -> AppError {
             "Forbidden: only the owner and the maintainers of the subscribed deck may link it"
                 .into(),
         ),
-        DomainError::TooMany(limit) => {
-            AppError::TooLarge(format!("At most {limit} notes can be linked in one request"))
-        }
+        DomainError::TooMany(limit) => AppError::TooLarge(format!(
+            "At most {limit} notes can be linked in one request"
+        )),
         DomainError::NoNotes => AppError::Unprocessable("No notes provided".into()),
         e => e.into(),
     }

@@ -58,7 +58,11 @@ pub struct Inheritance {
 const SUBTREE: &str = "WITH RECURSIVE down(id) AS (SELECT ? UNION SELECT d.id FROM decks d JOIN down ON d.parent = down.id)";
 
 /// The link from `subscriber` to `base`, if there is one.
-pub async fn find(conn: &mut Conn, subscriber: DeckId, base: DeckId) -> sqlx::Result<Option<LinkId>> {
+pub async fn find(
+    conn: &mut Conn,
+    subscriber: DeckId,
+    base: DeckId,
+) -> sqlx::Result<Option<LinkId>> {
     sqlx::query_scalar("SELECT id FROM deck_links WHERE subscriber = ? AND base = ?")
         .bind(subscriber)
         .bind(base)
@@ -216,11 +220,12 @@ pub async fn inheritance(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<I
     let Some((base_note, base_root)) = base else {
         return Ok(None);
     };
-    let positions =
-        sqlx::query_scalar("SELECT position FROM note_link_fields WHERE note = ? ORDER BY position")
-            .bind(note)
-            .fetch_all(conn)
-            .await?;
+    let positions = sqlx::query_scalar(
+        "SELECT position FROM note_link_fields WHERE note = ? ORDER BY position",
+    )
+    .bind(note)
+    .fetch_all(conn)
+    .await?;
     Ok(Some(Inheritance {
         base_note,
         base_root,

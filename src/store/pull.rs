@@ -214,10 +214,7 @@ pub async fn note_head(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<Not
          FROM notes n JOIN notetypes nt ON nt.id = n.notetype WHERE n.id = ?",
         has_content()
     );
-    sqlx::query_as(&sql)
-    .bind(note)
-    .fetch_optional(conn)
-    .await
+    sqlx::query_as(&sql).bind(note).fetch_optional(conn).await
 }
 
 /// The fields a note shows in its notetype's field order, missing ones empty: its
