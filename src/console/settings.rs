@@ -15,8 +15,7 @@ use super::session::{mask, CsrfOnly, Signed};
 use crate::domain::deck_settings::{self, Settings};
 use crate::domain::{deck_links, decks, Actor};
 use crate::http::AppState;
-use crate::store::deck_links::LinkId;
-use crate::store::NotetypeId;
+use crate::store::{LinkId, NotetypeId};
 
 #[derive(Template)]
 #[template(path = "console/settings.html")]

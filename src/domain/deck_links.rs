@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::decks::{check_hash, check_maintainer};
 use super::{Actor, DomainError, DomainResult};
-use crate::store::deck_links::{FoundNote, LayoutField, LinkId};
+use crate::store::deck_links::{FoundNote, LayoutField};
 use crate::store::decks::Deck;
-use crate::store::{self, Conn, Db, Micros, NoteId, NotetypeId};
+use crate::store::{self, Conn, Db, LinkId, Micros, NoteId, NotetypeId};
 
 /// Most guids one note-link request may name (the add-on sends the notes selected in
 /// its browser); more is refused with 413 rather than holding one long write.

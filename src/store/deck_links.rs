@@ -2,19 +2,7 @@
 //! fields and tags from a base deck's note (migrations/0012_deck_links.sql).
 
 use super::Conn;
-use super::{DeckId, Micros, NoteId, NotetypeId, UserId};
-
-/// A deck link's row id (`deck_links.id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Deserialize)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct LinkId(pub i64);
-
-impl std::fmt::Display for LinkId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+use super::{DeckId, LinkId, Micros, NoteId, NotetypeId, UserId};
 
 /// A link as the settings page lists it.
 #[derive(Debug, sqlx::FromRow)]

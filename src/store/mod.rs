@@ -40,7 +40,7 @@ use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 
-pub use ids::{CommitId, DeckId, NoteId, NotetypeId, UserId};
+pub use ids::{CommitId, DeckId, LinkId, NoteId, NotetypeId, UserId};
 pub use instant::Micros;
 
 /// A write transaction; one per write request.
