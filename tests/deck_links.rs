@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 const BASE_UUID: &str = "4c1f0a2e-7d3b-11ef-9a7c-0242ac120011";
 const MINE_UUID: &str = "4c1f0a2e-7d3b-11ef-9a7c-0242ac120022";
 const THIRD_UUID: &str = "4c1f0a2e-7d3b-11ef-9a7c-0242ac120033";
+const PICTURES_UUID: &str = "4c1f0a2e-7d3b-11ef-9a7c-0242ac120044";
 
 struct World {
     s: TestServer,
@@ -454,4 +455,57 @@ async fn removing_a_link_in_the_console_brings_back_the_decks_own_content() {
     assert!(mine_note(&w, &ts, "G1").await.is_none());
     let r = note_link(&w, &w.bob, &w.mine, &w.base, &["G1"]).await;
     refused(&r, 422, "not linked");
+}
+
+#[tokio::test]
+async fn images_in_inherited_fields_reach_the_linked_decks_subscribers() {
+    let w = world().await;
+    let png = red1x1_png();
+    let r =
+        w.s.publish_raw(
+            &w.alice,
+            &root_deck(
+                "Pictures",
+                PICTURES_UUID,
+                "",
+                vec![note("Pic", &["front", "<img src=\"pic.png\">"], &[])],
+                vec![],
+            ),
+        )
+        .await;
+    r.expect(200, "publish");
+    let v = r.json();
+    let pictures = v["message"].as_str().unwrap().to_string();
+    let bulk = v["bulk_operation_id"].as_str().unwrap().to_string();
+    w.s.upload_media(
+        &w.alice,
+        &pictures,
+        &[("pic.png", "Pic", png.clone())],
+        &bulk,
+    )
+    .await;
+    w.s.suggest_forced(
+        &w.bob,
+        &w.mine,
+        "Mine",
+        MINE_UUID,
+        vec![note("Pic", &["front", "no picture"], &[])],
+    )
+    .await
+    .expect(200, "bob's copy");
+    assert!(w
+        .s
+        .download_media(&w.bob, &w.mine, &["pic.png"])
+        .await
+        .is_empty());
+    deck_link(&w, &w.bob, &w.mine, &pictures)
+        .await
+        .expect(200, "link");
+    note_link(&w, &w.bob, &w.mine, &pictures, &["Pic"])
+        .await
+        .expect(200, "note link");
+    let pic = mine_note(&w, FIRST_PULL_TS, "Pic").await.unwrap();
+    assert_eq!(pic["fields"][1], "<img src=\"pic.png\">");
+    let got = w.s.download_media(&w.bob, &w.mine, &["pic.png"]).await;
+    assert_eq!(got, vec![("pic.png".to_string(), png)]);
 }
