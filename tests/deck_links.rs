@@ -6,6 +6,7 @@
 use deckd_testkit as common;
 
 use common::console::{location, Console};
+use common::media::red1x1_png;
 use common::*;
 use serde_json::{json, Value};
 

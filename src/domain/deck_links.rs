@@ -4,6 +4,7 @@
 //! The owner and the maintainers of the subscriber deck may link and unlink it, as they
 //! may push any content to it; the base deck's owner is not asked (decks are public).
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use super::decks::{check_hash, check_maintainer};
@@ -175,9 +176,8 @@ struct Layouts(HashMap<NotetypeId, Vec<LayoutField>>);
 
 impl Layouts {
     async fn get(&mut self, conn: &mut Conn, nt: NotetypeId) -> DomainResult<&Vec<LayoutField>> {
-        if !self.0.contains_key(&nt) {
-            let layout = store::deck_links::layout(conn, nt).await?;
-            self.0.insert(nt, layout);
+        if let Entry::Vacant(slot) = self.0.entry(nt) {
+            slot.insert(store::deck_links::layout(conn, nt).await?);
         }
         Ok(&self.0[&nt])
     }
