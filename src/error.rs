@@ -85,7 +85,12 @@ impl From<DomainError> for AppError {
             | DomainError::NoParentDeck
             | DomainError::SubdecksNotAllowed
             | DomainError::UnknownNotetype(_)
-            | DomainError::EmptyUpdate) => Self::Unprocessable(e.to_string()),
+            | DomainError::EmptyUpdate
+            | DomainError::NoSubscriberDeck(_)
+            | DomainError::NoBaseDeck(_)
+            | DomainError::LinkToOwnTree
+            | DomainError::CircularLink
+            | DomainError::NotLinked) => Self::Unprocessable(e.to_string()),
             e @ (DomainError::NotetypeNotIncluded { .. } | DomainError::NoNotes) => {
                 Self::BadRequest(e.to_string())
             }
@@ -99,6 +104,7 @@ impl From<DomainError> for AppError {
             | DomainError::NoNotetype(_)
             | DomainError::NotetypeNotInDeck(_)
             | DomainError::NoNote(_)
+            | DomainError::NoLink
             | DomainError::NoField { .. }) => Self::NotFound(e.to_string()),
             e
             @ (DomainError::UserExists(_) | DomainError::TooMany(_) | DomainError::Invalid(_)) => {
@@ -229,6 +235,12 @@ mod tests {
             DomainError::NoChange,
             DomainError::WholeNoteOnly,
             DomainError::TooMany(1),
+            DomainError::NoSubscriberDeck("x".into()),
+            DomainError::NoBaseDeck("x".into()),
+            DomainError::LinkToOwnTree,
+            DomainError::CircularLink,
+            DomainError::NotLinked,
+            DomainError::NoLink,
         ];
         for e in all {
             let shown = e.to_string();

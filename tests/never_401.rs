@@ -318,10 +318,10 @@ async fn forbidden_and_unimplemented_are_not_401() {
             json!({"subscriber_deck_hash": hash, "base_deck_hash": "red-blue-green-alpha-bravo-zulu", "note_guids": ["AbCdEf1234"]}),
         ),
     ] {
+        // Bob neither owns nor maintains alice's deck (tests/deck_links.rs has the rest).
         let r = s.post_json(path, Some(&bob), &body).await;
-        r.expect(422, path);
-        assert!(!r.text.trim().is_empty(), "{path} must explain itself");
-        assert_ne!(r.text.trim(), "Success");
+        r.expect(403, path);
+        assert!(r.text.contains("Forbidden"), "{path} must explain itself");
     }
     let r = s.get("/GetCommitSnapshot/999999", Some(&bob)).await;
     r.expect(404, "unknown commit snapshot");

@@ -90,6 +90,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/decks/{hash}/changelog/{id}/delete",
             post(settings::delete_changelog),
         )
+        .route(
+            "/decks/{hash}/settings/links/{link}/remove",
+            post(settings::remove_link),
+        )
         .route("/decks/{hash}/delete", post(settings::delete_deck))
         .route("/decks/{hash}/stats", get(stats::page))
         .route("/decks/{hash}/stats/chart/{file}", get(stats::chart))

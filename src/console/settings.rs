@@ -1,5 +1,6 @@
 //! A deck's settings in the console: description, maintainers, protected fields,
-//! optional tag groups, changelogs, and deleting the deck with a typed confirmation.
+//! optional tag groups, changelogs, deck links, and deleting the deck with a typed
+//! confirmation.
 
 use std::collections::HashSet;
 
@@ -12,9 +13,9 @@ use serde::Deserialize;
 use super::page::{render, Chrome, PageError};
 use super::session::{mask, CsrfOnly, Signed};
 use crate::domain::deck_settings::{self, Settings};
-use crate::domain::{decks, Actor};
+use crate::domain::{deck_links, decks, Actor};
 use crate::http::AppState;
-use crate::store::NotetypeId;
+use crate::store::{LinkId, NotetypeId};
 
 #[derive(Template)]
 #[template(path = "console/settings.html")]
@@ -54,6 +55,7 @@ pub async fn page(
         "restrictions" => "What suggestions may add is saved.",
         "groups" => "Optional tag groups are saved; subscribers choose theirs on their next pull.",
         "changelog" => "The changelog is deleted.",
+        "unlinked" => "The link is removed; its notes show this deck's own content again on subscribers' next pull.",
         _ => "Saved.",
     });
     Ok(render(&SettingsPage {
@@ -192,6 +194,17 @@ pub async fn delete_changelog(
     signed.check_csrf(&f.csrf)?;
     deck_settings::delete_changelog(&s.db, Actor::User(signed.0.id), &hash, id).await?;
     Ok(done(&hash, "changelog"))
+}
+
+pub async fn remove_link(
+    State(s): State<AppState>,
+    signed: Signed,
+    Path((hash, link)): Path<(String, LinkId)>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, PageError> {
+    signed.check_csrf(&f.csrf)?;
+    deck_links::remove_link(&s.db, Actor::User(signed.0.id), &hash, link).await?;
+    Ok(done(&hash, "unlinked"))
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,5 @@
 //! A deck's settings page: description, maintainers, protected fields, optional tag
-//! groups, changelogs, and deleting the deck. Each change that subscribers must learn
+//! groups, changelogs, deck links, and deleting the deck. Each change that subscribers must learn
 //! about moves the deck's clock so their next pull carries it.
 
 use std::collections::HashSet;
@@ -8,6 +8,7 @@ use super::decks::{by_hash, check_maintainer};
 use super::{Actor, DomainError, DomainResult};
 use crate::ingest::sanitize;
 use crate::store::changelogs::Changelog;
+use crate::store::deck_links::Link;
 use crate::store::decks::Deck;
 use crate::store::notetypes::Notetype;
 use crate::store::{self, Db, Micros, NotetypeId};
@@ -27,6 +28,8 @@ pub struct Settings {
     pub notetypes: Vec<Notetype>,
     pub tag_groups: Vec<String>,
     pub changelogs: Vec<Changelog>,
+    /// The base decks the decks of this tree are linked to.
+    pub links: Vec<Link>,
 }
 
 fn invalid(message: String) -> DomainError {
@@ -57,6 +60,7 @@ pub async fn settings(db: &Db, actor: Actor, hash: &str) -> DomainResult<Setting
         notetypes: store::notetypes::load(&mut conn, &ids).await?,
         tag_groups: store::decks::optional_tag_groups(&mut conn, deck.id).await?,
         changelogs: store::changelogs::list(&mut conn, deck.id, CHANGELOGS_SHOWN).await?,
+        links: store::deck_links::of_tree(&mut conn, deck.id).await?,
         deck,
     })
 }

@@ -93,6 +93,19 @@ pub enum DomainError {
         bytes: usize,
         limit: usize,
     },
+    #[error("Subscriber deck {0} not found")]
+    NoSubscriberDeck(String),
+    #[error("Base deck {0} not found")]
+    NoBaseDeck(String),
+    #[error("A deck cannot be linked to itself or to another deck of its own tree")]
+    LinkToOwnTree,
+    /// The base deck already follows the subscriber deck, directly or through other links.
+    #[error("Circular link: the base deck (or a deck it is linked to) already follows this deck")]
+    CircularLink,
+    #[error("This deck is not linked to that base deck yet; create the deck link first")]
+    NotLinked,
+    #[error("no such deck link")]
+    NoLink,
     #[error("No notes provided")]
     NoNotes,
     #[error("All fields are empty; refusing to apply an empty update")]

@@ -5,6 +5,7 @@
 
 pub mod backups;
 pub mod browse;
+pub mod deck_links;
 pub mod deck_settings;
 pub mod deck_stats;
 pub mod decks;

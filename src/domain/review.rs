@@ -126,6 +126,7 @@ async fn apply_field(
 async fn apply_tag(conn: &mut Conn, id: CommitId, t: &PendingTag, now: Micros) -> DomainResult<()> {
     if t.action {
         store::commits::accept_tag(conn, t.id).await?;
+        store::deck_links::restore_base_tag(conn, t.note, &t.content).await?;
         store::notes::insert_event(
             conn,
             Event::new(t.note, id, ChangeKind::TagAdded, now).texts(None, Some(&t.content)),
@@ -133,6 +134,7 @@ async fn apply_tag(conn: &mut Conn, id: CommitId, t: &PendingTag, now: Micros) -
         .await?;
     } else {
         store::notes::delete_reviewed_tag(conn, t.note, &t.content).await?;
+        store::deck_links::drop_base_tag(conn, t.note, &t.content).await?;
         store::notes::insert_event(
             conn,
             Event::new(t.note, id, ChangeKind::TagRemoved, now).texts(Some(&t.content), None),

@@ -1,4 +1,4 @@
-//! Subscriber counters, review statistics and (unsupported) deck links.
+//! Subscriber counters and review statistics.
 
 use axum::extract::State;
 use axum::Json;
@@ -59,9 +59,4 @@ pub async fn upload_deck_stats(
             e => e.into(),
         })?;
     Ok("Thanks for sharing!")
-}
-
-/// Deck links (inheritance between decks) are not implemented; the add-on shows this text.
-pub async fn deck_links_unsupported(User(_): User) -> AppError {
-    AppError::Unprocessable("Deck links are not supported by this deckd server".into())
 }

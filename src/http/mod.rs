@@ -8,6 +8,7 @@ pub mod community;
 pub mod deck_cache;
 pub mod decks;
 pub mod health;
+pub mod links;
 pub mod media;
 pub mod middleware;
 pub mod notifications;
@@ -79,11 +80,8 @@ pub fn router(state: AppState) -> Router {
         .route("/RemoveSubscription", post(community::remove_subscription))
         .route("/submitChangelog", post(decks::submit_changelog))
         .route("/requestRemoval", post(decks::request_removal))
-        .route("/CreateDeckLink", post(community::deck_links_unsupported))
-        .route(
-            "/CreateNewNoteLink",
-            post(community::deck_links_unsupported),
-        )
+        .route("/CreateDeckLink", post(links::create_deck_link))
+        .route("/CreateNewNoteLink", post(links::create_note_links))
         .route("/UploadDeckStats", post(community::upload_deck_stats))
         .route("/GetNotifications", get(notifications::unread))
         .route("/GetNotificationsHistory", get(notifications::history))

@@ -7,8 +7,9 @@ use super::notetypes::{put_fields_in_place, Resolved, Resolver};
 use super::{optional_group, sanitize_tree, CleanLimits};
 use crate::domain::{DomainError, DomainResult};
 use crate::store::commits::{CommitStatus, Decision, Rationale};
+use crate::store::deck_links::Inheritance;
 use crate::store::notes::{ChangeKind, Event, NewNote};
-use crate::store::{self, decks::NewDeck, CommitId, Conn, Db, DeckId, Micros, UserId};
+use crate::store::{self, decks::NewDeck, CommitId, Conn, Db, DeckId, Micros, NoteId, UserId};
 use crate::wire::crowdanki::{Deck, Note};
 use crate::wire::deck_hash;
 use crate::wire::envelope::SubmitCard;
@@ -24,6 +25,13 @@ struct Submission {
     groups: BTreeSet<String>,
     touched_decks: BTreeSet<DeckId>,
     changes: usize,
+    /// What a suggestion forwarded to a base deck is filed as.
+    rationale: Rationale,
+    info: String,
+    user: UserId,
+    /// Per base deck tree, the suggestion this submission forwards changes of inherited
+    /// fields of linked notes to (docs/protocol.md §6.5).
+    forwarded: BTreeMap<DeckId, CommitId>,
 }
 
 impl Submission {
@@ -61,6 +69,12 @@ pub async fn submit(
     let info = super::sanitize::html(&req.commit_text);
     let commit =
         store::commits::insert(&mut tx, rationale, &info, root.id, user, status, now).await?;
+    let forward_info = super::sanitize::html(&format!(
+        "Forwarded from the linked deck {}{}{}",
+        root.name,
+        if info.is_empty() { "" } else { ": " },
+        info
+    ));
     let hidden = (!approved).then_some(commit);
     let mut new_decks = 0;
     let mut created = Vec::new();
@@ -117,6 +131,10 @@ pub async fn submit(
         groups,
         touched_decks: BTreeSet::new(),
         changes: new_decks + suggested_notetypes,
+        rationale: Rationale::from(req.rationale),
+        info: forward_info,
+        user,
+        forwarded: BTreeMap::new(),
     };
     let mut visited = vec![target];
 
@@ -173,18 +191,19 @@ pub async fn submit(
         store::decks::bump_with_ancestors(&mut tx, *deck, now).await?;
     }
     if sub.changes == 0 && !sub.approved {
-        store::commits::decide(
-            &mut tx,
-            commit,
-            Decision::Denied,
-            Some("nothing to change"),
-            now,
-        )
-        .await?;
+        let reason = if sub.forwarded.is_empty() {
+            "nothing to change"
+        } else {
+            "forwarded to the base deck of its linked notes"
+        };
+        store::commits::decide(&mut tx, commit, Decision::Denied, Some(reason), now).await?;
     }
     tx.commit().await?;
     if !sub.approved {
         db.announce_queue(sub.root.id);
+    }
+    for base_root in sub.forwarded.keys() {
+        db.announce_queue(*base_root);
     }
     Ok(())
 }
@@ -434,12 +453,13 @@ async fn overwrite(
     }
     // A note that was pending or deleted changes state even when its content does not.
     let mut changed = !n.reviewed || n.deleted;
-    let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id)
-        .await?
-        .into_iter()
-        .collect();
+    let inherits = store::deck_links::inheritance(conn, n.id).await?;
+    let old = shown_fields(conn, n.id, inherits.as_ref()).await?;
     let unknown = sub.unknown_of(note);
     for (pos, before, new) in nt.field_changes(&note.fields, &old, &unknown) {
+        if forward(conn, sub, inherits.as_ref(), pos, new).await? {
+            continue;
+        }
         changed = true;
         store::notes::delete_reviewed_field(conn, n.id, pos as i64).await?;
         if !new.is_empty() {
@@ -455,13 +475,14 @@ async fn overwrite(
         )
         .await?;
     }
-    let old_tags: BTreeSet<String> = store::notes::reviewed_tags(conn, n.id)
+    let old_tags: BTreeSet<String> = store::pull::pulled_tags(conn, n.id)
         .await?
         .into_iter()
         .collect();
     for t in tags.iter().filter(|t| !old_tags.contains(**t)) {
         changed = true;
         store::notes::insert_tag(conn, n.id, t, true, true, sub.commit).await?;
+        store::deck_links::restore_base_tag(conn, n.id, t).await?;
         store::notes::insert_event(
             conn,
             Event::new(n.id, sub.commit, ChangeKind::TagAdded, sub.now).texts(None, Some(t)),
@@ -471,6 +492,7 @@ async fn overwrite(
     for t in old_tags.iter().filter(|t| !tags.contains(t.as_str())) {
         changed = true;
         store::notes::delete_reviewed_tag(conn, n.id, t).await?;
+        store::deck_links::drop_base_tag(conn, n.id, t).await?;
         store::notes::insert_event(
             conn,
             Event::new(n.id, sub.commit, ChangeKind::TagRemoved, sub.now).texts(Some(t), None),
@@ -511,16 +533,17 @@ async fn suggest_changes(
     nt: &Resolved,
     tags: &BTreeSet<&str>,
 ) -> DomainResult<()> {
-    let old: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, n.id)
-        .await?
-        .into_iter()
-        .collect();
+    let inherits = store::deck_links::inheritance(conn, n.id).await?;
+    let old = shown_fields(conn, n.id, inherits.as_ref()).await?;
     let unknown = sub.unknown_of(note);
     for (pos, _, new) in nt.field_changes(&note.fields, &old, &unknown) {
+        if forward(conn, sub, inherits.as_ref(), pos, new).await? {
+            continue;
+        }
         store::notes::insert_field(conn, n.id, pos as i64, new, false, sub.commit).await?;
         sub.changes += 1;
     }
-    let old_tags: HashSet<String> = store::notes::reviewed_tags(conn, n.id)
+    let old_tags: HashSet<String> = store::pull::pulled_tags(conn, n.id)
         .await?
         .into_iter()
         .collect();
@@ -537,6 +560,66 @@ async fn suggest_changes(
         sub.changes += 1;
     }
     Ok(())
+}
+
+/// The fields a note shows: its reviewed ones, and its base note's at the positions a
+/// linked note inherits.
+async fn shown_fields(
+    conn: &mut Conn,
+    note: NoteId,
+    inherits: Option<&Inheritance>,
+) -> DomainResult<BTreeMap<i64, String>> {
+    let mut shown: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, note)
+        .await?
+        .into_iter()
+        .collect();
+    if let Some(inh) = inherits {
+        let base: BTreeMap<i64, String> = store::notes::reviewed_fields(conn, inh.base_note)
+            .await?
+            .into_iter()
+            .collect();
+        for pos in &inh.positions {
+            match base.get(pos) {
+                Some(c) => shown.insert(*pos, c.clone()),
+                None => shown.remove(pos),
+            };
+        }
+    }
+    Ok(shown)
+}
+
+/// Files a change of an inherited field of a linked note as a suggestion on its base
+/// note, pending review by the base deck's maintainers; false for a field the note
+/// does not inherit.
+async fn forward(
+    conn: &mut Conn,
+    sub: &mut Submission,
+    inherits: Option<&Inheritance>,
+    pos: usize,
+    new: &str,
+) -> DomainResult<bool> {
+    let Some(inh) = inherits.filter(|i| i.positions.contains(&(pos as i64))) else {
+        return Ok(false);
+    };
+    let commit = match sub.forwarded.get(&inh.base_root) {
+        Some(c) => *c,
+        None => {
+            let c = store::commits::insert(
+                conn,
+                sub.rationale,
+                &sub.info,
+                inh.base_root,
+                sub.user,
+                CommitStatus::Pending,
+                sub.now,
+            )
+            .await?;
+            sub.forwarded.insert(inh.base_root, c);
+            c
+        }
+    };
+    store::notes::insert_field(conn, inh.base_note, pos as i64, new, false, commit).await?;
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub async fn build(conn: &mut Conn, note: NoteId) -> sqlx::Result<String> {
         return Ok(String::new());
     }
     let fields = store::pull::pulled_fields(conn, note).await?;
-    let tags = store::notes::reviewed_tags(conn, note).await?;
+    let tags = store::pull::pulled_tags(conn, note).await?;
     let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
     let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
     Ok(note_object(

@@ -57,3 +57,7 @@ row_id!(
     /// A publish, suggestion or forced change (`commits.id`).
     CommitId
 );
+row_id!(
+    /// A deck link (`deck_links.id`): a deck that follows a base deck.
+    LinkId
+);

@@ -296,14 +296,20 @@ pub async fn purge_usage(conn: &mut Conn, before_day: i64) -> sqlx::Result<u64> 
         .rows_affected())
 }
 
-/// Which file each name used by a live, reviewed note of tree `?1` stands for, as
+/// Which file each name used by a live, reviewed note of tree `?1` (or by the base note
+/// of one of its linked notes, whose fields it shows) stands for, as
 /// `(file_name, hash, mime)` rows; `{names}` narrows the names. When a name stands for
 /// several files, the reference made by someone who holds the rights over that note's
 /// deck wins, then the newest, then the smaller hash, so the answer never depends on
 /// who merely uploaded.
-const PICKS: &str = "WITH RECURSIVE rights(deck, user_id) AS (
-         SELECT id, owner FROM decks WHERE root = ?1
-         UNION SELECT m.deck, m.user_id FROM maintainers m JOIN decks d ON d.id = m.deck WHERE d.root = ?1
+const PICKS: &str = "WITH RECURSIVE bases(note, root) AS (
+         SELECT b.id, b.root FROM note_links l JOIN notes s ON s.id = l.note JOIN notes b ON b.id = l.base_note
+         WHERE s.root = ?1
+     ),
+     rights(deck, user_id) AS (
+         SELECT id, owner FROM decks WHERE root = ?1 OR root IN (SELECT root FROM bases)
+         UNION SELECT m.deck, m.user_id FROM maintainers m JOIN decks d ON d.id = m.deck
+               WHERE d.root = ?1 OR d.root IN (SELECT root FROM bases)
          UNION SELECT d.id, r.user_id FROM decks d JOIN rights r ON d.parent = r.deck
      ),
      ranked AS (
@@ -313,12 +319,13 @@ const PICKS: &str = "WITH RECURSIVE rights(deck, user_id) AS (
                       r.attached_at DESC, m.hash
          ) AS pick
          FROM media_references r JOIN notes n ON n.id = r.note_id JOIN media_files m ON m.id = r.media_id
-         WHERE n.root = ?1 AND n.reviewed = 1 AND n.deleted = 0 {names}
+         WHERE (n.root = ?1 OR n.id IN (SELECT note FROM bases))
+           AND n.reviewed = 1 AND n.deleted = 0 {names}
      )
      SELECT file_name, hash, mime FROM ranked WHERE pick = 1 ORDER BY file_name";
 
 /// `(file name, hash, mime)` for each requested name (a JSON array) used by a live,
-/// reviewed note of tree `root` (see [`PICKS`]).
+/// reviewed note of tree `root` or a base note of its linked notes (see [`PICKS`]).
 pub async fn manifest(
     conn: &mut Conn,
     root: DeckId,
@@ -334,7 +341,8 @@ pub async fn manifest(
     .await
 }
 
-/// `(file name, hash, mime)` for every name live, reviewed notes of tree `root` use:
+/// `(file name, hash, mime)` for every name live, reviewed notes of tree `root` (and the
+/// base notes of its linked notes) use:
 /// what a deck archive for new subscribers holds.
 pub async fn tree_files(
     conn: &mut Conn,

@@ -5,6 +5,7 @@ pub mod browse;
 pub mod changelogs;
 pub mod commits;
 pub mod console;
+pub mod deck_links;
 pub mod deck_stats;
 pub mod decks;
 pub(crate) mod full;
@@ -39,7 +40,7 @@ use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Config;
 
-pub use ids::{CommitId, DeckId, NoteId, NotetypeId, UserId};
+pub use ids::{CommitId, DeckId, LinkId, NoteId, NotetypeId, UserId};
 pub use instant::Micros;
 
 /// A write transaction; one per write request.

@@ -3,30 +3,67 @@
 use super::Conn;
 use super::{DeckId, Micros, NoteId, NotetypeId};
 
+/// The note whose reviewed field at position `nf.ord` note `n` shows: its base note's
+/// for a position it inherits through a deck link (while the base note is live), else its own.
+const FIELD_SOURCE: &str = "coalesce((SELECT l.base_note FROM note_link_fields lf
+      JOIN note_links l ON l.note = lf.note
+      JOIN notes b ON b.id = l.base_note AND b.reviewed = 1 AND b.deleted = 0
+      WHERE lf.note = n.id AND lf.position = nf.ord), n.id)";
+
+/// Whether note `n` shows any non-empty field (a note without one is not pulled).
+fn has_content() -> String {
+    format!(
+        "CASE WHEN NOT EXISTS (SELECT 1 FROM note_links WHERE note = n.id)
+      THEN EXISTS (SELECT 1 FROM fields f WHERE f.note = n.id AND f.reviewed = 1 AND f.content <> '')
+      ELSE EXISTS (SELECT 1 FROM notetype_fields nf JOIN fields f ON f.note = {FIELD_SOURCE}
+          AND f.reviewed = 1 AND f.position = nf.ord AND f.content <> ''
+        WHERE nf.notetype = n.notetype) END"
+    )
+}
+
+/// The tags note `n` shows, sorted and each once: its own, plus a linked note's base
+/// note's tags minus the ones it leaves out.
+const SHOWN_TAGS: &str = "SELECT t.content FROM tags t WHERE t.note = n.id AND t.reviewed = 1
+    UNION SELECT t.content FROM note_links l
+      JOIN notes b ON b.id = l.base_note AND b.reviewed = 1 AND b.deleted = 0
+      JOIN tags t ON t.note = l.base_note AND t.reviewed = 1
+      WHERE l.note = n.id
+        AND t.content NOT IN (SELECT r.tag FROM note_link_removed_tags r WHERE r.note = n.id)
+    ORDER BY 1";
+
 /// A note's JSON object as a pull sends it, for the note `n`: fields in the notetype's
-/// field order (missing ones empty), tags sorted; `''` when every reviewed field is
+/// field order (missing ones empty), tags sorted; `''` when every shown field is
 /// empty (such notes are not pulled). `pulled_notes` keeps a copy of this per note.
-const NOTE_JSON: &str = "CASE WHEN EXISTS (SELECT 1 FROM fields f WHERE f.note = n.id AND f.reviewed = 1 AND f.content <> '')
+/// A linked note shows its base note's content where it inherits (docs/protocol.md §6.5).
+fn note_json() -> String {
+    format!(
+        "CASE WHEN {}
     THEN json_object(
       'id', n.anki_id,
       'fields', json((SELECT json_group_array(c) FROM (
           SELECT coalesce(f.content, '') AS c FROM notetype_fields nf
-          LEFT JOIN fields f ON f.note = n.id AND f.reviewed = 1 AND f.position = nf.ord
+          LEFT JOIN fields f ON f.note = {FIELD_SOURCE} AND f.reviewed = 1 AND f.position = nf.ord
           WHERE nf.notetype = n.notetype ORDER BY nf.ord))),
       'guid', n.guid,
       'note_model_uuid', (SELECT nt.guid FROM notetypes nt WHERE nt.id = n.notetype),
-      'tags', json((SELECT json_group_array(content) FROM (
-          SELECT t.content FROM tags t WHERE t.note = n.id AND t.reviewed = 1 ORDER BY t.content))))
-    ELSE '' END";
+      'tags', json((SELECT json_group_array(content) FROM ({SHOWN_TAGS}))))
+    ELSE '' END",
+        has_content()
+    )
+}
 
 /// A note's size in the pulled JSON: the stored copy's, or else the bytes of its
-/// reviewed fields and tags (escaping can make the object larger, at most sixfold for a
-/// field of control characters).
+/// reviewed fields and tags, and a linked note's base note's (escaping can make the
+/// object larger, at most sixfold for a field of control characters).
 const NOTE_BYTES: &str = "coalesce(p.bytes,
     64 + (SELECT coalesce(sum(octet_length(f.content) + 3), 0) FROM fields f
           WHERE f.note = n.id AND f.reviewed = 1)
        + (SELECT coalesce(sum(octet_length(t.content) + 3), 0) FROM tags t
-          WHERE t.note = n.id AND t.reviewed = 1))";
+          WHERE t.note = n.id AND t.reviewed = 1)
+       + (SELECT coalesce(sum(octet_length(f.content) + 3), 0) FROM note_links l
+          JOIN fields f ON f.note = l.base_note AND f.reviewed = 1 WHERE l.note = n.id)
+       + (SELECT coalesce(sum(octet_length(t.content) + 3), 0) FROM note_links l
+          JOIN tags t ON t.note = l.base_note AND t.reviewed = 1 WHERE l.note = n.id))";
 
 /// Pulled notes of one deck as JSON objects joined by commas: one round trip and no
 /// per-note work in Rust for hundreds of notes.
@@ -80,12 +117,13 @@ pub async fn notes_json_batch(
     limit: i64,
     large: i64,
 ) -> sqlx::Result<NoteBatch> {
+    let note_json = note_json();
     let sql = format!(
         "SELECT group_concat(CASE WHEN j <> '' THEN j END, ',') AS json, max(id) AS last_id,
                 count(*) AS count, coalesce(sum(built), 0) AS built,
                 max(CASE WHEN j IS NULL THEN id END) AS deferred FROM (
            SELECT n.id AS id, p.note IS NULL AS built,
-                  coalesce(p.json, CASE WHEN {NOTE_BYTES} < ? THEN {NOTE_JSON} END) AS j
+                  coalesce(p.json, CASE WHEN {NOTE_BYTES} < ? THEN {note_json} END) AS j
            {PULLED}
          )"
     );
@@ -107,10 +145,11 @@ pub async fn fill_pulled_notes(
     limit: i64,
     below: i64,
 ) -> sqlx::Result<(u64, Option<NoteId>)> {
+    let note_json = note_json();
     let sql = format!(
         "INSERT INTO pulled_notes (note, bytes, json)
          SELECT id, octet_length(j), j FROM (
-           SELECT n.id AS id, {NOTE_JSON} AS j FROM notes n LEFT JOIN pulled_notes p ON p.note = n.id
+           SELECT n.id AS id, {note_json} AS j FROM notes n LEFT JOIN pulled_notes p ON p.note = n.id
            WHERE n.id > ? AND n.reviewed = 1 AND n.deleted = 0 AND p.note IS NULL
              AND {NOTE_BYTES} < ?
            ORDER BY n.id LIMIT ?
@@ -164,33 +203,45 @@ pub struct NoteHead {
     pub anki_id: i64,
     pub guid: String,
     pub notetype_guid: String,
-    /// Whether any reviewed field has content (a note without any is not pulled).
+    /// Whether any shown field has content (a note without any is not pulled).
     pub has_content: bool,
 }
 
 /// The head of a note's pulled object; `None` for an unknown note.
 pub async fn note_head(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<NoteHead>> {
-    sqlx::query_as(
-        "SELECT n.anki_id, n.guid, nt.guid AS notetype_guid,
-                EXISTS (SELECT 1 FROM fields f WHERE f.note = n.id AND f.reviewed = 1 AND f.content <> '') AS has_content
+    let sql = format!(
+        "SELECT n.anki_id, n.guid, nt.guid AS notetype_guid, {} AS has_content
          FROM notes n JOIN notetypes nt ON nt.id = n.notetype WHERE n.id = ?",
-    )
-    .bind(note)
-    .fetch_optional(conn)
-    .await
+        has_content()
+    );
+    sqlx::query_as(&sql).bind(note).fetch_optional(conn).await
 }
 
-/// A note's reviewed fields in its notetype's field order, missing ones empty.
+/// The fields a note shows in its notetype's field order, missing ones empty: its
+/// reviewed ones, and a linked note's base note's where it inherits.
 pub async fn pulled_fields(conn: &mut Conn, note: NoteId) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
+    let sql = format!(
         "SELECT coalesce(f.content, '') FROM notes n
          JOIN notetype_fields nf ON nf.notetype = n.notetype
-         LEFT JOIN fields f ON f.note = n.id AND f.reviewed = 1 AND f.position = nf.ord
-         WHERE n.id = ? ORDER BY nf.ord",
-    )
-    .bind(note)
-    .fetch_all(conn)
-    .await
+         LEFT JOIN fields f ON f.note = {FIELD_SOURCE} AND f.reviewed = 1 AND f.position = nf.ord
+         WHERE n.id = ? ORDER BY nf.ord"
+    );
+    sqlx::query_scalar(&sql).bind(note).fetch_all(conn).await
+}
+
+/// The tags a note shows, sorted: its reviewed ones, and a linked note's base note's
+/// minus the ones it leaves out.
+pub async fn pulled_tags(conn: &mut Conn, note: NoteId) -> sqlx::Result<Vec<String>> {
+    let sql = format!(
+        "SELECT (SELECT json_group_array(content) FROM ({SHOWN_TAGS})) FROM notes n WHERE n.id = ?"
+    );
+    let json: Option<String> = sqlx::query_scalar(&sql)
+        .bind(note)
+        .fetch_optional(conn)
+        .await?;
+    Ok(json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default())
 }
 
 /// `(deck, notetype)` pairs used by the notes a pull will return.

@@ -1,0 +1,267 @@
+//! Deck links and linked notes: which deck follows which, and which of its notes take
+//! fields and tags from a base deck's note (migrations/0012_deck_links.sql).
+
+use super::Conn;
+use super::{DeckId, LinkId, Micros, NoteId, NotetypeId, UserId};
+
+/// A link as the settings page lists it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Link {
+    pub id: LinkId,
+    /// The linked deck of this tree (the root or one of its subdecks).
+    pub subscriber_path: String,
+    pub base_hash: String,
+    pub base_path: String,
+    /// How many notes of the deck take their content from the base deck.
+    pub notes: i64,
+}
+
+/// A live, reviewed note found by guid under a deck.
+#[derive(Debug, sqlx::FromRow)]
+pub struct FoundNote {
+    pub guid: String,
+    pub id: NoteId,
+    pub notetype: NotetypeId,
+}
+
+/// One field of a notetype, as linking compares notetypes.
+#[derive(Debug, PartialEq, sqlx::FromRow)]
+pub struct LayoutField {
+    pub ord: i64,
+    pub name: String,
+    pub protected: bool,
+}
+
+/// What a linked note inherits, while its base note is live.
+#[derive(Debug)]
+pub struct Inheritance {
+    pub base_note: NoteId,
+    /// The root of the base note's tree, where forwarded suggestions go.
+    pub base_root: DeckId,
+    /// The field positions taken from the base note.
+    pub positions: Vec<i64>,
+}
+
+/// The subtree of a deck, for `IN (…)`.
+const SUBTREE: &str = "WITH RECURSIVE down(id) AS (SELECT ? UNION SELECT d.id FROM decks d JOIN down ON d.parent = down.id)";
+
+/// The link from `subscriber` to `base`, if there is one.
+pub async fn find(
+    conn: &mut Conn,
+    subscriber: DeckId,
+    base: DeckId,
+) -> sqlx::Result<Option<LinkId>> {
+    sqlx::query_scalar("SELECT id FROM deck_links WHERE subscriber = ? AND base = ?")
+        .bind(subscriber)
+        .bind(base)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Records that `subscriber` follows `base`; an existing link stays as it is.
+pub async fn insert(
+    conn: &mut Conn,
+    subscriber: DeckId,
+    base: DeckId,
+    by: Option<UserId>,
+    now: Micros,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO deck_links (subscriber, base, created_by, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(subscriber)
+    .bind(base)
+    .bind(by)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether following links tree by tree from the tree of `from_root` reaches the tree
+/// of `to_root` (a new link the other way would close a circle).
+pub async fn reaches(conn: &mut Conn, from_root: DeckId, to_root: DeckId) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE reach(root) AS (
+             SELECT ?
+             UNION SELECT b.root FROM deck_links l
+               JOIN decks s ON s.id = l.subscriber JOIN decks b ON b.id = l.base
+               JOIN reach r ON s.root = r.root)
+         SELECT EXISTS (SELECT 1 FROM reach WHERE root = ?)",
+    )
+    .bind(from_root)
+    .bind(to_root)
+    .fetch_one(conn)
+    .await
+}
+
+/// The links of the decks of one tree, by subscriber path then id.
+pub async fn of_tree(conn: &mut Conn, root: DeckId) -> sqlx::Result<Vec<Link>> {
+    sqlx::query_as(
+        "SELECT l.id, s.full_path AS subscriber_path, b.human_hash AS base_hash, b.full_path AS base_path,
+                (SELECT COUNT(*) FROM note_links nl WHERE nl.link = l.id) AS notes
+         FROM deck_links l JOIN decks s ON s.id = l.subscriber JOIN decks b ON b.id = l.base
+         WHERE s.root = ? ORDER BY s.full_path, l.id",
+    )
+    .bind(root)
+    .fetch_all(conn)
+    .await
+}
+
+/// Deletes a link of a deck of the tree `root` (its linked notes stop inheriting);
+/// answers the notes that were linked through it, `None` if the tree has no such link.
+pub async fn delete(
+    conn: &mut Conn,
+    root: DeckId,
+    link: LinkId,
+) -> sqlx::Result<Option<Vec<NoteId>>> {
+    let owned: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM deck_links l JOIN decks s ON s.id = l.subscriber WHERE l.id = ? AND s.root = ?)",
+    )
+    .bind(link)
+    .bind(root)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !owned {
+        return Ok(None);
+    }
+    let notes: Vec<NoteId> = sqlx::query_scalar("SELECT note FROM note_links WHERE link = ?")
+        .bind(link)
+        .fetch_all(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM deck_links WHERE id = ?")
+        .bind(link)
+        .execute(conn)
+        .await?;
+    Ok(Some(notes))
+}
+
+/// Live, reviewed notes under `deck` (it and its subdecks) with one of these guids.
+pub async fn live_notes(
+    conn: &mut Conn,
+    deck: DeckId,
+    guids_json: &str,
+) -> sqlx::Result<Vec<FoundNote>> {
+    let sql = format!(
+        "{SUBTREE} SELECT n.guid, n.id, n.notetype FROM notes n
+         WHERE n.deck IN (SELECT id FROM down) AND n.reviewed = 1 AND n.deleted = 0
+           AND n.guid IN (SELECT value FROM json_each(?))"
+    );
+    sqlx::query_as(&sql)
+        .bind(deck)
+        .bind(guids_json)
+        .fetch_all(conn)
+        .await
+}
+
+/// A notetype's fields in order, as linking compares them.
+pub async fn layout(conn: &mut Conn, notetype: NotetypeId) -> sqlx::Result<Vec<LayoutField>> {
+    sqlx::query_as(
+        "SELECT ord, name, protected FROM notetype_fields WHERE notetype = ? ORDER BY ord",
+    )
+    .bind(notetype)
+    .fetch_all(conn)
+    .await
+}
+
+/// The base note a note already inherits from, if any.
+pub async fn base_of(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<NoteId>> {
+    sqlx::query_scalar("SELECT base_note FROM note_links WHERE note = ?")
+        .bind(note)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Links a note to its base note through `link`, taking the fields at `positions`.
+pub async fn insert_note_link(
+    conn: &mut Conn,
+    note: NoteId,
+    base_note: NoteId,
+    link: LinkId,
+    positions: &[i64],
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO note_links (note, base_note, link) VALUES (?, ?, ?)")
+        .bind(note)
+        .bind(base_note)
+        .bind(link)
+        .execute(&mut *conn)
+        .await?;
+    for pos in positions {
+        sqlx::query("INSERT INTO note_link_fields (note, position) VALUES (?, ?)")
+            .bind(note)
+            .bind(pos)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a note inherits, if it is linked and its base note is live.
+pub async fn inheritance(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<Inheritance>> {
+    let base: Option<(NoteId, DeckId)> = sqlx::query_as(
+        "SELECT l.base_note, b.root FROM note_links l JOIN notes b ON b.id = l.base_note
+         WHERE l.note = ? AND b.reviewed = 1 AND b.deleted = 0",
+    )
+    .bind(note)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((base_note, base_root)) = base else {
+        return Ok(None);
+    };
+    let positions = sqlx::query_scalar(
+        "SELECT position FROM note_link_fields WHERE note = ? ORDER BY position",
+    )
+    .bind(note)
+    .fetch_all(conn)
+    .await?;
+    Ok(Some(Inheritance {
+        base_note,
+        base_root,
+        positions,
+    }))
+}
+
+/// A linked note leaves out a tag its base note has (nothing for other tags or notes).
+pub async fn drop_base_tag(conn: &mut Conn, note: NoteId, tag: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO note_link_removed_tags (note, tag)
+         SELECT l.note, ?1 FROM note_links l
+         WHERE l.note = ?2 AND EXISTS (SELECT 1 FROM tags t WHERE t.note = l.base_note AND t.reviewed = 1 AND t.content = ?1)",
+    )
+    .bind(tag)
+    .bind(note)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A linked note takes a base tag it had left out again.
+pub async fn restore_base_tag(conn: &mut Conn, note: NoteId, tag: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM note_link_removed_tags WHERE note = ? AND tag = ?")
+        .bind(note)
+        .bind(tag)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves the clock of these notes to `now`; answers their decks, whose clocks the
+/// caller moves with their ancestors'.
+pub async fn bump_notes(
+    conn: &mut Conn,
+    notes: &[NoteId],
+    now: Micros,
+) -> sqlx::Result<Vec<DeckId>> {
+    let ids = serde_json::to_string(notes).expect("ids serialise");
+    sqlx::query("UPDATE notes SET last_update = ? WHERE id IN (SELECT value FROM json_each(?))")
+        .bind(now)
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_scalar(
+        "SELECT DISTINCT deck FROM notes WHERE id IN (SELECT value FROM json_each(?)) ORDER BY deck",
+    )
+    .bind(&ids)
+    .fetch_all(conn)
+    .await
+}
