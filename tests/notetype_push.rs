@@ -380,3 +380,81 @@ async fn a_suggestion_that_only_changes_the_notetype_is_kept_and_can_be_denied()
     assert_eq!(s.pull_since(&hash, &ts).await, json!([]));
     assert!(s.pending(Some(&hash)).await.is_empty());
 }
+
+#[tokio::test]
+async fn an_anki_that_has_not_pulled_a_notetype_change_neither_suggests_nor_pushes_it_back() {
+    let (s, alice, hash) = setup().await;
+    let bob = s.user("bob").await;
+    let mut changed = pushed_demo(
+        &[
+            ("Front", json!(FRONT_ID)),
+            ("Back", json!(BACK_ID)),
+            ("Source", json!(777)),
+        ],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris", "Atlas p. 12"],
+            &["geo"],
+        )],
+    );
+    changed["note_models"][0]["css"] = json!(".card { color: teal; }");
+    push(&s, &alice, &hash, &changed).await.expect(200, "push");
+
+    // Bob's Anki still has the notetype as it was published.
+    let stale = |back: &str| {
+        pushed_demo(
+            &[("Front", json!(FRONT_ID)), ("Back", json!(BACK_ID))],
+            vec![note(
+                FRANCE,
+                &["What is the capital of France?", back],
+                &["geo"],
+            )],
+        )
+    };
+    let body = submit_body(
+        &hash,
+        DEMO_NAME,
+        DEMO_NAME,
+        &stale("Paris, on the Seine"),
+        2,
+        "a better answer",
+        false,
+    );
+    s.submit(&bob, &body).await.expect(200, "suggestion");
+    let id = commit_id(&s.only_pending(&hash).await);
+    let show = s.cli(&["review", "show", &id.to_string()]).await;
+    show.assert_ok();
+    assert!(
+        !show.stdout.contains("notetype"),
+        "an old copy of the notetype is no suggestion: {}",
+        show.stdout
+    );
+    assert!(
+        show.stdout.contains("Paris, on the Seine"),
+        "{}",
+        show.stdout
+    );
+
+    // Alice pushes from a second Anki that has not pulled her change either.
+    push(&s, &alice, &hash, &stale("Paris"))
+        .await
+        .expect(200, "stale push");
+    s.approve(id).await;
+    let full = s.pull_since(&hash, FIRST_PULL_TS).await;
+    let entry = entry_for(&full, &hash).expect("the deck");
+    let (names, notes) = pulled_layout(entry);
+    assert_eq!(names, ["Front", "Back", "Source"], "the new field stays");
+    assert_eq!(
+        entry["deck"]["note_models"][0]["css"], ".card { color: teal; }",
+        "the new styling stays"
+    );
+    assert_eq!(
+        notes[0].1,
+        strings(&[
+            "What is the capital of France?",
+            "Paris, on the Seine",
+            "Atlas p. 12"
+        ]),
+        "bob's field change is applied and the new field keeps its content"
+    );
+}

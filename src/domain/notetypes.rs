@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use serde::{Deserialize, Serialize};
+
 use super::decks::{by_hash, check_maintainer};
 use super::{Actor, DomainError, DomainResult};
 use crate::ingest::sanitize;
@@ -35,6 +37,40 @@ impl Change {
     }
 }
 
+/// How many earlier shapes of a notetype are kept to recognise stale uploads.
+const KEPT_SHAPES: i64 = 20;
+
+/// What a change alters about a notetype: its fields, templates and styling.
+#[derive(Serialize, Deserialize)]
+struct Shape {
+    flds: Vec<NotetypeField>,
+    tmpls: Vec<NotetypeTemplate>,
+    css: String,
+}
+
+/// Whether an upload that would change notetype `stored` is only an earlier shape of it:
+/// the uploader's Anki has not pulled the change yet, so it asks for nothing new.
+pub(crate) async fn is_stale_upload(
+    conn: &mut Conn,
+    stored: &Notetype,
+    removed: &[(String, i64)],
+    up: &NoteModel,
+) -> sqlx::Result<bool> {
+    for shape in notetype_edits::earlier_shapes(conn, stored.id).await? {
+        let Ok(shape) = serde_json::from_str::<Shape>(&shape) else {
+            continue;
+        };
+        let Some(mut earlier) = store::notetypes::load(conn, &[stored.id]).await?.pop() else {
+            return Ok(false);
+        };
+        (earlier.flds, earlier.tmpls, earlier.css) = (shape.flds, shape.tmpls, shape.css);
+        if plan_upload(&earlier, removed, up).change.is_empty() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Applies a change inside the caller's transaction and makes every note of the notetype
 /// due for its subscribers' next pull.
 pub(crate) async fn apply(
@@ -46,6 +82,13 @@ pub(crate) async fn apply(
     if change.is_empty() {
         return Ok(());
     }
+    let before = Shape {
+        flds: nt.flds.clone(),
+        tmpls: nt.tmpls.clone(),
+        css: nt.css.clone(),
+    };
+    let before = serde_json::to_string(&before).expect("a notetype shape serialises");
+    notetype_edits::remember_shape(conn, nt.id, &before, KEPT_SHAPES).await?;
     if let Some(fields) = &change.fields {
         let kept: HashSet<i64> = fields.iter().filter_map(|f| f.from).collect();
         for gone in nt.flds.iter().filter(|f| !kept.contains(&f.ord)) {

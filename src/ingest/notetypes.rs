@@ -133,7 +133,9 @@ impl Resolver {
     /// owner or a maintainer pushing from Anki, who must maintain every tree whose notes use
     /// the notetype) its renamed, new and moved fields, its templates and styling become
     /// the stored notetype's; otherwise a change to a notetype of `tree` is handed back to
-    /// be suggested. Answers, per uploaded UUID, where each uploaded field's
+    /// be suggested. An upload that is only an earlier shape of the stored notetype (an
+    /// Anki that has not pulled its change yet) changes and suggests nothing. Answers, per
+    /// uploaded UUID, where each uploaded field's
     /// content belongs in the stored layout, so a note's fields can be put in place
     /// before they are read by position.
     pub async fn line_up(
@@ -156,7 +158,12 @@ impl Resolver {
                 continue;
             };
             let removed = store::notetype_edits::removed(conn, id).await?;
-            let plan = notetypes::plan_upload(&stored, &removed, m);
+            let mut plan = notetypes::plan_upload(&stored, &removed, m);
+            if !plan.change.is_empty()
+                && notetypes::is_stale_upload(conn, &stored, &removed, m).await?
+            {
+                plan.change = notetypes::Change::default();
+            }
             let mut may_change = apply;
             for root in store::notetypes::roots_using(conn, id).await? {
                 may_change = may_change && store::decks::can_maintain(conn, root, user).await?;

@@ -128,6 +128,37 @@ pub async fn touch_notes(
         .await
 }
 
+/// Keeps a notetype's shape from before a change (JSON); only the newest `keep` stay.
+pub async fn remember_shape(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    shape: &str,
+    keep: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO notetype_history (notetype, shape) VALUES (?, ?)")
+        .bind(notetype)
+        .bind(shape)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "DELETE FROM notetype_history WHERE notetype = ?1 AND id NOT IN
+           (SELECT id FROM notetype_history WHERE notetype = ?1 ORDER BY id DESC LIMIT ?2)",
+    )
+    .bind(notetype)
+    .bind(keep)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The kept earlier shapes of a notetype (JSON), newest first.
+pub async fn earlier_shapes(conn: &mut Conn, notetype: NotetypeId) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT shape FROM notetype_history WHERE notetype = ? ORDER BY id DESC")
+        .bind(notetype)
+        .fetch_all(conn)
+        .await
+}
+
 /// A notetype change waiting in a suggestion.
 #[derive(Debug, sqlx::FromRow)]
 pub struct SuggestedChange {

@@ -1,7 +1,7 @@
 //! Notetypes (with fields and templates), owned per user.
 
 use super::{DeckId, NotetypeId, UserId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Conn;
 use crate::wire::crowdanki::{NoteModel, Requirement};
@@ -30,7 +30,7 @@ pub struct Notetype {
 }
 
 /// A field of a stored notetype.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct NotetypeField {
     pub description: String,
     pub font: String,
@@ -46,7 +46,7 @@ pub struct NotetypeField {
 }
 
 /// A template of a stored notetype.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct NotetypeTemplate {
     pub afmt: String,
     pub bafmt: String,
