@@ -513,3 +513,30 @@ async fn images_in_inherited_fields_reach_the_linked_decks_subscribers() {
     let got = w.s.download_media(&w.bob, &w.mine, &["pic.png"]).await;
     assert_eq!(got, vec![("pic.png".to_string(), png)]);
 }
+
+#[tokio::test]
+async fn deleting_the_base_deck_gives_the_linked_deck_its_own_content_back() {
+    let w = linked_world().await;
+    let g1 = mine_note(&w, FIRST_PULL_TS, "G1").await.unwrap();
+    assert_eq!(g1["fields"][0], "base front 1", "G1 follows the base");
+    let ts = sync_point().await;
+    let mut alice = Console::of(&w.s, "alice").await;
+    let settings = format!("/console/decks/{}/settings", w.base);
+    alice
+        .submit(
+            &settings,
+            &format!("/console/decks/{}/delete", w.base),
+            &[("name", "Base")],
+        )
+        .await
+        .expect(303, "alice deletes Base");
+    let g1 = mine_note(&w, &ts, "G1")
+        .await
+        .expect("G1 reaches Mine's subscribers again");
+    assert_eq!(g1["fields"], json!(["my front 1", "my back 1"]));
+    assert_eq!(tags_of(&g1), ["mine", "shared"]);
+    assert!(
+        mine_note(&w, &ts, "OnlyMine").await.is_none(),
+        "notes that followed nothing stay as they were"
+    );
+}

@@ -211,6 +211,7 @@ pub async fn delete_deck(
             deck.name
         )));
     }
+    store::deck_links::bump_followed_in_tree(&mut tx, deck.id, Micros::now()).await?;
     store::decks::delete_root(&mut tx, deck.id).await?;
     tx.commit().await?;
     Ok(deck.name)

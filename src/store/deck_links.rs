@@ -265,3 +265,18 @@ pub async fn bump_notes(
     .fetch_all(conn)
     .await
 }
+
+/// Moves the clock of every note of tree `root` that another deck's notes follow: before
+/// the tree is deleted, so the followers' subscribers get their own content back (a
+/// trigger moves the followers' clocks with their base notes').
+pub async fn bump_followed_in_tree(conn: &mut Conn, root: DeckId, now: Micros) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE notes SET last_update = ?1
+         WHERE root = ?2 AND id IN (SELECT base_note FROM note_links)",
+    )
+    .bind(now)
+    .bind(root)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
