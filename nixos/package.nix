@@ -12,6 +12,8 @@ let
     fileset = lib.fileset.unions [
       ../Cargo.toml
       ../Cargo.lock
+      # Tells cargo to rebuild when a migration is added.
+      ../build.rs
       ../src
       # Embedded at compile time by sqlx::migrate!.
       ../migrations

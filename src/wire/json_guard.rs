@@ -83,54 +83,85 @@ impl<R: Read> Guard<R> {
     /// Lexes `bytes`, answering the bytes a parsed tree would keep for them.
     fn scan(&mut self, bytes: &[u8]) -> Result<u64, Exceeded> {
         let mut kept = 0u64;
-        for &b in bytes {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
             if let State::Scalar(len) = self.state {
                 if is_scalar_byte(b) {
                     if len + 1 > MAX_SCALAR {
                         return Err(Exceeded::Scalar);
                     }
                     self.state = State::Scalar(len + 1);
+                    i += 1;
                     continue;
                 }
                 self.state = State::Between;
             }
             match self.state {
+                State::Text {
+                    key,
+                    len,
+                    escape: Escape::None,
+                } => {
+                    // Plain text up to the next quote or backslash counts byte for byte.
+                    let run = memchr::memchr2(b'"', b'\\', &bytes[i..]).unwrap_or(bytes.len() - i);
+                    let len = len + run as u64;
+                    self.check_text(key, len)?;
+                    kept += run as u64;
+                    i += run;
+                    match bytes.get(i) {
+                        Some(b'"') => self.state = State::Between,
+                        Some(_) => {
+                            self.state = State::Text {
+                                key,
+                                len,
+                                escape: Escape::Backslash,
+                            }
+                        }
+                        None => {
+                            self.state = State::Text {
+                                key,
+                                len,
+                                escape: Escape::None,
+                            };
+                            break;
+                        }
+                    }
+                }
                 State::Text { key, len, escape } => {
-                    let (grown, escape, done) = match (escape, b) {
-                        (Escape::None, b'"') => (0, Escape::None, true),
-                        (Escape::None, b'\\') => (0, Escape::Backslash, false),
-                        (Escape::None, _) => (1, Escape::None, false),
+                    let (grown, escape) = match (escape, b) {
                         // `\uXXXX` stands for up to 3 bytes of UTF-8; count 2 of them here.
-                        (Escape::Backslash, b'u') => (2, Escape::Hex(4), false),
-                        (Escape::Backslash, _) => (1, Escape::None, false),
-                        (Escape::Hex(1), _) => (0, Escape::None, false),
-                        (Escape::Hex(n), _) => (0, Escape::Hex(n - 1), false),
+                        (Escape::Backslash, b'u') => (2, Escape::Hex(4)),
+                        (Escape::Backslash, _) => (1, Escape::None),
+                        (Escape::Hex(1), _) => (0, Escape::None),
+                        (Escape::Hex(n), _) => (0, Escape::Hex(n - 1)),
+                        (Escape::None, _) => unreachable!("plain text is skipped above"),
                     };
                     let len = len + grown;
-                    let max = if key {
-                        self.limits.max_key
-                    } else {
-                        self.limits.max_string
-                    };
-                    if len > max {
-                        return Err(if key {
-                            Exceeded::Key(max)
-                        } else {
-                            Exceeded::String(max)
-                        });
-                    }
+                    self.check_text(key, len)?;
                     kept += grown;
-                    self.state = if done {
-                        State::Between
-                    } else {
-                        State::Text { key, len, escape }
-                    };
+                    self.state = State::Text { key, len, escape };
                 }
                 State::Between => kept += self.between(b)?,
                 State::Scalar(_) => unreachable!("scalars end above"),
             }
+            i += 1;
         }
         Ok(kept)
+    }
+
+    /// Refuses a string or key that has grown past its limit.
+    fn check_text(&self, key: bool, len: u64) -> Result<(), Exceeded> {
+        let max = if key {
+            self.limits.max_key
+        } else {
+            self.limits.max_string
+        };
+        match (len > max, key) {
+            (false, _) => Ok(()),
+            (true, true) => Err(Exceeded::Key(max)),
+            (true, false) => Err(Exceeded::String(max)),
+        }
     }
 
     /// One byte outside strings and scalars.
@@ -204,6 +235,12 @@ mod tests {
         Guard::new(text.as_bytes(), LIMITS).scan(text.as_bytes())
     }
 
+    fn lex_wide(text: &str) -> u64 {
+        Guard::new(text.as_bytes(), LIMITS_WIDE)
+            .scan(text.as_bytes())
+            .unwrap()
+    }
+
     #[test]
     fn counts_decoded_bytes_of_strings() {
         assert!(lex(r#"{"key": "12345678", "k": ["\"\\\n\u00e9x"]}"#).is_ok());
@@ -238,6 +275,27 @@ mod tests {
     fn charges_content_and_values() {
         assert_eq!(lex(r#"["ab", 1]"#).unwrap(), 2 + 3 * VALUE_OVERHEAD);
     }
+
+    #[test]
+    fn counts_the_same_in_any_read_size() {
+        let text = r#"{"key": "ab\"c\\d\u00e9", "list": ["plain text", "x\ny", 12, true]}"#;
+        let whole = lex_wide(text);
+        for size in 1..text.len() {
+            let mut guard = Guard::new(text.as_bytes(), LIMITS_WIDE);
+            let kept: u64 = text
+                .as_bytes()
+                .chunks(size)
+                .map(|chunk| guard.scan(chunk).unwrap())
+                .sum();
+            assert_eq!(kept, whole, "reads of {size} bytes");
+        }
+    }
+
+    const LIMITS_WIDE: Limits = Limits {
+        max_string: 64,
+        max_key: 64,
+        ..LIMITS
+    };
 
     #[test]
     fn refuses_in_any_read_size() {
