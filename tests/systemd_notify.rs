@@ -338,3 +338,56 @@ fn a_failing_backup_shows_in_status_and_metrics() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The `GLIBC_TUNABLES` a running process was started with. glibc ends each value it
+/// reads with a NUL in place, so in /proc the later tunables follow as entries of their own.
+fn tunables_of(pid: u32) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let mut entries = environ
+        .split(|&b| b == 0)
+        .map(|kv| String::from_utf8_lossy(kv).into_owned())
+        .skip_while(|kv| !kv.starts_with("GLIBC_TUNABLES="));
+    let first = entries.next()?;
+    let rest = entries.take_while(|kv| kv.starts_with("glibc."));
+    Some(
+        std::iter::once(first["GLIBC_TUNABLES=".len()..].to_string())
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
+}
+
+#[test]
+fn serve_turns_off_glibcs_thread_caches_in_the_same_process() {
+    let mut d = Notified::spawn(&[]);
+    d.until("READY=1", |l| l == "READY=1");
+    // systemd tracks the process it started: the restart keeps the process id, so the
+    // spawned child itself runs with the setting.
+    assert_eq!(
+        tunables_of(d.child.id()).as_deref(),
+        Some("glibc.malloc.tcache_count=0")
+    );
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", d.child.id())).unwrap();
+    assert_eq!(comm.trim_end(), "deckd", "the process keeps its name");
+    let cmdline = std::fs::read_to_string(format!("/proc/{}/cmdline", d.child.id())).unwrap();
+    assert!(cmdline.contains(&d.addr), "arguments kept: {cmdline:?}");
+    assert_eq!(http_status(&d.addr, "GET", "/readyz"), Some(200));
+}
+
+#[test]
+fn tunables_already_set_are_kept() {
+    for (given, want) in [
+        (
+            "glibc.malloc.check=0",
+            "glibc.malloc.check=0:glibc.malloc.tcache_count=0",
+        ),
+        (
+            "glibc.malloc.check=0:glibc.malloc.tcache_count=3",
+            "glibc.malloc.check=0:glibc.malloc.tcache_count=3",
+        ),
+    ] {
+        let mut d = Notified::spawn(&[("GLIBC_TUNABLES", given)]);
+        d.until("READY=1", |l| l == "READY=1");
+        assert_eq!(tunables_of(d.child.id()).as_deref(), Some(want), "{given}");
+    }
+}

@@ -117,6 +117,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     if serve.is_some() {
         deckd::system::root::refuse_root(nix::unistd::geteuid(), config.allow_root)?;
+        deckd::system::allocator::restart_without_thread_caches();
         deckd::system::logging::init(&config);
         let rt = runtime(&config)?;
         rt.block_on(async {
