@@ -27,10 +27,18 @@ pub fn restart_without_thread_caches() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
-        let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-        if current.contains("glibc.malloc.tcache_count=") {
+        // SAFETY: getauxval only reads the auxiliary vector the kernel passed at exec.
+        let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+        // A setuid or file-capability start ignores tunables: restarting would loop.
+        if secure {
             return;
         }
+        let current = match std::env::var_os("GLIBC_TUNABLES").map(|v| v.into_string()) {
+            None => String::new(),
+            Some(Ok(value)) if !value.contains("glibc.malloc.tcache_count=") => value,
+            // The cache size is chosen already, or the setting is not text to extend.
+            Some(_) => return,
+        };
         let tunables = if current.is_empty() {
             NO_THREAD_CACHE.to_string()
         } else {
