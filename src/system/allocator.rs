@@ -26,7 +26,6 @@ const NO_THREAD_CACHE: &str = "glibc.malloc.tcache_count=0";
 pub fn restart_without_thread_caches() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        use std::os::unix::process::CommandExt;
         // SAFETY: getauxval only reads the auxiliary vector the kernel passed at exec.
         let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
         // A setuid or file-capability start ignores tunables: restarting would loop.
@@ -44,16 +43,38 @@ pub fn restart_without_thread_caches() {
         } else {
             format!("{current}:{NO_THREAD_CACHE}")
         };
-        // By path rather than /proc/self/exe, which would rename the process to "exe".
-        let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
-        let mut args = std::env::args_os();
-        let mut command = std::process::Command::new(exe);
-        if let Some(name) = args.next() {
-            command.arg0(name);
+        if let Err(err) = exec_self_with_tunables(&tunables) {
+            eprintln!("deckd: running with glibc's thread caches on (restart failed: {err})");
         }
-        let err = command.args(args).env("GLIBC_TUNABLES", tunables).exec();
-        eprintln!("deckd: running with glibc's thread caches on (restart failed: {err})");
     }
+}
+
+/// Execs the running binary again with the same arguments and `GLIBC_TUNABLES` set.
+/// A plain execve: where the kernel cannot run the file itself (a foreign binary under an
+/// emulator without binfmt), it fails instead of handing the file to a shell.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn exec_self_with_tunables(tunables: &str) -> Result<(), String> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStringExt;
+    let c = |bytes: Vec<u8>| CString::new(bytes).map_err(|e| e.to_string());
+    // By path rather than /proc/self/exe, which would rename the process to "exe".
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = c(exe.into_os_string().into_vec())?;
+    let args = std::env::args_os()
+        .map(|a| c(a.into_vec()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut env = std::env::vars_os()
+        .filter(|(k, _)| k != "GLIBC_TUNABLES")
+        .map(|(k, v)| {
+            let mut kv = k.into_vec();
+            kv.push(b'=');
+            kv.extend(v.into_vec());
+            c(kv)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    env.push(c(format!("GLIBC_TUNABLES={tunables}").into_bytes())?);
+    let err = nix::unistd::execve(&exe, &args, &env).unwrap_err();
+    Err(err.to_string())
 }
 
 /// Hands freed heap pages back to the system, after work that built a large tree
