@@ -58,6 +58,8 @@ impl Notified {
             .env_remove("WATCHDOG_USEC")
             .env_remove("WATCHDOG_PID")
             .env_remove("RUST_LOG")
+            // What deckd does with glibc's tunables is for each test to choose.
+            .env_remove("GLIBC_TUNABLES")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
