@@ -149,13 +149,10 @@ impl Spool {
             json.clear();
             json.try_reserve(len)
                 .map_err(|e| serde_json::Error::io(io::Error::other(e)))?;
-            (&mut frames)
-                .take(len as u64)
-                .read_to_end(&mut json)
+            json.resize(len, 0);
+            frames
+                .read_exact(&mut json)
                 .map_err(serde_json::Error::io)?;
-            if json.len() != len {
-                return Err(serde_json::Error::io(io::ErrorKind::UnexpectedEof.into()));
-            }
             let note = serde_json::from_slice(&json);
             if json.capacity() > KEEP_BUF {
                 json = Vec::new();
