@@ -23,8 +23,10 @@ const BATCH: usize = 500;
 /// Field bytes per bulk insert statement: a batch of big notes is cut short, so a deck of
 /// notes near the string limit never holds 500 of them at once.
 const BATCH_BYTES: usize = 2 * 1024 * 1024;
-/// Batches smaller than this are inserted while the next one is read.
-const OVERLAP_BYTES: usize = 512 * 1024;
+/// Batches smaller than this are inserted while the next one is read. Only a batch cut
+/// short by a note near the string limit reaches it: 500 ordinary notes with their
+/// objects come to about 0.5 MB, and a lower bound here made most of them wait.
+const OVERLAP_BYTES: usize = BATCH_BYTES;
 
 /// What publishing answered.
 #[derive(Debug)]
