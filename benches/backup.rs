@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use harness::{add_user, gzb64, login, machine, Server};
 use md5::{Digest, Md5};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const FILE_BYTES: usize = 512 * 1024;
 
@@ -97,17 +97,7 @@ async fn publish(base: &str, data: &Path, notes: u64) {
         20,
     );
     let body = gzb64(&json!({"deck": deckgen::to_addon_json(&deck)}));
-    let r: Value = http
-        .post(format!("{base}/createDeck"))
-        .bearer_auth(&token)
-        .header("content-type", "text/plain")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = harness::create_deck(&http, base, &token, body).await;
     assert_eq!(r["status"], 1, "publish failed: {r}");
 }
 

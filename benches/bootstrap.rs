@@ -83,13 +83,7 @@ fn deck() -> Value {
 /// Publishes the deck and uploads every image as the add-on does; answers the hash.
 async fn publish(http: &reqwest::Client, base: &str, token: &str, images: &[Vec<u8>]) -> String {
     let body = gzb64(&json!({"deck": deckgen::to_addon_json(&deck())}));
-    let created = reply(
-        http.post(format!("{base}/createDeck"))
-            .bearer_auth(token)
-            .header("content-type", "text/plain")
-            .body(body),
-    )
-    .await;
+    let created = harness::create_deck(http, base, token, body).await;
     let hash = created["message"].as_str().unwrap().to_string();
     let bulk = created["bulk_operation_id"].as_str().unwrap().to_string();
     for (chunk_no, chunk) in images.chunks(100).enumerate() {

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deckd::store::READERS_CLOSED_WITHIN;
-use harness::{add_user, gzb64, login, machine, reply, Server};
+use harness::{add_user, flag, gzb64, login, machine, Server};
 use serde_json::{json, Value};
 
 /// The deck with the 500 pending suggestions (alice's) and the one with the 200-note
@@ -82,13 +82,7 @@ fn field(note: &Value, i: usize) -> String {
 
 async fn publish(http: &reqwest::Client, base: &str, token: &str, deck: &Value) -> String {
     let body = gzb64(&json!({"deck": deckgen::to_addon_json(deck)}));
-    let r = reply(
-        http.post(format!("{base}/createDeck"))
-            .bearer_auth(token)
-            .header("content-type", "text/plain")
-            .body(body),
-    )
-    .await;
+    let r = harness::create_deck(http, base, token, body).await;
     assert_eq!(r["status"], 1, "publishing {}: {r}", deck["name"]);
     r["message"].as_str().unwrap().to_string()
 }
@@ -280,14 +274,6 @@ async fn pages_from(b: &Browser, path: &str) -> (usize, String) {
     (pages, at)
 }
 
-/// The value after `name` on the command line.
-fn flag(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
-
 fn kb(bytes: usize) -> String {
     format!("{:.1} KB", bytes as f64 / 1024.0)
 }
@@ -401,13 +387,9 @@ fn mem_row(what: &str, m: &Mem) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    if args.iter().any(|a| a == "--list") {
+    let Some(args) = harness::bench_args() else {
         return;
-    }
+    };
     // `--env KEY=VALUE` (repeatable): settings for both spawned servers.
     let env: Vec<(String, String)> = args
         .iter()

@@ -101,6 +101,14 @@ pub fn deck(name: &str, uuid: &str, seed: &str, notes: u64, subdecks: u64) -> Va
            "children": children, "notes": make(rest), "note_models": [model()], "deck_configurations": []})
 }
 
+/// Notes in a deck tree as a pull answers it (the deck and all its subdecks).
+pub fn notes_in(deck: &Value) -> usize {
+    deck["notes"].as_array().map_or(0, Vec::len)
+        + deck["children"]
+            .as_array()
+            .map_or(0, |c| c.iter().map(notes_in).sum())
+}
+
 /// The deck as the add-on serialises it: sorted keys, 4-space indent.
 pub fn to_addon_json(deck: &Value) -> String {
     let mut out = Vec::new();

@@ -108,6 +108,49 @@ pub async fn reply(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
+/// Sends `/createDeck` with the add-on's GZB64 `body` and answers its JSON reply.
+pub async fn create_deck(http: &reqwest::Client, base: &str, token: &str, body: String) -> Value {
+    reply(
+        http.post(format!("{base}/createDeck"))
+            .bearer_auth(token)
+            .header("content-type", "text/plain")
+            .body(body),
+    )
+    .await
+}
+
+/// The GZB64 answer of one pull.
+pub async fn pull_text(http: &reqwest::Client, base: &str, map: &Value) -> String {
+    http.post(format!("{base}/pullChanges"))
+        .json(map)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The benchmark's own arguments (cargo adds `--bench`); None when cargo only lists
+/// benchmarks (`--list`), which must not run one.
+pub fn bench_args() -> Option<Vec<String>> {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    (!args.iter().any(|a| a == "--list")).then_some(args)
+}
+
+/// The value after `name` on the command line.
+pub fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
 /// GZB64 of `v`, the add-on's body encoding: base64(gzip(JSON)).
 pub fn gzb64(v: &Value) -> String {
     deckd::wire::gzb64::encode_value(v).expect("encoding in memory")

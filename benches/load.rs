@@ -9,7 +9,7 @@ mod harness;
 
 use std::time::{Duration, Instant};
 
-use harness::{add_user, gzb64, load, login, machine, reply, row, Server};
+use harness::{add_user, gzb64, load, login, machine, row, Server};
 
 use serde_json::{json, Value};
 
@@ -25,13 +25,7 @@ async fn publish(
     let json_len = inner.len();
     let body = gzb64(&json!({"deck": inner}));
     let started = Instant::now();
-    let r = reply(
-        http.post(format!("{base}/createDeck"))
-            .bearer_auth(token)
-            .header("content-type", "text/plain")
-            .body(body),
-    )
-    .await;
+    let r = harness::create_deck(http, base, token, body).await;
     let took = started.elapsed();
     assert_eq!(r["status"], 1, "{r}");
     (r["message"].as_str().unwrap().to_string(), took, json_len)

@@ -56,13 +56,7 @@ async fn publish(http: &reqwest::Client, base: &str, token: &str) -> String {
                      {"name": "Back", "ord": 1, "font": "Arial", "size": 20, "sticky": false, "rtl": false, "description": ""}],
             "tmpls": [{"name": "Card 1", "ord": 0, "qfmt": "{{Front}}", "afmt": "{{Back}}", "bqfmt": "", "bafmt": "", "bfont": "", "bsize": 0}]}]});
     let body = gzb64(&json!({"deck": deck.to_string()}));
-    let r = reply(
-        http.post(format!("{base}/createDeck"))
-            .bearer_auth(token)
-            .header("content-type", "text/plain")
-            .body(body),
-    )
-    .await;
+    let r = harness::create_deck(http, base, token, body).await;
     r["message"].as_str().unwrap().to_string()
 }
 

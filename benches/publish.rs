@@ -14,18 +14,12 @@ mod harness;
 
 use std::time::{Duration, Instant};
 
-use harness::{add_user, gzb64, login, machine, reply, Server};
-use serde_json::{json, Value};
+use deckgen::notes_in;
+use harness::{add_user, bench_args, create_deck, flag, gzb64, login, machine, pull_text, Server};
+use serde_json::json;
 
 const INITIAL_TS: &str = "2022-12-31 23:59:59";
 const NOTES: u64 = 50_000;
-
-fn notes_in(deck: &Value) -> usize {
-    deck["notes"].as_array().map_or(0, Vec::len)
-        + deck["children"]
-            .as_array()
-            .map_or(0, |c| c.iter().map(notes_in).sum())
-}
 
 /// One publish: (answered, pullable) measured from the request's start.
 async fn publish_until_pullable(
@@ -35,29 +29,13 @@ async fn publish_until_pullable(
     body: String,
 ) -> (Duration, Duration) {
     let started = Instant::now();
-    let r = reply(
-        http.post(format!("{base}/createDeck"))
-            .bearer_auth(token)
-            .header("content-type", "text/plain")
-            .body(body),
-    )
-    .await;
+    let r = create_deck(http, base, token, body).await;
     let answered = started.elapsed();
     assert_eq!(r["status"], 1, "publishing: {r}");
     let hash = r["message"].as_str().unwrap().to_string();
     let pull = json!({&hash: {"timestamp": INITIAL_TS, "deckId": 0, "optional_tags": {}, "personal_tags": []}});
     loop {
-        let text = http
-            .post(format!("{base}/pullChanges"))
-            .json(&pull)
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = pull_text(http, base, &pull).await;
         let arrived = started.elapsed();
         // Decoding 50 MB of JSON is the load program's work, so it is checked afterwards.
         let got = harness::gzb64_decode(&text);
@@ -82,20 +60,10 @@ fn ms(d: Duration) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    if args.iter().any(|a| a == "--list") {
+    let Some(args) = bench_args() else {
         return;
-    }
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
     };
-    let runs: usize = value("--runs").map_or(5, |r| r.parse().expect("--runs takes a count"));
+    let runs: usize = flag(&args, "--runs").map_or(5, |r| r.parse().expect("--runs takes a count"));
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     add_user(&data, "alice");
@@ -146,7 +114,7 @@ async fn main() {
         pullable.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", "),
     );
     println!("{report}");
-    let out = value("--out")
+    let out = flag(&args, "--out")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results/publish.md")

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::{add_user, gzb64, load, machine, reply, row, Run, Server};
+use deckgen::notes_in;
+use harness::{add_user, gzb64, load, machine, pull_text, reply, row, Run, Server};
 use serde_json::{json, Value};
 
 const INITIAL_TS: &str = "2022-12-31 23:59:59";
@@ -38,12 +39,7 @@ struct Target {
 
 impl Target {
     fn from_args(args: &[String]) -> Target {
-        let value = |flag: &str| {
-            args.iter()
-                .position(|a| a == flag)
-                .and_then(|i| args.get(i + 1))
-                .cloned()
-        };
+        let value = |name: &str| harness::flag(args, name);
         if let Some(base) = value("--base-url") {
             return Target {
                 base: base.trim_end_matches('/').to_string(),
@@ -133,13 +129,7 @@ async fn publish(
 ) -> (String, Duration) {
     let body = gzb64(&json!({"deck": deckgen::to_addon_json(deck)}));
     let started = Instant::now();
-    let r = reply(
-        http.post(format!("{}/createDeck", t.base))
-            .bearer_auth(token)
-            .header("content-type", "text/plain")
-            .body(body),
-    )
-    .await;
+    let r = harness::create_deck(http, &t.base, token, body).await;
     assert_eq!(r["status"], 1, "publishing {}: {r}", deck["name"]);
     (
         r["message"].as_str().unwrap().to_string(),
@@ -147,31 +137,10 @@ async fn publish(
     )
 }
 
-/// The GZB64 answer of one pull.
-async fn pull_text(http: &reqwest::Client, base: &str, map: &Value) -> String {
-    http.post(format!("{base}/pullChanges"))
-        .json(map)
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// Bytes and decoded entries of one pull.
 async fn pull_once(http: &reqwest::Client, base: &str, map: &Value) -> (usize, Value) {
     let text = pull_text(http, base, map).await;
     (text.len(), harness::gzb64_decode(&text))
-}
-
-fn notes_in(deck: &Value) -> usize {
-    deck["notes"].as_array().map_or(0, Vec::len)
-        + deck["children"]
-            .as_array()
-            .map_or(0, |c| c.iter().map(notes_in).sum())
 }
 
 /// A pull workload at each client count; `per` requests per client.
@@ -197,13 +166,9 @@ async fn sweep(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    if args.iter().any(|a| a == "--list") {
+    let Some(args) = harness::bench_args() else {
         return;
-    }
+    };
     let mut t = Target::from_args(&args);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1_100)
@@ -479,10 +444,7 @@ async fn main() {
         mb(loaded_mb),
     );
     println!("{report}");
-    let out = args
-        .iter()
-        .position(|a| a == "--out")
-        .and_then(|i| args.get(i + 1))
+    let out = harness::flag(&args, "--out")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results/pull.md")
