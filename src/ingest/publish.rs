@@ -134,7 +134,9 @@ pub async fn create_deck(
     for group in intake.groups {
         store::decks::set_optional_tag_group(&mut tx, root, &group, true).await?;
     }
+    store::defer_checkpoint(&mut tx).await?;
     tx.commit().await?;
+    db.checkpoint_soon();
     Ok(Published::Created { hash })
 }
 

@@ -62,6 +62,14 @@ pub async fn checkpoint(db: &Db) -> sqlx::Result<Checkpoint> {
         .await
 }
 
+/// Copies what the WAL holds back into the database without waiting for readers (the
+/// WAL is reused from its start once they have moved on).
+pub async fn checkpoint_passive(conn: &mut Conn) -> sqlx::Result<Checkpoint> {
+    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(conn)
+        .await
+}
+
 /// Deletes up to `limit` token pairs whose refresh token has expired.
 pub async fn purge_expired_tokens(conn: &mut Conn, now: Micros, limit: i64) -> sqlx::Result<u64> {
     let done = sqlx::query("DELETE FROM auth_tokens WHERE id IN (SELECT id FROM auth_tokens WHERE refresh_expires_at < ? LIMIT ?)")
