@@ -28,6 +28,12 @@ const BATCH_BYTES: usize = 2 * 1024 * 1024;
 /// objects come to about 0.5 MB, and a lower bound here made most of them wait.
 const OVERLAP_BYTES: usize = BATCH_BYTES;
 
+/// Notes from which a publish leaves copying its WAL back to a checkpoint after its
+/// commit: about 4 MB of WAL, where SQLite's automatic checkpoint (1,000 pages) would run
+/// in the commit anyway. Smaller publishes leave it to SQLite, which checkpoints only
+/// once the WAL has grown that far.
+const DEFER_CHECKPOINT_NOTES: usize = 2_500;
+
 /// What publishing answered.
 #[derive(Debug)]
 pub enum Published {
@@ -134,9 +140,14 @@ pub async fn create_deck(
     for group in intake.groups {
         store::decks::set_optional_tag_group(&mut tx, root, &group, true).await?;
     }
-    store::defer_checkpoint(&mut tx).await?;
+    let big = intake.seen.len() >= DEFER_CHECKPOINT_NOTES;
+    if big {
+        store::defer_checkpoint(&mut tx).await?;
+    }
     tx.commit().await?;
-    db.checkpoint_soon();
+    if big {
+        db.checkpoint_soon();
+    }
     Ok(Published::Created { hash })
 }
 

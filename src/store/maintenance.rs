@@ -62,8 +62,8 @@ pub async fn checkpoint(db: &Db) -> sqlx::Result<Checkpoint> {
         .await
 }
 
-/// Copies what the WAL holds back into the database without waiting for readers (the
-/// WAL is reused from its start once they have moved on).
+/// Copies what the WAL holds back into the database without waiting for readers; once
+/// every frame is copied and they have moved on, the WAL is reused from its start.
 pub async fn checkpoint_passive(conn: &mut Conn) -> sqlx::Result<Checkpoint> {
     sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
         .fetch_one(conn)

@@ -190,8 +190,8 @@ impl Db {
         Ok(())
     }
 
-    /// Copies a big commit's WAL frames back into the database on the writer, after the
-    /// request that wrote them has been answered (see [`defer_checkpoint`]).
+    /// Copies a big commit's WAL frames back into the database on the writer, in a task of
+    /// its own so the request that wrote them can answer first (see [`defer_checkpoint`]).
     pub fn checkpoint_soon(&self) {
         let writer = self.writer.clone();
         tokio::spawn(async move {
@@ -204,6 +204,8 @@ impl Db {
                 Ok(c) => {
                     tracing::debug!(pages = c.checkpointed, of = c.log, "background checkpoint")
                 }
+                // Shutting down: closing the last connection checkpoints anyway.
+                Err(sqlx::Error::PoolClosed) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "background checkpoint failed; the next commit or the maintenance checkpoint will copy the WAL back")
                 }
@@ -218,9 +220,9 @@ impl Db {
     }
 }
 
-/// WAL pages after which a commit copies the WAL back into the database itself (SQLite's
-/// default).
-const AUTOCHECKPOINT_PAGES: i64 = 1000;
+/// Turns SQLite's automatic checkpoint back on at its default: a commit that leaves more
+/// than 1,000 pages in the WAL copies them back into the database itself.
+const AUTOCHECKPOINT_ON: &str = "PRAGMA wal_autocheckpoint = 1000";
 
 /// Leaves this transaction's copy of the WAL back into the database to
 /// [`Db::checkpoint_soon`] instead of its COMMIT. A 50,000-note publish writes about 85 MB
@@ -240,11 +242,7 @@ async fn back_to_pool(conn: &mut SqliteConnection) -> sqlx::Result<bool> {
     if !still_usable(conn).await? {
         return Ok(false);
     }
-    sqlx::query(&format!(
-        "PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}"
-    ))
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(AUTOCHECKPOINT_ON).execute(&mut *conn).await?;
     Ok(true)
 }
 
@@ -303,7 +301,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            pages, AUTOCHECKPOINT_PAGES,
+            pages, 1000,
             "the writer went back to the pool without its automatic checkpoint"
         );
 
@@ -316,6 +314,20 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+
+        // A transaction that defers and then fails is rolled back: the writer still goes
+        // back to the pool checkpointing by itself.
+        let mut tx = db.begin_write().await.unwrap();
+        defer_checkpoint(&mut tx).await.unwrap();
+        drop(tx);
+        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&db.writer)
+            .await
+            .unwrap();
+        assert_eq!(
+            pages, 1000,
+            "a dropped transaction left the automatic checkpoint off"
+        );
 
         // Without deferring, the commit copies its frames back before it returns.
         let before = db_bytes();
