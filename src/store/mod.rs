@@ -276,6 +276,14 @@ mod tests {
         .unwrap();
     }
 
+    /// The writer's automatic-checkpoint setting as the pool hands the writer out.
+    async fn autocheckpoint_pages(db: &Db) -> i64 {
+        sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&db.writer)
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn a_deferred_checkpoint_runs_after_the_commit_and_the_writer_checkpoints_again() {
         let dir = tempfile::tempdir().unwrap();
@@ -296,10 +304,7 @@ mod tests {
             db_bytes()
         );
 
-        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-            .fetch_one(&db.writer)
-            .await
-            .unwrap();
+        let pages = autocheckpoint_pages(&db).await;
         assert_eq!(
             pages, 1000,
             "the writer went back to the pool without its automatic checkpoint"
@@ -320,10 +325,7 @@ mod tests {
         let mut tx = db.begin_write().await.unwrap();
         defer_checkpoint(&mut tx).await.unwrap();
         drop(tx);
-        let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-            .fetch_one(&db.writer)
-            .await
-            .unwrap();
+        let pages = autocheckpoint_pages(&db).await;
         assert_eq!(
             pages, 1000,
             "a dropped transaction left the automatic checkpoint off"
