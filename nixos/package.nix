@@ -42,7 +42,7 @@ rustPlatform.buildRustPackage {
   doCheck = true;
   # The tests build with Cargo's `ci` profile (release optimisation without fat LTO,
   # 16 codegen units; Cargo.toml), as tests/run-all does, instead of the `release`
-  # profile the binary is built with: the many integration-test binaries would each
+  # profile the binary is built with: each integration-test binary would
   # take a fat-LTO link. nixpkgs' cargoCheckHook passes `--profile <checkType>` for
   # any checkType other than "debug" (pkgs/build-support/rust/hooks/cargo-check-hook.sh,
   # cargoCheckType set from checkType in build-rust-package/default.nix).

@@ -1,6 +1,6 @@
 //! A note's object as a pull sends it, built when a note is published so the first pull
 //! finds a stored copy, and for large notes without one. It means the same as the object
-//! `store::pull` builds in SQL for a small note without one (tests/pull_equivalence.rs
+//! `store::pull` builds in SQL for a small note without one (tests/suite/pull_equivalence.rs
 //! compares the two).
 
 use serde::Serialize;

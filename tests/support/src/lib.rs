@@ -1,4 +1,4 @@
-//! Helpers shared by deckd's integration tests (`tests/*.rs`), which use the crate as
+//! Helpers shared by deckd's integration tests (`tests/suite/`, `tests/*.rs`), which use the crate as
 //! `use deckd_testkit as common;`.
 //!
 //! Every test starts its own [`TestServer`]: a fresh temporary data directory, a

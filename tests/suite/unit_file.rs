@@ -2,7 +2,7 @@
 //! the one data file the NixOS module also reads. This test renders the unit again and
 //! demands the committed file be identical byte for byte, so the two cannot drift.
 //!
-//! After changing the TOML: `DECKD_BLESS=1 cargo test --test unit_file` rewrites the unit.
+//! After changing the TOML: `DECKD_BLESS=1 cargo test --test suite unit_file::` rewrites the unit.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -64,9 +64,9 @@ fn render(toml_text: &str) -> String {
         toml::from_str(toml_text).expect("service-settings.toml parses");
     let mut out = String::new();
     out.push_str(
-        "# Generated from dist/systemd/service-settings.toml by tests/unit_file.rs; do not edit.\n",
+        "# Generated from dist/systemd/service-settings.toml by tests/suite/unit_file.rs; do not edit.\n",
     );
-    out.push_str("# Regenerate with: DECKD_BLESS=1 cargo test --test unit_file\n");
+    out.push_str("# Regenerate with: DECKD_BLESS=1 cargo test --test suite unit_file::\n");
     out.push_str("# Override limits with a drop-in: systemctl edit deckd\n");
     let mut seen_service = false;
     for (section, settings) in &doc.0 {
@@ -124,7 +124,7 @@ fn rendered_unit_matches_committed_file() {
     if committed != rendered {
         panic!(
             "dist/systemd/deckd.service is out of date with service-settings.toml; \
-             run `DECKD_BLESS=1 cargo test --test unit_file` and commit the result.\n--- rendered ---\n{rendered}"
+             run `DECKD_BLESS=1 cargo test --test suite unit_file::` and commit the result.\n--- rendered ---\n{rendered}"
         );
     }
 }

@@ -318,7 +318,7 @@ async fn forbidden_and_unimplemented_are_not_401() {
             json!({"subscriber_deck_hash": hash, "base_deck_hash": "red-blue-green-alpha-bravo-zulu", "note_guids": ["AbCdEf1234"]}),
         ),
     ] {
-        // Bob neither owns nor maintains alice's deck (tests/deck_links.rs has the rest).
+        // Bob neither owns nor maintains alice's deck (tests/suite/deck_links.rs has the rest).
         let r = s.post_json(path, Some(&bob), &body).await;
         r.expect(403, path);
         assert!(r.text.contains("Forbidden"), "{path} must explain itself");

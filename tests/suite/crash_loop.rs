@@ -283,7 +283,7 @@ async fn kill_9_during_concurrent_writes_loses_nothing_acknowledged_and_leaves_n
     drop(server);
 
     let report = format!(
-        "# kill -9 crash loop (tests/crash_loop.rs)\n\n\
+        "# kill -9 crash loop (tests/suite/crash_loop.rs)\n\n\
          Real `deckd serve` (ci profile), four concurrent writers (publish, owner edits, two media uploaders), \
          killed with SIGKILL after 5-30 newly acknowledged writes, restarted on the same data dir; after each \
          restart every acknowledged write is read back over HTTP (media also checked on disk), `PRAGMA integrity_check` run.\n\n\
@@ -296,7 +296,7 @@ async fn kill_9_during_concurrent_writes_loses_nothing_acknowledged_and_leaves_n
          | temporary files left after restart | {left_after_start} |\n\
          | integrity_check | ok every time |\n\
          | wall time | {:.0} s |\n\n\
-         Command: `DECKD_CRASH_ITERATIONS={iterations} cargo test --profile ci --test crash_loop -- --nocapture`\n",
+         Command: `DECKD_CRASH_ITERATIONS={iterations} cargo test --profile ci --test suite crash_loop:: -- --nocapture`\n",
         acked.decks.len(),
         acked.notes.len(),
         acked.media.len(),

@@ -5,7 +5,7 @@
 //! cache, a multi-deck answer and an incremental one must all match it.
 //!
 //! After an intended change of what a pull contains:
-//! `DECKD_BLESS=1 cargo test --profile ci --test pull_equivalence` rewrites the fixture.
+//! `DECKD_BLESS=1 cargo test --profile ci --test suite pull_equivalence::` rewrites the fixture.
 use deckd_testkit as common;
 
 use common::*;

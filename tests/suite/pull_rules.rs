@@ -462,7 +462,7 @@ async fn timestamp_rule_is_strict_and_incremental() {
     let n = find_note(&p1[0]["deck"], "XyZ9876543").expect("changed note");
     assert_eq!(
         n["fields"][1], "<img src=red1x1.png> red",
-        "stored fields write attribute values unquoted (tests/sanitize.rs)"
+        "stored fields write attribute values unquoted (tests/suite/sanitize.rs)"
     );
     let mut tags: Vec<String> = n["tags"]
         .as_array()

@@ -353,7 +353,7 @@ fn write_results(summary: &str) {
         .join("benches/results/reliability-memory.md");
     let text = format!(
         "# Hostile uploads against the real binary\n\n\
-         Command: `cargo test --profile ci --test hostile_memory -- --nocapture` \
+         Command: `cargo test --profile ci --test suite hostile_memory:: -- --nocapture` \
          (budget: VmHWM under {BUDGET_KIB} KiB for every attack).\n\n\
          Each line: attack (body size), statuses answered, the server's peak VmHWM during it.\n\n\
          ```\n{summary}\n```\n"

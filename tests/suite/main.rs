@@ -1,0 +1,50 @@
+//! deckd's integration tests as one test binary: real HTTP on port-0 listeners, real
+//! SQLite files and the real `deckd` binary. One binary links deckd and its
+//! dependencies once instead of once per file, which is most of the suite's build
+//! time. Run one file's tests with `cargo test --test suite <file>::`.
+//!
+//! Two files stay test binaries of their own, `tests/fuzz_decoders.rs` and
+//! `tests/svg_sanitize.rs`: they measure the peak memory of their own process, which
+//! other tests running beside them would inflate.
+
+mod auth_flow;
+mod backup;
+mod bad_input;
+mod bootstrap_archive;
+mod cli;
+mod concurrency;
+mod console_access;
+mod console_attacks;
+mod console_dashboard;
+mod console_decks;
+mod console_review;
+mod console_settings;
+mod console_stats;
+mod crash_loop;
+mod deck_links;
+mod disk_full;
+mod domain_admin;
+mod domain_review;
+mod forwarded;
+mod hostile_memory;
+mod http_plumbing;
+mod layering;
+mod maintenance;
+mod media_flow;
+mod media_gc;
+mod media_refusals;
+mod media_rights;
+mod metrics;
+mod never_401;
+mod notetype_push;
+mod notifications;
+mod pressure;
+mod pull_equivalence;
+mod pull_rules;
+mod sanitize;
+mod slow_clients;
+mod suggestion_privacy;
+mod systemd_notify;
+mod two_user_scenario;
+mod unit_file;
+mod wire_vectors;
