@@ -10,6 +10,7 @@
 mod auth_flow;
 mod backup;
 mod bad_input;
+mod binary_layout;
 mod bootstrap_archive;
 mod cli;
 mod concurrency;
