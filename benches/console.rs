@@ -320,19 +320,6 @@ fn memory(s: &Server) -> Mem {
     }
 }
 
-/// The sqlx worker threads of the server: one per open SQLite connection.
-fn sqlite_threads(s: &Server) -> usize {
-    std::fs::read_dir(format!("/proc/{}/task", s.pid()))
-        .map(|tasks| {
-            tasks
-                .filter_map(|t| t.ok())
-                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-                .filter(|name| name.starts_with("sqlx-sqlite"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 /// The server's memory once it has settled after its last request: a few seconds later
 /// deckd closes idle SQLite connections and trims its allocator, and again once the
 /// pools have timed out the connections busy then (`CONNECTIONS_CLOSED_WITHIN`). One
@@ -340,11 +327,11 @@ fn sqlite_threads(s: &Server) -> usize {
 async fn settled(s: &Server) -> Mem {
     tokio::time::sleep(CONNECTIONS_CLOSED_WITHIN + Duration::from_secs(5)).await;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while sqlite_threads(s) > 2 {
+    while s.sqlite_threads() > 2 {
         assert!(
             Instant::now() < deadline,
             "the read connections never closed: {} SQLite threads",
-            sqlite_threads(s)
+            s.sqlite_threads()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -57,14 +57,36 @@ impl Server {
 
     /// A `kB` figure from /proc/<pid>/status, e.g. `VmRSS:` or `VmHWM:`.
     pub fn status_kb(&self, key: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
+        self.proc_kb("status", key)
+    }
+
+    /// A `kB` figure from /proc/<pid>/smaps_rollup, e.g. `Pss:` (shared pages divided
+    /// among the processes that map them) or `Private_Dirty:`.
+    pub fn rollup_kb(&self, key: &str) -> u64 {
+        self.proc_kb("smaps_rollup", key)
+    }
+
+    fn proc_kb(&self, file: &str, key: &str) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{}/{file}", self.child.id())).unwrap();
+        text.lines()
             .find(|l| l.starts_with(key))
             .and_then(|l| l.split_whitespace().nth(1))
             .unwrap()
             .parse()
             .unwrap()
+    }
+
+    /// How many SQLite connection threads the server runs (one per open connection).
+    pub fn sqlite_threads(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/task", self.pid()))
+            .map(|tasks| {
+                tasks
+                    .filter_map(|t| t.ok())
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                    .filter(|name| name.starts_with("sqlx-sqlite"))
+                    .count()
+            })
+            .unwrap_or(0)
     }
 }
 

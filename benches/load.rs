@@ -31,6 +31,34 @@ async fn publish(
     (r["message"].as_str().unwrap().to_string(), took, json_len)
 }
 
+/// RSS once the server has settled after its last request: deckd closes its idle SQLite
+/// connections 2-4 s after the last request starts and trims its allocator right after
+/// (src/server/quiet.rs), so this waits for the connection threads to end.
+async fn settled_idle(server: &Server) -> Settled {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.sqlite_threads() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the SQLite connections never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Settled {
+        rss: server.status_kb("VmRSS:"),
+        pss: server.rollup_kb("Pss:"),
+        private: server.rollup_kb("Private_Clean:") + server.rollup_kb("Private_Dirty:"),
+    }
+}
+
+/// An idle server's memory three ways, in kB: RSS counts every mapped page, including
+/// the C library's that every process shares; PSS divides shared pages among their users.
+struct Settled {
+    rss: u64,
+    pss: u64,
+    private: u64,
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -51,6 +79,8 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_kb = server.status_kb("VmRSS:");
     eprintln!("idle RSS {idle_kb} kB");
+    let settled = settled_idle(&server).await;
+    eprintln!("settled idle RSS {} kB", settled.rss);
 
     let small = deckgen::deck(
         "Bench 5k",
@@ -172,7 +202,8 @@ async fn main() {
          The benchmark spawns the release `deckd` binary, talks to it over 127.0.0.1 and reads its RSS from /proc.\n\
          Decks come from `benches/deckgen.rs` (pretty-printed like the add-on, ~800 bytes of JSON per note).\n\n\
          ## Memory (server process)\n\n| what | RSS |\n|---|---|\n\
-         | idle after start and two logins | {:.1} MB |\n\
+         | idle 2 s after start and two logins | {:.1} MB |\n\
+         | idle once settled: SQLite connections closed and the allocator trimmed, 2-4 s after the last request | {:.1} MB (PSS {:.1} MB, private {:.1} MB) |\n\
          | idle with the resource monitor (1 s) and /metrics scraped, after a login | {:.1} MB |\n| peak while publishing 5,000 notes | {:.1} MB |\n| peak while publishing 50,000 notes | {:.1} MB |\n\
          | after the load runs below | {:.1} MB (peak {:.1} MB) |\n| peak of a cache-off server serving full pulls | {:.1} MB |\n\n\
          Budgets (DESIGN.md §4): idle ≤ 15 MB, peak while publishing 50,000 notes ≤ 64 MB.\n\n\
@@ -186,6 +217,9 @@ async fn main() {
         machine(),
         time::OffsetDateTime::now_utc().date(),
         idle_kb as f64 / 1024.0,
+        settled.rss as f64 / 1024.0,
+        settled.pss as f64 / 1024.0,
+        settled.private as f64 / 1024.0,
         monitored_kb as f64 / 1024.0,
         peak5k as f64 / 1024.0,
         peak50k as f64 / 1024.0,
