@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use deckd::store::CONNECTIONS_CLOSED_WITHIN;
+use deckd::store::READERS_CLOSED_WITHIN;
 use harness::{add_user, flag, gzb64, login, machine, Server};
 use serde_json::{json, Value};
 
@@ -321,11 +321,11 @@ fn memory(s: &Server) -> Mem {
 }
 
 /// The server's memory once it has settled after its last request: a few seconds later
-/// deckd closes idle SQLite connections and trims its allocator, and again once the
-/// pools have timed out the connections busy then (`CONNECTIONS_CLOSED_WITHIN`). One
-/// reader that the resource monitor uses every 15 s may stay.
+/// deckd empties idle SQLite caches and trims its allocator, and again once idle read
+/// connections have closed (`READERS_CLOSED_WITHIN`). The writer's connection stays, and
+/// one reader that the resource monitor uses every 15 s.
 async fn settled(s: &Server) -> Mem {
-    tokio::time::sleep(CONNECTIONS_CLOSED_WITHIN + Duration::from_secs(5)).await;
+    tokio::time::sleep(READERS_CLOSED_WITHIN + Duration::from_secs(5)).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while s.sqlite_threads() > 2 {
         assert!(
@@ -757,7 +757,7 @@ async fn main() {
         memory_rows.join("\n"),
         diff(used.anon, idle.anon),
         diff(used.binary, idle.binary),
-        CONNECTIONS_CLOSED_WITHIN.as_secs(),
+        READERS_CLOSED_WITHIN.as_secs(),
     );
     println!("{report}");
     let out = flag(&args, "--out")

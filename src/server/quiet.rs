@@ -9,14 +9,14 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Db, CONNECTIONS_CLOSED_WITHIN};
+use crate::store::{Db, READERS_CLOSED_WITHIN};
 use crate::system::allocator;
 
 /// How often the task looks at the request count; a trim waits for one look without a
 /// new request, so a busy server never pays for one.
 const LOOK: Duration = Duration::from_secs(2);
 
-/// Closes idle SQLite connections and trims the allocator once no request has
+/// Closes idle SQLite read connections and trims the allocator once no request has
 /// started for a while, and again once the connections busy then have timed out;
 /// `started` counts requests.
 pub async fn trim_when_quiet(db: Db, started: Arc<AtomicU64>, stop: CancellationToken) {
@@ -30,7 +30,7 @@ pub async fn trim_when_quiet(db: Db, started: Arc<AtomicU64>, stop: Cancellation
                 let count = started.load(Ordering::Relaxed);
                 if count != seen {
                     seen = count;
-                    due = vec![now + LOOK, now + CONNECTIONS_CLOSED_WITHIN];
+                    due = vec![now + LOOK, now + READERS_CLOSED_WITHIN];
                 } else if due.first().is_some_and(|&at| now >= at) {
                     due.remove(0);
                     if let Err(e) = db.release_idle_connections().await {

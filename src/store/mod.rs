@@ -62,15 +62,14 @@ pub struct Db {
     queue: broadcast::Sender<DeckId>,
 }
 
-/// How long a connection may stay idle before it closes: each holds the parsed schema,
-/// its prepared statements, up to 2 MiB of page cache and a thread, which an idle box
-/// should not keep; reopening costs a millisecond.
-const CONNECTION_IDLE: Duration = Duration::from_secs(15);
+/// How long a read connection may stay idle before it closes: each holds up to 2 MiB of
+/// page cache and a thread, which an idle box should not keep; reopening costs a
+/// millisecond.
+const READER_IDLE: Duration = Duration::from_secs(15);
 
-/// Upper bound on how long an unused connection stays open: the pools check for idle
-/// connections once per `CONNECTION_IDLE`.
-pub const CONNECTIONS_CLOSED_WITHIN: Duration =
-    Duration::from_secs(2 * CONNECTION_IDLE.as_secs() + 1);
+/// Upper bound on how long an unused read connection stays open: the pool checks for
+/// idle connections once per `READER_IDLE`.
+pub const READERS_CLOSED_WITHIN: Duration = Duration::from_secs(2 * READER_IDLE.as_secs() + 1);
 
 /// A read transaction held for the length of a streamed response.
 pub struct StreamRead {
@@ -100,8 +99,7 @@ impl Db {
             .synchronous(SqliteSynchronous::Full);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .min_connections(0)
-            .idle_timeout(CONNECTION_IDLE)
+            .min_connections(1)
             .acquire_timeout(Duration::from_secs(60))
             .after_release(|conn, _| Box::pin(back_to_pool(conn)))
             .connect_with(writer_options)
@@ -114,7 +112,7 @@ impl Db {
         let reader = SqlitePoolOptions::new()
             .max_connections(config.read_connections)
             .min_connections(0)
-            .idle_timeout(CONNECTION_IDLE)
+            .idle_timeout(READER_IDLE)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(common.read_only(true))
             .await
@@ -174,17 +172,20 @@ impl Db {
         matches!(applied, Ok(n) if n as usize == MIGRATOR.iter().count())
     }
 
-    /// Closes the connections nobody is using, so an idle server keeps neither the pages,
-    /// the schema, the prepared statements nor the threads of a burst of requests; the
-    /// next request opens a fresh connection. When the last one closes, SQLite copies the
-    /// WAL back into the database and removes it.
+    /// Closes the read connections nobody is using and empties the writer's page cache,
+    /// so an idle server keeps neither the pages, the prepared statements nor the threads
+    /// of a burst of reads; the next read opens a fresh connection.
     pub async fn release_idle_connections(&self) -> sqlx::Result<()> {
         let idle: Vec<_> = (0..self.reader.num_idle())
             .map_while(|_| self.reader.try_acquire())
-            .chain(self.writer.try_acquire())
             .collect();
         for conn in idle {
             conn.close().await?;
+        }
+        if let Some(mut writer) = self.writer.try_acquire() {
+            sqlx::query("PRAGMA shrink_memory")
+                .execute(&mut *writer)
+                .await?;
         }
         Ok(())
     }
@@ -382,59 +383,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, 3);
-        db.close().await;
-    }
-    #[tokio::test]
-    async fn an_idle_database_closes_every_connection_and_the_next_request_reopens() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config::for_data_dir(dir.path());
-        let db = Db::open(&config).await.unwrap();
-        let mut tx = db.begin_write().await.unwrap();
-        sqlx::query("CREATE TABLE kept (n INTEGER)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO kept VALUES (1)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        let count = || async {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM kept")
-                .fetch_one(db.reader())
-                .await
-                .unwrap()
-        };
-        assert_eq!(count().await, 1);
-
-        // The pools take a connection back in a task of their own.
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while (db.writer.num_idle(), db.reader.num_idle()) != (1, 1) {
-            assert!(std::time::Instant::now() < deadline, "never idle");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        db.release_idle_connections().await.unwrap();
-        assert_eq!(
-            (db.writer.size(), db.reader.size()),
-            (0, 0),
-            "connections still open after the release"
-        );
-        let wal = config.data_dir.join("deckd.sqlite3-wal");
-        assert!(
-            !wal.exists(),
-            "closing the last connection leaves the WAL behind"
-        );
-
-        // Reads and writes reopen what they need, and nothing was lost.
-        assert_eq!(count().await, 1);
-        let mut tx = db.begin_write().await.unwrap();
-        sqlx::query("INSERT INTO kept VALUES (2)")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!(count().await, 2);
-        assert_eq!(autocheckpoint_pages(&db).await, 1000);
         db.close().await;
     }
 }

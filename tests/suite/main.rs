@@ -3,9 +3,10 @@
 //! dependencies once instead of once per file, which is most of the suite's build
 //! time. Run one file's tests with `cargo test --test suite <file>::`.
 //!
-//! Two files stay test binaries of their own, `tests/fuzz_decoders.rs` and
-//! `tests/svg_sanitize.rs`: they measure the peak memory of their own process, which
-//! other tests running beside them would inflate.
+//! Three files stay test binaries of their own because they depend on their process:
+//! `tests/fuzz_decoders.rs` and `tests/svg_sanitize.rs` measure its peak memory, which
+//! other tests running beside them would inflate, and `tests/metrics.rs` installs the
+//! process-wide metrics recorder, whose gauges every in-process server would then set.
 
 mod auth_flow;
 mod backup;
@@ -35,7 +36,6 @@ mod media_flow;
 mod media_gc;
 mod media_refusals;
 mod media_rights;
-mod metrics;
 mod never_401;
 mod notetype_push;
 mod notifications;
