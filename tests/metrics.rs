@@ -4,15 +4,8 @@ use deckd_testkit as common;
 
 use std::time::{Duration, Instant};
 
+use common::spawned::free_port;
 use common::*;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn metrics_are_off_by_default() {

@@ -4,13 +4,9 @@ use deckd_testkit as common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use common::spawned::free_port;
 use common::*;
 use serde_json::json;
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 #[tokio::test]
 async fn user_add_list_passwd_remove_while_server_runs() {

@@ -10,17 +10,10 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::deckd_command;
+use common::spawned::free_port;
 
 /// Safety net against a hung test; no assertion depends on it.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The status code of a raw HTTP/1.1 request to `addr`.
 fn http_status(addr: &str, method: &str, path: &str) -> Option<u16> {

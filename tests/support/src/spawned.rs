@@ -43,7 +43,9 @@ pub struct Deckd {
 /// Exit code of the start script when the tmpfs could not be mounted.
 const MOUNT_FAILED: i32 = 97;
 
-fn free_port() -> u16 {
+/// A port on 127.0.0.1 that was free a moment ago, for a listener the test cannot bind
+/// itself (the spawned binary's, or one it reads from its configuration).
+pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
