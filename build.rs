@@ -11,9 +11,10 @@ fn main() {
 /// A position-independent binary carries one 24-byte record per pointer it must fix up
 /// at start (about 36,000 in deckd, 0.9 MB that stays resident); DT_RELR packs them into
 /// a bitmap of a few kilobytes. glibc loads such a binary from 2.36 on, so the flag is
-/// given only for a native build on a glibc that new: the binary runs against the C
-/// library it was linked with. Cross builds and older systems link as before, and a
-/// linker without the feature ignores it with a warning.
+/// given only for a native build on a glibc that new, where the binary runs against the
+/// C library it was linked with; a package built this way needs that glibc too (the
+/// amd64 .deb depends on libc6 2.36, docs/debian.md). Cross builds and older systems
+/// link as before, and a linker without the feature ignores it with a warning.
 fn pack_relative_relocations() {
     let var = |key: &str| std::env::var(key).unwrap_or_default();
     let native_gnu_linux = var("TARGET") == var("HOST")
