@@ -1,5 +1,8 @@
 //! Where log lines go: natively to journald (structured fields, priorities) when
-//! stderr is connected to the journal, else human-readable lines on stderr.
+//! stderr is connected to the journal, else human-readable lines on stderr (coloured
+//! only on a terminal, so a redirected log holds no escape codes).
+
+use std::io::IsTerminal;
 
 use systemd_journal_logger::JournalLog;
 use tracing_subscriber::layer::SubscriberExt;
@@ -29,6 +32,7 @@ pub fn init(config: &Config) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

@@ -1,6 +1,7 @@
 //! Health endpoints, X-Process-Time, login rate limiting, misc HTTP behaviour.
 use deckd_testkit as common;
 
+use common::spawned::Deckd;
 use common::*;
 use serde_json::json;
 
@@ -160,4 +161,41 @@ async fn json_route_accepts_json_body_regardless_of_extra_fields() {
         )
         .await;
     r.expect(200, "submitChangelog with extra fields");
+}
+
+#[tokio::test]
+async fn every_log_line_of_a_request_names_its_route() {
+    // The layers around the router learn the route from inside it; the handler's own
+    // lines must carry it too, and so must a wrong method and an unknown path.
+    let server = Deckd::start_temp(&[]).await;
+    let token = server.user("logger").await;
+    server
+        .publish_raw(&token, &tiny_deck())
+        .await
+        .expect(200, "publish");
+    server
+        .post_json("/GetDeckTimestamp/abc", None, &json!({}))
+        .await
+        .expect(405, "wrong method");
+    server
+        .post_json("/no/such/route", None, &json!({}))
+        .await
+        .expect(404, "unknown path");
+    let wanted = [
+        ("route=/createDeck user=", "deck published"),
+        (
+            "route=/createDeck user=",
+            "request served method=POST route=/createDeck status=200",
+        ),
+        ("route=/GetDeckTimestamp/{hash}}", "status=405"),
+        ("route=unmatched}", "route=/no/such/route status=404"),
+    ];
+    // Each line is written before its answer is sent.
+    let log = server.log_tail();
+    for (span, event) in wanted {
+        assert!(
+            log.lines().any(|l| l.contains(span) && l.contains(event)),
+            "no line with {span:?} and {event:?}; log:\n{log}"
+        );
+    }
 }
