@@ -25,9 +25,6 @@ use crate::system::prometheus;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The route name of a request no route took (a 404).
-const UNMATCHED: &str = "unmatched";
-
 /// Gives every request an `x-request-id` (kept if the proxy already set one).
 pub fn request_id() -> SetRequestIdLayer<MakeRequestUuid> {
     SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid)
@@ -49,23 +46,13 @@ fn request_span(req: &Request) -> tracing::Span {
         .get::<RequestId>()
         .and_then(|r| r.header_value().to_str().ok())
         .unwrap_or("-");
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+        .unwrap_or("unmatched");
     let empty = tracing::field::Empty;
-    tracing::info_span!("request", request_id = %id, method = %req.method(), route = empty, user = empty, deck = empty)
-}
-
-/// Runs inside the router, the only place that knows which route matched: records its
-/// template on the request's span, before the handler logs anything, and hands it to
-/// the layers outside on the response.
-pub async fn name_route(req: Request, next: Next) -> Response<Body> {
-    let matched = req.extensions().get::<MatchedPath>().cloned();
-    if let Some(path) = &matched {
-        tracing::Span::current().record("route", tracing::field::display(path.as_str()));
-    }
-    let mut resp = next.run(req).await;
-    if let Some(path) = matched {
-        resp.extensions_mut().insert(path);
-    }
-    resp
+    tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route, user = empty, deck = empty)
 }
 
 /// Health probes (the watchdog's every few seconds) are neither counted nor logged at info.
@@ -78,23 +65,21 @@ fn is_probe(route: &str) -> bool {
 pub async fn timing(State(s): State<AppState>, req: Request, next: Next) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
-    let uri = req.uri().clone();
-    let mut resp = next.run(req).await;
-    let template = resp
+    let template = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string());
-    if template.is_none() {
-        tracing::Span::current().record("route", tracing::field::display(UNMATCHED));
-    }
-    let route = template.clone().unwrap_or_else(|| uri.path().to_string());
+    let route = template
+        .clone()
+        .unwrap_or_else(|| req.uri().path().to_string());
+    let mut resp = next.run(req).await;
     let elapsed = started.elapsed();
     if let Ok(v) = HeaderValue::from_str(&format!("{:.6}", elapsed.as_secs_f64())) {
         resp.headers_mut().insert("x-process-time", v);
     }
     let status = resp.status().as_u16();
     let latency_ms = elapsed.as_millis() as u64;
-    prometheus::count_request(template.as_deref().unwrap_or(UNMATCHED), status);
+    prometheus::count_request(template.as_deref().unwrap_or("unmatched"), status);
     let slow = elapsed >= s.config.slow_request_ms;
     if slow {
         tracing::warn!(%method, %route, status, latency_ms, "slow request");

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
-use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
@@ -123,33 +122,26 @@ pub fn router(state: AppState) -> Router {
             get(|| async { axum::response::Redirect::to(crate::console::PREFIX) }),
         )
         .layer(CompressionLayer::new());
-    let routes = api
-        .merge(pull)
+    api.merge(pull)
         .merge(files)
         .merge(archives)
         .merge(console)
-        .layer(axum::middleware::from_fn(middleware::name_route))
-        .with_state(state.clone());
-    // Router::layer would wrap every route's handler in its own copy of each layer; these
-    // wrap the router once, and `name_route` tells them which route answered.
-    let outer = ServiceBuilder::new()
-        .layer(middleware::request_id())
-        .layer(middleware::trace())
+        .layer(DefaultBodyLimit::max(config.max_small_body_bytes))
+        .layer(middleware::cors(&config))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            middleware::timing,
+            pressure::shed_large_uploads,
         ))
+        .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             body_timeout::answer_408,
         ))
-        .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn_with_state(
-            state,
-            pressure::shed_large_uploads,
+            state.clone(),
+            middleware::timing,
         ))
-        .layer(middleware::cors(&config))
-        .layer(DefaultBodyLimit::max(config.max_small_body_bytes))
-        .service(routes);
-    Router::new().fallback_service(outer)
+        .layer(middleware::trace())
+        .layer(middleware::request_id())
+        .with_state(state)
 }
