@@ -13,6 +13,7 @@ pub mod ids;
 pub mod instant;
 pub(crate) mod maintenance;
 pub mod media;
+pub mod new_note_triggers;
 pub mod notes;
 pub(crate) mod notetype_edits;
 pub(crate) mod notetypes;

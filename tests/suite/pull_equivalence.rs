@@ -433,3 +433,58 @@ async fn an_entry_too_large_to_keep_is_sent_while_it_is_built() {
         );
     }
 }
+
+/// A publish of 1,000 notes or more takes the triggers on new field and tag rows out of
+/// its transaction. They must be back after it: an edit that fills an empty field and
+/// adds a tag only inserts rows, and without them the object stored at publish would
+/// still be sent.
+#[tokio::test]
+async fn an_edit_after_a_big_publish_is_pulled() {
+    let s = TestServer::start().await;
+    let alice = s.user("alice").await;
+    let note = |i: u64, second: &str, tags: &[&str]| {
+        fixed_note(
+            1_700_000_100_000 + i,
+            &format!("Big{i:05}"),
+            THREE_UUID,
+            &[&format!("front {i}"), second, "extra"],
+            tags,
+        )
+    };
+    let with_model = |notes: Vec<Value>| {
+        let mut deck = root_deck("Big Deck", ROOT_UUID, "", notes, vec![]);
+        deck["note_models"]
+            .as_array_mut()
+            .unwrap()
+            .push(three_field_model());
+        deck
+    };
+    let hash = s
+        .publish(
+            &alice,
+            &with_model((0..1_200).map(|i| note(i, "", &["big"])).collect()),
+        )
+        .await;
+    let first = json!({ &hash: sub_value(FIRST_PULL_TS) });
+    let before = s.pull(&first).await;
+    let published = find_note(&entry_for(&before, &hash).unwrap()["deck"], "Big00007").unwrap();
+    assert_eq!(published["fields"][1], "");
+
+    let edit = with_model(vec![note(7, "now filled", &["big", "edited"])]);
+    s.submit(
+        &alice,
+        &submit_body(&hash, "Big Deck", "Big Deck", &edit, 10, "", true),
+    )
+    .await
+    .expect(200, "owner's direct edit");
+    let after = s.pull(&first).await;
+    let edited = find_note(&entry_for(&after, &hash).unwrap()["deck"], "Big00007").unwrap();
+    assert_eq!(edited["fields"][1], "now filled", "{edited}");
+    assert!(
+        edited["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("edited")),
+        "{edited}"
+    );
+}
