@@ -76,20 +76,47 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_list_names_every_insert_trigger_on_fields_and_tags() {
+    async fn the_list_names_every_insert_trigger_on_fields_and_tags_and_each_only_drops_copies() {
         let (_dir, db) = open().await;
         let mut tx = db.begin_write().await.unwrap();
-        let mut on_inserts: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_schema WHERE type = 'trigger'
-             AND tbl_name IN ('fields', 'tags') AND sql LIKE '%INSERT ON%'",
+        // Over-matching is the safe side: a trigger listed here by mistake fails the test.
+        let on_inserts: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'
+             AND tbl_name IN ('fields', 'tags')
+             AND replace(replace(sql, char(10), ' '), char(9), ' ') LIKE '%INSERT ON%'
+             ORDER BY name",
         )
         .fetch_all(&mut *tx)
         .await
         .unwrap();
-        on_inserts.sort();
         let mut listed = NO_OPS_FOR_NEW_NOTES.map(String::from).to_vec();
         listed.sort();
-        assert_eq!(on_inserts, listed);
+        let names: Vec<String> = on_inserts.iter().map(|(n, _)| n.clone()).collect();
+        assert_eq!(names, listed);
+        // What makes each a no-op for a new note: its body only drops stored pull objects,
+        // of the new row's note or of notes linked to it.
+        for (name, sql) in on_inserts {
+            let body = sql
+                .split_once("BEGIN")
+                .and_then(|(_, rest)| rest.rsplit_once("END"))
+                .map(|(body, _)| body)
+                .unwrap_or_else(|| panic!("{name}: no BEGIN … END body in {sql}"));
+            let statements: Vec<&str> = body
+                .split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            assert!(!statements.is_empty(), "{name}: empty body");
+            for statement in statements {
+                let one_line = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(
+                    one_line == "DELETE FROM pulled_notes WHERE note = NEW.note"
+                        || one_line
+                            == "DELETE FROM pulled_notes WHERE note IN (SELECT note FROM note_links WHERE base_note = NEW.note)",
+                    "{name} does more than drop pull objects: {one_line}"
+                );
+            }
+        }
     }
 
     #[tokio::test]
