@@ -274,9 +274,10 @@ pub fn machine() -> String {
     )
 }
 
-/// The readahead of the disk holding the deckd binary: the kernel reads and maps that
-/// much of the binary around each page fault, so it sets how much of the code is
-/// resident (8 MB on some virtual disks, 128 kB by default and on SD cards).
+/// The readahead of the disk holding the deckd binary: when the binary is read from disk
+/// at start, the kernel reads and maps that much of it around each page fault, so it sets
+/// how much of the code is resident (8 MB on some virtual disks, 128 kB by default and on
+/// SD cards).
 fn binary_readahead() -> String {
     use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::metadata(env!("CARGO_BIN_EXE_deckd")) else {
