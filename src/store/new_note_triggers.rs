@@ -14,7 +14,7 @@ use super::Conn;
 /// Every INSERT trigger on `fields` and `tags`, each a no-op for a note created in the
 /// same transaction. A new trigger on those inserts must be judged and listed here (a
 /// test compares this list with the schema).
-pub const NO_OPS_FOR_NEW_NOTES: [&str; 4] = [
+const NO_OPS_FOR_NEW_NOTES: [&str; 4] = [
     "pulled_notes_field_insert",
     "pulled_notes_tag_insert",
     "pulled_links_field_insert",
