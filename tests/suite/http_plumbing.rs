@@ -165,8 +165,8 @@ async fn json_route_accepts_json_body_regardless_of_extra_fields() {
 
 #[tokio::test]
 async fn every_log_line_of_a_request_names_its_route() {
-    // The layers around the router learn the route from inside it; the handler's own
-    // lines must carry it too, and so must a wrong method and an unknown path.
+    // The request's span names the route for every line logged under it: the handler's
+    // own, the closing "request served", and those of a wrong method and an unknown path.
     let server = Deckd::start_temp(&[]).await;
     let token = server.user("logger").await;
     server
