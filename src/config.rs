@@ -78,6 +78,10 @@ pub struct Config {
     /// Client connections served at once; more wait in the kernel's accept queue, so idle
     /// sockets cannot use up the file descriptors the database and media files need.
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 /64) may hold at once, so one client
+    /// trickling bytes cannot take every connection; addresses in `trusted_proxies` (nginx
+    /// in front, which limits its own clients) are not counted.
+    pub max_connections_per_client: usize,
     /// Default tracing filter, e.g. `info` or `deckd=debug,sqlx=warn`.
     pub log_level: String,
     /// When set (e.g. `/_deckd_media/`), downloads are handed to nginx with `X-Accel-Redirect`.
@@ -180,6 +184,7 @@ impl Default for Config {
             header_read_timeout_secs: Duration::from_secs(10),
             body_read_timeout_secs: Duration::from_secs(30),
             max_connections: 512,
+            max_connections_per_client: 32,
             log_level: "info".into(),
             media_accel_prefix: String::new(),
             media_max_file_bytes: 10 * 1024 * 1024,
@@ -303,6 +308,10 @@ impl Config {
         anyhow::ensure!(
             self.max_connections >= 1,
             "max_connections must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_connections_per_client >= 1,
+            "max_connections_per_client must be at least 1"
         );
         if let Some(url) = &self.public_url {
             anyhow::ensure!(

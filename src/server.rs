@@ -24,6 +24,7 @@ use crate::system::vitals::Vitals;
 use crate::system::{monitor, notify, probe, prometheus, readiness, watchdog};
 
 mod connections;
+mod per_client;
 mod quiet;
 
 /// Serves on `listener` until `shutdown` resolves; tests pass a port-0 listener.
@@ -125,6 +126,8 @@ async fn serve(
     let limits = connections::Limits {
         header_read_timeout: state.config.header_read_timeout_secs,
         max_connections: state.config.max_connections,
+        per_client: state.config.max_connections_per_client,
+        unlimited: state.config.trusted_proxies.clone(),
     };
     let open = connections::serve(listener, app, limits, db.clone(), stop).await;
     if tokio::time::timeout(grace, open.shutdown()).await.is_err() {

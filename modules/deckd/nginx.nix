@@ -129,6 +129,16 @@ in
       '';
     };
 
+    connectionsPerClient = mkOption {
+      type = types.ints.positive;
+      default = 32;
+      description = ''
+        Connections one client address may hold through nginx; more are answered 429.
+        Uploads are streamed to deckd, so a client trickling a slow body holds a deckd
+        connection too, and deckd sees nginx as one trusted address.
+      '';
+    };
+
     clientIdleTimeout = mkOption {
       type = types.str;
       default = "60s";
@@ -153,7 +163,9 @@ in
 
     services.nginx = {
       enable = true;
-      commonHttpConfig = headerMaps;
+      commonHttpConfig = headerMaps + ''
+        limit_conn_zone $binary_remote_addr zone=deckd_per_client:1m;
+      '';
       recommendedGzipSettings = lib.mkDefault true;
       recommendedOptimisation = lib.mkDefault true;
       recommendedProxySettings = lib.mkDefault true;
@@ -171,6 +183,8 @@ in
           keepalive_timeout 30s;
           client_body_timeout ${n.clientIdleTimeout};
           send_timeout ${n.clientIdleTimeout};
+          limit_conn deckd_per_client ${toString n.connectionsPerClient};
+          limit_conn_status 429;
           ${serverHeaders}
         '';
 

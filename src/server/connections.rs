@@ -2,10 +2,11 @@
 //! offers: a header read timeout, which also closes keep-alive connections that stay
 //! idle (hyper starts it whenever a connection waits for the next request head), and a
 //! cap on open connections so that idle sockets cannot use up the unit's file
-//! descriptors. Once requests stop the allocator is trimmed (see `quiet`).
+//! descriptors, of which one client address gets a share only (see `per_client`).
+//! Once requests stop the allocator is trimmed (see `quiet`).
 //! Stopping drains connections gracefully; the caller bounds the drain.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceExt};
 
+use super::per_client::{self, PerClient};
 use crate::store::Db;
 
 /// How the listener treats its clients.
@@ -31,6 +33,10 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// Connections served at once; more wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// Connections one client address may hold; more are answered 429 and closed.
+    pub per_client: usize,
+    /// Addresses not held to `per_client` (the proxies in front).
+    pub unlimited: Vec<IpAddr>,
 }
 
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
@@ -47,6 +53,8 @@ pub async fn serve(
 ) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_client = PerClient::new(limits.per_client, limits.unlimited);
+    let refusals = Arc::new(Semaphore::new(per_client::REFUSALS_ANSWERED));
     let started = Arc::new(AtomicU64::new(0));
     tokio::spawn(super::quiet::trim_when_quiet(
         db,
@@ -75,6 +83,13 @@ pub async fn serve(
             },
             _ = stop.cancelled() => break,
         };
+        let Ok(held) = per_client.admit(peer.ip()) else {
+            tracing::debug!(%peer, "refused a connection: the address holds its share already");
+            if let Ok(slot) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(per_client::refuse(tcp, slot));
+            }
+            continue;
+        };
         let service = match make_service.call(peer).await {
             Ok(service) => service,
             Err(never) => match never {},
@@ -89,6 +104,7 @@ pub async fn serve(
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
+            drop(held);
             drop(slot);
         });
     }

@@ -1,8 +1,9 @@
 //! Slow and idle clients cannot hold deckd's connections: headers sent a byte at a time
 //! are cut off after `header_read_timeout_secs`, idle keep-alive connections are closed
 //! after the same time, a body that stops arriving is answered 408 (and nothing of it is
-//! stored), connections beyond `max_connections` wait until one closes, and ordinary
-//! requests are served while hundreds of slow clients hang on.
+//! stored), connections beyond `max_connections` wait until one closes, one client
+//! address beyond its share is answered 429, and ordinary requests are served while
+//! hundreds of slow clients hang on.
 
 use deckd_testkit as common;
 
@@ -239,6 +240,89 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
             "a waiting connection is served once slots free: {answer}"
         );
     }
+}
+
+/// A connection to `to` from the loopback address `source` (all of 127.0.0.0/8 is local),
+/// so one test can be several client addresses.
+async fn connect_from(source: [u8; 4], to: std::net::SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((source, 0).into()).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+/// `count` connections from `source` that have sent only part of a request's headers.
+async fn half_sent_from(source: [u8; 4], count: usize, s: &TestServer) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..count {
+        let mut tcp = connect_from(source, s.addr()).await;
+        tcp.write_all(b"POST /pullChanges HTTP/1.1\r\nHost: deckd\r\n")
+            .await
+            .unwrap();
+        held.push(tcp);
+    }
+    held
+}
+
+/// What a new connection from `source` is answered to `GET /healthz`, read until closed.
+async fn healthz_from(s: &TestServer, source: [u8; 4]) -> String {
+    let mut tcp = connect_from(source, s.addr()).await;
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: deckd\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&until_closed(&mut tcp, "a health check").await).into_owned()
+}
+
+#[tokio::test]
+async fn one_client_address_gets_only_its_share_of_the_connections() {
+    let s = TestServer::start_with(|c| {
+        c.header_read_timeout_secs = Duration::from_secs(120);
+        c.max_connections_per_client = 3;
+        c.trusted_proxies = vec![];
+    })
+    .await;
+    // A slowloris from 127.0.0.3: three connections with half-sent headers.
+    let held = half_sent_from([127, 0, 0, 3], 3, &s).await;
+    let refused = healthz_from(&s, [127, 0, 0, 3]).await;
+    assert!(
+        refused.starts_with("HTTP/1.1 429")
+            && refused.to_ascii_lowercase().contains("retry-after: 5"),
+        "a fourth connection from the same address: {refused}"
+    );
+    let other = healthz_from(&s, [127, 0, 0, 4]).await;
+    assert!(
+        other.starts_with("HTTP/1.1 200"),
+        "another address while the first holds its share: {other}"
+    );
+
+    drop(held);
+    let deadline = std::time::Instant::now() + BOUND;
+    loop {
+        let again = healthz_from(&s, [127, 0, 0, 3]).await;
+        if again.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the address never got its share back after closing: {again}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_is_not_held_to_one_client_share() {
+    let s = TestServer::start_with(|c| {
+        c.header_read_timeout_secs = Duration::from_secs(120);
+        c.max_connections_per_client = 2;
+    })
+    .await;
+    // nginx in front on loopback (trusted by default) carries every client's connections.
+    let _held = half_sent_from([127, 0, 0, 1], 4, &s).await;
+    let answer = healthz_from(&s, [127, 0, 0, 1]).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "a proxy's fifth connection: {answer}"
+    );
 }
 
 /// Sends `head` and `part` of a body, then stalls with the connection open; answers what

@@ -121,6 +121,40 @@ else
     wait_ready 60 || fail deckd-fallback-start "deckd does not start even as Type=exec"
 fi
 
+# 1b. One client address gets 32 connections through nginx: 32 requests whose bodies
+#     trickle (streamed on to deckd) hold them, the 33rd is answered 429, and once they
+#     close the client is served again.
+if out=$(timeout 60 python3 - <<'PY' 2>&1
+import socket
+held = []
+for _ in range(32):
+    s = socket.create_connection(("127.0.0.1", 80), timeout=20)
+    s.sendall(b"POST /pullChanges HTTP/1.1\r\nHost: deckd\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+    held.append(s)
+def status():
+    s = socket.create_connection(("127.0.0.1", 80), timeout=20)
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: deckd\r\nConnection: close\r\n\r\n")
+    line = s.recv(64).split(b"\r\n")[0].decode()
+    s.close()
+    return line
+over = status()
+for s in held:
+    s.close()
+import time
+for _ in range(100):
+    again = status()
+    if " 200 " in again + " ":
+        break
+    time.sleep(0.1)
+print(over, "|", again)
+assert " 429" in over and " 200" in again
+PY
+); then
+    pass "nginx-connections-per-client ($out)"
+else
+    fail nginx-connections-per-client "$out"
+fi
+
 # 2. The web console through nginx, before any account exists: the first-boot setup
 #    page, deckd's own CSP alone, immutable static files, setup with the token from
 #    `deckd setup-token`, and the event stream reaching the browser unbuffered.
