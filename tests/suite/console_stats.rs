@@ -208,6 +208,15 @@ fn no_style(e: &quick_xml::events::BytesStart, what: &str) {
     }
 }
 
+/// Turns statistics on for the deck `hash` as `c`; answers the statistics page's path.
+async fn switch_on(c: &mut Console<'_>, hash: &str) -> String {
+    let path = stats_path(hash);
+    c.submit(&path, &format!("{path}/switch"), &[("to", "on")])
+        .await
+        .expect(303, "switch on");
+    path
+}
+
 async fn chart(c: &mut Console<'_>, hash: &str, name: &str) -> String {
     let r = c
         .get(&format!("{}/chart/{name}.svg", stats_path(hash)))
@@ -389,6 +398,94 @@ async fn uploaded_figures_are_summed_per_subdeck_and_note_with_the_hardest_in_or
     let page = alice.get(&path).await;
     assert!(page.text.contains("id=\"stats-off\""));
     assert_eq!(by_id(&page.text, "notes-reported"), "6");
+}
+
+#[tokio::test]
+async fn figures_past_any_real_study_are_bounded_and_the_page_still_adds_them_up() {
+    let w = world().await;
+    let mut alice = Console::of(&w.s, "alice").await;
+    let path = switch_on(&mut alice, &w.hash).await;
+
+    // Sums of these would pass SQLite's integer limit: every subscriber reports the most
+    // an i64 holds, a retention over 100 %, and lapses without the reviews they need.
+    for token in [&w.bob, &w.dave, &w.carol] {
+        upload(
+            &w.s,
+            token,
+            &w.hash,
+            &[
+                ("Europe0001", 150, i64::MAX, i64::MAX),
+                ("Europe0002", -5, 7, 3),
+            ],
+        )
+        .await;
+    }
+
+    let page = alice.get(&path).await;
+    page.expect(200, "the stats page after hostile uploads");
+    assert_eq!(by_id(&page.text, "reporters"), "3");
+    // Retention, lapses, reviews, subscribers: reviews at most 1,000,000 each, lapses at
+    // most the reviews.
+    assert_eq!(
+        row_cells(&page.text, "data-guid=\"Europe0001\"")[1..],
+        ["100.0 %", "3000000", "3000000", "3"]
+    );
+    assert_eq!(
+        row_cells(&page.text, "data-guid=\"Europe0002\"")[1..],
+        ["0.0 %", "9", "9", "3"]
+    );
+    for name in CHARTS {
+        chart(&mut alice, &w.hash, name).await;
+    }
+}
+
+#[tokio::test]
+async fn figures_stored_before_the_bound_are_repaired_by_the_migration() {
+    let w = world().await;
+    let mut alice = Console::of(&w.s, "alice").await;
+    let path = switch_on(&mut alice, &w.hash).await;
+    upload(&w.s, &w.bob, &w.hash, &[("Europe0001", 50, 4, 10)]).await;
+
+    // What an unbounded upload left behind: figures near 2^63 from two subscribers,
+    // written beside the server as an older deckd stored them.
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        w.s.config().database_path().display()
+    ))
+    .await
+    .unwrap();
+    for user in ["old-upload-1", "old-upload-2"] {
+        sqlx::query(
+            "INSERT INTO note_stats (note, user_hash, retention, lapses, reps, uploaded_at)
+             SELECT id, ?, 170, 9223372036854775807, 9223372036854775807, 0 FROM notes WHERE guid = 'Europe0002'",
+        )
+        .bind(user)
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    alice.get(&path).await.expect(
+        500,
+        "the page over overflowing sums (what the migration repairs)",
+    );
+
+    sqlx::raw_sql(include_str!(
+        "../../migrations/0015_bounded_review_figures.sql"
+    ))
+    .execute(&db)
+    .await
+    .unwrap();
+    let page = alice.get(&path).await;
+    page.expect(200, "the stats page once repaired");
+    assert_eq!(
+        row_cells(&page.text, "data-guid=\"Europe0002\"")[1..],
+        ["100.0 %", "2000000", "2000000", "2"]
+    );
+    // Figures that were within bounds keep their sums.
+    assert_eq!(
+        row_cells(&page.text, "data-subdeck=\"Geography::Europe\"")[1..],
+        ["83.3 %", "2000004", "2000010", "3", "2"]
+    );
 }
 
 #[tokio::test]
