@@ -4,6 +4,10 @@ use super::{users, Actor, DomainError, DomainResult};
 use crate::store::{self, decks::Deck, Conn, Db, Micros};
 use crate::wire::deck_hash;
 
+/// Longest changelog kept, in characters (the console's form allows as many): every
+/// subscriber's add-on receives and shows it.
+const MAX_CHANGELOG: usize = 20_000;
+
 /// Refuses what cannot be a deck hash, before any lookup.
 pub fn check_hash(hash: &str) -> DomainResult<()> {
     if deck_hash::is_valid(hash) {
@@ -46,6 +50,11 @@ fn check_owner(actor: Actor, deck: &Deck) -> DomainResult<()> {
 /// also when no card changed: the deck's clock moves so the pull makes an entry for it.
 pub async fn add_changelog(db: &Db, actor: Actor, hash: &str, text: &str) -> DomainResult<()> {
     check_hash(hash)?;
+    if text.chars().count() > MAX_CHANGELOG {
+        return Err(DomainError::Invalid(anyhow::anyhow!(
+            "The changelog is longer than {MAX_CHANGELOG} characters"
+        )));
+    }
     let message = crate::ingest::sanitize::html(text.trim());
     if message.is_empty() {
         return Err(DomainError::EmptyChangelog);

@@ -334,6 +334,28 @@ async fn maintainer_add_allows_force_overwrite() {
     )
     .await
     .expect(200, "changelog by maintainer");
+    // Every subscriber's add-on receives a changelog: as long as the console's form
+    // allows (20,000 characters, whatever their bytes), not longer.
+    s.post_json(
+        "/submitChangelog",
+        Some(&bob),
+        &json!({"deck_hash": h, "changelog": "é".repeat(20_000)}),
+    )
+    .await
+    .expect(200, "a changelog of 20,000 characters");
+    let r = s
+        .post_json(
+            "/submitChangelog",
+            Some(&bob),
+            &json!({"deck_hash": h, "changelog": "x".repeat(20_001)}),
+        )
+        .await;
+    r.expect_4xx("a changelog over 20,000 characters");
+    assert!(
+        r.text.contains("longer than 20000 characters"),
+        "{}",
+        r.text
+    );
 
     s.cli(&["deck", "maintainer", "remove", &h, "bob"])
         .await
