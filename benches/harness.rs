@@ -97,6 +97,35 @@ impl Drop for Server {
     }
 }
 
+/// RSS once the server has settled after its last request: 2-4 s after the last request
+/// starts, deckd closes its idle read connections, empties the writer's page cache and
+/// trims its allocator (src/server/quiet.rs), so this waits for the read connections'
+/// threads to end; the writer's connection stays open.
+pub async fn settled_idle(server: &Server) -> Settled {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.sqlite_threads() > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the read connections never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Settled {
+        rss: server.status_kb("VmRSS:"),
+        pss: server.rollup_kb("Pss:"),
+        private: server.rollup_kb("Private_Clean:") + server.rollup_kb("Private_Dirty:"),
+    }
+}
+
+/// An idle server's memory three ways, in kB: RSS counts every mapped page, including
+/// the C library's that every process shares; PSS divides shared pages among their users.
+pub struct Settled {
+    pub rss: u64,
+    pub pss: u64,
+    pub private: u64,
+}
+
 /// Creates an account with the benchmark password through the real CLI.
 pub fn add_user(data: &std::path::Path, name: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_deckd"))

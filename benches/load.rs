@@ -9,7 +9,7 @@ mod harness;
 
 use std::time::{Duration, Instant};
 
-use harness::{add_user, gzb64, load, login, machine, row, Server};
+use harness::{add_user, gzb64, load, login, machine, row, settled_idle, Server};
 
 use serde_json::{json, Value};
 
@@ -29,35 +29,6 @@ async fn publish(
     let took = started.elapsed();
     assert_eq!(r["status"], 1, "{r}");
     (r["message"].as_str().unwrap().to_string(), took, json_len)
-}
-
-/// RSS once the server has settled after its last request: 2-4 s after the last request
-/// starts, deckd closes its idle read connections, empties the writer's page cache and
-/// trims its allocator (src/server/quiet.rs), so this waits for the read connections'
-/// threads to end; the writer's connection stays open.
-async fn settled_idle(server: &Server) -> Settled {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while server.sqlite_threads() > 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the read connections never closed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    Settled {
-        rss: server.status_kb("VmRSS:"),
-        pss: server.rollup_kb("Pss:"),
-        private: server.rollup_kb("Private_Clean:") + server.rollup_kb("Private_Dirty:"),
-    }
-}
-
-/// An idle server's memory three ways, in kB: RSS counts every mapped page, including
-/// the C library's that every process shares; PSS divides shared pages among their users.
-struct Settled {
-    rss: u64,
-    pss: u64,
-    private: u64,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

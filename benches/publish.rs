@@ -15,7 +15,9 @@ mod harness;
 use std::time::{Duration, Instant};
 
 use deckgen::notes_in;
-use harness::{add_user, bench_args, create_deck, flag, gzb64, login, machine, pull_text, Server};
+use harness::{
+    add_user, bench_args, create_deck, flag, gzb64, login, machine, pull_text, settled_idle, Server,
+};
 use serde_json::json;
 
 const INITIAL_TS: &str = "2022-12-31 23:59:59";
@@ -96,6 +98,7 @@ async fn main() {
         pullable.push(p);
     }
     let peak = server.status_kb("VmHWM:") as f64 / 1024.0;
+    let settled = settled_idle(&server).await;
     let profile = harness::profile_flag();
     let report = format!(
         "# Publish benchmark\n\n\
@@ -105,13 +108,15 @@ async fn main() {
          | what | median | runs |\n|---|---|---|\n\
          | `/createDeck` answered | {} ms | {} |\n\
          | … until a full pull's answer with all 50,000 notes has arrived | {} ms | {} |\n\
-         | peak RSS of the server over all runs | {peak:.1} MB | |\n",
+         | peak RSS of the server over all runs | {peak:.1} MB | |\n\
+         | RSS once the server has settled after the last run | {:.1} MB | |\n",
         machine(),
         time::OffsetDateTime::now_utc().date(),
         ms(median(answered.clone())),
         answered.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", "),
         ms(median(pullable.clone())),
         pullable.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", "),
+        settled.rss as f64 / 1024.0,
     );
     println!("{report}");
     let out = flag(&args, "--out")

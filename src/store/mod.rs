@@ -173,9 +173,10 @@ impl Db {
         matches!(applied, Ok(n) if n as usize == MIGRATOR.iter().count())
     }
 
-    /// Closes the read connections nobody is using and empties the writer's page cache,
-    /// so an idle server keeps neither the pages, the prepared statements nor the threads
-    /// of a burst of reads; the next read opens a fresh connection.
+    /// Closes the read connections nobody is using and empties the writer's page cache and
+    /// statement cache, so an idle server keeps neither the pages, the prepared statements
+    /// nor the threads of a burst of work; the next read opens a fresh connection and the
+    /// writer prepares its statements again.
     pub async fn release_idle_connections(&self) -> sqlx::Result<()> {
         let idle: Vec<_> = (0..self.reader.num_idle())
             .map_while(|_| self.reader.try_acquire())
@@ -184,7 +185,9 @@ impl Db {
             conn.close().await?;
         }
         if let Some(mut writer) = self.writer.try_acquire() {
+            writer.clear_cached_statements().await?;
             sqlx::query("PRAGMA shrink_memory")
+                .persistent(false)
                 .execute(&mut *writer)
                 .await?;
         }
@@ -283,6 +286,70 @@ mod tests {
             .fetch_one(&db.writer)
             .await
             .unwrap()
+    }
+
+    async fn insert_probe(conn: &mut Conn, n: i64) {
+        sqlx::query("INSERT INTO quiet_probe (n) VALUES (?)")
+            .bind(n)
+            .execute(conn)
+            .await
+            .unwrap();
+    }
+
+    /// Statements the writer keeps prepared, once the pool has it back.
+    async fn cached(db: &Db) -> usize {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(writer) = db.writer.try_acquire() {
+                return writer.cached_statements_size();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer never came back"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_quiet_writer_lets_its_prepared_statements_go_and_still_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&Config::for_data_dir(dir.path())).await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("CREATE TABLE quiet_probe (n INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        insert_probe(&mut tx, 1).await;
+        tx.commit().await.unwrap();
+        let before = cached(&db).await;
+        assert!(before > 1, "the insert was not kept prepared");
+
+        // The pool takes a connection back in a task of its own, and a busy writer is
+        // left alone: wait until it is idle, as it is when the server is quiet.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while db.writer.num_idle() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer never came back"
+            );
+            tokio::task::yield_now().await;
+        }
+        db.release_idle_connections().await.unwrap();
+        // Only the statement the pool runs when it takes the writer back is prepared again.
+        assert!(
+            cached(&db).await <= 1,
+            "the quiet writer kept its prepared statements ({before} before)"
+        );
+
+        let mut tx = db.begin_write().await.unwrap();
+        insert_probe(&mut tx, 2).await;
+        tx.commit().await.unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM quiet_probe")
+            .fetch_one(&db.reader)
+            .await
+            .unwrap();
+        assert_eq!(rows, 2);
     }
 
     #[tokio::test]
