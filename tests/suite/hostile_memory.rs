@@ -118,6 +118,29 @@ async fn attack(server: &Deckd, token: &str, path: &str, body: &str, copies: usi
     .await
 }
 
+/// The largest anonymous and file-backed resident sizes (KiB) sampled while `work` runs,
+/// so a report can tell memory the server allocated from its binary's pages.
+async fn largest_rss_split<T>(
+    server: &Deckd,
+    work: impl std::future::Future<Output = T>,
+) -> (T, u64, u64) {
+    let anon = std::cell::Cell::new(0);
+    let file = std::cell::Cell::new(0);
+    let sample = async {
+        let mut every = tokio::time::interval(Duration::from_millis(5));
+        loop {
+            every.tick().await;
+            anon.set(anon.get().max(server.status_kb("RssAnon:")));
+            file.set(file.get().max(server.status_kb("RssFile:")));
+        }
+    };
+    let got = tokio::select! {
+        got = work => got,
+        never = sample => never,
+    };
+    (got, anon.get(), file.get())
+}
+
 /// Waits (bounded) until the server's resident set falls back under `kib`.
 async fn wait_rss_below(server: &Deckd, kib: u64) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -169,12 +192,13 @@ async fn hostile_uploads_stay_under_the_memory_budget() {
         for (path, body, what) in &bodies[if copies == 1 { 0 } else { 1 }..] {
             let what = format!("{copies} x {what}");
             server.reset_peak();
-            let got = attack(&server, &token, path, body, copies).await;
+            let (got, anon, file) =
+                largest_rss_split(&server, attack(&server, &token, path, body, copies)).await;
             let statuses: Vec<u16> = got.iter().map(|a| a.status).collect();
             let peak = server.status_kb("VmHWM:");
             hwm = hwm.max(peak);
             report.push(format!(
-                "{what} ({} KiB of GZB64): {statuses:?}, peak VmHWM {peak} KiB",
+                "{what} ({} KiB of GZB64): {statuses:?}, peak VmHWM {peak} KiB (largest sampled: anonymous {anon} KiB, file {file} KiB)",
                 body.len() / 1024
             ));
             answers.push((what, got));
