@@ -578,10 +578,10 @@ async fn shown_fields(
             .await?
             .into_iter()
             .collect();
-        for pos in &inh.positions {
-            match base.get(pos) {
-                Some(c) => shown.insert(*pos, c.clone()),
-                None => shown.remove(pos),
+        for f in &inh.fields {
+            match base.get(&f.base_position) {
+                Some(c) => shown.insert(f.position, c.clone()),
+                None => shown.remove(&f.position),
             };
         }
     }
@@ -598,7 +598,9 @@ async fn forward(
     pos: usize,
     new: &str,
 ) -> DomainResult<bool> {
-    let Some(inh) = inherits.filter(|i| i.positions.contains(&(pos as i64))) else {
+    let Some((inh, base_position)) =
+        inherits.and_then(|i| i.base_position(pos as i64).map(|b| (i, b)))
+    else {
         return Ok(false);
     };
     let commit = match sub.forwarded.get(&inh.base_root) {
@@ -618,7 +620,7 @@ async fn forward(
             c
         }
     };
-    store::notes::insert_field(conn, inh.base_note, pos as i64, new, false, commit).await?;
+    store::notes::insert_field(conn, inh.base_note, base_position, new, false, commit).await?;
     Ok(true)
 }
 

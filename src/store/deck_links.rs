@@ -38,8 +38,28 @@ pub struct Inheritance {
     pub base_note: NoteId,
     /// The root of the base note's tree, where forwarded suggestions go.
     pub base_root: DeckId,
-    /// The field positions taken from the base note.
-    pub positions: Vec<i64>,
+    /// The fields taken from the base note.
+    pub fields: Vec<InheritedField>,
+}
+
+/// One inherited field: the two notetypes may have moved their fields apart since the
+/// notes were linked.
+#[derive(Debug, sqlx::FromRow)]
+pub struct InheritedField {
+    /// Its place in the linked note's notetype.
+    pub position: i64,
+    /// The place of the field it shows in the base note's notetype.
+    pub base_position: i64,
+}
+
+impl Inheritance {
+    /// The base note's position behind the linked note's field at `position`, if inherited.
+    pub fn base_position(&self, position: i64) -> Option<i64> {
+        self.fields
+            .iter()
+            .find(|f| f.position == position)
+            .map(|f| f.base_position)
+    }
 }
 
 /// The subtree of a deck, for `IN (…)`.
@@ -172,7 +192,8 @@ pub async fn base_of(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<NoteI
         .await
 }
 
-/// Links a note to its base note through `link`, taking the fields at `positions`.
+/// Links a note to its base note through `link`, taking the fields at `positions` (the
+/// same in both notetypes when notes are linked).
 pub async fn insert_note_link(
     conn: &mut Conn,
     note: NoteId,
@@ -187,11 +208,13 @@ pub async fn insert_note_link(
         .execute(&mut *conn)
         .await?;
     for pos in positions {
-        sqlx::query("INSERT INTO note_link_fields (note, position) VALUES (?, ?)")
-            .bind(note)
-            .bind(pos)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO note_link_fields (note, position, base_position) VALUES (?1, ?2, ?2)",
+        )
+        .bind(note)
+        .bind(pos)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -208,8 +231,8 @@ pub async fn inheritance(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<I
     let Some((base_note, base_root)) = base else {
         return Ok(None);
     };
-    let positions = sqlx::query_scalar(
-        "SELECT position FROM note_link_fields WHERE note = ? ORDER BY position",
+    let fields = sqlx::query_as(
+        "SELECT position, base_position FROM note_link_fields WHERE note = ? ORDER BY position",
     )
     .bind(note)
     .fetch_all(conn)
@@ -217,8 +240,49 @@ pub async fn inheritance(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<I
     Ok(Some(Inheritance {
         base_note,
         base_root,
-        positions,
+        fields,
     }))
+}
+
+/// Renumbers what linked notes inherit after `notetype`'s fields were laid out anew by
+/// `moves` (a JSON array of `[from, to]` positions; a position no pair starts from was
+/// removed): on the side of notes of that notetype, and on the side of notes that follow
+/// one of them. An inherited field whose field is gone on either side stops being
+/// inherited, and the linked note shows its own content there.
+pub async fn follow_field_moves(
+    conn: &mut Conn,
+    notetype: NotetypeId,
+    moves: &str,
+) -> sqlx::Result<()> {
+    const MINE: &str = "note IN (SELECT id FROM notes WHERE notetype = ?)";
+    const FOLLOWING: &str =
+        "note IN (SELECT l.note FROM note_links l JOIN notes b ON b.id = l.base_note WHERE b.notetype = ?)";
+    const TO: &str = "(SELECT json_extract(value, '$[1]') FROM json_each(?) WHERE json_extract(value, '$[0]') = {col})";
+    for (side, col) in [(MINE, "position"), (FOLLOWING, "base_position")] {
+        let to = TO.replace("{col}", col);
+        sqlx::query(&format!(
+            "DELETE FROM note_link_fields WHERE {side} AND {to} IS NULL"
+        ))
+        .bind(notetype)
+        .bind(moves)
+        .execute(&mut *conn)
+        .await?;
+        // Through negative positions, so no two rows of a note ever share a position.
+        sqlx::query(&format!(
+            "UPDATE note_link_fields SET {col} = -1 - {to} WHERE {side}"
+        ))
+        .bind(moves)
+        .bind(notetype)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(&format!(
+            "UPDATE note_link_fields SET {col} = -1 - {col} WHERE {side} AND {col} < 0"
+        ))
+        .bind(notetype)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// A linked note leaves out a tag its base note has (nothing for other tags or notes).

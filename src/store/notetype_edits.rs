@@ -11,8 +11,9 @@ pub struct NewField<'a> {
     pub field: &'a NotetypeField,
 }
 
-/// Lays out a notetype's fields anew and moves every note's content with them: content at
-/// a position no new field comes from is deleted. Answers how many field rows moved.
+/// Lays out a notetype's fields anew and moves every note's content with them, and what
+/// linked notes inherit: content at a position no new field comes from is deleted.
+/// Answers how many field rows moved.
 pub async fn set_fields(
     conn: &mut Conn,
     notetype: NotetypeId,
@@ -52,6 +53,7 @@ pub async fn set_fields(
         .execute(&mut *conn)
         .await?;
     }
+    super::deck_links::follow_field_moves(conn, notetype, &json).await?;
     sqlx::query("DELETE FROM notetype_fields WHERE notetype = ?")
         .bind(notetype)
         .execute(&mut *conn)

@@ -3,20 +3,24 @@
 use super::Conn;
 use super::{DeckId, Micros, NoteId, NotetypeId};
 
-/// The note whose reviewed field at position `nf.ord` note `n` shows: its base note's
-/// for a position it inherits through a deck link (while the base note is live), else its own.
-const FIELD_SOURCE: &str = "coalesce((SELECT l.base_note FROM note_link_fields lf
-      JOIN note_links l ON l.note = lf.note
-      JOIN notes b ON b.id = l.base_note AND b.reviewed = 1 AND b.deleted = 0
-      WHERE lf.note = n.id AND lf.position = nf.ord), n.id)";
+/// Joined after field `nf` of note `n`'s notetype: `lf` and `l`, the link through which
+/// `n` inherits that field while its base note is live (both NULL otherwise).
+const INHERITED: &str = "LEFT JOIN note_link_fields lf ON lf.note = n.id AND lf.position = nf.ord
+      LEFT JOIN note_links l ON l.note = lf.note
+        AND EXISTS (SELECT 1 FROM notes b WHERE b.id = l.base_note AND b.reviewed = 1 AND b.deleted = 0)";
+
+/// The join condition for the field row `f` that note `n` shows at `nf`, after
+/// [`INHERITED`]: its base note's field where it inherits, else its own.
+const SHOWN_FIELD: &str = "f.note = coalesce(l.base_note, n.id) AND f.reviewed = 1
+        AND f.position = CASE WHEN l.note IS NULL THEN nf.ord ELSE lf.base_position END";
 
 /// Whether note `n` shows any non-empty field (a note without one is not pulled).
 fn has_content() -> String {
     format!(
         "CASE WHEN NOT EXISTS (SELECT 1 FROM note_links WHERE note = n.id)
       THEN EXISTS (SELECT 1 FROM fields f WHERE f.note = n.id AND f.reviewed = 1 AND f.content <> '')
-      ELSE EXISTS (SELECT 1 FROM notetype_fields nf JOIN fields f ON f.note = {FIELD_SOURCE}
-          AND f.reviewed = 1 AND f.position = nf.ord AND f.content <> ''
+      ELSE EXISTS (SELECT 1 FROM notetype_fields nf {INHERITED}
+          JOIN fields f ON {SHOWN_FIELD} AND f.content <> ''
         WHERE nf.notetype = n.notetype) END"
     )
 }
@@ -41,8 +45,8 @@ fn note_json() -> String {
     THEN json_object(
       'id', n.anki_id,
       'fields', json((SELECT json_group_array(c) FROM (
-          SELECT coalesce(f.content, '') AS c FROM notetype_fields nf
-          LEFT JOIN fields f ON f.note = {FIELD_SOURCE} AND f.reviewed = 1 AND f.position = nf.ord
+          SELECT coalesce(f.content, '') AS c FROM notetype_fields nf {INHERITED}
+          LEFT JOIN fields f ON {SHOWN_FIELD}
           WHERE nf.notetype = n.notetype ORDER BY nf.ord))),
       'guid', n.guid,
       'note_model_uuid', (SELECT nt.guid FROM notetypes nt WHERE nt.id = n.notetype),
@@ -222,8 +226,8 @@ pub async fn note_head(conn: &mut Conn, note: NoteId) -> sqlx::Result<Option<Not
 pub async fn pulled_fields(conn: &mut Conn, note: NoteId) -> sqlx::Result<Vec<String>> {
     let sql = format!(
         "SELECT coalesce(f.content, '') FROM notes n
-         JOIN notetype_fields nf ON nf.notetype = n.notetype
-         LEFT JOIN fields f ON f.note = {FIELD_SOURCE} AND f.reviewed = 1 AND f.position = nf.ord
+         JOIN notetype_fields nf ON nf.notetype = n.notetype {INHERITED}
+         LEFT JOIN fields f ON {SHOWN_FIELD}
          WHERE n.id = ? ORDER BY nf.ord"
     );
     sqlx::query_scalar(&sql).bind(note).fetch_all(conn).await

@@ -1,12 +1,14 @@
 //! Deck links over HTTP as the add-on makes them (`/CreateDeckLink`,
 //! `/CreateNewNoteLink`): every refusal's status and text (never a 401), linked and
 //! skipped notes, what a linked deck's pulls show before and after its base deck changes,
-//! merged tags, suggestions forwarded to the base deck, and removing a link in the console.
+//! merged tags, suggestions forwarded to the base deck, either deck's notetype changing its
+//! fields after the notes were linked, and removing a link in the console.
 
 use deckd_testkit as common;
 
 use common::console::{location, Console};
 use common::media::red1x1_png;
+use common::notetypes::{notetype_field, notetype_path, pulled_layout, save_notetype};
 use common::*;
 use serde_json::{json, Value};
 
@@ -405,6 +407,138 @@ async fn a_suggestion_on_an_inherited_field_goes_to_the_base_deck() {
     w.s.approve(commit_id(&own)).await;
     let g1 = mine_note(&w, FIRST_PULL_TS, "G1").await.unwrap();
     assert_eq!(g1["fields"], json!(["better front", "better back"]));
+}
+
+/// Anki's ids of the fields of the notetype both decks use.
+const FIELD_IDS: [(&str, i64); 3] = [
+    ("Front", -5032847290344123456),
+    ("Back", 4470161023957123456),
+    ("Source", 777),
+];
+
+/// An upload of Mine from an Anki whose notetype has the fields `fields` (in order), with
+/// `notes`: `force` as Mine's owner pushing it, else as a suggestion.
+async fn upload_mine(w: &World, token: &str, fields: &[&str], notes: Vec<Value>, force: bool) {
+    let mut deck = root_deck("Mine", MINE_UUID, "", notes, vec![]);
+    let flds: Vec<Value> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let (_, id) = FIELD_IDS.iter().find(|(n, _)| n == name).unwrap();
+            let mut f = notetype_field(name, json!(id));
+            f["ord"] = json!(i);
+            f
+        })
+        .collect();
+    deck["note_models"][0]["flds"] = Value::Array(flds);
+    let body = submit_body(&w.mine, "Mine", "Mine", &deck, 2, "layout", force);
+    w.s.submit(token, &body).await.expect(200, "upload of Mine");
+}
+
+/// The fields of note `guid` of `hash` in a full pull.
+async fn fields_in(w: &World, hash: &str, guid: &str) -> Value {
+    let pull = w.s.pull_since(hash, FIRST_PULL_TS).await;
+    find_note(&entry_for(&pull, hash).unwrap()["deck"], guid).unwrap()["fields"].clone()
+}
+
+#[tokio::test]
+async fn inherited_fields_follow_their_field_when_either_notetype_changes_its_fields() {
+    let w = linked_world().await;
+
+    // Bob's Anki adds Source in front and swaps Front and Back; he pushes it.
+    let ts = sync_point().await;
+    let only_mine = note("OnlyMine", &["", "", "only mine"], &["mine"]);
+    upload_mine(
+        &w,
+        &w.bob,
+        &["Source", "Back", "Front"],
+        vec![only_mine],
+        true,
+    )
+    .await;
+    let g1 = mine_note(&w, &ts, "G1")
+        .await
+        .expect("G1 has the new layout");
+    assert_eq!(g1["fields"], json!(["", "base back 1", "base front 1"]));
+    for _ in 0..2 {
+        assert_eq!(
+            fields_in(&w, &w.mine, "G2").await,
+            json!(["", "base back 2", "base front 2"])
+        );
+        assert_eq!(
+            fields_in(&w, &w.mine, "OnlyMine").await,
+            json!(["", "", "only mine"])
+        );
+    }
+
+    // Alice swaps Base's fields in the console: Base's notes change, Mine's show the same.
+    let mut alice = Console::of(&w.s, "alice").await;
+    let page = notetype_path(&alice.get(&format!("/console/decks/{}", w.base)).await.text);
+    let card = ("Card 1", "{{Front}}", "{{FrontSide}}<hr id=answer>{{Back}}");
+    let css = ".card { font-family: arial; font-size: 20px; text-align: center; }";
+    let swapped = [("1", "Back", "1"), ("0", "Front", "2")];
+    save_notetype(&mut alice, &page, &swapped, &[card], css, &[])
+        .await
+        .expect(303, "Base reordered");
+    assert_eq!(
+        fields_in(&w, &w.base, "G1").await,
+        json!(["base back 1", "base front 1"])
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            fields_in(&w, &w.mine, "G1").await,
+            json!(["", "base back 1", "base front 1"])
+        );
+    }
+
+    // Carol's better Front on Mine (third there, second in Base) goes to Base's Front.
+    upload_mine(
+        &w,
+        &w.carol,
+        &["Source", "Back", "Front"],
+        vec![note(
+            "G1",
+            &["", "base back 1", "better front"],
+            &["geo", "mine", "shared"],
+        )],
+        false,
+    )
+    .await;
+    let forwarded = w.s.only_pending(&w.base).await;
+    w.s.approve(commit_id(&forwarded)).await;
+    assert_eq!(
+        fields_in(&w, &w.base, "G1").await,
+        json!(["base back 1", "better front"])
+    );
+    assert_eq!(
+        fields_in(&w, &w.mine, "G1").await,
+        json!(["", "base back 1", "better front"])
+    );
+
+    // Alice removes Front from Base: Mine's notes show their own Front again.
+    let ts = sync_point().await;
+    let back_card = ("Card 1", "{{Back}}", "{{FrontSide}}");
+    save_notetype(
+        &mut alice,
+        &page,
+        &[("0", "Back", "1"), ("1", "Front", "2")],
+        &[back_card],
+        css,
+        &[("f1.remove", "on"), ("confirm_remove", "on")],
+    )
+    .await
+    .expect(303, "Front removed from Base");
+    let (names, _) =
+        pulled_layout(entry_for(&w.s.pull_since(&w.base, &ts).await, &w.base).unwrap());
+    assert_eq!(names, ["Back"]);
+    let g1 = mine_note(&w, &ts, "G1")
+        .await
+        .expect("G1 changes with Base");
+    assert_eq!(g1["fields"], json!(["", "base back 1", "my front 1"]));
+    assert_eq!(
+        fields_in(&w, &w.mine, "G1").await,
+        json!(["", "base back 1", "my front 1"])
+    );
 }
 
 #[tokio::test]
