@@ -14,6 +14,7 @@ pub mod maintenance;
 pub mod media;
 pub(crate) mod pull;
 pub mod server;
+pub(crate) mod shares;
 pub mod store;
 pub mod system;
 pub mod wire;

@@ -78,9 +78,7 @@ async fn serve(
     let archives = Archives::open(&config, db.clone(), media.clone(), puller.unfilled())?;
     let state = AppState {
         stop: stop.clone(),
-        live_pages: Arc::new(tokio::sync::Semaphore::new(
-            crate::console::events::MAX_STREAMS,
-        )),
+        live_pages: Arc::default(),
         puller: Arc::new(puller.with_archives(archives.clone())),
         archives,
         decoding: crate::wire::meter::Pool::new(config.decode_memory_bytes),

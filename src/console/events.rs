@@ -2,6 +2,7 @@
 //! reader's counts whenever a queue they review changes.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -12,15 +13,42 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::session::Signed;
 use crate::domain::{queue, Actor};
 use crate::http::AppState;
+use crate::shares::{Share, Shares};
 use crate::store::UserId;
 
 /// Open event streams at most: each holds a connection, so without a bound a few signed-in
-/// tabs (or one hostile account) could take every connection the add-on needs.
+/// tabs could take every connection the add-on needs.
 pub const MAX_STREAMS: usize = 32;
+
+/// Open event streams one account may hold (a maintainer's few tabs), so that one account
+/// cannot take every stream from the others.
+pub const MAX_STREAMS_PER_USER: usize = 4;
+
+/// The console's open event streams, bounded overall and per account.
+pub struct LivePages {
+    all: Arc<Semaphore>,
+    per_user: Shares<UserId>,
+}
+
+impl Default for LivePages {
+    fn default() -> Self {
+        Self {
+            all: Arc::new(Semaphore::new(MAX_STREAMS)),
+            per_user: Shares::new(MAX_STREAMS_PER_USER),
+        }
+    }
+}
+
+/// An open stream's places; dropping it (the page closed) gives them back.
+struct LivePage {
+    _all: OwnedSemaphorePermit,
+    _mine: Share<UserId>,
+}
 
 #[derive(Serialize)]
 struct DeckPending {
@@ -51,15 +79,28 @@ async fn counts_event(s: &AppState, user: UserId) -> Option<Event> {
 
 /// Sends the reader's counts after every change to a review queue (changes to decks they
 /// do not review change nothing they see, and their counts say so). Beyond
-/// [`MAX_STREAMS`] open streams the answer is 503; the browser retries by itself.
+/// [`MAX_STREAMS_PER_USER`] of the reader's own streams the answer is 429, beyond
+/// [`MAX_STREAMS`] in all 503; such a page's counts update when it is loaded again.
 pub async fn stream(State(s): State<AppState>, Signed(me): Signed) -> Response {
-    let Ok(permit) = s.live_pages.clone().try_acquire_owned() else {
+    let Some(mine) = s.live_pages.per_user.take(me.id) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "30")],
+            "too many of your pages are live; counts update on the next page load",
+        )
+            .into_response();
+    };
+    let Ok(permit) = s.live_pages.all.clone().try_acquire_owned() else {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "30")],
             "too many open live pages; counts update on the next page load",
         )
             .into_response();
+    };
+    let permit = LivePage {
+        _all: permit,
+        _mine: mine,
     };
     let changes = s.db.queue_changes();
     let stop = s.stop.clone();

@@ -48,8 +48,8 @@ pub struct AppState {
     pub decoding: crate::wire::meter::Pool,
     /// Cancelled at shutdown, so long-lived responses (event streams) end.
     pub stop: tokio_util::sync::CancellationToken,
-    /// Permits for the console's open event streams (`console::events::MAX_STREAMS`).
-    pub live_pages: Arc<tokio::sync::Semaphore>,
+    /// The console's open event streams, bounded overall and per account.
+    pub live_pages: Arc<crate::console::events::LivePages>,
     /// The monitor's last 24 hours, for the dashboard's charts.
     pub history: Arc<History>,
     /// This run's start and how the previous one ended, for the dashboard.

@@ -3,12 +3,13 @@
 //! they time out) cannot take every connection the server has. An IPv6 client is counted
 //! by its /64, which one household or one attacker usually has whole.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::shares::{Share, Shares};
 
 /// The answer to a connection over its address's share, before closing it.
 const TOO_MANY: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
@@ -30,23 +31,18 @@ pub const REFUSALS_ANSWERED: usize = 64;
 /// Open connections per client address.
 #[derive(Clone)]
 pub struct PerClient {
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    max: usize,
+    open: Arc<Shares<IpAddr>>,
     unlimited: Arc<[IpAddr]>,
 }
 
 /// One counted connection; dropping it gives its address's share back.
-pub struct Held {
-    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
-    key: IpAddr,
-}
+pub type Held = Share<IpAddr>;
 
 impl PerClient {
     /// At most `max` connections per address, except for the `unlimited` addresses.
     pub fn new(max: usize, unlimited: Vec<IpAddr>) -> Self {
         Self {
-            open: Arc::default(),
-            max,
+            open: Arc::new(Shares::new(max)),
             unlimited: unlimited.into(),
         }
     }
@@ -58,29 +54,7 @@ impl PerClient {
         if self.unlimited.contains(&peer) {
             return Ok(None);
         }
-        let key = client_key(peer);
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let count = open.entry(key).or_insert(0);
-        if *count >= self.max {
-            return Err(());
-        }
-        *count += 1;
-        Ok(Some(Held {
-            open: self.open.clone(),
-            key,
-        }))
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = open.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.key);
-            }
-        }
+        self.open.take(client_key(peer)).map(Some).ok_or(())
     }
 }
 

@@ -651,32 +651,50 @@ async fn long_fields_page_by_size_and_a_huge_field_is_linked_not_shown() {
 }
 
 #[tokio::test]
-async fn live_pages_are_bounded_so_the_add_on_keeps_its_connections() {
+async fn live_pages_are_bounded_per_account_and_overall_so_the_add_on_keeps_its_connections() {
     let w = world().await;
-    let alice = Console::of(&w.s, "alice").await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let cookie = format!("deckd_session={}", alice.cookie.clone().unwrap());
-    let open_page = || {
+    let open_page = |c: &Console<'_>| {
         http.get(w.s.url("/console/events"))
-            .header("Cookie", &cookie)
+            .header(
+                "Cookie",
+                format!("deckd_session={}", c.cookie.clone().unwrap()),
+            )
             .send()
     };
-    let mut open = Vec::new();
-    for _ in 0..32 {
-        let r = open_page().await.unwrap();
+    let alice = Console::of(&w.s, "alice").await;
+    let mut alices = Vec::new();
+    for _ in 0..4 {
+        let r = open_page(&alice).await.unwrap();
         assert_eq!(r.status(), 200);
-        open.push(r);
+        alices.push(r);
     }
-    let refused = open_page().await.unwrap();
-    assert_eq!(refused.status(), 503);
+    let refused = open_page(&alice).await.unwrap();
+    assert_eq!(refused.status(), 429, "a fifth page of one account");
+    assert!(refused.headers().contains_key("retry-after"));
+
+    // Seven more accounts fill the rest; the next account is refused with 503.
+    let mut others = Vec::new();
+    for i in 0..7 {
+        let c = Console::signed_in(&w.s, &format!("reader{i}")).await;
+        for _ in 0..4 {
+            let r = open_page(&c).await.unwrap();
+            assert_eq!(r.status(), 200, "reader{i}'s pages are their own share");
+            others.push(r);
+        }
+    }
+    let late = Console::signed_in(&w.s, "late").await;
+    let refused = open_page(&late).await.unwrap();
+    assert_eq!(refused.status(), 503, "32 pages are open");
     assert!(refused.headers().contains_key("retry-after"));
     // The add-on is still served.
     w.s.pull_since(&w.hash, FIRST_PULL_TS).await;
-    drop(open.pop());
-    // A closed page gives its place back (the server notices the closed connection).
+
+    // A closed page gives its places back (the server notices the closed connection).
+    drop(alices.pop());
     let start = std::time::Instant::now();
     loop {
-        let r = open_page().await.unwrap();
+        let r = open_page(&alice).await.unwrap();
         if r.status() == 200 {
             break;
         }
