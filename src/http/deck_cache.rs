@@ -50,6 +50,7 @@ pub async fn get(
                 );
                 return Ok((StatusCode::OK, fixed).into_response());
             }
+            super::media::inert(&mut fixed);
             let served = tower_http::services::ServeFile::new(&path)
                 .oneshot(req)
                 .await

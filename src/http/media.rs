@@ -32,6 +32,22 @@ const MAX_SVG_BATCH_BYTES: usize = 2 * svg::MAX_SVG_BYTES;
 pub const SVG_BODY_LIMIT: usize = 4 * MAX_SVG_BATCH_BYTES;
 /// Downloads are named by content, so they never change.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// A downloaded file is someone's upload on the console's origin: opened in a browser it
+/// may neither run script nor be sniffed into HTML (behind nginx its media location
+/// sends the same).
+const INERT: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+/// Headers that keep an uploaded file served by deckd itself inert in a browser.
+pub fn inert(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(INERT),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
 
 /// The base URL media links are built on: the configured public URL, else the Host
 /// the client used, with the scheme a trusted proxy reports (`X-Forwarded-Proto`), so
@@ -241,6 +257,7 @@ pub async fn download(
         return Ok((StatusCode::OK, fixed).into_response());
     }
     fixed.insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+    inert(&mut fixed);
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)

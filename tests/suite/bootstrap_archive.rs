@@ -325,6 +325,7 @@ async fn a_new_subscriber_bootstraps_from_the_archive_as_the_addon_does() {
         .to_str()
         .unwrap()
         .starts_with("bytes 10-99/"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
     // The add-on's media session would send its token; it is ignored.
     let (status, _, whole) = s.media_get(url, &[]).await;
     assert_eq!((status, whole.len()), (200, got.zip.len()));

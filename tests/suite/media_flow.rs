@@ -306,6 +306,16 @@ async fn downloads_carry_type_etag_caching_and_ranges() {
         headers["cache-control"],
         "public, max-age=31536000, immutable"
     );
+    // Someone's upload on the console's origin: inert if opened in a browser.
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox"),
+        "{:?}",
+        headers["content-security-policy"]
+    );
 
     let (status, headers, body) = s.media_get(&url, &[("Range", "bytes=10-19")]).await;
     assert_eq!(status, 206);
