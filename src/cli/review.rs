@@ -120,10 +120,10 @@ async fn show(db: &Db, id: CommitId) -> anyhow::Result<()> {
                 after.join(" | ")
             ));
         }
-        if nt.templates_changed {
-            parts.push("card templates change".to_string());
+        for t in &nt.templates {
+            parts.push(format!("card template {} changes", t.name));
         }
-        if nt.css_changed {
+        if nt.css.is_some() {
             parts.push("styling changes".to_string());
         }
         println!("* notetype {}: {}", nt.notetype, parts.join("; "));

@@ -32,6 +32,26 @@ fn tokenize(html: &str) -> Vec<&str> {
     out
 }
 
+/// Marks what changed between two texts a reviewer reads as source (card templates,
+/// styling): every word escaped, removed ones in `<del>`, added ones in `<ins>`.
+pub fn source_diff(old: &str, new: &str) -> String {
+    let diff = TextDiff::configure()
+        .timeout(Duration::from_millis(50))
+        .diff_words(old, new);
+    let mut out = String::with_capacity(old.len() + new.len() + 32);
+    for change in diff.iter_all_changes() {
+        let text = askama::filters::escape(change.value(), askama::filters::Html)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        match change.tag() {
+            ChangeTag::Equal => out.push_str(&text),
+            ChangeTag::Delete => out.push_str(&format!("<del>{text}</del>")),
+            ChangeTag::Insert => out.push_str(&format!("<ins>{text}</ins>")),
+        }
+    }
+    out
+}
+
 /// Marks words removed from `old` with `<del>` and added in `new` with `<ins>`. Both sides
 /// are cleaned HTML; markup is taken from the new side only (an image counts as a word),
 /// so the marks never straddle a tag. Spaces between changed words join their runs, so a
@@ -167,6 +187,10 @@ mod tests {
              <del>the</del><ins>a</ins> cell<ins> &amp; more</ins></p>"
         );
         assert_eq!(word_diff("", "new"), "<ins>new</ins>");
+        assert_eq!(
+            source_diff("{{Front}} <hr>", "{{Front}} <b>x</b>"),
+            "{{Front}} <del>&#60;hr&#62;</del><ins>&#60;b&#62;x&#60;/b&#62;</ins>"
+        );
         assert_eq!(word_diff("same", "same"), "same");
         assert_eq!(
             word_diff("<img src=\"a.png\">", "<img src=\"b.png\">"),

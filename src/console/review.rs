@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::diff::{with_previews, word_diff};
+use super::diff::{source_diff, with_previews, word_diff};
 use super::media::MediaQuery;
 use super::page::{render, Chrome, PageError, Trusted};
 use super::session::{mask, CsrfOnly, Signed};
@@ -113,6 +113,47 @@ fn diff_of(f: &crate::store::review::FieldChange, media: &str) -> Trusted {
     ))
 }
 
+/// A waiting notetype change as a reviewer reads it: the field lists, and the source of
+/// each changed card template and of the styling as word diffs.
+struct NotetypeView {
+    row: i64,
+    notetype: String,
+    fields_before: Vec<String>,
+    fields_after: Option<Vec<String>>,
+    templates: Vec<TemplateView>,
+    css: Option<Trusted>,
+}
+
+/// A changed card template: its name and the diff of each side that changes.
+struct TemplateView {
+    name: String,
+    front: Option<Trusted>,
+    back: Option<Trusted>,
+}
+
+impl NotetypeView {
+    fn of(c: ChangeSummary) -> Self {
+        let diff = |(old, new): &(String, String)| Trusted(source_diff(old, new));
+        let changed = |side: &(String, String)| (side.0 != side.1).then(|| diff(side));
+        Self {
+            row: c.row,
+            notetype: c.notetype,
+            fields_before: c.fields_before,
+            fields_after: c.fields_after,
+            templates: c
+                .templates
+                .iter()
+                .map(|t| TemplateView {
+                    name: t.name.clone(),
+                    front: changed(&t.front),
+                    back: changed(&t.back),
+                })
+                .collect(),
+            css: c.css.as_ref().map(diff),
+        }
+    }
+}
+
 struct TagView {
     id: i64,
     content: String,
@@ -165,7 +206,7 @@ impl Notes {
 struct SuggestionPage {
     chrome: Option<Chrome>,
     c: Commit,
-    notetypes: Vec<ChangeSummary>,
+    notetypes: Vec<NotetypeView>,
     info: Trusted,
     reason: Option<String>,
     notes: Vec<NoteView>,
@@ -245,7 +286,7 @@ pub async fn suggestion_page(
     });
     let c = found.commit;
     Ok(render(&SuggestionPage {
-        notetypes: found.notetypes,
+        notetypes: found.notetypes.into_iter().map(NotetypeView::of).collect(),
         range,
         prev_href: (page > 1).then(|| format!("{base}?page={}", page - 1)),
         next_href: (page < pages).then(|| format!("{base}?page={}", page + 1)),

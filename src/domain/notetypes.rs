@@ -163,8 +163,44 @@ pub struct ChangeSummary {
     pub fields_before: Vec<String>,
     /// `None` when the fields stay as they are.
     pub fields_after: Option<Vec<String>>,
-    pub templates_changed: bool,
-    pub css_changed: bool,
+    /// The card templates that change, when the templates do.
+    pub templates: Vec<TemplateChange>,
+    /// The styling as it is and as it would be, when it changes.
+    pub css: Option<(String, String)>,
+}
+
+/// A card template as it is and as it would be, so a reviewer sees what the upload does
+/// to every card; a side is empty for a template added or removed.
+#[derive(Debug)]
+pub struct TemplateChange {
+    pub name: String,
+    pub front: (String, String),
+    pub back: (String, String),
+}
+
+/// The templates of a suggested change that differ from the stored ones, paired by place.
+fn template_changes(
+    before: &[NotetypeTemplate],
+    after: &[NotetypeTemplate],
+) -> Vec<TemplateChange> {
+    let side = |t: Option<&NotetypeTemplate>, pick: fn(&NotetypeTemplate) -> &String| {
+        t.map(pick).cloned().unwrap_or_default()
+    };
+    (0..before.len().max(after.len()))
+        .map(|i| {
+            let (b, a) = (before.get(i), after.get(i));
+            let name = match (b, a) {
+                (Some(b), Some(a)) if b.name != a.name => format!("{} → {}", b.name, a.name),
+                _ => a.or(b).map(|t| t.name.clone()).unwrap_or_default(),
+            };
+            TemplateChange {
+                name,
+                front: (side(b, |t| &t.qfmt), side(a, |t| &t.qfmt)),
+                back: (side(b, |t| &t.afmt), side(a, |t| &t.afmt)),
+            }
+        })
+        .filter(|t| t.front.0 != t.front.1 || t.back.0 != t.back.1 || t.name.contains(" → "))
+        .collect()
 }
 
 /// The waiting notetype changes of a suggestion, as they would apply now.
@@ -184,8 +220,12 @@ pub(crate) async fn summaries(
                 .fields
                 .as_ref()
                 .map(|f| f.iter().map(|p| p.field.name.clone()).collect()),
-            templates_changed: change.templates.is_some(),
-            css_changed: change.css.is_some(),
+            templates: change
+                .templates
+                .as_deref()
+                .map(|after| template_changes(&stored.tmpls, after))
+                .unwrap_or_default(),
+            css: change.css.map(|after| (stored.css.clone(), after)),
             notetype: stored.name,
         });
     }

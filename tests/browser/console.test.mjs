@@ -368,6 +368,37 @@ for (const [vp, contextOptions] of Object.entries(VIEWPORTS)) {
         await shot(alice, '11-queue-after');
       });
 
+      await step("5b. a notetype suggestion shows its template's and styling's source as diffs", async () => {
+        const deck = rootDeck(DEMO_NAME, DEMO_UUID, 'Tiny demo deck',
+          [note(GUID, [NEW_FRONT, OLD_BACK], ['geo', NEW_TAG], 1718900000001)]);
+        deck.note_models[0].tmpls[0].qfmt = '{{Front}} <i>think of the Seine</i>';
+        deck.note_models[0].css = '.card { font-family: georgia; font-size: 22px; text-align: center; }';
+        await addon.submit(bobToken, submitBody({
+          remoteDeck: hash,
+          deckPath: DEMO_NAME,
+          newName: DEMO_NAME,
+          deck,
+          rationale: 2,
+          commitText: 'A hint on the front and a serif font',
+          forceOverwrite: false,
+        }));
+        await alice.goto(`${base}/console/review`);
+        await alice.locator('#queue-list li[data-commit] a').click();
+        await alice.waitForURL(/\/console\/review\/\d+$/);
+        const change = alice.locator('section[data-notetype]');
+        await change.waitFor();
+        const sources = change.locator('pre.source');
+        assert.equal(await sources.count(), 2, "the template's front and the styling");
+        await waitForText(sources.nth(0).locator('ins').last(), 'Seine</i>');
+        await waitForText(sources.nth(1).locator('del').first(), 'arial;');
+        await waitForText(sources.nth(1).locator('ins').first(), 'georgia;');
+        assert.equal(await alice.locator('section[data-notetype] i').count(), 0,
+          'the suggested markup is shown as text, never rendered');
+        await shot(alice, '11b-notetype-suggestion');
+        await change.locator('button[formaction$="/deny"]').click();
+        await waitForText(alice.locator('#status'), 'denied');
+      });
+
       await step('6. a subscriber pull carries the accepted changes and not the denied one', async () => {
         const entries = await addon.pull(hash, FIRST_PULL_TS);
         assert.equal(entries.length, 1, `one entry expected: ${JSON.stringify(entries)}`);

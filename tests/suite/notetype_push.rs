@@ -310,6 +310,7 @@ async fn someone_elses_notetype_change_waits_for_review_and_applies_when_approve
         )],
     );
     deck["note_models"][0]["css"] = json!(".card { color: teal; }");
+    deck["note_models"][0]["tmpls"][0]["qfmt"] = json!("{{Front}} <i>{{Mnemonic}}</i>");
     let body = submit_body(
         &hash,
         DEMO_NAME,
@@ -324,9 +325,26 @@ async fn someone_elses_notetype_change_waits_for_review_and_applies_when_approve
     let show = s.cli(&["review", "show", &id.to_string()]).await;
     show.assert_ok();
     assert!(
-        show.stdout.contains("* notetype Basic (demo): fields Front | Back -> Front | Back | Mnemonic; styling changes"),
+        show.stdout.contains("* notetype Basic (demo): fields Front | Back -> Front | Back | Mnemonic; card template Card 1 changes; styling changes"),
         "{}",
         show.stdout
+    );
+    // The reviewer reads what the upload does to the cards: the template's and the
+    // styling's source, escaped, as word diffs.
+    let mut alice = Console::of(&s, "alice").await;
+    let page = alice.get(&format!("/console/review/{id}")).await;
+    page.expect(200, "the suggestion");
+    for shown in [
+        "Card template “Card 1”: front",
+        "{{Front}}<ins> </ins><ins>&#60;i&#62;{{Mnemonic}}&#60;/i&#62;</ins>",
+        "<ins>teal;</ins>",
+        "<del>arial;</del>",
+    ] {
+        assert!(page.text.contains(shown), "{shown:?} in {}", page.text);
+    }
+    assert!(
+        !page.text.contains("Card template “Card 1”: back"),
+        "an unchanged side is not shown"
     );
     let ts = sync_point().await;
     s.approve(id).await;
@@ -368,7 +386,12 @@ async fn a_suggestion_that_only_changes_the_notetype_is_kept_and_can_be_denied()
         .expect(303, "sign-in");
     let base = format!("/console/review/{id}");
     let page = alice.get(&base).await;
-    assert!(page.text.contains("The styling changes."), "{}", page.text);
+    assert!(
+        page.text.contains("<div class=\"muted\">Styling</div>")
+            && page.text.contains("<ins>red;</ins>"),
+        "{}",
+        page.text
+    );
     let nt = ids(&page.text, "notetype");
     let ts = sync_point().await;
     alice
