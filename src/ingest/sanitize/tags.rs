@@ -2,7 +2,8 @@
 //! separated by spaces, as text or inside an attribute (`<span class="{{Tags}}">`).
 //!
 //! The rule, applied on publish and on every suggestion: each tag loses every `<`, `>`,
-//! `"`, `'`, `&`, backtick and `=`, and every whitespace or control character; a tag
+//! `"`, `'`, `&`, backtick and `=`, every whitespace or control character and every
+//! bidirectional override or isolate (which would let a tag read backwards); a tag
 //! left empty, longer than [`MAX_TAG_BYTES`], or starting with a script or data URL
 //! scheme (`javascript:`, `vbscript:`, `livescript:`, `data:`, any case) is dropped;
 //! duplicates that cleaning creates are dropped too. What is left can neither open
@@ -33,7 +34,11 @@ pub fn clean_tags(tags: &mut Vec<String>) {
 }
 
 fn is_removed(c: char) -> bool {
-    matches!(c, '<' | '>' | '"' | '\'' | '&' | '`' | '=') || c.is_whitespace() || c.is_control()
+    matches!(
+        c,
+        '<' | '>' | '"' | '\'' | '&' | '`' | '=' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    ) || c.is_whitespace()
+        || c.is_control()
 }
 
 #[cfg(test)]
@@ -55,6 +60,7 @@ mod tests {
             "AnkiCollab_Optional::extra::x",
             "javascript",
             "a\u{3000}b",
+            "c\u{202E}gpj.exe\u{2066}",
         ]
         .map(String::from)
         .to_vec();
@@ -69,7 +75,8 @@ mod tests {
                 "RD",
                 "AnkiCollab_Optional::extra::x",
                 "javascript",
-                "ab"
+                "ab",
+                "cgpj.exe"
             ]
         );
         let again = tags.clone();
