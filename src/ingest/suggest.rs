@@ -453,6 +453,10 @@ async fn overwrite(
     }
     // A note that was pending or deleted changes state even when its content does not.
     let mut changed = !n.reviewed || n.deleted;
+    if n.notetype != nt.id {
+        // Links are kept by field name, so what the note shows is read in its new layout.
+        store::deck_links::follow_notetype_change(conn, n.id, n.notetype, nt.id).await?;
+    }
     let inherits = store::deck_links::inheritance(conn, n.id).await?;
     let old = shown_fields(conn, n.id, inherits.as_ref()).await?;
     let unknown = sub.unknown_of(note);

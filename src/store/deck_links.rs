@@ -285,6 +285,39 @@ pub async fn follow_field_moves(
     Ok(())
 }
 
+/// Renumbers what links of `note` inherit when the note moves from notetype `from` to
+/// `to`: on its own side if it follows a base note, and on its followers' side if other
+/// notes follow it. A field keeps its link when `to` has a field of the same name; the
+/// others stop being inherited.
+pub async fn follow_notetype_change(
+    conn: &mut Conn,
+    note: NoteId,
+    from: NotetypeId,
+    to: NotetypeId,
+) -> sqlx::Result<()> {
+    const TO: &str = "(SELECT t.ord FROM notetype_fields f JOIN notetype_fields t ON t.notetype = ?3 AND t.name = f.name
+        WHERE f.notetype = ?2 AND f.ord = note_link_fields.{col})";
+    const MINE: &str = "note = ?1";
+    const FOLLOWING: &str = "note IN (SELECT l.note FROM note_links l WHERE l.base_note = ?1)";
+    for (side, col) in [(MINE, "position"), (FOLLOWING, "base_position")] {
+        let to_ord = TO.replace("{col}", col);
+        for sql in [
+            format!("DELETE FROM note_link_fields WHERE {side} AND {to_ord} IS NULL"),
+            // Through negative positions, so no two rows of a note ever share a position.
+            format!("UPDATE note_link_fields SET {col} = -1 - {to_ord} WHERE {side}"),
+            format!("UPDATE note_link_fields SET {col} = -1 - {col} WHERE {side} AND {col} < 0"),
+        ] {
+            sqlx::query(&sql)
+                .bind(note)
+                .bind(from)
+                .bind(to)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// A linked note leaves out a tag its base note has (nothing for other tags or notes).
 pub async fn drop_base_tag(conn: &mut Conn, note: NoteId, tag: &str) -> sqlx::Result<()> {
     sqlx::query(

@@ -541,6 +541,106 @@ async fn inherited_fields_follow_their_field_when_either_notetype_changes_its_fi
     );
 }
 
+/// A notetype of the demo's shape with its own UUID, name and fields (name, Anki id).
+fn notetype(uuid: &str, name: &str, fields: &[(&str, i64)]) -> Value {
+    let mut m = basic_model();
+    m["crowdanki_uuid"] = json!(uuid);
+    m["name"] = json!(name);
+    m["flds"] = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (n, id))| {
+            let mut f = notetype_field(n, json!(id));
+            f["ord"] = json!(i);
+            f
+        })
+        .collect();
+    m
+}
+
+#[tokio::test]
+async fn a_note_moved_to_another_notetype_keeps_its_links_by_field_name() {
+    const EXTRA_FIRST: &str = "9a9a0a2e-7d3b-11ef-9a7c-0242ac1200e1";
+    const FLIPPED: &str = "9a9a0a2e-7d3b-11ef-9a7c-0242ac1200f1";
+    let w = linked_world().await;
+    let extra_first = notetype(
+        EXTRA_FIRST,
+        "Extra first",
+        &[("Extra", 1111), ("Front", 2222), ("Back", 3333)],
+    );
+    let mine_upload = |fields: &[&str]| {
+        let g1 = note_with_model("G1", fields, &["geo", "mine", "shared"], EXTRA_FIRST);
+        let mut deck = root_deck("Mine", MINE_UUID, "", vec![g1], vec![]);
+        deck["note_models"] = json!([basic_model(), extra_first.clone()]);
+        deck
+    };
+
+    // Bob's Anki moves Mine's G1 to "Extra first" (by field name, as Anki does); he
+    // pushes it. Nothing inherited changed, so nothing goes to Base.
+    let ts = sync_point().await;
+    let deck = mine_upload(&["my extra", "base front 1", "base back 1"]);
+    let body = submit_body(&w.mine, "Mine", "Mine", &deck, 10, "", true);
+    w.s.submit(&w.bob, &body).await.expect(200, "bob's push");
+    assert!(
+        w.s.pending(Some(&w.base)).await.is_empty(),
+        "nothing forwarded"
+    );
+    let g1 = mine_note(&w, &ts, "G1").await.expect("G1 changed");
+    assert_eq!(
+        g1["fields"],
+        json!(["my extra", "base front 1", "base back 1"])
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            fields_in(&w, &w.mine, "G1").await,
+            json!(["my extra", "base front 1", "base back 1"])
+        );
+    }
+
+    // Alice's Anki moves Base's G1 to "Flipped" [Back, Front]; Mine's fields stay put.
+    let ts = sync_point().await;
+    let g1 = note_with_model("G1", &["base back 1", "base front 1"], &["geo"], FLIPPED);
+    let mut deck = root_deck("Base", BASE_UUID, "", vec![g1], vec![]);
+    deck["note_models"] = json!([
+        basic_model(),
+        notetype(FLIPPED, "Flipped", &[("Back", 5555), ("Front", 6666)])
+    ]);
+    let body = submit_body(&w.base, "Base", "Base", &deck, 10, "", true);
+    w.s.submit(&w.alice, &body)
+        .await
+        .expect(200, "alice's push");
+    assert_eq!(
+        fields_in(&w, &w.base, "G1").await,
+        json!(["base back 1", "base front 1"])
+    );
+    let g1 = mine_note(&w, &ts, "G1").await.expect("G1 follows Base");
+    assert_eq!(
+        g1["fields"],
+        json!(["my extra", "base front 1", "base back 1"])
+    );
+    assert_eq!(
+        fields_in(&w, &w.mine, "G1").await,
+        json!(["my extra", "base front 1", "base back 1"])
+    );
+
+    // Carol's better Front on Mine reaches Base's Front, wherever each side has it.
+    let deck = mine_upload(&["my extra", "better front", "base back 1"]);
+    let body = submit_body(&w.mine, "Mine", "Mine", &deck, 2, "front", false);
+    w.s.submit(&w.carol, &body)
+        .await
+        .expect(200, "carol's suggestion");
+    w.s.approve(commit_id(&w.s.only_pending(&w.base).await))
+        .await;
+    assert_eq!(
+        fields_in(&w, &w.base, "G1").await,
+        json!(["base back 1", "better front"])
+    );
+    assert_eq!(
+        fields_in(&w, &w.mine, "G1").await,
+        json!(["my extra", "better front", "base back 1"])
+    );
+}
+
 #[tokio::test]
 async fn removing_a_link_in_the_console_brings_back_the_decks_own_content() {
     let w = linked_world().await;
