@@ -651,6 +651,69 @@ async fn long_fields_page_by_size_and_a_huge_field_is_linked_not_shown() {
 }
 
 #[tokio::test]
+async fn a_live_page_ends_with_its_session_and_gives_its_places_back() {
+    let w = world().await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let open_page = |cookie: String| {
+        http.get(w.s.url("/console/events"))
+            .header("Cookie", format!("deckd_session={cookie}"))
+            .send()
+    };
+    // Someone holding a copy of one of alice's sessions keeps four live pages open.
+    let thief = Console::of(&w.s, "alice").await;
+    let mut stolen = Vec::new();
+    for _ in 0..4 {
+        let r = open_page(thief.cookie.clone().unwrap()).await.unwrap();
+        assert_eq!(r.status(), 200);
+        stolen.push(r);
+    }
+    // Alice changes her password, which ends every other sign-in; a suggestion arrives.
+    let mut alice = Console::of(&w.s, "alice").await;
+    let pw = password_for("alice");
+    alice
+        .submit(
+            "/console/account",
+            "/console/account/password",
+            &[
+                ("current", pw.as_str()),
+                ("new", "a brand new password 123"),
+            ],
+        )
+        .await
+        .expect(303, "password changed");
+    suggest_both_fields(&w).await;
+    // Each of the ended session's streams closes without sending alice's counts.
+    for mut r in stolen {
+        let mut got = String::new();
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while let Some(chunk) = r.chunk().await.unwrap_or(None) {
+                got.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "a stream outlived its session: {got}");
+        assert!(
+            !got.contains("event: queue"),
+            "sent after the session ended: {got}"
+        );
+    }
+    // Her own page gets its place (the server has noticed the closed streams).
+    let start = std::time::Instant::now();
+    while open_page(alice.cookie.clone().unwrap())
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the ended session's streams kept their places"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn live_pages_are_bounded_per_account_and_overall_so_the_add_on_keeps_its_connections() {
     let w = world().await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
