@@ -377,3 +377,63 @@ pub async fn bump_followed_in_tree(conn: &mut Conn, root: DeckId, now: Micros) -
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Connection, Row};
+
+    #[tokio::test]
+    async fn links_made_before_base_positions_keep_their_fields_and_renew_pull_objects() {
+        let mut conn = SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(false)
+            .connect()
+            .await
+            .unwrap();
+        let migrations: Vec<_> = super::super::MIGRATOR.iter().collect();
+        for m in migrations.iter().filter(|m| m.version < 16) {
+            sqlx::raw_sql(&m.sql).execute(&mut conn).await.unwrap();
+        }
+        // A note linked through two fields, and its stored pull object, as 0015 kept them.
+        sqlx::raw_sql(
+            "INSERT INTO note_links (note, base_note, link) VALUES (7, 3, 1);
+             INSERT INTO note_link_fields (note, position) VALUES (7, 0), (7, 2);
+             INSERT INTO pulled_notes (note, bytes, json) VALUES (7, 2, '{}');",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let upgrade = migrations.iter().find(|m| m.version == 16).unwrap();
+        sqlx::raw_sql(&upgrade.sql)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+
+        let rows: Vec<(i64, i64)> = sqlx::query(
+            "SELECT position, base_position FROM note_link_fields WHERE note = 7 ORDER BY position",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+        assert_eq!(rows, [(0, 0), (2, 2)], "each field stays linked to itself");
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pulled_notes")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(kept, 1, "the upgrade alone changes nothing a pull shows");
+        sqlx::query("UPDATE note_link_fields SET base_position = 1 WHERE position = 2")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pulled_notes")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(kept, 0, "a moved link drops the note's stored pull object");
+        conn.close().await.unwrap();
+    }
+}
