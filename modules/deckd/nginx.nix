@@ -131,11 +131,13 @@ in
 
     connectionsPerClient = mkOption {
       type = types.ints.positive;
-      default = 32;
+      default = 128;
       description = ''
-        Connections one client address may hold through nginx; more are answered 429.
-        Uploads are streamed to deckd, so a client trickling a slow body holds a deckd
-        connection too, and deckd sees nginx as one trusted address.
+        Connections one client address may hold through nginx; more are answered 429
+        with Retry-After. A few people behind one home or campus address syncing media
+        at once hold about 20 each. Uploads are streamed to deckd, so a client trickling
+        a slow body holds a deckd connection too, and deckd sees nginx as one trusted
+        address.
       '';
     };
 
@@ -185,6 +187,8 @@ in
           send_timeout ${n.clientIdleTimeout};
           limit_conn deckd_per_client ${toString n.connectionsPerClient};
           limit_conn_status 429;
+          # The add-on's media requests wait out Retry-After and try again.
+          error_page 429 @deckd_too_many;
           ${serverHeaders}
         '';
 
