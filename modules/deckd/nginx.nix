@@ -216,6 +216,14 @@ in
           '';
         };
 
+        # The answer to a client over its connection share (error_page 429 above);
+        # deckd's own 429s pass through untouched (no proxy_intercept_errors).
+        locations."@deckd_too_many".extraConfig = ''
+          default_type text/plain;
+          add_header Retry-After 5 always;
+          return 429 "Too many connections from your address; try again shortly.\n";
+        '';
+
         # The web console: deckd's pages under /console (a browser's GET / reaches
         # location "/", where deckd redirects it to /console). The server's security
         # headers apply: no add_header in these locations, so they are inherited.
