@@ -131,25 +131,44 @@ struct TemplateView {
     back: Option<Trusted>,
 }
 
+/// Template and styling text one suggestion page compares, before and after together:
+/// what the notetype editor takes for a few templates. An upload may carry megabytes of
+/// them; the page then says how long they are instead of holding them all.
+const MOST_SOURCE_BYTES: usize = 400_000;
+
 impl NotetypeView {
     fn of(c: ChangeSummary) -> Self {
-        let diff = |(old, new): &(String, String)| Trusted(source_diff(old, new));
-        let changed = |side: &(String, String)| (side.0 != side.1).then(|| diff(side));
+        let mut left = MOST_SOURCE_BYTES;
+        let mut diff = |(old, new): &(String, String)| {
+            let bytes = old.len() + new.len();
+            if bytes > left {
+                return Trusted(format!(
+                    "<em>Too long to compare here: {} bytes before, {} after. Deny this \
+                     change unless you expect it.</em>",
+                    old.len(),
+                    new.len()
+                ));
+            }
+            left -= bytes;
+            Trusted(source_diff(old, new))
+        };
+        let mut changed = |side: &(String, String)| (side.0 != side.1).then(|| diff(side));
+        let templates = c
+            .templates
+            .iter()
+            .map(|t| TemplateView {
+                name: t.name.clone(),
+                front: changed(&t.front),
+                back: changed(&t.back),
+            })
+            .collect();
         Self {
+            templates,
             row: c.row,
             notetype: c.notetype,
             fields_before: c.fields_before,
             fields_after: c.fields_after,
-            templates: c
-                .templates
-                .iter()
-                .map(|t| TemplateView {
-                    name: t.name.clone(),
-                    front: changed(&t.front),
-                    back: changed(&t.back),
-                })
-                .collect(),
-            css: c.css.as_ref().map(diff),
+            css: c.css.as_ref().map(changed).unwrap_or_default(),
         }
     }
 }

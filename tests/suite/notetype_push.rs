@@ -364,6 +364,46 @@ async fn someone_elses_notetype_change_waits_for_review_and_applies_when_approve
 }
 
 #[tokio::test]
+async fn a_notetype_suggestion_with_megabytes_of_templates_is_measured_not_compared() {
+    let (s, _alice, hash) = setup().await;
+    let bob = s.user("bob").await;
+    let mut deck = pushed_demo(
+        &[("Front", json!(FRONT_ID)), ("Back", json!(BACK_ID))],
+        vec![note(
+            FRANCE,
+            &["What is the capital of France?", "Paris"],
+            &["geo"],
+        )],
+    );
+    let huge = format!("{{{{Front}}}} {}", "<b>x</b> ".repeat(50_000));
+    deck["note_models"][0]["tmpls"][0]["qfmt"] = json!(huge);
+    deck["note_models"][0]["css"] = json!(".card { color: olive; }");
+    let body = submit_body(&hash, DEMO_NAME, DEMO_NAME, &deck, 2, "big", false);
+    s.submit(&bob, &body).await.expect(200, "suggestion");
+    let id = commit_id(&s.only_pending(&hash).await);
+    let mut alice = Console::of(&s, "alice").await;
+    let page = alice.get(&format!("/console/review/{id}")).await;
+    page.expect(200, "the suggestion");
+    assert!(
+        page.text.contains(&format!(
+            "Too long to compare here: 9 bytes before, {} after.",
+            huge.len()
+        )),
+        "{}",
+        &page.text[..page.text.len().min(4000)]
+    );
+    assert!(
+        page.text.len() < 100_000,
+        "the page holds {} bytes",
+        page.text.len()
+    );
+    assert!(
+        page.text.contains("<ins>olive;</ins>"),
+        "the styling is still compared"
+    );
+}
+
+#[tokio::test]
 async fn a_suggestion_that_only_changes_the_notetype_is_kept_and_can_be_denied() {
     let (s, _alice, hash) = setup().await;
     let bob = s.user("bob").await;
