@@ -363,9 +363,14 @@ async fn someone_elses_notetype_change_waits_for_review_and_applies_when_approve
     );
 }
 
-#[tokio::test]
-async fn a_notetype_suggestion_with_megabytes_of_templates_is_measured_not_compared() {
-    let (s, _alice, hash) = setup().await;
+/// Bob's suggestion of the demo deck's first note unchanged under the notetype as `edit`
+/// leaves it: a notetype change alone, waiting for review.
+async fn bobs_notetype_change(
+    s: &TestServer,
+    hash: &str,
+    text: &str,
+    edit: impl FnOnce(&mut Value),
+) -> deckd::store::CommitId {
     let bob = s.user("bob").await;
     let mut deck = pushed_demo(
         &[("Front", json!(FRONT_ID)), ("Back", json!(BACK_ID))],
@@ -375,12 +380,21 @@ async fn a_notetype_suggestion_with_megabytes_of_templates_is_measured_not_compa
             &["geo"],
         )],
     );
-    let huge = format!("{{{{Front}}}} {}", "<b>x</b> ".repeat(50_000));
-    deck["note_models"][0]["tmpls"][0]["qfmt"] = json!(huge);
-    deck["note_models"][0]["css"] = json!(".card { color: olive; }");
-    let body = submit_body(&hash, DEMO_NAME, DEMO_NAME, &deck, 2, "big", false);
+    edit(&mut deck["note_models"][0]);
+    let body = submit_body(hash, DEMO_NAME, DEMO_NAME, &deck, 2, text, false);
     s.submit(&bob, &body).await.expect(200, "suggestion");
-    let id = commit_id(&s.only_pending(&hash).await);
+    commit_id(&s.only_pending(hash).await)
+}
+
+#[tokio::test]
+async fn a_notetype_suggestion_with_megabytes_of_templates_is_measured_not_compared() {
+    let (s, _alice, hash) = setup().await;
+    let huge = format!("{{{{Front}}}} {}", "<b>x</b> ".repeat(50_000));
+    let id = bobs_notetype_change(&s, &hash, "big", |nt| {
+        nt["tmpls"][0]["qfmt"] = json!(huge);
+        nt["css"] = json!(".card { color: olive; }");
+    })
+    .await;
     let mut alice = Console::of(&s, "alice").await;
     let page = alice.get(&format!("/console/review/{id}")).await;
     page.expect(200, "the suggestion");
@@ -406,19 +420,10 @@ async fn a_notetype_suggestion_with_megabytes_of_templates_is_measured_not_compa
 #[tokio::test]
 async fn a_suggestion_that_only_changes_the_notetype_is_kept_and_can_be_denied() {
     let (s, _alice, hash) = setup().await;
-    let bob = s.user("bob").await;
-    let mut deck = pushed_demo(
-        &[("Front", json!(FRONT_ID)), ("Back", json!(BACK_ID))],
-        vec![note(
-            FRANCE,
-            &["What is the capital of France?", "Paris"],
-            &["geo"],
-        )],
-    );
-    deck["note_models"][0]["css"] = json!(".card { color: red; }");
-    let body = submit_body(&hash, DEMO_NAME, DEMO_NAME, &deck, 2, "red", false);
-    s.submit(&bob, &body).await.expect(200, "suggestion");
-    let id = commit_id(&s.only_pending(&hash).await);
+    let id = bobs_notetype_change(&s, &hash, "red", |nt| {
+        nt["css"] = json!(".card { color: red; }");
+    })
+    .await;
     let mut alice = Console::new(&s);
     alice
         .sign_in("alice", &password_for("alice"))
