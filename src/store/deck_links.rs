@@ -1,6 +1,9 @@
 //! Deck links and linked notes: which deck follows which, and which of its notes take
 //! fields and tags from a base deck's note (migrations/0012_deck_links.sql).
 
+use sqlx::sqlite::SqliteArguments;
+use sqlx::Arguments;
+
 use super::Conn;
 use super::{DeckId, LinkId, Micros, NoteId, NotetypeId, UserId};
 
@@ -254,35 +257,17 @@ pub async fn follow_field_moves(
     notetype: NotetypeId,
     moves: &str,
 ) -> sqlx::Result<()> {
-    const MINE: &str = "note IN (SELECT id FROM notes WHERE notetype = ?)";
-    const FOLLOWING: &str =
-        "note IN (SELECT l.note FROM note_links l JOIN notes b ON b.id = l.base_note WHERE b.notetype = ?)";
-    const TO: &str = "(SELECT json_extract(value, '$[1]') FROM json_each(?) WHERE json_extract(value, '$[0]') = {col})";
-    for (side, col) in [(MINE, "position"), (FOLLOWING, "base_position")] {
-        let to = TO.replace("{col}", col);
-        sqlx::query(&format!(
-            "DELETE FROM note_link_fields WHERE {side} AND {to} IS NULL"
-        ))
-        .bind(notetype)
-        .bind(moves)
-        .execute(&mut *conn)
-        .await?;
-        // Through negative positions, so no two rows of a note ever share a position.
-        sqlx::query(&format!(
-            "UPDATE note_link_fields SET {col} = -1 - {to} WHERE {side}"
-        ))
-        .bind(moves)
-        .bind(notetype)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(&format!(
-            "UPDATE note_link_fields SET {col} = -1 - {col} WHERE {side} AND {col} < 0"
-        ))
-        .bind(notetype)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    let mut args = SqliteArguments::default();
+    args.add(notetype).map_err(sqlx::Error::Encode)?;
+    args.add(moves).map_err(sqlx::Error::Encode)?;
+    renumber(
+        conn,
+        "note IN (SELECT id FROM notes WHERE notetype = ?1)",
+        "note IN (SELECT l.note FROM note_links l JOIN notes b ON b.id = l.base_note WHERE b.notetype = ?1)",
+        "(SELECT json_extract(value, '$[1]') FROM json_each(?2) WHERE json_extract(value, '$[0]') = {col})",
+        args,
+    )
+    .await
 }
 
 /// Renumbers what links of `note` inherit when the note moves from notetype `from` to
@@ -295,22 +280,41 @@ pub async fn follow_notetype_change(
     from: NotetypeId,
     to: NotetypeId,
 ) -> sqlx::Result<()> {
-    const TO: &str = "(SELECT t.ord FROM notetype_fields f JOIN notetype_fields t ON t.notetype = ?3 AND t.name = f.name
-        WHERE f.notetype = ?2 AND f.ord = note_link_fields.{col})";
-    const MINE: &str = "note = ?1";
-    const FOLLOWING: &str = "note IN (SELECT l.note FROM note_links l WHERE l.base_note = ?1)";
-    for (side, col) in [(MINE, "position"), (FOLLOWING, "base_position")] {
-        let to_ord = TO.replace("{col}", col);
+    let mut args = SqliteArguments::default();
+    for id in [note.0, from.0, to.0] {
+        args.add(id).map_err(sqlx::Error::Encode)?;
+    }
+    renumber(
+        conn,
+        "note = ?1",
+        "note IN (SELECT l.note FROM note_links l WHERE l.base_note = ?1)",
+        "(SELECT t.ord FROM notetype_fields f JOIN notetype_fields t ON t.notetype = ?3 AND t.name = f.name
+          WHERE f.notetype = ?2 AND f.ord = note_link_fields.{col})",
+        args,
+    )
+    .await
+}
+
+/// Moves the inherited fields of the notes `mine` selects (their `position`) and of the
+/// notes `following` selects (their `base_position`) to the place `to` gives for the
+/// column `{col}`, and ends the inheritance of those it gives none for. `args` are the
+/// numbered parameters all three use.
+async fn renumber(
+    conn: &mut Conn,
+    mine: &str,
+    following: &str,
+    to: &str,
+    args: SqliteArguments<'_>,
+) -> sqlx::Result<()> {
+    for (side, col) in [(mine, "position"), (following, "base_position")] {
+        let to = to.replace("{col}", col);
         for sql in [
-            format!("DELETE FROM note_link_fields WHERE {side} AND {to_ord} IS NULL"),
+            format!("DELETE FROM note_link_fields WHERE {side} AND {to} IS NULL"),
             // Through negative positions, so no two rows of a note ever share a position.
-            format!("UPDATE note_link_fields SET {col} = -1 - {to_ord} WHERE {side}"),
+            format!("UPDATE note_link_fields SET {col} = -1 - {to} WHERE {side}"),
             format!("UPDATE note_link_fields SET {col} = -1 - {col} WHERE {side} AND {col} < 0"),
         ] {
-            sqlx::query(&sql)
-                .bind(note)
-                .bind(from)
-                .bind(to)
+            sqlx::query_with(&sql, args.clone())
                 .execute(&mut *conn)
                 .await?;
         }
